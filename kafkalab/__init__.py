@@ -1,0 +1,1 @@
+"""kafkalab: see Kafka's delivery guarantees."""
