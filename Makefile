@@ -19,6 +19,10 @@ test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 
+# Only the browser tests (JupyterLab in headless Chromium); needs /usr/bin/chromium.
+e2e: $(STAMP)
+	$(PY) -m pytest tests/browser
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
