@@ -1,0 +1,193 @@
+"""The consumer application of a real run; each session runs in its own process.
+
+The parent starts it as ``python -m kafkalab.real.consumer_app`` with the session spec as JSON on
+stdin. A session assigns partition 0 at ``OFFSET_STORED`` (the group's committed offset, no group
+join), consumes in batches, "processes" a record by appending its id to a sink file, commits as
+the workload says, and may die for real (``os._exit``) at the workload's crash point. Everything
+that must survive the crash is written straight to files with ``os.write`` on ``O_APPEND``
+descriptors (no Python buffering): the sink, and a JSON-lines event log for deliveries, commits
+and the resume point.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+import traceback
+from typing import Any
+
+from ._deps import require_confluent_kafka
+
+CRASH_EXIT_CODE = 86  # os._exit at the crash point
+RAISED_EXIT_CODE = 87  # a processing exception escaped the loop; the consumer was closed
+ERROR_EXIT_CODE = 1  # anything unexpected (the event log has the traceback)
+
+
+class ProcessingError(RuntimeError):
+    """Processing one record failed (injected by the workload's ``failure``)."""
+
+
+class _Files:
+    def __init__(self, events_path: str, sink_path: str) -> None:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        self.events = os.open(events_path, flags, 0o644)
+        self.sink = os.open(sink_path, flags, 0o644)
+
+    def emit(self, **event: Any) -> None:
+        event.setdefault("t", round(time.time(), 4))
+        os.write(self.events, (json.dumps(event) + "\n").encode())
+
+    def process(self, msg_id: int) -> None:
+        os.write(self.sink, f"{msg_id}\n".encode())
+
+
+class _EventLogHandler(logging.Handler):
+    """Forwards librdkafka's log lines into the session's event log."""
+
+    def __init__(self, files: _Files, session: int) -> None:
+        super().__init__(logging.DEBUG)
+        self.files = files
+        self.session = session
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(OSError):
+            self.files.emit(ev="log", session=self.session, level=record.levelname,
+                            text=record.getMessage())
+
+
+def consumer_config(spec: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:
+    c = spec["consumer"]
+    auto = c["commit"] == "auto"
+    conf: dict[str, Any] = {
+        "bootstrap.servers": spec["bootstrap"],
+        "group.id": spec["group"],
+        "enable.auto.commit": auto,
+        "enable.auto.offset.store": True,
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": True,
+        "isolation.level": "read_uncommitted",
+        "fetch.wait.max.ms": 50,
+        "socket.timeout.ms": 5000,
+        "session.timeout.ms": 6000,
+        "logger": logger,
+    }
+    if auto:
+        conf["auto.commit.interval.ms"] = c["auto_commit_interval_ms"]
+    conf.update(c.get("config") or {})
+    return conf
+
+
+def _take(ck: Any, consumer: Any, n: int, deadline: float) -> tuple[list[Any], bool]:
+    """Up to ``n`` records, stopping early at end-of-partition; (records, reached_eof)."""
+    got: list[Any] = []
+    eof = False
+    while len(got) < n and not eof:
+        if time.monotonic() > deadline:
+            raise TimeoutError("consumer session deadline passed")
+        for m in consumer.consume(num_messages=n - len(got), timeout=0.2):
+            err = m.error()
+            if err is None:
+                got.append(m)
+            elif err.code() == ck.KafkaError._PARTITION_EOF:
+                eof = True
+            else:
+                raise ck.KafkaException(err)
+    return got, eof
+
+
+def run_session(spec: dict[str, Any]) -> None:
+    """Entry point of a consumer process. Never returns normally: always exits the process."""
+    files = _Files(spec["events_path"], spec["sink_path"])
+    session = spec["session"]
+    try:
+        code = _session(spec, files)
+    except BaseException:
+        files.emit(ev="error", session=session, traceback=traceback.format_exc())
+        code = ERROR_EXIT_CODE
+    files.emit(ev="exit", session=session, code=code)
+    os._exit(code)
+
+
+def _session(spec: dict[str, Any], files: _Files) -> int:
+    ck = require_confluent_kafka()
+    session = spec["session"]
+    crash = spec.get("crash")
+    failure = spec.get("failure")
+    mode = spec["consumer"]["commit"]
+    deadline = time.monotonic() + spec["deadline_s"]
+
+    logger = logging.Logger(f"kafkalab.real.consumer{session}")
+    logger.addHandler(_EventLogHandler(files, session))
+    consumer = ck.Consumer(consumer_config(spec, logger))
+    tp = ck.TopicPartition(spec["topic"], spec["partition"])
+    files.emit(ev="start", session=session, pid=os.getpid())
+
+    committed = consumer.committed([tp], timeout=5)[0].offset
+    low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
+    committed_or_none = committed if committed >= 0 else None
+    files.emit(ev="resume", session=session, committed=committed_or_none, low=low, high=high,
+               resumed_from=committed if committed >= 0 else low)
+    consumer.assign([ck.TopicPartition(spec["topic"], spec["partition"], ck.OFFSET_STORED)])
+
+    def commit(next_offset: int) -> None:
+        consumer.commit(
+            offsets=[ck.TopicPartition(spec["topic"], spec["partition"], next_offset)],
+            asynchronous=False,
+        )
+        files.emit(ev="commit", session=session, offset=next_offset)
+
+    def die(where: str, index: int, offset: int) -> None:
+        if crash["wait_ms"]:
+            time.sleep(crash["wait_ms"] / 1000)
+        files.emit(ev="crash", session=session, point=where, record=index, offset=offset)
+        os._exit(CRASH_EXIT_CODE)
+
+    index = 0
+    try:
+        while True:
+            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline)
+            first_index = index
+            for m in batch:
+                files.emit(ev="delivered", session=session, id=int(m.value()), offset=m.offset(),
+                           record=index)
+                index += 1
+            if batch and mode == "before-processing":
+                commit(batch[-1].offset() + 1)
+            for k, m in enumerate(batch):
+                i, msg_id, offset = first_index + k, int(m.value()), m.offset()
+                if crash and crash["point"] == "before-process" and i == crash["record"]:
+                    die("before-process", i, offset)
+                if failure and i == failure["record"]:
+                    files.emit(ev="failed", session=session, id=msg_id, offset=offset, record=i,
+                               then=failure["then"])
+                    if failure["then"] == "raise":
+                        raise ProcessingError(f"processing record {i} (offset {offset}) failed")
+                else:
+                    files.process(msg_id)
+                if crash and crash["point"] == "after-process" and i == crash["record"]:
+                    die("after-process", i, offset)
+                if mode == "after-each":
+                    commit(offset + 1)
+            if batch and mode == "after-batch":
+                commit(batch[-1].offset() + 1)
+            if eof:
+                break
+    except ProcessingError as exc:
+        # The exception escapes the poll loop; like a try-with-resources / finally block, the
+        # application still closes its consumer (with auto-commit, close() commits).
+        files.emit(ev="raised", session=session, error=str(exc))
+        consumer.close()
+        files.emit(ev="closed", session=session)
+        return RAISED_EXIT_CODE
+    consumer.close()
+    files.emit(ev="closed", session=session)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    run_session(json.loads(sys.stdin.buffer.read()))

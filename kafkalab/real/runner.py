@@ -1,0 +1,459 @@
+"""Run a delivery-semantics workload with real Kafka clients and record a ledger.
+
+The cluster is librdkafka's in-process mock cluster unless the caller passes
+``bootstrap_servers`` (loopback addresses only). The producer runs in this process; each
+consumer session runs in a spawned child process so that a crash is a real process death
+(``os._exit``); a fresh consumer reads the whole partition back at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from . import consumer_app
+from ._deps import require_confluent_kafka
+from .ledger import build_ledger
+from .workloads import NOT_COMPARABLE, check_expectations, normalize, not_comparable_parts
+
+PARTITION = 0
+SESSION_DEADLINE_S = 15.0  # a consumer session's own deadline; the parent waits a bit longer
+FLUSH_TIMEOUT_S = 15.0
+READBACK_TIMEOUT_S = 10.0
+
+
+class NonLoopbackAddress(ValueError):
+    """A bootstrap or advertised broker address is not a loopback address."""
+
+
+class RealRunError(RuntimeError):
+    """A real run could not complete (client error, timeout, unexpected child exit)."""
+
+
+class NeedsMockApi(RuntimeError):
+    """The workload injects a broker-side fault, which needs the mock cluster's C API."""
+
+
+# ---------------------------------------------------------------------------------------------
+# loopback guard
+
+
+def _host_of(address: str) -> str:
+    address = address.strip()
+    if "://" in address:
+        address = address.split("://", 1)[1]
+    if address.startswith("["):
+        return address[1 : address.index("]")]
+    if address.count(":") == 1:
+        return address.rsplit(":", 1)[0]
+    return address  # bare host, or an unbracketed IPv6 address
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip().rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another host name: not resolved, not trusted
+
+
+def check_loopback(bootstrap_servers: str) -> list[str]:
+    """The hosts of a ``bootstrap.servers`` list, all loopback, else :class:`NonLoopbackAddress`."""
+    hosts = [_host_of(a) for a in bootstrap_servers.split(",") if a.strip()]
+    if not hosts:
+        raise NonLoopbackAddress("bootstrap_servers is empty")
+    bad = [h for h in hosts if not is_loopback_host(h)]
+    if bad:
+        raise NonLoopbackAddress(
+            f"kafkalab.real only contacts loopback addresses (127.0.0.0/8, ::1, localhost); "
+            f"refusing {', '.join(bad)}"
+        )
+    return hosts
+
+
+# ---------------------------------------------------------------------------------------------
+# librdkafka log capture
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _client_logger() -> tuple[logging.Logger, _ListHandler]:
+    # A free-standing Logger (not registered, no parent): librdkafka lines are collected for
+    # the result instead of being printed on the notebook's stderr.
+    logger = logging.Logger("kafkalab.real.librdkafka")
+    handler = _ListHandler()
+    logger.addHandler(handler)
+    return logger, handler
+
+
+# ---------------------------------------------------------------------------------------------
+# cluster
+
+
+@contextlib.contextmanager
+def _cluster(
+    ck: Any, w: dict[str, Any], bootstrap_servers: str | None, topic: str,
+    logger: logging.Logger, notes: list[str],
+) -> Iterator[tuple[str, Any]]:
+    """Yields (bootstrap.servers, MockCluster or None)."""
+    fault = w["broker_fault"]
+    if bootstrap_servers is not None:
+        check_loopback(bootstrap_servers)
+        if fault is not None:
+            raise NeedsMockApi(
+                f"workload {w['name']!r} injects a broker-side fault ({fault['type']}), which "
+                "needs librdkafka's mock cluster: run it without bootstrap_servers"
+            )
+        _check_advertised(ck, bootstrap_servers, logger)
+        _create_topic(ck, bootstrap_servers, topic, logger, notes)
+        notes.append(f"cluster: user-supplied at {bootstrap_servers}")
+        yield bootstrap_servers, None
+        return
+    if fault is not None:
+        from .mock_cluster import MockCluster
+
+        with MockCluster(num_brokers=1) as mock:
+            check_loopback(mock.bootstrap_servers)
+            mock.create_topic(topic, partitions=1, replication_factor=1)
+            notes.append(
+                f"cluster: standalone librdkafka {ck.libversion()[0]} mock cluster at "
+                f"{mock.bootstrap_servers}, driven through the experimental rd_kafka_mock_* C API "
+                f"(kafkalab/real/mock_cluster.py); topic created with 1 partition"
+            )
+            yield mock.bootstrap_servers, mock
+        return
+    owner = ck.Producer({"test.mock.num.brokers": 1, "logger": logger})
+    try:
+        brokers = owner.list_topics(timeout=5).brokers.values()
+        bootstrap = ",".join(f"{b.host}:{b.port}" for b in brokers)
+        check_loopback(bootstrap)
+        notes.append(
+            f"cluster: librdkafka {ck.libversion()[0]} in-process mock cluster "
+            f"(test.mock.num.brokers=1) at {bootstrap}"
+        )
+        yield bootstrap, None
+    finally:
+        owner.flush(1)
+        del owner
+
+
+def _check_advertised(ck: Any, bootstrap: str, logger: logging.Logger) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": logger})
+    brokers = admin.list_topics(timeout=5).brokers.values()
+    advertised = ",".join(f"{b.host}:{b.port}" for b in brokers)
+    try:
+        check_loopback(advertised)
+    except NonLoopbackAddress as exc:
+        raise NonLoopbackAddress(f"the cluster advertises non-loopback brokers: {exc}") from None
+
+
+def _create_topic(
+    ck: Any, bootstrap: str, topic: str, logger: logging.Logger, notes: list[str]
+) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": logger})
+    futures = admin.create_topics([NewTopic(topic, 1, 1)], request_timeout=10)
+    try:
+        futures[topic].result(timeout=10)
+    except ck.KafkaException as exc:
+        if exc.args[0].code() != ck.KafkaError.TOPIC_ALREADY_EXISTS:
+            raise RealRunError(f"could not create topic {topic}: {exc}") from exc
+    notes.append(f"topic {topic} created with 1 partition (left on the cluster afterwards)")
+
+
+# ---------------------------------------------------------------------------------------------
+# producer
+
+
+def _produce(
+    ck: Any, w: dict[str, Any], bootstrap: str, topic: str, mock: Any,
+    logger: logging.Logger, notes: list[str],
+) -> dict[int, dict[str, Any]]:
+    n = w["messages"]
+    conf: dict[str, Any] = {
+        "bootstrap.servers": bootstrap,
+        "acks": "all",
+        "linger.ms": 5,
+        "message.timeout.ms": 10000,
+        "logger": logger,
+    }
+    conf.update(w["producer"])
+    fault = w["broker_fault"]
+    if fault is not None:
+        conf["socket.timeout.ms"] = fault["socket_timeout_ms"]
+        mock.start_request_tracking()
+        mock.delay_produce_responses([fault["delay_ms"]])
+    producer = ck.Producer(conf)
+    acks: dict[int, dict[str, Any]] = {}
+
+    def report(msg_id: int):
+        def on_delivery(err: Any, msg: Any) -> None:
+            acks[msg_id] = {
+                "acked": err is None,
+                "offset": msg.offset() if err is None else None,
+                "error": None if err is None else str(err),
+            }
+
+        return on_delivery
+
+    for i in range(n):
+        producer.produce(topic, key=str(i).encode(), value=str(i).encode(), partition=PARTITION,
+                         on_delivery=report(i))
+        producer.poll(0)
+    left = producer.flush(FLUSH_TIMEOUT_S)
+    if left:
+        notes.append(f"producer: {left} message(s) still unacknowledged after {FLUSH_TIMEOUT_S} s")
+    shown = {k: conf[k] for k in ("acks", "enable.idempotence", "linger.ms") if k in conf}
+    notes.append(
+        f"producer: {n} messages (ids 0..{n - 1} as key and value) to partition {PARTITION} of "
+        f"{topic} with {shown}; {sum(a['acked'] for a in acks.values())} acknowledged"
+    )
+    if fault is not None:
+        produce_requests = mock.count_requests(0)
+        mock.stop_request_tracking()
+        notes.append(
+            f"broker fault: the first Produce response was delayed {fault['delay_ms']} ms, beyond "
+            f"the producer's socket.timeout.ms={fault['socket_timeout_ms']}; the mock broker "
+            f"received {produce_requests} Produce requests"
+        )
+    try:
+        partitions = len(producer.list_topics(topic, timeout=5).topics[topic].partitions)
+        if partitions != 1:
+            notes.append(
+                f"topic {topic} has {partitions} partitions (the mock cluster auto-creates topics "
+                f"with its default count); only partition {PARTITION} is used"
+            )
+    except (ck.KafkaException, KeyError):
+        pass
+    del producer
+    return acks
+
+
+# ---------------------------------------------------------------------------------------------
+# consumer sessions (child processes)
+
+
+def _run_session(spec: dict[str, Any]) -> int:
+    """Run one consumer session in a fresh interpreter and return its exit code.
+
+    A new process (``python -m kafkalab.real.consumer_app``) rather than a fork: forking a
+    process that holds librdkafka handles is unsafe, and unlike multiprocessing's spawn it does
+    not re-import the caller's ``__main__`` (scripts without a main guard, notebooks)."""
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_root, env.get("PYTHONPATH")) if p
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kafkalab.real.consumer_app"],
+        stdin=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        proc.communicate(json.dumps(spec).encode(), timeout=spec["deadline_s"] + 10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        raise RealRunError(f"consumer session {spec['session']} did not finish in time") from None
+    return proc.returncode
+
+
+def _read_events(path: str) -> list[dict[str, Any]]:
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _read_sink(path: str) -> list[int]:
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [int(line) for line in f if line.strip()]
+
+
+def _describe_session(session: int, code: int, events: list[dict[str, Any]]) -> str:
+    mine = [e for e in events if e.get("session") == session]
+    resume = next((e for e in mine if e["ev"] == "resume"), {})
+    delivered = [e for e in mine if e["ev"] == "delivered"]
+    commits = [e["offset"] for e in mine if e["ev"] == "commit"]
+    committed = resume.get("committed")
+    start = (
+        f"committed offset {committed}" if committed is not None
+        else f"no committed offset, auto.offset.reset=earliest → {resume.get('resumed_from')}"
+    )
+    text = f"consumer session {session}: started from {start}; {len(delivered)} records delivered"
+    if delivered:
+        text += f" (offsets {delivered[0]['offset']}..{delivered[-1]['offset']})"
+    if commits:
+        text += f"; synchronous commits of next offsets {commits}"
+    for e in mine:
+        if e["ev"] == "failed":
+            text += f"; processing record {e['record']} (offset {e['offset']}) failed"
+            text += " and was skipped" if e["then"] == "skip" else ", the exception escaped"
+        if e["ev"] == "crash":
+            text += (
+                f"; crashed (os._exit) at {e['point']} of record {e['record']} "
+                f"(offset {e['offset']})"
+            )
+        if e["ev"] == "closed":
+            text += "; consumer.close()"
+    return text + f"; exit code {code}"
+
+
+# ---------------------------------------------------------------------------------------------
+# read back
+
+
+def _read_back(ck: Any, bootstrap: str, topic: str, group: str,
+               logger: logging.Logger) -> list[tuple[int, int]]:
+    consumer = ck.Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"{group}-readback",
+        "enable.auto.commit": False,
+        "enable.partition.eof": True,
+        "isolation.level": "read_uncommitted",
+        "fetch.wait.max.ms": 50,
+        "logger": logger,
+    })
+    try:
+        consumer.assign([ck.TopicPartition(topic, PARTITION, ck.OFFSET_BEGINNING)])
+        log: list[tuple[int, int]] = []
+        deadline = time.monotonic() + READBACK_TIMEOUT_S
+        while True:
+            if time.monotonic() > deadline:
+                raise RealRunError("reading the log back timed out")
+            msgs = consumer.consume(num_messages=100, timeout=0.2)
+            eof = False
+            for m in msgs:
+                err = m.error()
+                if err is None:
+                    log.append((m.offset(), int(m.value())))
+                elif err.code() == ck.KafkaError._PARTITION_EOF:
+                    eof = True
+                else:
+                    raise RealRunError(f"reading the log back failed: {err}")
+            if eof:
+                return log
+    finally:
+        consumer.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# public entry point
+
+
+def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = None) -> dict:
+    """Run ``workload`` (a dict, or a registered name) with real confluent-kafka clients.
+
+    Returns ``{"workload", "outcome", "ledger", "notes", "expectations", "not_comparable",
+    "client_log", "elapsed_s"}``; ``outcome`` has the simulation's integer keys
+    (``resumed_from`` is None without a restart); ``expectations`` lists the workload's
+    ``expect`` entries the run did not meet (empty = as expected); ``not_comparable`` lists
+    "not comparable: ..." caveats when the workload hits a known gap of the mock cluster (its
+    numbers then show the mock, not Kafka).
+
+    Without ``bootstrap_servers`` the run uses librdkafka's in-process mock cluster; a
+    user-supplied cluster must be on loopback addresses. Raises :class:`RealExtraMissing`
+    without confluent-kafka, :class:`WorkloadError` for a malformed workload,
+    :class:`NonLoopbackAddress`, :class:`NeedsMockApi`, or :class:`RealRunError`.
+    """
+    ck = require_confluent_kafka()
+    w = normalize(workload)
+    started = time.monotonic()
+    run_id = uuid.uuid4().hex[:10]
+    topic = f"kafkalab-{run_id}"
+    group = f"kafkalab-{run_id}"
+    logger, log_lines = _client_logger()
+    notes: list[str] = []
+
+    with tempfile.TemporaryDirectory(prefix="kafkalab-real-") as tmp, _cluster(
+        ck, w, bootstrap_servers, topic, logger, notes
+    ) as (bootstrap, mock):
+        acks = _produce(ck, w, bootstrap, topic, mock, logger, notes)
+        events_path = os.path.join(tmp, "events.jsonl")
+        sink_path = os.path.join(tmp, "sink.txt")
+        base = {
+            "bootstrap": bootstrap,
+            "topic": topic,
+            "partition": PARTITION,
+            "group": group,
+            "consumer": w["consumer"],
+            "events_path": events_path,
+            "sink_path": sink_path,
+            "deadline_s": SESSION_DEADLINE_S,
+        }
+        codes = [_run_session({**base, "session": 1, "crash": w["crash"],
+                               "failure": w["failure"]})]
+        expected_ends = (0, consumer_app.CRASH_EXIT_CODE, consumer_app.RAISED_EXIT_CODE)
+        if codes[0] in expected_ends[1:] and w["restart"]:
+            codes.append(_run_session({**base, "session": 2, "crash": None, "failure": None}))
+        events = _read_events(events_path)
+        for session, code in enumerate(codes, start=1):
+            if code not in expected_ends:
+                errors = [e.get("traceback", "") for e in events
+                          if e["ev"] == "error" and e.get("session") == session]
+                raise RealRunError(
+                    f"consumer session {session} exited with code {code}:\n" + "\n".join(errors)
+                )
+        log = _read_back(ck, bootstrap, topic, group, logger)
+        processed = _read_sink(sink_path)
+
+    deliveries = [e["id"] for e in events if e["ev"] == "delivered"]
+    resumed_from = None
+    if len(codes) > 1:
+        resume = next(e for e in events if e["ev"] == "resume" and e["session"] == 2)
+        resumed_from = resume["resumed_from"]
+    ledger, outcome = build_ledger(w["messages"], acks, log, deliveries, processed, resumed_from)
+    for session, code in enumerate(codes, start=1):
+        notes.append(_describe_session(session, code, events))
+    caveats = [f"not comparable: {NOT_COMPARABLE[k]}" for k in not_comparable_parts(w)]
+    notes.extend(caveats)
+    copied = [e for e in ledger if len(e["offsets"]) > 1]
+    if copied:
+        e = copied[0]
+        notes.append(
+            f"{len(copied)} message(s) have more than one copy in the log, e.g. id {e['id']} at "
+            f"offsets {e['offsets']}, acknowledged to the producer at offset {e['ack_offset']}"
+        )
+    if codes[0] in expected_ends[1:] and not w["restart"]:
+        notes.append("no restart: the workload leaves the consumer dead")
+    offsets = [o for o, _ in log]
+    notes.append(
+        f"read back: {len(log)} records"
+        + (f" at offsets {min(offsets)}..{max(offsets)}" if offsets else "")
+        + " by a fresh consumer from the beginning of the partition"
+    )
+    child_log = [f"[consumer {e['session']}] {e['text']}" for e in events if e["ev"] == "log"]
+    return {
+        "workload": w["name"],
+        "outcome": outcome,
+        "ledger": ledger,
+        "notes": notes,
+        "expectations": check_expectations(outcome, w["expect"]),
+        "not_comparable": caveats,
+        "client_log": log_lines.lines + child_log,
+        "elapsed_s": round(time.monotonic() - started, 3),
+    }
