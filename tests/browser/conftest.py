@@ -72,6 +72,17 @@ def lab_root(lab_server) -> Path:
     return lab_server.root_dir
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Give every "browser missing" skip the same location, so ``-ra`` folds them into ONE
+    line (pytest reports a fixture's skip at each test's own line otherwise)."""
+    report = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and "BROWSER TESTS SKIPPED" in longrepr[2]:
+        report.longrepr = (str(Path(__file__)), 1, longrepr[2])
+    return report
+
+
 def pytest_terminal_summary(terminalreporter):
     if harness.TIMINGS:
         terminalreporter.section("kafkalab browser timings")
