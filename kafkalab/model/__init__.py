@@ -1,0 +1,32 @@
+"""The broker model: a deterministic simulation of Kafka clients and a broker.
+
+Pure Python: it imports neither ipywidgets, plotly nor networkx.
+"""
+
+from ..trace.result import RunResult
+from .config import ConfigError, resolve
+from .faults import FaultError, normalise
+from .simulation import Simulation
+
+
+def simulate(config: dict | None = None, faults: list[dict] | None = None, seed: int = 0,
+             snapshots: bool = True, scenario: str | None = None) -> RunResult:
+    """Run the model once. ``config`` holds Kafka property names (and kafkalab's workload
+    keys); ``faults`` is a fault plan (see ``kafkalab.model.faults``)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"Invalid value {seed!r} for seed: Expected a whole number ≥ 0")
+    effective = resolve(config)
+    plan = normalise(faults)
+    for f in plan:
+        for key in ("message", "after_message"):
+            if key in f and f[key] >= effective["messages"]:
+                raise FaultError(f"{f['type']}: message {f[key]} does not exist; this run "
+                                 f"sends messages 0–{effective['messages'] - 1}")
+    sim = Simulation(effective, plan, seed, snapshots=snapshots)
+    sim.run()
+    live = {"delivered": sim.counters["delivered"], "processed": sim.sink.total,
+            "acked": len(sim.source.acked), "transformed": sim.counters["transformed"]}
+    return RunResult(effective, plan, seed, sim.trace, sim.drained, scenario, live)
+
+
+__all__ = ["ConfigError", "FaultError", "RunResult", "simulate"]

@@ -1,0 +1,96 @@
+"""The broker: partition logs and the idempotence producer-state table.
+
+Produce handling follows UnifiedLog/ProducerStateManager: per (PID, partition) the broker
+keeps the epoch, the last sequence and metadata of the last 5 batches. A batch equal to a
+cached one is not appended; the broker answers success with the original batch's offset.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from .log import PartitionLog
+
+NUM_BATCHES_TO_RETAIN = 5  # ProducerStateEntry; the reason max.in.flight <= 5 with idempotence
+
+
+@dataclass
+class ProducerState:
+    epoch: int
+    last_seq: int = -1
+    batches: deque = field(default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN))
+    # each cached batch: (first_seq, last_seq, base_offset)
+
+
+@dataclass(frozen=True)
+class ProduceResult:
+    error: str | None  # None, "DUPLICATE_SEQUENCE" (answered as success), "OUT_OF_ORDER_SEQUENCE",
+    # "INVALID_PRODUCER_EPOCH"
+    base_offset: int = -1
+    duplicate: bool = False
+
+
+class Broker:
+    def __init__(self):
+        self.logs: dict[str, list[PartitionLog]] = {}
+        # (pid, topic, partition) -> ProducerState
+        self.producer_state: dict[tuple[int, str, int], ProducerState] = {}
+        self._next_pid = 1000
+        # listeners woken when a partition's readable end moves (long-poll fetches)
+        self.on_data = None
+
+    def create_topic(self, topic: str, partitions: int) -> None:
+        self.logs[topic] = [PartitionLog(topic, p) for p in range(partitions)]
+
+    def log(self, topic: str, partition: int) -> PartitionLog:
+        return self.logs[topic][partition]
+
+    def new_pid(self) -> int:
+        pid = self._next_pid
+        self._next_pid += 1
+        return pid
+
+    def produce(self, topic, partition, messages, pid, epoch, base_seq, transactional, now):
+        """Append one batch; with a PID, apply the idempotence checks first."""
+        log = self.logs[topic][partition]
+        if pid >= 0:
+            key = (pid, topic, partition)
+            state = self.producer_state.get(key)
+            last_seq = base_seq + len(messages) - 1
+            if state is not None:
+                if epoch < state.epoch:
+                    return ProduceResult("INVALID_PRODUCER_EPOCH")
+                if epoch == state.epoch:
+                    for first, last, offset in state.batches:
+                        if first == base_seq and last == last_seq:
+                            return ProduceResult(None, offset, duplicate=True)
+                    if base_seq != state.last_seq + 1:
+                        return ProduceResult("OUT_OF_ORDER_SEQUENCE")
+                elif base_seq != 0:  # a new epoch must start at sequence 0
+                    return ProduceResult("OUT_OF_ORDER_SEQUENCE")
+            elif base_seq != 0:
+                return ProduceResult("OUT_OF_ORDER_SEQUENCE")
+            if state is None or epoch > state.epoch:
+                state = self.producer_state[key] = ProducerState(epoch)
+            batch = log.append(messages, pid, epoch, base_seq, transactional, now)
+            state.last_seq = last_seq
+            state.batches.append((base_seq, last_seq, batch.base_offset))
+        else:
+            batch = log.append(messages, time=now, transactional=False)
+        if self.on_data:
+            self.on_data(topic, partition)
+        return ProduceResult(None, batch.base_offset)
+
+    def write_marker(self, topic, partition, pid, epoch, commit, now):
+        marker = self.logs[topic][partition].write_marker(pid, epoch, commit, now)
+        if self.on_data:
+            self.on_data(topic, partition)
+        return marker
+
+    def state_table(self) -> list[dict]:
+        """The producer-state table, for the broker log view."""
+        return [
+            {"pid": pid, "topic": topic, "partition": p, "epoch": s.epoch, "last_seq": s.last_seq}
+            for (pid, topic, p), s in sorted(self.producer_state.items())
+        ]

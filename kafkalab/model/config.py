@@ -1,0 +1,305 @@
+"""Run configuration: Kafka's own property names, validated like Kafka validates them.
+
+A configuration is a plain dict. Keys are either real Kafka client properties
+(``enable.auto.commit``, ``acks``, ...) or kafkalab's workload and cost keys
+(``messages``, ``commit.strategy``, ``processing.ms``, ...), listed in ``PROPERTIES``
+with the ``kafka`` flag telling them apart.
+
+Defaults follow the chosen ``client.model``: the Java client's defaults or
+librdkafka's (confluent-kafka-python and most non-Java clients), from the fact sheet.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+INT32_MAX = 2147483647
+
+
+class ConfigError(ValueError):
+    """A configuration Kafka (or kafkalab) would refuse. Worded like Kafka's ConfigException."""
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: str  # "bool", "int", "float", "choice", "str"
+    java: Any
+    librdkafka: Any
+    doc: str
+    kafka: bool = True  # a real Kafka client property, not a kafkalab workload key
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    nullable: bool = False
+
+
+def _p(name, kind, java, librdkafka=..., doc="", **kw) -> Property:
+    return Property(name, kind, java, java if librdkafka is ... else librdkafka, doc, **kw)
+
+
+COMMIT_STRATEGIES = (
+    "auto",  # no manual commits: enable.auto.commit does the work
+    "before-processing",  # commitSync right after poll, then process: at-most-once
+    "per-record",  # process a record, commitSync its offset + 1
+    "per-batch",  # process the whole poll, then commitSync()
+    "async-per-batch",  # process the whole poll, then commitAsync()
+    "transaction",  # consume-transform-produce: offsets go in the producer's transaction
+)
+
+ERROR_ACTIONS = ("crash", "close", "skip")
+
+PROPERTIES: dict[str, Property] = {
+    p.name: p
+    for p in [
+        # -- kafkalab: which client library's behaviour and defaults to model
+        _p("client.model", "choice", "java", doc="Which client's auto-commit and defaults to model.",
+           kafka=False, choices=("java", "librdkafka")),
+        # -- kafkalab: workload
+        _p("messages", "int", 10, doc="Messages the producer application sends.", kafka=False,
+           low=0, high=1_000_000),
+        _p("partitions", "int", 1, doc="Partitions of the input topic.", kafka=False, low=1, high=64),
+        _p("consumers", "int", 1, doc="Members of the consumer group.", kafka=False, low=1, high=16),
+        _p("producer.send.interval.ms", "float", 1.0,
+           doc="Gap between two sends of the producer application; 0 writes the whole topic "
+               "before the consumer starts.", kafka=False, low=0, high=60_000),
+        _p("consumer.start.ms", "float", 0.0, doc="When the consumer application starts.",
+           kafka=False, low=0, high=3_600_000),
+        _p("commit.strategy", "choice", "auto", doc="How the consumer application commits.",
+           kafka=False, choices=COMMIT_STRATEGIES),
+        _p("on.processing.error", "choice", "crash",
+           doc="What the application does when processing a record fails: crash (process dies, "
+               "no close), close (the exception escapes and the consumer is closed), skip (log "
+               "it and keep polling).", kafka=False, choices=ERROR_ACTIONS),
+        _p("sink.idempotent", "bool", False,
+           doc="The sink ignores a message id it has already applied.", kafka=False),
+        _p("pipeline", "bool", False,
+           doc="Consume-transform-produce: the consumer writes F(record) to an output topic "
+               "that a downstream reader consumes into the sink.", kafka=False),
+        _p("transaction.messages", "int", 10,
+           doc="A transactional producer application commits after this many messages.",
+           kafka=False, low=1, high=100_000),
+        _p("restart.delay.ms", "float", 100.0,
+           doc="How long a crashed consumer or producer takes to come back.", kafka=False,
+           low=0, high=600_000),
+        _p("max.simulated.ms", "float", 3_600_000.0,
+           doc="Safety stop: the run ends here even if it has not drained.", kafka=False,
+           low=1, high=1e9),
+        _p("message.bytes", "int", 100, doc="Size of one record, for batch.size.", kafka=False,
+           low=1, high=1_000_000),
+        # -- kafkalab: latency and cost model (simulated milliseconds)
+        _p("network.rtt.ms", "float", 2.0, doc="Client-broker round trip.", kafka=False,
+           low=0, high=60_000),
+        _p("broker.append.ms", "float", 0.5, doc="Broker time to append one batch.", kafka=False,
+           low=0, high=60_000),
+        _p("commit.write.ms", "float", 1.0,
+           doc="Group coordinator time to write an offset commit.", kafka=False, low=0,
+           high=60_000),
+        _p("processing.ms", "float", 1.0, doc="Application time to process one record.",
+           kafka=False, low=0, high=600_000),
+        _p("transaction.overhead.ms", "float", 2.0,
+           doc="Coordinator time for AddPartitionsToTxn / EndTxn and writing markers.",
+           kafka=False, low=0, high=60_000),
+        # -- producer
+        _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for.",
+           choices=("0", "1", "all")),
+        _p("retries", "int", INT32_MAX, INT32_MAX, doc="Retries of a failed produce request.",
+           low=0, high=INT32_MAX),
+        _p("retry.backoff.ms", "int", 100, 100, doc="Wait before a retry.", low=0,
+           high=INT32_MAX),
+        _p("request.timeout.ms", "int", 30_000, 30_000,
+           doc="How long the producer waits for a response.", low=0, high=INT32_MAX),
+        _p("delivery.timeout.ms", "int", 120_000, 300_000,
+           doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms).",
+           low=0, high=INT32_MAX),
+        _p("max.in.flight.requests.per.connection", "int", 5, 1_000_000,
+           doc="Unacknowledged produce requests at once.", low=1, high=1_000_000),
+        _p("enable.idempotence", "bool", True, False,
+           doc="PID + per-partition sequence numbers: the broker drops retried duplicates."),
+        _p("transactional.id", "str", None, None,
+           doc="Stable id: same PID across restarts, epoch bump, zombie fencing.", nullable=True),
+        _p("transaction.timeout.ms", "int", 60_000, 60_000,
+           doc="The coordinator aborts a transaction open this long.", low=1, high=INT32_MAX),
+        _p("linger.ms", "float", 5.0, 5.0, doc="Wait for more records before sending a batch.",
+           low=0, high=900_000),
+        _p("batch.size", "int", 16_384, 1_000_000, doc="Bytes per partition batch.", low=1,
+           high=INT32_MAX),
+        # -- consumer
+        _p("group.id", "str", "kafkalab", doc="The consumer group."),
+        _p("enable.auto.commit", "bool", True, True, doc="Commit offsets in the background."),
+        _p("auto.commit.interval.ms", "int", 5000, 5000,
+           doc="Minimum gap between two auto-commits.", low=0, high=INT32_MAX),
+        _p("enable.auto.offset.store", "bool", True, True,
+           doc="librdkafka only: store each message's offset when poll() hands it out."),
+        _p("max.poll.records", "int", 500, 500, doc="Records one poll() hands out at most.",
+           low=1, high=INT32_MAX),
+        _p("max.poll.interval.ms", "int", 300_000, 300_000,
+           doc="A member that does not poll this long leaves the group.", low=1,
+           high=INT32_MAX),
+        _p("session.timeout.ms", "int", 45_000, 45_000,
+           doc="A member without heartbeats this long is removed.", low=1, high=INT32_MAX),
+        _p("fetch.max.wait.ms", "int", 500, 500,
+           doc="Longest a fetch waits on the broker for data.", low=0, high=INT32_MAX),
+        _p("auto.offset.reset", "choice", "latest", "latest",
+           doc="Where to start without a committed offset (none = raise).",
+           choices=("earliest", "latest", "none")),
+        _p("isolation.level", "choice", "read_uncommitted", "read_committed",
+           doc="read_committed stops at the LSO and skips aborted records.",
+           choices=("read_uncommitted", "read_committed")),
+    ]
+}
+
+# librdkafka spells some values differently; accept them and store Kafka's spelling.
+_VALUE_ALIASES = {
+    "acks": {"-1": "all", "all": "all", "0": "0", "1": "1"},
+    "auto.offset.reset": {"smallest": "earliest", "largest": "latest", "beginning": "earliest",
+                          "end": "latest"},
+}
+_KEY_ALIASES = {"message.timeout.ms": "delivery.timeout.ms"}
+
+
+def _bad(name: str, value: Any, why: str) -> ConfigError:
+    return ConfigError(f"Invalid value {value!r} for configuration {name}: {why}")
+
+
+def _coerce(prop: Property, value: Any) -> Any:
+    name = prop.name
+    if value is None:
+        if prop.nullable:
+            return None
+        raise _bad(name, value, "a value is required")
+    if prop.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise _bad(name, value, "Expected value to be either true or false")
+    if prop.kind in ("int", "float"):
+        if isinstance(value, bool):
+            raise _bad(name, value, _expected(prop))
+        try:
+            if prop.kind == "int":
+                number = int(value) if not isinstance(value, float) or value.is_integer() else None
+                if number is None:
+                    raise ValueError
+            else:
+                number = float(value)
+        except (TypeError, ValueError):
+            raise _bad(name, value, _expected(prop)) from None
+        if number != number:  # NaN
+            raise _bad(name, value, "Expected value to be a number")
+        if prop.low is not None and number < prop.low:
+            raise _bad(name, value, f"Value must be at least {_fmt(prop.low)}")
+        if prop.high is not None and number > prop.high:
+            raise _bad(name, value, f"Value must be no more than {_fmt(prop.high)}")
+        return number
+    if prop.kind == "choice":
+        text = str(value).strip().lower() if not isinstance(value, bool) else str(value)
+        text = _VALUE_ALIASES.get(name, {}).get(text, text)
+        if text not in prop.choices:
+            raise _bad(name, value, f"String must be one of: {', '.join(prop.choices)}")
+        return text
+    if prop.kind == "str":
+        text = str(value)
+        if not text.strip():
+            raise _bad(name, value, "must not be empty")
+        return text
+    raise AssertionError(prop.kind)
+
+
+def _expected(prop: Property) -> str:
+    return f"Expected value to be a {'32-bit integer' if prop.kind == 'int' else 'number'}"
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def closest_key(name: str) -> str | None:
+    match = difflib.get_close_matches(name, list(PROPERTIES) + list(_KEY_ALIASES), n=1, cutoff=0.5)
+    return match[0] if match else None
+
+
+def defaults(client_model: str = "java") -> dict[str, Any]:
+    """Every property's default for one client model."""
+    return {
+        name: (prop.librdkafka if client_model == "librdkafka" else prop.java)
+        for name, prop in PROPERTIES.items()
+    } | {"client.model": client_model}
+
+
+def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate ``overrides`` and merge them over the client model's defaults.
+
+    Raises ConfigError naming the bad key or value and what is allowed.
+    """
+    overrides = dict(overrides or {})
+    for alias, real in _KEY_ALIASES.items():
+        if alias in overrides:
+            overrides[real] = overrides.pop(alias)
+    for key in overrides:
+        if key not in PROPERTIES:
+            hint = closest_key(key)
+            suffix = f"; did you mean {hint!r}?" if hint else ""
+            raise ConfigError(f"Unknown configuration {key!r}{suffix}")
+    client = _coerce(PROPERTIES["client.model"], overrides.get("client.model", "java"))
+    config = defaults(client)
+    explicit = set()
+    for key, value in overrides.items():
+        config[key] = _coerce(PROPERTIES[key], value)
+        explicit.add(key)
+    _check_combinations(config, explicit)
+    return config
+
+
+def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
+    if config["client.model"] == "librdkafka" and (
+        config["enable.idempotence"] or config["transactional.id"]
+    ):
+        # librdkafka adjusts these itself for idempotence unless the user set them.
+        config["enable.idempotence"] = True
+        if "max.in.flight.requests.per.connection" not in explicit:
+            config["max.in.flight.requests.per.connection"] = 5
+    # Idempotence needs acks=all and at most 5 in-flight requests (ProducerConfig). An explicit
+    # enable.idempotence=true that conflicts is a ConfigException; a defaulted one is switched off.
+    conflicts = []
+    if config["acks"] != "all":
+        conflicts.append(("acks", "Must set acks to all in order to use the idempotent producer. "
+                                  "Otherwise we cannot guarantee idempotence."))
+    if config["max.in.flight.requests.per.connection"] > 5:
+        conflicts.append(("max.in.flight.requests.per.connection",
+                          "Must set max.in.flight.requests.per.connection to at most 5 to use "
+                          "the idempotent producer."))
+    if config["retries"] == 0:
+        conflicts.append(("retries", "Must set retries to non-zero when using the idempotent "
+                                     "producer."))
+    if config["enable.idempotence"] and conflicts:
+        if "enable.idempotence" in explicit or config["transactional.id"]:
+            name, why = conflicts[0]
+            raise _bad(name, config[name], why)
+        config["enable.idempotence"] = False
+    if config["transactional.id"] and not config["enable.idempotence"]:
+        raise ConfigError("Cannot set a transactional.id without also enabling idempotence.")
+    strategy = config["commit.strategy"]
+    if strategy == "auto" and not config["enable.auto.commit"]:
+        raise _bad("commit.strategy", strategy,
+                   "with enable.auto.commit=false nothing would ever commit; choose a manual "
+                   "strategy (before-processing, per-record, per-batch, async-per-batch)")
+    if strategy == "transaction" and not config["transactional.id"]:
+        raise _bad("commit.strategy", strategy, "needs a transactional.id on the producer")
+    if strategy == "transaction" and not config["pipeline"]:
+        raise _bad("commit.strategy", strategy, "offsets go in a transaction only in a "
+                                                "consume-transform-produce pipeline (pipeline=true)")
+    if config["pipeline"] and config["enable.auto.commit"] and strategy == "transaction":
+        raise _bad("enable.auto.commit", True, "a transactional pipeline must not auto-commit: "
+                                               "its offsets are committed by the transaction")
+    if config["client.model"] != "librdkafka" and not config["enable.auto.offset.store"]:
+        raise _bad("enable.auto.offset.store", False, "is a librdkafka property; set "
+                                                      "client.model=librdkafka to use it")
+
+
+def describe(config: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """(name, value, doc) rows for the docs and the CLI."""
+    return [(name, config.get(name), prop.doc) for name, prop in PROPERTIES.items()]

@@ -1,0 +1,529 @@
+"""The consumer application: a poll loop, its commits, and what it does when things fail.
+
+Position (the next offset ``poll()`` returns) and committed offset (what the group
+coordinator stored) are kept apart. Auto-commit follows one of two real clients:
+
+* ``client.model=java`` (ClassicKafkaConsumer): inside ``poll()``, *before* fetching, if
+  ``auto.commit.interval.ms`` has passed, an async commit of the current positions — the
+  records handed out by *previous* polls; a sync commit before a rebalance and on
+  ``close()``.
+* ``client.model=librdkafka``: ``poll()`` stores each handed-out message's offset + 1
+  (``enable.auto.offset.store``); a background timer commits the stored offsets every
+  interval, whatever the application has processed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .producer import ProducerClient
+
+
+class Crash(Exception):
+    """The consumer process dies here: no close(), no commit."""
+
+
+class CloseOnError(Exception):
+    """A processing error escaped the poll loop: the consumer is closed (try-with-resources)."""
+
+
+@dataclass
+class Incarnation:
+    """One run of the consumer process, from start to crash or close."""
+
+    number: int
+    alive: bool = True
+    positions: dict[int, int] = field(default_factory=dict)
+    stored: dict[int, int] = field(default_factory=dict)  # librdkafka offset store
+    committed_by_me: dict[int, int] = field(default_factory=dict)
+    assignment: list[int] = field(default_factory=list)
+    generation: int = -1
+    polls: int = 0
+    next_auto_commit: float = 0.0
+    producer: ProducerClient | None = None
+
+
+class ConsumerApplication:
+    def __init__(self, sim, index: int, role: str, topic: str, group: str,
+                 isolation: str, strategy: str, auto_commit: bool, output_topic=None):
+        self.sim = sim
+        self.env = sim.env
+        self.c = c = sim.config
+        self.index = index
+        self.role = role  # "consumer" (the faults' target), "reader" (pipeline downstream)
+        self.name = f"{role}-{index}"
+        self.topic = topic
+        self.group = group
+        self.read_committed = isolation == "read_committed"
+        self.strategy = strategy
+        self.auto_commit = auto_commit
+        self.java = c["client.model"] == "java"
+        self.output_topic = output_topic
+        self.transform = strategy == "transaction" or output_topic is not None
+        self.inc: Incarnation | None = None
+        self.incarnations = 0
+        self.done = self.env.event()
+        self.finished_cleanly = False
+        # Faults aimed at this member
+        faults = sim.faults if role == "consumer" else []
+        mine = [f for f in faults if f.get("member", index) == index]
+        self.crashes = [f for f in mine if f["type"] == "consumer_crash"]
+        self.crash_times = sorted(f["at_ms"] for f in self.crashes if f["point"] == "time")
+        self.failures = {f["message"]: f["times"] for f in faults
+                         if f["type"] == "processing_failure"}
+        self.slow = {f["message"]: f["extra_ms"] for f in faults
+                     if f["type"] == "slow_processing"}
+        self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
+        self.point_counts: dict[str, int] = {}
+        self.fired: set[int] = set()  # indices (in self.crashes) of crash faults that fired
+        self.fired_times: set[float] = set()
+        self.env.process(self._run())
+
+    # -- life ----------------------------------------------------------------------------
+    def _run(self):
+        env = self.env
+        while True:
+            self.incarnations += 1
+            inc = self.inc = Incarnation(self.incarnations)
+            outcome = yield from self._life(inc)
+            inc.alive = False
+            if outcome == "done" or env.now >= self.c["max.simulated.ms"]:
+                break
+            yield env.timeout(self.c["restart.delay.ms"])
+        self.done.succeed()
+
+    def _life(self, inc: Incarnation):
+        sim = self.sim
+        try:
+            yield from self._sleep(sim.net.rtt)  # find the coordinator, JoinGroup + SyncGroup
+            self._join(inc, first=True)
+            if self.transform:
+                inc.producer = ProducerClient(sim, f"{self.name}-producer",
+                                              self.c["transactional.id"])
+                yield from inc.producer.init()
+            if self.auto_commit and not self.java:
+                self.env.process(self._background_commits(inc))
+            while True:
+                if self._needs_rebalance(inc):
+                    yield from self._rebalance(inc)
+                if self._drained(inc):
+                    yield from self._close(inc, "the application is done and closes the "
+                                                "consumer")
+                    return "done"
+                records = yield from self._poll(inc)
+                if records:
+                    yield from self._handle(inc, records)
+        except Crash as crash:
+            self._die(inc, str(crash))
+            return "crash"
+        except CloseOnError as error:
+            try:
+                yield from self._close(inc, str(error))
+            except Crash as crash:
+                self._die(inc, str(crash))
+            return "closed"
+
+    def _die(self, inc: Incarnation, why: str) -> None:
+        inc.alive = False
+        if inc.producer:
+            inc.producer.kill()
+        self.sim.trace.emit("crash", self.name, f"{self.name} crashes: {why}. Nothing is "
+                            "committed on the way down", reason=why,
+                            positions=_str_keys(inc.positions))
+        # Static membership: the restarted instance takes the same place; if it has not come
+        # back within session.timeout.ms, the coordinator removes it and rebalances.
+        self.sim.later(self.c["session.timeout.ms"], self._session_expired, inc.number)
+
+    def _session_expired(self, number: int) -> None:
+        if self.inc is not None and self.inc.number == number and not self.inc.alive \
+                and not self.done.triggered and self.sim.groups.leave(self.group, self.name):
+            self.sim.trace.emit("left_group", "coordinator",
+                                f"no heartbeat from {self.name} for session.timeout.ms: the "
+                                "coordinator removes it and rebalances", member=self.name)
+
+    def _sleep(self, ms: float):
+        """Wait ``ms``; a scheduled crash inside that time happens at its moment."""
+        crash_at = self._next_crash_time()
+        if crash_at is not None and crash_at <= self.env.now + ms:
+            yield self.env.timeout(max(crash_at - self.env.now, 0))
+            self._fire_time_crash(crash_at)
+        if ms > 0:
+            yield self.env.timeout(ms)
+
+    def _next_crash_time(self):
+        now = self.env.now
+        for t in self.crash_times:
+            if t >= now and t not in self.fired_times:
+                return t
+        return None
+
+    def _fire_time_crash(self, t: float):
+        self.fired_times.add(t)
+        raise Crash(f"the process is killed at t={t:g} ms")
+
+    # -- group membership ----------------------------------------------------------------
+    def _join(self, inc: Incarnation, first: bool):
+        sim, groups = self.sim, self.sim.groups
+        inc.generation = groups.join(self.group, self.name)
+        inc.assignment = groups.assignment(self.group, self.name)
+        inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
+        resumed = {}
+        for p in inc.assignment:
+            committed = groups.committed_offset(self.group, self.topic, p)
+            if committed is None:
+                reset = self.c["auto.offset.reset"]
+                log = sim.broker.log(self.topic, p)
+                if reset == "none":
+                    raise Crash(f"no committed offset for partition {p} and "
+                                "auto.offset.reset=none (NoOffsetForPartitionException)")
+                committed = 0 if reset == "earliest" else (log.lso if self.read_committed
+                                                           else log.hw)
+                how = f"auto.offset.reset={reset}"
+            else:
+                inc.committed_by_me[p] = committed
+                how = "committed offset"
+            inc.positions[p] = committed
+            resumed[str(p)] = [committed, how]
+        inc.next_auto_commit = self.env.now + self.c["auto.commit.interval.ms"]
+        parts = ", ".join(f"partition {p} at offset {o} ({how})" for p, (o, how) in
+                          resumed.items()) or "no partitions"
+        kind = "join" if first and inc.number == 1 else ("restart" if first else "rebalance")
+        verb = {"join": "joins the group", "restart": "is back and rejoins",
+                "rebalance": "rejoins after a rebalance"}[kind]
+        sim.trace.emit(kind, self.name, f"{self.name} {verb}: {parts}",
+                       generation=inc.generation, assignment=inc.assignment, resumed=resumed)
+        self._arm_poll_timer(inc)
+
+    def _needs_rebalance(self, inc: Incarnation) -> bool:
+        groups = self.sim.groups
+        return (not groups.is_member(self.group, self.name)
+                or groups.generation[self.group] != inc.generation)
+
+    def _rebalance(self, inc: Incarnation):
+        if self.auto_commit and inc.assignment:
+            # onJoinPrepare: commit before giving the partitions up
+            offsets = inc.positions if self.java else inc.stored
+            if offsets:
+                yield from self._commit_sync(inc, dict(offsets), "before the rebalance",
+                                             manual=False)
+        yield from self._sleep(self.sim.net.rtt)
+        self._join(inc, first=False)
+
+    def _arm_poll_timer(self, inc: Incarnation) -> None:
+        self.sim.later(self.c["max.poll.interval.ms"], self._poll_timer, inc, inc.polls)
+
+    def _poll_timer(self, inc: Incarnation, polls: int) -> None:
+        if inc.alive and inc.polls == polls and not self.done.triggered and inc is self.inc \
+                and self.sim.groups.leave(self.group, self.name):
+            self.sim.trace.emit(
+                "left_group", self.name,
+                f"{self.name} did not call poll() within max.poll.interval.ms="
+                f"{self.c['max.poll.interval.ms']}: it leaves the group and its partitions "
+                "are reassigned; its later commits fail", member=self.name)
+
+    def _drained(self, inc: Incarnation) -> bool:
+        if not self.sim.upstream_done(self.role):
+            return False
+        for p in inc.assignment:
+            log = self.sim.broker.log(self.topic, p)
+            if inc.positions.get(p, 0) < (log.lso if self.read_committed else log.hw):
+                return False
+        return True
+
+    # -- poll ----------------------------------------------------------------------------
+    def _poll(self, inc: Incarnation):
+        sim, env = self.sim, self.env
+        inc.polls += 1
+        self._arm_poll_timer(inc)
+        if self.auto_commit and self.java and env.now >= inc.next_auto_commit:
+            # ConsumerCoordinator.maybeAutoCommitOffsetsAsync: positions before this fetch
+            self._commit_async(inc, dict(inc.positions), "auto-commit inside poll()",
+                               auto=True)
+            inc.next_auto_commit = env.now + self.c["auto.commit.interval.ms"]
+        yield from self._sleep(sim.net.one_way)
+        records, moved = self._read(inc)
+        if not records and not moved:
+            waited = 0.0
+            max_wait = self.c["fetch.max.wait.ms"]
+            while not records and not moved and waited < max_wait \
+                    and not sim.upstream_done(self.role):
+                start = env.now
+                crash_at = self._next_crash_time()
+                limit = max_wait - waited
+                if crash_at is not None:
+                    limit = min(limit, max(crash_at - env.now, 0))
+                yield env.any_of([env.timeout(limit), sim.data_signal(self.topic)])
+                waited += env.now - start
+                if crash_at is not None and env.now >= crash_at:
+                    self._fire_time_crash(crash_at)
+                records, moved = self._read(inc)
+        yield from self._sleep(sim.net.one_way)
+        if not records and not moved:
+            return []
+        if records and not self.java and self.c["enable.auto.offset.store"]:
+            for p, off, _ in records:
+                inc.stored[p] = off + 1
+        first = records[0] if records else None
+        sim.counters["delivered"] += len(records) if self.role == sim.sink_role else 0
+        sim.trace.emit(
+            "poll", self.name,
+            (f"{self.name} poll() returned {len(records)} record(s), offsets "
+             f"{_offsets(records)}" if records else
+             f"{self.name} poll() returned nothing; the position moved past control "
+             "records or aborted data")
+            + f"; position now {_positions(inc.positions)}",
+            records=[list(r) for r in records], positions=_str_keys(inc.positions),
+            first=first[1] if first else None)
+        if records:
+            self._maybe_crash(inc, "after_poll", records[-1][2], records)
+        return records
+
+    def _read(self, inc: Incarnation):
+        """Fetch at the broker: up to max.poll.records over the assigned partitions."""
+        budget = self.c["max.poll.records"]
+        out, moved = [], False
+        for p in inc.assignment:
+            if budget <= 0:
+                break
+            log = self.sim.broker.log(self.topic, p)
+            recs, position = log.read(inc.positions[p], budget, self.read_committed)
+            if position != inc.positions[p]:
+                moved = True
+                inc.positions[p] = position
+            out.extend((p, off, msg) for off, msg in recs)
+            budget -= len(recs)
+        return out, moved
+
+    # -- processing ----------------------------------------------------------------------
+    def _handle(self, inc: Incarnation, records):
+        strategy = self.strategy
+        if strategy == "before-processing":
+            yield from self._commit_sync(inc, dict(inc.positions), "before processing")
+            yield from self._process(inc, records)
+        elif strategy == "per-record":
+            for record in records:
+                yield from self._process(inc, [record])
+                p, off, _ = record
+                yield from self._commit_sync(inc, {p: off + 1}, "after processing the record")
+        elif strategy == "per-batch":
+            yield from self._process(inc, records)
+            yield from self._commit_sync(inc, dict(inc.positions), "after processing the batch")
+        elif strategy == "async-per-batch":
+            yield from self._process(inc, records)
+            self._maybe_crash(inc, "before_commit", None)
+            self._commit_async(inc, dict(inc.positions), "commitAsync after the batch")
+            self._maybe_crash(inc, "after_commit", None)
+        elif strategy == "transaction":
+            inc.producer.begin_transaction()
+            yield from self._process(inc, records)
+            producer = inc.producer
+            ok = yield from producer.send_offsets_to_transaction(self.group, self.topic,
+                                                                 dict(inc.positions))
+            self._maybe_crash(inc, "before_commit", None)
+            ok = ok and (yield from producer.end_transaction(commit=True))
+            if not ok:
+                raise Crash("its producer was fenced; the application restarts")
+            self._maybe_crash(inc, "after_commit", None)
+        else:  # auto: no manual commits at all
+            yield from self._process(inc, records)
+
+    def _process(self, inc: Incarnation, records):
+        """Process records one after another, each taking processing.ms."""
+        sim = self.sim
+        per = self.c["processing.ms"]
+        done: list = []
+        elapsed = 0.0
+        crash_at = self._next_crash_time()
+        start = self.env.now
+        watch = bool(self.crashes or self.failures or self.slow or self.crash_p)
+        for record in records:
+            p, off, msg = record
+            if watch:
+                try:
+                    self._maybe_crash(inc, "before_processing", msg)
+                    if self.failures.get(msg, 0) > 0:
+                        self.failures[msg] -= 1
+                        yield from self._flush(inc, done, elapsed, start)
+                        done, elapsed, start = [], 0.0, self.env.now
+                        self._processing_failed(inc, record)
+                        continue
+                except Crash:
+                    yield from self._flush(inc, done, elapsed, start)
+                    raise
+                cost = per + self.slow.get(msg, 0.0)
+                if crash_at is not None and start + elapsed + cost > crash_at:
+                    yield from self._flush(inc, done, elapsed, start)
+                    yield self.env.timeout(max(crash_at - self.env.now, 0))
+                    self._fire_time_crash(crash_at)
+                elapsed += cost
+                done.append((p, off, msg, start + elapsed))
+                if self.transform:  # the output record goes to the producer as it is made
+                    yield from self._flush(inc, done, elapsed, start)
+                    done, elapsed, start = [], 0.0, self.env.now
+                try:
+                    self._maybe_crash(inc, "after_processing", msg)
+                    if self.crash_p and sim.rng.random() < self.crash_p:
+                        raise Crash(f"random crash after processing message {msg}")
+                except Crash:
+                    yield from self._flush(inc, done, elapsed, start)
+                    raise
+            else:
+                elapsed += per
+                done.append((p, off, msg, start + elapsed))
+        yield from self._flush(inc, done, elapsed, start)
+
+    def _flush(self, inc: Incarnation, done, elapsed, start):
+        """Let the processing time pass, then apply the processed records' side effects."""
+        if elapsed > 0:
+            yield self.env.timeout(max(start + elapsed - self.env.now, 0))
+        if not done:
+            return
+        sim = self.sim
+        if self.transform:
+            by_partition: dict[int, list[int]] = {}
+            for p, _, msg, _ in done:
+                by_partition.setdefault(p, []).append(msg)
+            for p, msgs in by_partition.items():
+                inc.producer.send(self.output_topic, p, msgs)
+            applied = [True] * len(done)
+            sim.counters["transformed"] += len(done)
+            verb = "transformed and sent to the output topic"
+        else:
+            applied = sim.sink.apply_many([r[2] for r in done])
+            verb = "processed into the sink"
+        skipped = applied.count(False)
+        sim.trace.emit(
+            "process", self.name,
+            f"{self.name} {verb}: offsets {_offsets(done)}"
+            + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
+               else ""),
+            records=[[p, off, msg, round(t, 6), ok] for (p, off, msg, t), ok in
+                     zip(done, applied, strict=True)], transform=self.transform)
+
+    def _processing_failed(self, inc: Incarnation, record) -> None:
+        p, off, msg = record
+        action = self.c["on.processing.error"]
+        what = {"crash": "the process dies", "close": "the exception escapes the poll loop and "
+                "the consumer is closed", "skip": "the application logs it and moves on"}[action]
+        self.sim.trace.emit("process_error", self.name,
+                            f"processing message {msg} (offset {off}) failed: {what}",
+                            partition=p, offset=off, message=msg, action=action)
+        if action == "crash":
+            raise Crash(f"processing message {msg} failed")
+        if action == "close":
+            raise CloseOnError(f"processing message {msg} failed and the exception escaped")
+
+    def _maybe_crash(self, inc, point: str, msg, records=None) -> None:
+        if not self.crashes:
+            return
+        count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
+        for i, f in enumerate(self.crashes):
+            if i in self.fired or f["point"] != point:
+                continue
+            if not self._selects(f, count, msg, records):
+                continue
+            self.fired.add(i)
+            raise Crash(self._crash_text(point, msg, f))
+
+    @staticmethod
+    def _selects(fault: dict, count: int, msg, records) -> bool:
+        if "index" in fault:
+            return fault["index"] == count
+        if records is not None:
+            return any(r[2] == fault["message"] for r in records)
+        return fault.get("message") == msg
+
+    @staticmethod
+    def _crash_text(point, msg, fault) -> str:
+        where = point.replace("_", " ")
+        if point == "after_poll":
+            return (f"killed right after the poll that returned message {fault['message']}"
+                    if "message" in fault else f"killed after poll #{fault['index']}")
+        if msg is None:
+            return f"killed {where}"
+        return f"killed {where} of message {msg}"
+
+    # -- commits -------------------------------------------------------------------------
+    def _commit_sync(self, inc: Incarnation, offsets: dict, why: str, manual=True):
+        if manual:
+            self._maybe_crash(inc, "before_commit", None)
+        result = {}
+        self._send_commit(inc, offsets, why, "commitSync", result)
+        yield from self._sleep(self.sim.net.commit_round_trip)
+        if manual:
+            self._maybe_crash(inc, "after_commit", None)
+        return result.get("ok", False)
+
+    def _commit_async(self, inc: Incarnation, offsets: dict, why: str, auto=False) -> None:
+        offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
+            if auto else offsets
+        if offsets:
+            self._send_commit(inc, offsets, why, "commitAsync", {})
+
+    def _send_commit(self, inc, offsets, why, api, result) -> None:
+        sim = self.sim
+        offsets = dict(offsets)
+        for p, o in offsets.items():
+            inc.committed_by_me[p] = o
+
+        def arrive():
+            ok = sim.groups.commit(self.group, self.name, self.topic, offsets)
+            result["ok"] = ok
+            text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
+            if ok:
+                sim.trace.emit("commit", self.name, f"{self.name} committed {text} ({api}, "
+                               f"{why})", offsets=_str_keys(offsets), how=why, api=api,
+                               group=self.group, topic=self.topic)
+            else:
+                sim.trace.emit("commit_failed", self.name,
+                               f"{self.name}'s commit of {text} failed: CommitFailedException "
+                               "(it is no longer a member of the group)",
+                               offsets=_str_keys(offsets), how=why, api=api,
+                               group=self.group, topic=self.topic)
+
+        sim.later(sim.net.one_way + sim.net.commit_write_ms, arrive)
+
+    def _background_commits(self, inc: Incarnation):
+        """librdkafka: a timer commits the stored offsets every auto.commit.interval.ms."""
+        interval = self.c["auto.commit.interval.ms"]
+        while True:
+            yield self.env.timeout(max(interval, 1))
+            if not inc.alive or inc is not self.inc or self.done.triggered:
+                return
+            self._commit_async(inc, dict(inc.stored), "librdkafka's background auto-commit "
+                               "of the stored offsets", auto=True)
+
+    def _close(self, inc: Incarnation, why: str):
+        if self.auto_commit:
+            offsets = inc.positions if self.java else inc.stored
+            if offsets:
+                yield from self._commit_sync(inc, dict(offsets), "on close()", manual=False)
+        if inc.producer and inc.producer.alive:
+            inc.producer.kill()
+        inc.alive = False
+        self.sim.groups.leave(self.group, self.name)
+        self.sim.trace.emit("close", self.name, f"{self.name} closes: {why}",
+                            positions=_str_keys(inc.positions))
+
+
+def _str_keys(d: dict) -> dict:
+    return {str(k): v for k, v in d.items()}
+
+
+def _offsets(records) -> str:
+    if not records:
+        return "none"
+    by_p: dict[int, list[int]] = {}
+    for r in records:
+        by_p.setdefault(r[0], []).append(r[1])
+    parts = []
+    for p, offs in by_p.items():
+        span = f"{offs[0]}" if len(offs) == 1 else f"{offs[0]}–{offs[-1]}"
+        parts.append(span if len(by_p) == 1 else f"p{p}:{span}")
+    return ", ".join(parts)
+
+
+def _positions(positions: dict) -> str:
+    if len(positions) == 1:
+        return str(next(iter(positions.values())))
+    return ", ".join(f"p{p}={o}" for p, o in sorted(positions.items()))

@@ -1,0 +1,162 @@
+"""Group coordinator (committed offsets, membership) and transaction coordinator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GroupCoordinator:
+    """Committed offsets per (group, partition) and the members of each group.
+
+    Assignment is range assignment over the live members, sorted by member id. A change
+    of membership bumps the generation; members see it at their next poll (a rebalance).
+    """
+
+    def __init__(self):
+        self.committed: dict[tuple[str, str, int], int] = {}
+        self.members: dict[str, list[str]] = {}
+        self.generation: dict[str, int] = {}
+        self.partitions: dict[str, tuple[str, int]] = {}  # group -> (topic, partition count)
+
+    def register_group(self, group: str, topic: str, partitions: int) -> None:
+        self.members.setdefault(group, [])
+        self.generation.setdefault(group, 0)
+        self.partitions[group] = (topic, partitions)
+
+    def join(self, group: str, member: str) -> int:
+        if member not in self.members[group]:
+            self.members[group].append(member)
+            self.members[group].sort()
+            self.generation[group] += 1
+        return self.generation[group]
+
+    def leave(self, group: str, member: str) -> bool:
+        if member in self.members[group]:
+            self.members[group].remove(member)
+            self.generation[group] += 1
+            return True
+        return False
+
+    def is_member(self, group: str, member: str) -> bool:
+        return member in self.members[group]
+
+    def assignment(self, group: str, member: str) -> list[int]:
+        members = self.members[group]
+        if member not in members:
+            return []
+        _, count = self.partitions[group]
+        n, i = len(members), members.index(member)
+        per, extra = divmod(count, n)
+        start = i * per + min(i, extra)
+        return list(range(start, start + per + (1 if i < extra else 0)))
+
+    def commit(self, group: str, member: str | None, topic: str, offsets: dict[int, int]) -> bool:
+        """Store offsets; a member that is no longer in the group gets CommitFailed (False).
+
+        ``member=None`` is a transactional offset commit, already fenced by the transaction
+        coordinator.
+        """
+        if member is not None and member not in self.members[group]:
+            return False
+        for partition, offset in offsets.items():
+            self.committed[(group, topic, partition)] = offset
+        return True
+
+    def committed_offset(self, group: str, topic: str, partition: int) -> int | None:
+        return self.committed.get((group, topic, partition))
+
+
+@dataclass
+class TxnState:
+    pid: int
+    epoch: int
+    state: str = "Empty"  # Empty, Ongoing, PrepareCommit, CompleteCommit, PrepareAbort, ...
+    partitions: set = field(default_factory=set)  # {(topic, partition)}
+    offsets: dict = field(default_factory=dict)  # (group, topic) -> {partition: offset}
+    started: float = 0.0
+    number: int = 0  # how many transactions this id has begun: tells a timeout which one
+
+
+class TransactionCoordinator:
+    """transactional.id -> (PID, epoch) and the state of its current transaction."""
+
+    def __init__(self, broker, groups: GroupCoordinator):
+        self.broker = broker
+        self.groups = groups
+        self.txns: dict[str, TxnState] = {}
+
+    def init_producer_id(self, txn_id: str, now: float) -> tuple[TxnState, list]:
+        """initTransactions: same PID, epoch + 1; abort the previous instance's open transaction.
+
+        Returns the state and the markers written by that abort.
+        """
+        state = self.txns.get(txn_id)
+        markers = []
+        if state is None:
+            state = self.txns[txn_id] = TxnState(self.broker.new_pid(), 0)
+            return state, markers
+        if state.state == "Ongoing":
+            markers = self._complete(state, commit=False, now=now)
+        state.epoch += 1
+        state.state = "Empty"
+        return state, markers
+
+    def fenced(self, txn_id: str, epoch: int) -> bool:
+        return self.txns[txn_id].epoch != epoch
+
+    def add_partition(self, txn_id: str, epoch: int, topic: str, partition: int, now: float):
+        state = self.txns[txn_id]
+        if state.epoch != epoch:
+            return "PRODUCER_FENCED"
+        if state.state != "Ongoing":
+            state.state = "Ongoing"
+            state.started = now
+            state.number += 1
+        state.partitions.add((topic, partition))
+        return None
+
+    def add_offsets(self, txn_id: str, epoch: int, group: str, topic: str, offsets: dict, now):
+        state = self.txns[txn_id]
+        if state.epoch != epoch:
+            return "PRODUCER_FENCED"
+        if state.state != "Ongoing":
+            state.state = "Ongoing"
+            state.started = now
+            state.number += 1
+        state.offsets.setdefault((group, topic), {}).update(offsets)
+        return None
+
+    def end_txn(self, txn_id: str, epoch: int, commit: bool, now: float):
+        """EndTxn: the outcome is final once Prepare* is written; markers follow."""
+        state = self.txns[txn_id]
+        if state.epoch != epoch:
+            return "PRODUCER_FENCED", []
+        if state.state != "Ongoing":
+            return None, []
+        return None, self._complete(state, commit, now)
+
+    def expire(self, txn_id: str, number: int, now: float):
+        """transaction.timeout.ms passed: abort proactively and bump the epoch (fences the
+        producer that left it open)."""
+        state = self.txns[txn_id]
+        if state.state != "Ongoing" or state.number != number:
+            return None
+        markers = self._complete(state, commit=False, now=now)
+        state.epoch += 1
+        return markers
+
+    def _complete(self, state: TxnState, commit: bool, now: float) -> list:
+        state.state = "PrepareCommit" if commit else "PrepareAbort"
+        markers = [
+            self.broker.write_marker(topic, p, state.pid, state.epoch, commit, now)
+            for topic, p in sorted(state.partitions)
+        ]
+        if commit:
+            for (group, topic), offsets in state.offsets.items():
+                self.groups.commit(group, None, topic, offsets)
+        markers_info = [(m, topic, p) for m, (topic, p) in zip(markers, sorted(state.partitions),
+                                                               strict=True)]
+        state.partitions = set()
+        state.offsets = {}
+        state.state = "CompleteCommit" if commit else "CompleteAbort"
+        return markers_info

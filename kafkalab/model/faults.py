@@ -1,0 +1,191 @@
+"""The fault plan: what goes wrong in a run, declared as data (JSON-serialisable).
+
+A plan is a list of faults. Each fault is a dict with a ``type`` and a selector:
+
+================================  ==========================================================
+type                              selector and options
+================================  ==========================================================
+``lose_response``                 ``message`` (the produce request carrying this message id)
+                                  and ``attempt`` (default 1): the broker wrote the batch,
+                                  its response never arrives.
+``lose_request``                  same selector: the request never reaches the broker.
+``delay_response``                same selector plus ``delay_ms``.
+``consumer_crash``                ``point`` = ``after_poll`` | ``before_processing`` |
+                                  ``after_processing`` | ``before_commit`` |
+                                  ``after_commit`` | ``time``; then ``message`` (the first
+                                  time this message id reaches the point) or ``index`` (the
+                                  k-th time any record/poll/commit reaches it, 1-based) or
+                                  ``at_ms`` for ``time``. ``member`` (default any).
+``processing_failure``            ``message``; ``times`` (default 1: fails once, a retry
+                                  works). What follows is ``on.processing.error``.
+``slow_processing``               ``message``, ``extra_ms``: this record takes longer
+                                  (exceed ``max.poll.interval.ms`` to force a rebalance).
+``producer_restart``              ``after_message`` (once the application has sent it) or
+                                  ``at_ms``; ``zombie`` (default false): the old instance
+                                  keeps running.
+``random``                        probabilities drawn from the run's seeded RNG:
+                                  ``lose_response``, ``lose_request`` (per produce attempt),
+                                  ``consumer_crash`` (per processed record).
+================================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .config import ConfigError
+
+CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
+                "after_commit", "time")
+
+_SPEC: dict[str, dict[str, tuple]] = {
+    # name -> {option: (kind, required)}
+    "lose_response": {"message": ("int", True), "attempt": ("int", False)},
+    "lose_request": {"message": ("int", True), "attempt": ("int", False)},
+    "delay_response": {"message": ("int", True), "attempt": ("int", False),
+                       "delay_ms": ("float", True)},
+    "consumer_crash": {"point": ("point", True), "message": ("int", False),
+                       "index": ("int", False), "at_ms": ("float", False),
+                       "member": ("int", False)},
+    "processing_failure": {"message": ("int", True), "times": ("int", False)},
+    "slow_processing": {"message": ("int", True), "extra_ms": ("float", True)},
+    "producer_restart": {"after_message": ("int", False), "at_ms": ("float", False),
+                         "zombie": ("bool", False)},
+    "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
+               "consumer_crash": ("prob", False)},
+}
+
+
+class FaultError(ConfigError):
+    """A fault plan entry kafkalab cannot run."""
+
+
+def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise FaultError(f"{where}: {key} must be true or false, not {value!r}")
+    if kind == "point":
+        if value in CRASH_POINTS:
+            return value
+        raise FaultError(f"{where}: point {value!r} is not one of: {', '.join(CRASH_POINTS)}")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FaultError(f"{where}: {key} must be a number, not {value!r}")
+    if kind == "int":
+        if value != int(value) or value < 0:
+            raise FaultError(f"{where}: {key} must be a whole number ≥ 0, not {value!r}")
+        return int(value)
+    if kind == "prob":
+        if not 0 <= value <= 1:
+            raise FaultError(f"{where}: {key} is a probability, between 0 and 1, not {value!r}")
+        return float(value)
+    if value < 0:
+        raise FaultError(f"{where}: {key} must be ≥ 0, not {value!r}")
+    return float(value)
+
+
+def normalise(faults: list[dict] | None) -> list[dict]:
+    """Validate a fault plan; returns a clean copy with defaults filled in."""
+    if faults is None:
+        return []
+    if isinstance(faults, dict):
+        faults = [faults]
+    if not isinstance(faults, list):
+        raise FaultError(f"a fault plan is a list of faults, not {type(faults).__name__}")
+    clean = []
+    for i, fault in enumerate(faults):
+        where = f"fault {i + 1}"
+        if not isinstance(fault, dict) or "type" not in fault:
+            raise FaultError(f"{where}: each fault is an object with a 'type' "
+                             f"(one of: {', '.join(_SPEC)})")
+        kind = fault["type"]
+        if kind not in _SPEC:
+            raise FaultError(f"{where}: unknown fault type {kind!r}; one of: {', '.join(_SPEC)}")
+        spec = _SPEC[kind]
+        out: dict[str, Any] = {"type": kind}
+        for key, value in fault.items():
+            if key == "type":
+                continue
+            if key not in spec:
+                raise FaultError(f"{where} ({kind}): unknown option {key!r}; allowed: "
+                                 f"{', '.join(spec)}")
+            out[key] = _check_value(f"{where} ({kind})", key, spec[key][0], value)
+        for key, (_, required) in spec.items():
+            if required and key not in out:
+                raise FaultError(f"{where} ({kind}): {key!r} is required")
+        if kind in ("lose_response", "lose_request", "delay_response"):
+            out.setdefault("attempt", 1)
+            if out["attempt"] < 1:
+                raise FaultError(f"{where} ({kind}): attempt counts from 1")
+        if kind == "consumer_crash":
+            selectors = [k for k in ("message", "index", "at_ms") if k in out]
+            if out["point"] == "time" and selectors != ["at_ms"]:
+                raise FaultError(f"{where} (consumer_crash): point 'time' takes at_ms only")
+            if (out["point"] != "time" and len(selectors) != 1) or ("at_ms" in selectors and \
+                    out["point"] != "time"):
+                raise FaultError(f"{where} (consumer_crash): give exactly one of message or "
+                                 f"index for point {out['point']!r}")
+            if out.get("index") == 0:
+                raise FaultError(f"{where} (consumer_crash): index counts from 1")
+        if kind == "processing_failure":
+            out.setdefault("times", 1)
+        if kind == "producer_restart":
+            if ("after_message" in out) == ("at_ms" in out):
+                raise FaultError(f"{where} (producer_restart): give exactly one of "
+                                 "after_message or at_ms")
+            out.setdefault("zombie", False)
+        clean.append(out)
+    return clean
+
+
+def to_json(faults: list[dict]) -> str:
+    return json.dumps(normalise(faults), sort_keys=True)
+
+
+def from_json(text: str) -> list[dict]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FaultError(f"the fault plan is not valid JSON: {exc.msg} at position {exc.pos}") \
+            from None
+    return normalise(data)
+
+
+def describe(fault: dict) -> str:
+    """One plain-English line per fault, for reports and the Lab."""
+    kind = fault["type"]
+    if kind == "lose_response":
+        return (f"the broker's response to the produce request carrying message "
+                f"{fault['message']} (attempt {fault.get('attempt', 1)}) is lost")
+    if kind == "lose_request":
+        return (f"the produce request carrying message {fault['message']} (attempt "
+                f"{fault.get('attempt', 1)}) never reaches the broker")
+    if kind == "delay_response":
+        return (f"the response to the produce request carrying message {fault['message']} is "
+                f"delayed by {fault['delay_ms']:g} ms")
+    if kind == "consumer_crash":
+        point = fault["point"].replace("_", " ")
+        if "at_ms" in fault:
+            return f"the consumer crashes at t={fault['at_ms']:g} ms"
+        if "message" in fault:
+            return f"the consumer crashes {point} of message {fault['message']}"
+        return f"the consumer crashes the {_ordinal(fault['index'])} time it is {point}"
+    if kind == "processing_failure":
+        times = fault.get("times", 1)
+        return (f"processing message {fault['message']} fails "
+                f"{'once' if times == 1 else f'{times} times'}")
+    if kind == "slow_processing":
+        return f"processing message {fault['message']} takes {fault['extra_ms']:g} ms longer"
+    if kind == "producer_restart":
+        when = (f"after sending message {fault['after_message']}" if "after_message" in fault
+                else f"at t={fault['at_ms']:g} ms")
+        zombie = " (the old instance lives on as a zombie)" if fault.get("zombie") else ""
+        return f"the producer application restarts {when}{zombie}"
+    parts = [f"{k.replace('_', ' ')} p={v:g}" for k, v in fault.items() if k != "type"]
+    return "random faults: " + ", ".join(parts)
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -1,0 +1,530 @@
+"""The producer client, and the producer application that feeds it.
+
+The client batches records per partition (``linger.ms``, ``batch.size``), keeps at most
+``max.in.flight.requests.per.connection`` requests outstanding, retries a request whose
+response did not arrive within ``request.timeout.ms`` (it cannot tell a lost request from
+a lost response: that ambiguity is where duplicates come from), gives up after
+``delivery.timeout.ms``, and with idempotence stamps each batch with PID, epoch and a
+per-partition sequence number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SMALL_RUN = 2000  # messages; above this the application hands messages over in chunks
+
+
+@dataclass(slots=True)
+class ProducerBatch:
+    topic: str
+    partition: int
+    messages: list[int]
+    created: float
+    base_seq: int = -1
+    attempts: int = 0
+    live_attempt: int = 0  # the attempt whose response we still wait for (0: none)
+    not_before: float = 0.0
+    done: bool = False
+
+
+@dataclass
+class _Accumulator:
+    messages: list[int] = field(default_factory=list)
+    first_arrival: float = 0.0
+
+
+class ProducerClient:
+    """One producer instance (a process's KafkaProducer)."""
+
+    def __init__(self, sim, name: str, txn_id: str | None = None, on_ack=None, on_fail=None):
+        self.sim = sim
+        self.env = sim.env
+        self.name = name
+        c = sim.config
+        self.txn_id = txn_id
+        self.idempotent = c["enable.idempotence"]
+        self.acks = c["acks"]
+        self.max_in_flight = c["max.in.flight.requests.per.connection"]
+        self.linger = c["linger.ms"]
+        self.per_batch = max(1, c["batch.size"] // c["message.bytes"])
+        self.on_ack = on_ack or (lambda batch, offset: None)
+        self.on_fail = on_fail or (lambda batch: None)
+        self.pid, self.epoch = -1, -1
+        self.next_seq: dict[tuple[str, int], int] = {}
+        self.accumulators: dict[tuple[str, int], _Accumulator] = {}
+        self.ready: list[ProducerBatch] = []
+        # Idempotence: per partition, batches sent and not yet done, oldest first. At most
+        # max.in.flight of them, so a retry is still among the broker's 5 cached batches.
+        self.window: dict[tuple[str, int], list[ProducerBatch]] = {}
+        self.in_flight = 0
+        self.unfinished = 0  # batches created and not yet acked or failed
+        self.alive = True
+        self.fenced = False
+        self.flushing = False
+        self.txn_partitions: set = set()
+        self._wake = self.env.event()
+        self._idle = self.env.event()
+        self.env.process(self._sender())
+
+    # -- life cycle ----------------------------------------------------------------------
+    def init(self):
+        """InitProducerId (idempotent) or initTransactions (transactional); a generator."""
+        if not self.idempotent:
+            return
+        yield self.env.timeout(self.sim.net.rtt + (self.sim.config["transaction.overhead.ms"]
+                                                   if self.txn_id else 0))
+        if self.txn_id:
+            state, markers = self.sim.txn_coordinator.init_producer_id(self.txn_id, self.env.now)
+            self.pid, self.epoch = state.pid, state.epoch
+            self.sim.record_markers(markers, reason=f"{self.name} called initTransactions: the "
+                                    "previous instance's open transaction is aborted")
+            self.sim.trace.emit(
+                "init_producer", self.name,
+                f"{self.name} initTransactions: transactional.id {self.txn_id!r} keeps PID "
+                f"{self.pid}, epoch bumped to {self.epoch}", pid=self.pid, epoch=self.epoch,
+                transactional_id=self.txn_id)
+        else:
+            self.pid, self.epoch = self.sim.broker.new_pid(), 0
+            self.sim.trace.emit("init_producer", self.name,
+                                f"{self.name} got a new producer id: PID {self.pid}, epoch 0",
+                                pid=self.pid, epoch=0, transactional_id=None)
+
+    def kill(self):
+        self.alive = False
+        self._poke()
+
+    # -- application API -----------------------------------------------------------------
+    def send(self, topic: str, partition: int, messages: list[int]) -> None:
+        if not messages:
+            return
+        key = (topic, partition)
+        acc = self.accumulators.get(key)
+        if acc is None:
+            acc = self.accumulators[key] = _Accumulator()
+        if not acc.messages:
+            acc.first_arrival = self.env.now
+        acc.messages.extend(messages)
+        if self.txn_id and key not in self.txn_partitions:
+            # AddPartitionsToTxn before the first send to a partition (its cost is part of
+            # transaction.overhead.ms at commit time).
+            error = self.sim.txn_coordinator.add_partition(self.txn_id, self.epoch, topic,
+                                                           partition, self.env.now)
+            if error:
+                self._fence(error)
+                return
+            self.txn_partitions.add(key)
+            self.sim.arm_txn_timeout(self.txn_id)
+        if self.linger == 0:
+            self._drain(self.env.now)  # linger.ms=0: on the wire now, not at the next wake-up
+        self._poke()
+
+    def flush(self):
+        """Send everything now and wait until every batch is acked or failed (a generator)."""
+        self.flushing = True
+        self._poke()
+        while self.unfinished > 0 or any(a.messages for a in self.accumulators.values()):
+            if not self.alive:
+                return
+            self._idle = self.env.event()
+            yield self._idle
+        self.flushing = False
+
+    # -- sender --------------------------------------------------------------------------
+    def _poke(self):
+        if not self._wake.triggered:
+            self._wake.succeed()
+
+    def _drain(self, now: float) -> None:
+        self._close_batches(now)
+        while self.ready and self.in_flight < self.max_in_flight and self.alive:
+            batch = self.ready[0]
+            if batch.not_before > now or not self._window_allows(batch):
+                break
+            self.ready.pop(0)
+            self._send(batch)
+
+    def _sender(self):
+        env = self.env
+        while self.alive:
+            now = env.now
+            self._drain(now)
+            wake_at = None
+            if not self.flushing:
+                for acc in self.accumulators.values():
+                    if acc.messages:
+                        t = acc.first_arrival + self.linger
+                        wake_at = t if wake_at is None else min(wake_at, t)
+            head = self.ready[0] if self.ready else None
+            if head and self.in_flight < self.max_in_flight and head.not_before > now:
+                t = head.not_before
+                wake_at = t if wake_at is None else min(wake_at, t)
+            self._wake = env.event()
+            if wake_at is None:
+                yield self._wake
+            else:
+                yield env.any_of([env.timeout(max(wake_at - now, 0)), self._wake])
+
+    def _window_allows(self, batch: ProducerBatch) -> bool:
+        if not self.idempotent:
+            return True
+        window = self.window.setdefault((batch.topic, batch.partition), [])
+        while window and window[0].done:
+            window.pop(0)
+        if batch.attempts:  # a retry is already inside the window
+            return True
+        if len(window) >= self.max_in_flight:
+            return False
+        window.append(batch)
+        return True
+
+    def _close_batches(self, now: float) -> None:
+        for (topic, partition), acc in self.accumulators.items():
+            msgs = acc.messages
+            while msgs and (len(msgs) >= self.per_batch or self.flushing
+                            or now >= acc.first_arrival + self.linger):
+                chunk, msgs = msgs[: self.per_batch], msgs[self.per_batch:]
+                batch = ProducerBatch(topic, partition, chunk, now, not_before=now)
+                if self.idempotent:
+                    key = (topic, partition)
+                    batch.base_seq = self.next_seq.get(key, 0)
+                    self.next_seq[key] = batch.base_seq + len(chunk)
+                self.ready.append(batch)
+                self.unfinished += 1
+            acc.messages = msgs
+            if msgs:
+                acc.first_arrival = now
+
+    def _send(self, batch: ProducerBatch) -> None:
+        sim = self.sim
+        batch.attempts += 1
+        attempt = batch.attempts
+        batch.live_attempt = attempt
+        fate = sim.produce_fault(batch, attempt)
+        sim.trace.emit(
+            "produce", self.name,
+            f"{self.name} sends a batch of {len(batch.messages)} to partition {batch.partition}"
+            + (f" (attempt {attempt})" if attempt > 1 else "")
+            + (f", PID {self.pid} seq {batch.base_seq}" if self.idempotent else ""),
+            topic=batch.topic, partition=batch.partition, messages=batch.messages,
+            attempt=attempt, pid=self.pid, epoch=self.epoch, seq=batch.base_seq)
+        if self.acks == "0":
+            # Fire and forget: success at once, offset unknown (-1); a retry can never happen.
+            self._finish(batch, -1, duplicate=False, lost=False)
+            if fate.lose_request:
+                sim.trace.emit("request_lost", self.name,
+                               "the request never reached the broker; with acks=0 nobody "
+                               "notices", topic=batch.topic, partition=batch.partition,
+                               messages=batch.messages, attempt=attempt)
+            else:
+                sim.later(sim.net.one_way, self._arrive, batch, attempt, fate, False)
+            return
+        self.in_flight += 1
+        if fate.lose_request:
+            sim.trace.emit("request_lost", self.name,
+                           "the produce request never reached the broker",
+                           topic=batch.topic, partition=batch.partition,
+                           messages=batch.messages, attempt=attempt)
+        else:
+            sim.later(sim.net.one_way, self._arrive, batch, attempt, fate, True)
+        sim.later(sim.config["request.timeout.ms"], self._timeout, batch, attempt)
+
+    def _arrive(self, batch: ProducerBatch, attempt: int, fate, respond: bool) -> None:
+        sim = self.sim
+        result = sim.broker.produce(batch.topic, batch.partition, batch.messages, self.pid,
+                                    self.epoch, batch.base_seq, bool(self.txn_id), sim.env.now)
+        sim.record_append(self, batch, attempt, result)
+        if not respond:
+            return
+        if fate.lose_response:
+            sim.later(sim.net.append_ms, sim.trace.emit, "ack_lost", self.name,
+                      f"the broker's response for the batch to partition {batch.partition} "
+                      f"(offset {result.base_offset}) was lost: the producer cannot tell "
+                      f"whether it was written", topic=batch.topic, partition=batch.partition,
+                      messages=batch.messages, attempt=attempt, offset=result.base_offset)
+            return
+        delay = sim.net.append_ms + sim.net.one_way + fate.delay_ms
+        sim.later(delay, self._response, batch, attempt, result)
+
+    def _response(self, batch: ProducerBatch, attempt: int, result) -> None:
+        if batch.live_attempt != attempt or batch.done or not self.alive:
+            return  # timed out already (a late response is ignored), or the process is dead
+        batch.live_attempt = 0
+        self.in_flight -= 1
+        if result.error == "INVALID_PRODUCER_EPOCH":
+            self._fence("INVALID_PRODUCER_EPOCH")
+            return
+        if result.error == "OUT_OF_ORDER_SEQUENCE":
+            self.sim.trace.emit("rejected", self.name,
+                                f"the broker rejected seq {batch.base_seq}: "
+                                "OutOfOrderSequence (an earlier batch is missing); retrying in "
+                                "order", topic=batch.topic, partition=batch.partition,
+                                messages=batch.messages, error=result.error)
+            self._retry(batch, count=False)
+            return
+        self._finish(batch, result.base_offset, result.duplicate, lost=False)
+
+    def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
+        if batch.live_attempt != attempt or batch.done or not self.alive:
+            return
+        batch.live_attempt = 0
+        self.in_flight -= 1
+        self._retry(batch, count=True)
+
+    def _retry(self, batch: ProducerBatch, count: bool) -> None:
+        c = self.sim.config
+        now = self.env.now
+        backoff = c["retry.backoff.ms"]
+        out_of_time = now + backoff - batch.created >= c["delivery.timeout.ms"]
+        out_of_retries = count and batch.attempts > c["retries"]
+        if out_of_time or out_of_retries:
+            batch.done = True
+            self.unfinished -= 1
+            why = "delivery.timeout.ms expired" if out_of_time else "retries exhausted"
+            self.sim.trace.emit("gave_up", self.name,
+                                f"{self.name} gave up on a batch of {len(batch.messages)} "
+                                f"({why}); the application's callback gets an error",
+                                topic=batch.topic, partition=batch.partition,
+                                messages=batch.messages, reason=why)
+            self.on_fail(batch)
+            self._check_idle()
+            return
+        batch.not_before = now + backoff
+        self.sim.trace.emit("retry", self.name,
+                            f"no response within request.timeout.ms: {self.name} will resend "
+                            f"the batch (attempt {batch.attempts + 1}) after "
+                            f"retry.backoff.ms={backoff}", topic=batch.topic,
+                            partition=batch.partition, messages=batch.messages,
+                            attempt=batch.attempts + 1)
+        self.ready.append(batch)
+        if self.idempotent:  # retries go out in sequence order, as the Java client does
+            self.ready.sort(key=lambda b: (b.topic, b.partition, b.base_seq))
+        else:
+            self.ready.sort(key=lambda b: b.not_before)
+        self._poke()
+
+    def _finish(self, batch: ProducerBatch, offset: int, duplicate: bool, lost: bool) -> None:
+        batch.done = True
+        self.unfinished -= 1
+        if duplicate:
+            text = (f"the broker recognised PID {self.pid} seq {batch.base_seq} as a duplicate: "
+                    f"not appended again, answered with the original offset {offset}")
+        elif offset < 0:
+            text = f"{self.name}: acks=0, counted as sent without any answer"
+        else:
+            text = (f"{self.name} got the acknowledgement: partition {batch.partition}, "
+                    f"offset {offset}")
+        self.sim.trace.emit("ack", self.name, text, topic=batch.topic,
+                            partition=batch.partition, messages=batch.messages, offset=offset,
+                            duplicate=duplicate)
+        self.on_ack(batch, offset)
+        self._check_idle()
+        self._poke()
+
+    def _check_idle(self):
+        if self.unfinished == 0 and not self._idle.triggered:
+            self._idle.succeed()
+
+    def _fence(self, error: str) -> None:
+        if self.fenced:
+            return
+        self.fenced = True
+        self.alive = False
+        self.sim.trace.emit("fenced", self.name,
+                            f"{self.name} (PID {self.pid}, epoch {self.epoch}) is fenced: {error}; "
+                            "a newer instance with the same transactional.id exists",
+                            pid=self.pid, epoch=self.epoch, error=error)
+        if not self._idle.triggered:
+            self._idle.succeed()
+
+    # -- transactions --------------------------------------------------------------------
+    def begin_transaction(self) -> None:
+        self.txn_partitions = set()
+        self.sim.trace.emit("txn_begin", self.name, f"{self.name} begins a transaction",
+                            pid=self.pid, epoch=self.epoch)
+
+    def send_offsets_to_transaction(self, group: str, topic: str, offsets: dict[int, int]):
+        """AddOffsetsToTxn + TxnOffsetCommit: the offsets count only if the transaction commits."""
+        yield self.env.timeout(self.sim.net.rtt)
+        if not self.alive:
+            return False
+        error = self.sim.txn_coordinator.add_offsets(self.txn_id, self.epoch, group, topic,
+                                                     dict(offsets), self.env.now)
+        if error:
+            self._fence(error)
+            return False
+        self.sim.arm_txn_timeout(self.txn_id)
+        return True
+
+    def end_transaction(self, commit: bool):
+        """commitTransaction / abortTransaction (a generator). Returns True on success."""
+        if commit:
+            yield from self.flush()
+        if not self.alive:
+            return False
+        yield self.env.timeout(self.sim.net.rtt + self.sim.config["transaction.overhead.ms"])
+        if self.fenced:
+            return False
+        error, markers = self.sim.txn_coordinator.end_txn(self.txn_id, self.epoch, commit,
+                                                          self.env.now)
+        if error:
+            self._fence(error)
+            return False
+        self.sim.record_markers(markers, reason=f"{self.name} "
+                                f"{'committed' if commit else 'aborted'} its transaction")
+        self.sim.trace.emit("txn_commit" if commit else "txn_abort", self.name,
+                            f"{self.name} {'committed' if commit else 'aborted'} its "
+                            f"transaction (markers written to {len(markers)} partition(s))",
+                            pid=self.pid, epoch=self.epoch)
+        self.txn_partitions = set()
+        return True
+
+
+class ProducerApplication:
+    """Sends messages 0..N-1 round-robin over the partitions, one every
+    ``producer.send.interval.ms``; resends what was not acknowledged after a restart."""
+
+    def __init__(self, sim, topic: str):
+        self.sim = sim
+        self.env = sim.env
+        self.topic = topic
+        c = sim.config
+        self.n = c["messages"]
+        self.partitions = c["partitions"]
+        self.interval = c["producer.send.interval.ms"]
+        self.transactional = sim.source_txn
+        self.acked: set[int] = set()
+        self.failed: set[int] = set()
+        self.committed: set[int] = set()
+        self.in_txn: list[int] = []
+        self.instance = 0
+        self.client: ProducerClient | None = None
+        self.done = self.env.event()
+        self.restarts = sorted(
+            (f for f in sim.faults if f["type"] == "producer_restart"),
+            key=lambda f: f.get("after_message", f.get("at_ms", 0)))
+        self.env.process(self._run())
+
+    def _new_client(self) -> ProducerClient:
+        self.instance += 1
+        name = "producer" if self.instance == 1 else f"producer#{self.instance}"
+        txn_id = self.sim.config["transactional.id"] if self.transactional else None
+        return ProducerClient(self.sim, name, txn_id, on_ack=self._on_ack, on_fail=self._on_fail)
+
+    def _on_ack(self, batch, offset):
+        self.acked.update(batch.messages)
+
+    def _on_fail(self, batch):
+        self.failed.update(batch.messages)
+
+    def _send(self, ids: list[int]) -> None:
+        by_partition: dict[int, list[int]] = {}
+        for m in ids:
+            by_partition.setdefault(m % self.partitions, []).append(m)
+        self.sim.trace.emit(
+            "send", self.client.name,
+            f"the application sends message{'s' if len(ids) > 1 else ''} "
+            f"{_span(ids)}", messages=list(ids))
+        for p, msgs in by_partition.items():
+            self.client.send(self.topic, p, msgs)
+        if self.transactional:
+            self.in_txn.extend(ids)
+
+    def _run(self):
+        env = self.env
+        c = self.sim.config
+        self.client = self._new_client()
+        yield from self.client.init()
+        pending = list(range(self.n))
+        restarts = list(self.restarts)
+        per_txn = c["transaction.messages"]
+        # Small runs hand each message over at its own time; large runs hand them over in
+        # chunks of at most linger.ms (or a full batch), so events stay per batch.
+        step = self.interval
+        if self.n > SMALL_RUN and self.interval > 0:
+            step = max(self.interval, min(c["linger.ms"], self.client.per_batch
+                                          * self.partitions * self.interval))
+        start = env.now
+        sent_count = 0
+        while pending:
+            if self.transactional and not self.in_txn:
+                self.client.begin_transaction()
+            # Which messages the application has produced by now (one per interval).
+            if self.interval > 0:
+                due = int((env.now - start) / self.interval) + 1 - sent_count
+                due = max(due, 1)
+            else:
+                due = len(pending)
+            if self.transactional:
+                due = min(due, per_txn - len(self.in_txn))
+            chunk = pending[:due]
+            restart = None
+            if restarts:
+                f = restarts[0]
+                if "after_message" in f and f["after_message"] in chunk:
+                    chunk = chunk[: chunk.index(f["after_message"]) + 1]
+                    restart = restarts.pop(0)
+                elif "at_ms" in f and env.now >= f["at_ms"]:
+                    chunk, restart = [], restarts.pop(0)
+            if chunk:
+                del pending[: len(chunk)]
+                sent_count += len(chunk)
+                self._send(chunk)
+            if restart is not None:
+                pending = yield from self._restart(restart, pending)
+                continue
+            if self.transactional and (len(self.in_txn) >= per_txn or not pending):
+                ok = yield from self.client.end_transaction(commit=True)
+                if ok:
+                    self.committed.update(self.in_txn)
+                    self.in_txn = []
+                continue
+            if pending and self.interval > 0:
+                yield env.timeout(step)
+        if not self.transactional:
+            yield from self.client.flush()
+        self.done.succeed()
+
+    def _restart(self, fault: dict, pending: list[int]):
+        """The application process dies and comes back: a new producer instance."""
+        sim, env = self.sim, self.env
+        old = self.client
+        zombie = fault.get("zombie", False)
+        yield env.timeout(0)  # requests already handed to the network still go out
+        sim.trace.emit("producer_restart", old.name,
+                       "the producer application dies"
+                       + (" but its old instance lives on as a zombie" if zombie else "")
+                       + "; it comes back after restart.delay.ms="
+                       + f"{sim.config['restart.delay.ms']:g}",
+                       zombie=zombie, pid=old.pid, epoch=old.epoch)
+        if zombie:
+            env.process(self._zombie(old))
+        else:
+            old.kill()
+        yield env.timeout(sim.config["restart.delay.ms"])
+        self.client = self._new_client()
+        yield from self.client.init()
+        # The application resends what it has no proof of: unacknowledged sends, and for a
+        # transactional application everything not in a committed transaction.
+        confirmed = self.committed if self.transactional else self.acked
+        sent_before = [m for m in range(self.n) if m not in pending]
+        resend = [m for m in sent_before if m not in confirmed]
+        self.in_txn = []
+        self.failed.difference_update(resend)
+        return resend + pending
+
+    def _zombie(self, client: ProducerClient):
+        """The old instance keeps going: it flushes and, if transactional, tries to commit."""
+        if client.txn_id:
+            yield from client.end_transaction(commit=True)
+        else:
+            yield from client.flush()
+
+
+def _span(ids: list[int]) -> str:
+    if len(ids) == 1:
+        return str(ids[0])
+    if ids == list(range(ids[0], ids[0] + len(ids))):
+        return f"{ids[0]}–{ids[-1]}"
+    return ", ".join(map(str, ids[:6])) + ("…" if len(ids) > 6 else "")
+

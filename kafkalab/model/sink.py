@@ -1,0 +1,24 @@
+"""The application's sink: where processing has its side effect (a "database")."""
+
+from __future__ import annotations
+
+
+class Sink:
+    """Counts how often each message id was applied; an idempotent sink applies each once."""
+
+    def __init__(self, messages: int, idempotent: bool):
+        self.idempotent = idempotent
+        self.applied = [0] * messages
+        self.total = 0
+
+    def apply_many(self, ids: list[int]) -> list[bool]:
+        applied = self.applied
+        out = []
+        for m in ids:
+            if self.idempotent and applied[m]:
+                out.append(False)
+                continue
+            applied[m] += 1
+            out.append(True)
+        self.total += out.count(True)
+        return out

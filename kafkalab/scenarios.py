@@ -1,0 +1,268 @@
+"""Scenario presets: data, not code paths.
+
+Each preset is a name, a title, a short story, a config (Kafka property names), a fault
+plan and the expected outcome. ``variants`` are the same story with a few settings
+changed (the notebooks put them side by side; the tests check every expectation).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from .model import ConfigError, RunResult, simulate
+
+# Settings most presets share: the topic is written before the consumer starts, so what
+# happens on the consumer side does not depend on producer timing.
+_PREFILLED = {"producer.send.interval.ms": 0, "consumer.start.ms": 20,
+              "auto.offset.reset": "earliest"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    story: str
+    config: dict
+    faults: list = field(default_factory=list)
+    expect: dict = field(default_factory=dict)  # outcome key -> int, or ">0"
+    variants: dict = field(default_factory=dict)  # name -> {"title", "config", "faults", "expect"}
+    strategies: tuple = ()  # commit-cost: one run per commit.strategy
+
+    def variant(self, name: str) -> Scenario:
+        if name not in self.variants:
+            raise ConfigError(f"scenario {self.name!r} has no variant {name!r}; variants: "
+                              f"{', '.join(self.variants) or 'none'}")
+        v = self.variants[name]
+        return Scenario(f"{self.name}/{name}", v.get("title", self.title), v.get("story",
+                        self.story), {**self.config, **v.get("config", {})},
+                        v.get("faults", self.faults), v.get("expect", {}))
+
+
+PRESETS: dict[str, Scenario] = {s.name: s for s in [
+    Scenario(
+        "at-most-once-auto-commit",
+        "Auto-commit commits what was polled, not what was processed",
+        "The blog post's example: auto-commit on, 10 records polled at once, processing fails "
+        "at the 9th record. librdkafka stores each offset as poll() hands the message out, and "
+        "its background timer commits the stored offsets during processing; the crash then "
+        "loses the records after the failure. The Java client reaches the same loss when the "
+        "exception escapes and close() commits the positions.",
+        {**_PREFILLED, "client.model": "librdkafka", "messages": 10,
+         "enable.auto.commit": True, "auto.commit.interval.ms": 5, "processing.ms": 1,
+         "max.poll.records": 10, "on.processing.error": "crash"},
+        [{"type": "processing_failure", "message": 8}],
+        {"lost": 2, "duplicates": 0},
+        {"java-close-on-error": {
+            "title": "Java client: the exception escapes and close() commits",
+            "config": {"client.model": "java", "on.processing.error": "close",
+                       "auto.commit.interval.ms": 5000},
+            "expect": {"lost": 2, "duplicates": 0}},
+         "java-skip-on-error": {
+            "title": "Java client: the application catches the error and keeps polling",
+            "config": {"client.model": "java", "on.processing.error": "skip",
+                       "auto.commit.interval.ms": 5000},
+            "expect": {"lost": 1, "duplicates": 0}},
+         "java-crash": {
+            "title": "Java client: a hard crash, no close()",
+            "config": {"client.model": "java", "on.processing.error": "crash",
+                       "auto.commit.interval.ms": 5000},
+            "expect": {"lost": 0, "duplicates": 8}}},
+    ),
+    Scenario(
+        "auto-commit-java-crash",
+        "Java auto-commit survives a hard crash: re-delivery, not loss",
+        "The myth-buster: the Java consumer commits inside poll(), before fetching, the "
+        "positions of records handed out by previous polls. A crash in the middle of a batch "
+        "therefore never commits that batch: the restarted consumer reads it again. "
+        "At-least-once, as the KafkaConsumer javadoc says.",
+        {**_PREFILLED, "client.model": "java", "messages": 20, "enable.auto.commit": True,
+         "auto.commit.interval.ms": 5, "max.poll.records": 10, "processing.ms": 1},
+        [{"type": "consumer_crash", "point": "after_processing", "message": 14}],
+        {"lost": 0, "duplicates": 5},
+        {"librdkafka": {
+            "title": "The same crash with librdkafka's background auto-commit",
+            "config": {"client.model": "librdkafka"},
+            "expect": {"lost": 5, "duplicates": 0}}},
+    ),
+    Scenario(
+        "at-most-once-commit-first",
+        "Commit first, process later: a crash loses, never duplicates",
+        "At-most-once by design: the consumer commits the polled offsets with commitSync() "
+        "before processing them. A crash mid-batch leaves the rest of the batch committed "
+        "but unprocessed: lost.",
+        {**_PREFILLED, "messages": 10, "enable.auto.commit": False,
+         "commit.strategy": "before-processing", "max.poll.records": 10},
+        [{"type": "consumer_crash", "point": "after_processing", "message": 5}],
+        {"lost": 4, "duplicates": 0},
+    ),
+    Scenario(
+        "at-least-once-manual-commit",
+        "Process first, commit after: a crash re-delivers, never loses",
+        "At-least-once: auto-commit off, commitSync() of offset + 1 after each record is "
+        "processed. A crash between processing a record and committing it means the restarted "
+        "consumer reads that record again: a duplicate, never a loss.",
+        {**_PREFILLED, "messages": 10, "enable.auto.commit": False,
+         "commit.strategy": "per-record", "max.poll.records": 10},
+        [{"type": "consumer_crash", "point": "after_processing", "message": 5}],
+        {"lost": 0, "duplicates": 1},
+        {"per-batch": {
+            "title": "Commit after each batch: a crash re-delivers the whole batch",
+            "config": {"commit.strategy": "per-batch", "max.poll.records": 5},
+            "expect": {"lost": 0, "duplicates": 1}}},
+    ),
+    Scenario(
+        "commit-cost",
+        "What a commit costs: throughput by commit strategy",
+        "The same 2,000 records consumed with auto-commit, commitAsync per batch, commitSync "
+        "per batch and commitSync per record. Each commit is a round trip to the group "
+        "coordinator; committing per record makes throughput scale with 1/RTT.",
+        {**_PREFILLED, "messages": 2000, "enable.auto.commit": False,
+         "commit.strategy": "per-batch", "processing.ms": 0.2, "max.poll.records": 500,
+         "network.rtt.ms": 2, "commit.write.ms": 1},
+        [],
+        {"lost": 0, "duplicates": 0},
+        strategies=("auto", "async-per-batch", "per-batch", "per-record"),
+    ),
+    Scenario(
+        "idempotent-producer-lost-ack",
+        "A lost acknowledgement: retry, and the broker's deduplication",
+        "The broker writes a batch but its response is lost. The producer cannot tell a lost "
+        "request from a lost response, so it retries. With enable.idempotence=true the retry "
+        "carries the same PID and sequence number: the broker recognises it, does not append "
+        "it again and answers with the original offset. With idempotence off the log holds "
+        "the batch twice.",
+        {"messages": 10, "producer.send.interval.ms": 1, "linger.ms": 0,
+         "enable.idempotence": True, "request.timeout.ms": 50, "retry.backoff.ms": 10,
+         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+         "commit.strategy": "per-batch"},
+        [{"type": "lose_response", "message": 3}],
+        {"log_duplicates": 0, "duplicates": 0, "lost": 0},
+        {"idempotence-off": {
+            "title": "enable.idempotence=false: the retry is written again",
+            "config": {"enable.idempotence": False},
+            "expect": {"log_duplicates": 1, "duplicates": 1, "lost": 0}}},
+    ),
+    Scenario(
+        "producer-restart-new-pid",
+        "A restarted idempotent producer gets a new PID: its resends are duplicates",
+        "Idempotence holds within one producer session only. The producer writes message 4 "
+        "but the acknowledgement is lost; before the retry, the application restarts and "
+        "resends everything unacknowledged. The new instance has a new PID with sequence "
+        "numbers from 0, so the broker cannot know that message 4 (and 5 and 6, whose "
+        "acknowledgements were still on their way) are already in the log.",
+        {"messages": 10, "producer.send.interval.ms": 1, "linger.ms": 0,
+         "enable.idempotence": True, "request.timeout.ms": 1000,
+         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+         "commit.strategy": "per-batch"},
+        [{"type": "lose_response", "message": 4},
+         {"type": "producer_restart", "after_message": 6}],
+        {"log_duplicates": 3, "duplicates": 3, "lost": 0},
+    ),
+    Scenario(
+        "transactional-fencing",
+        "transactional.id: same PID, bumped epoch, the zombie is fenced",
+        "The same restart with a transactional.id. initTransactions() keeps the PID, bumps "
+        "the epoch and aborts the old instance's open transaction; the old instance lives on "
+        "as a zombie and is fenced when it tries to commit. A read_committed consumer sees "
+        "every message exactly once.",
+        {"messages": 10, "producer.send.interval.ms": 1, "linger.ms": 0,
+         "transactional.id": "orders-app", "transaction.messages": 5,
+         "request.timeout.ms": 1000, "isolation.level": "read_committed",
+         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+         "commit.strategy": "per-batch"},
+        [{"type": "lose_response", "message": 6},
+         {"type": "producer_restart", "after_message": 7, "zombie": True}],
+        {"log_duplicates": 0, "duplicates": 0, "lost": 0},
+        {"read-uncommitted": {
+            "title": "The same log read with read_uncommitted",
+            "config": {"isolation.level": "read_uncommitted"},
+            "expect": {"lost": 0, "duplicates": ">0"}}},
+    ),
+    Scenario(
+        "exactly-once-pipeline",
+        "B = F(A): consume-transform-produce with transactions",
+        "The transform reads A, writes F(record) to B and puts its input offsets in the same "
+        "transaction (sendOffsetsToTransaction). It crashes at random points; each crash "
+        "aborts the open transaction and the restarted transform re-reads from the last "
+        "committed offsets. A read_committed reader of B sees every record exactly once.",
+        {**_PREFILLED, "messages": 50, "pipeline": True, "transactional.id": "transform-1",
+         "linger.ms": 0,
+         "commit.strategy": "transaction", "enable.auto.commit": False,
+         "isolation.level": "read_committed", "max.poll.records": 10},
+        [{"type": "random", "consumer_crash": 0.05}],
+        {"lost": 0, "duplicates": 0},
+        {"read-uncommitted": {
+            "title": "The reader uses read_uncommitted: aborted output leaks through",
+            "config": {"isolation.level": "read_uncommitted"},
+            "expect": {"lost": 0, "duplicates": ">0"}}},
+    ),
+    Scenario(
+        "read-committed-vs-uncommitted",
+        "An aborted and an open transaction, seen by both isolation levels",
+        "A transactional producer commits messages 0–4, then dies with 5–7 written in an open "
+        "transaction. While that transaction is open, read_committed readers stop at the last "
+        "stable offset; when the restarted producer aborts it, they skip the aborted records "
+        "and the abort marker. read_uncommitted readers see the aborted records at once.",
+        {"messages": 10, "producer.send.interval.ms": 1, "linger.ms": 0,
+         "transactional.id": "ledger-app", "transaction.messages": 5,
+         "restart.delay.ms": 200, "isolation.level": "read_committed",
+         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+         "commit.strategy": "per-batch"},
+        [{"type": "producer_restart", "after_message": 7}],
+        {"lost": 0, "duplicates": 0, "aborted_copies": 3},
+        {"read-uncommitted": {
+            "title": "read_uncommitted: the aborted records are processed too",
+            "config": {"isolation.level": "read_uncommitted"},
+            "expect": {"lost": 0, "duplicates": 3, "aborted_copies": 3}}},
+    ),
+]}
+
+
+def get(name: str) -> Scenario:
+    base, _, variant = name.partition("/")
+    if base not in PRESETS:
+        import difflib
+        hint = difflib.get_close_matches(base, list(PRESETS), n=1)
+        raise ConfigError(f"Unknown scenario {base!r}" + (f"; did you mean {hint[0]!r}?" if hint
+                                                          else f"; one of: {', '.join(PRESETS)}"))
+    scenario = PRESETS[base]
+    return scenario.variant(variant) if variant else scenario
+
+
+def run(name: str, seed: int = 0, messages: int | None = None, overrides: dict | None = None,
+        faults: list | None = None, snapshots: bool = True) -> RunResult:
+    """Run a preset (``name`` or ``name/variant``) with optional config overrides."""
+    scenario = get(name)
+    config = copy.deepcopy(scenario.config)
+    if messages is not None:
+        config["messages"] = messages
+    config.update(overrides or {})
+    plan = copy.deepcopy(scenario.faults if faults is None else faults)
+    if messages is not None:  # keep faults that still point at an existing message
+        plan = [f for f in plan if f.get("message", f.get("after_message", -1)) < messages]
+    result = simulate(config, plan, seed, snapshots=snapshots, scenario=scenario.name)
+    if scenario.strategies:
+        result.outcome["throughput_by_strategy"] = throughput_by_strategy(
+            scenario, config, plan, seed)
+    return result
+
+
+def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
+    out = {}
+    for strategy in scenario.strategies:
+        cfg = {**config, "commit.strategy": strategy,
+               "enable.auto.commit": strategy == "auto"}
+        out[strategy] = simulate(cfg, faults, seed, snapshots=False).outcome["throughput_per_s"]
+    return out
+
+
+def check_expectation(outcome: dict, expect: dict) -> list[str]:
+    """Differences between an outcome and a preset's expectation (empty when it holds)."""
+    problems = []
+    for key, want in expect.items():
+        got = outcome.get(key)
+        ok = got > 0 if want == ">0" else got == want
+        if not ok:
+            problems.append(f"{key}: expected {want}, got {got}")
+    return problems

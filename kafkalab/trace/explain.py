@@ -1,0 +1,153 @@
+"""explain(message_id): the causal chain behind one message's fate, in plain English.
+
+Built from the trace and the ledger only, so it explains what the model *did*.
+"""
+
+from __future__ import annotations
+
+from .ledger import Ledger
+
+
+def _t(t: float) -> str:
+    return f"t={t:g} ms"
+
+
+def explain(ledger: Ledger, message_id: int) -> str:
+    if not 0 <= message_id < len(ledger.messages):
+        raise ValueError(f"message {message_id!r} is not in this run (ids 0–"
+                         f"{len(ledger.messages) - 1})")
+    rec = ledger.messages[message_id]
+    events = ledger.trace.events
+    lines: list[str] = []
+    verdict = _verdict(ledger, rec)
+    lines.append(f"Message {message_id}: {verdict}.")
+    if not rec.sends:
+        lines.append("The application never sent it (the run stopped first).")
+        return " ".join(lines)
+    lines.append(f"Sent at {_t(rec.first_send)}" + (f" ({rec.sends} times by the application)"
+                                                    if rec.sends > 1 else "") + ".")
+    lines.extend(_produce_story(ledger, message_id))
+    copies = rec.copies
+    if ledger.observed_topic == "output":
+        lines.append(f"The transform produced it {rec.transformed} time(s) into the output "
+                     "topic.")
+    if copies:
+        where = "; ".join(
+            f"partition {c.partition} offset {c.offset} ({_t(c.t)}, {c.producer}"
+            + (f", {c.status} transaction" if c.status != "none" else "") + ")"
+            for c in copies)
+        lines.append(f"In the {ledger.observed_topic} log: {where}.")
+    elif rec.attempts or rec.transformed:
+        lines.append(f"It never reached the {ledger.observed_topic} log.")
+    if rec.acked:
+        lines.append("The producer application got an acknowledgement.")
+    elif rec.gave_up:
+        lines.append("The producer gave up on it and the application was told (send callback "
+                     "error).")
+    for actor, p, off, t in rec.deliveries:
+        lines.append(f"Delivered to {actor} at {_t(t)} (partition {p}, offset {off}).")
+    for t in rec.processed:
+        lines.append(f"Processed into the sink at {_t(t)}.")
+    if rec.ignored:
+        lines.append(f"The idempotent sink ignored {rec.ignored} repeat(s).")
+    if rec.copies and not rec.processed and ledger.drained:
+        lines.extend(_why_lost(ledger, rec))
+    if len(rec.processed) > 1:
+        lines.extend(_why_redelivered(ledger, rec))
+    del events
+    return " ".join(lines)
+
+
+def _verdict(ledger: Ledger, rec) -> str:
+    n = len(rec.processed)
+    if rec.sends and n == 0:
+        return "LOST (never processed)" if ledger.drained else "not processed yet (unseen)"
+    if n > 1:
+        return f"DUPLICATE (processed {n} times)"
+    if len(rec.visible_copies) > 1:
+        return f"processed once, but written {len(rec.visible_copies)} times to the log"
+    return "processed exactly once" if n == 1 else "not sent"
+
+
+def _produce_story(ledger: Ledger, m: int) -> list[str]:
+    out = []
+    for e in ledger.trace.events:
+        about_m = e.kind in ("ack_lost", "request_lost", "retry", "duplicate_batch", "gave_up",
+                             "rejected") and m in e.data.get("messages", ())
+        restart = e.kind == "producer_restart" or (e.kind == "init_producer" and "#" in e.actor)
+        if about_m or restart:
+            out.append(f"At {_t(e.t)}: {e.text}.")
+    return out
+
+
+def _copy_offsets(rec):
+    return {(c.partition, c.offset) for c in rec.visible_copies}
+
+
+def _why_lost(ledger: Ledger, rec) -> list[str]:
+    out = []
+    events = ledger.trace.events
+    sink = ledger.sink_prefix
+    visible = rec.visible_copies
+    if not visible:
+        out.append("Every copy of it belongs to an aborted transaction, which read_committed "
+                   "consumers skip.")
+        return out
+    copy = visible[0]
+    p, off = copy.partition, copy.offset
+    delivered_at = rec.deliveries[0][3] if rec.deliveries else None
+    for e in events:
+        if e.kind == "process_error" and e.data.get("message") == rec.id:
+            out.append(f"At {_t(e.t)}: {e.text}.")
+    commit = next((e for e in events if e.kind == "commit" and e.actor.startswith(sink)
+                   and e.data["offsets"].get(str(p), -1) > off), None)
+    if commit is not None:
+        how = commit.data["how"]
+        out.append(f"Offset {commit.data['offsets'][str(p)]} was committed at {_t(commit.t)} "
+                   f"({how}) although offset {off} had not been processed: the committed offset "
+                   "ran ahead of processing.")
+        after = commit.t if delivered_at is None else min(commit.t, delivered_at)
+        stop = next((e for e in events if e.t >= after and e.kind in ("crash", "close")
+                     and e.actor.startswith(sink)), None)
+        if stop is not None:
+            out.append(f"At {_t(stop.t)}: {stop.text}.")
+        resume = next((e for e in events if e.t >= commit.t and e.kind in ("restart",
+                                                                            "rebalance")
+                       and e.actor.startswith(sink)
+                       and e.data["resumed"].get(str(p), [-1])[0] > off), None)
+        if resume is not None:
+            out.append(f"The restarted consumer resumed at offset "
+                       f"{resume.data['resumed'][str(p)][0]}, past offset {off}, so it was "
+                       "never read again.")
+    elif not rec.deliveries:
+        reset = next((e for e in events if e.kind in ("join", "restart", "rebalance")
+                      and e.actor.startswith(sink) and str(p) in e.data["resumed"]
+                      and e.data["resumed"][str(p)][0] > off
+                      and "auto.offset.reset" in e.data["resumed"][str(p)][1]), None)
+        if reset is not None:
+            out.append(f"With no committed offset, {reset.text}; offset {off} was before it.")
+    return out
+
+
+def _why_redelivered(ledger: Ledger, rec) -> list[str]:
+    out = []
+    events = ledger.trace.events
+    sink = ledger.sink_prefix
+    first, second = rec.processed[0], rec.processed[1]
+    offs = {off for _, _, off, _ in rec.deliveries}
+    for e in events:
+        if first <= e.t <= second and e.actor.startswith(sink) and e.kind in (
+                "crash", "close", "left_group", "commit_failed"):
+            out.append(f"At {_t(e.t)}: {e.text}.")
+        if first <= e.t <= second and e.actor.startswith(sink) and e.kind in (
+                "restart", "rebalance"):
+            resumed = [v[0] for v in e.data["resumed"].values()]
+            at = min(resumed) if resumed else None
+            if at is not None and any(at <= o for o in offs):
+                out.append(f"At {_t(e.t)}: the consumer resumed from the committed offset {at}, "
+                           "at or before this message, so it was delivered and processed "
+                           "again.")
+    if len(rec.visible_copies) > 1:
+        out.append(f"The log holds {len(rec.visible_copies)} copies of it, and each copy was "
+                   "processed.")
+    return out

@@ -1,0 +1,78 @@
+"""RunResult: everything one run produced, exportable to JSON and loadable back."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .events import Trace
+from .explain import explain
+from .ledger import Ledger
+
+
+@dataclass
+class RunResult:
+    config: dict
+    faults: list[dict]
+    seed: int
+    trace: Trace
+    drained: bool
+    scenario: str | None = None
+    live_counters: dict = field(default_factory=dict)  # the model's own tallies, for checks
+
+    @property
+    def observed_topic(self) -> str:
+        return "output" if self.config.get("pipeline") else "input"
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.trace, self.config["messages"], self.observed_topic,
+                      "reader" if self.config.get("pipeline") else "consumer", self.drained)
+
+    @cached_property
+    def outcome(self) -> dict:
+        return self.ledger.outcome()
+
+    @cached_property
+    def anomalies(self) -> list[dict]:
+        return self.ledger.anomalies()
+
+    def explain(self, message_id: int) -> str:
+        return explain(self.ledger, message_id)
+
+    @property
+    def events(self):
+        return self.trace.events
+
+    @property
+    def snapshots(self):
+        return self.trace.snapshots
+
+    def summary(self) -> dict:
+        """The CLI's JSON object (without the full trace)."""
+        anomalies = []
+        for a in self.anomalies:
+            item = dict(a)
+            if a["type"] in ("lost", "duplicate", "log-duplicate"):
+                item["explanation"] = self.explain(a["message"])
+            anomalies.append(item)
+        return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
+                "faults": self.faults, "outcome": self.outcome, "anomalies": anomalies}
+
+    def to_dict(self) -> dict:
+        return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
+                "faults": self.faults, "drained": self.drained,
+                "live_counters": self.live_counters, "trace": self.trace.to_dict()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunResult:
+        return cls(d["config"], d["faults"], d["seed"], Trace.from_dict(d["trace"]),
+                   d["drained"], d.get("scenario"), d.get("live_counters", {}))
+
+    @classmethod
+    def from_json(cls, text: str) -> RunResult:
+        return cls.from_dict(json.loads(text))
