@@ -11,6 +11,7 @@ import copy
 from dataclasses import dataclass, field
 
 from .model import ConfigError, RunResult, simulate
+from .model.faults import describe as describe_fault
 
 # Settings most presets share: the topic is written before the consumer starts, so what
 # happens on the consumer side does not depend on producer timing.
@@ -239,9 +240,15 @@ def run(name: str, seed: int = 0, messages: int | None = None, overrides: dict |
         config["messages"] = messages
     config.update(overrides or {})
     plan = copy.deepcopy(scenario.faults if faults is None else faults)
-    if messages is not None:  # keep faults that still point at an existing message
-        plan = [f for f in plan if f.get("message", f.get("after_message", -1)) < messages]
+    notes = []
+    if messages is not None and faults is None:
+        # The preset's faults name messages; with fewer messages some no longer exist.
+        kept = [f for f in plan if f.get("message", f.get("after_message", -1)) < messages]
+        notes = [f"fault dropped: {describe_fault(f)} (this run sends only {messages} "
+                 "messages)" for f in plan if f not in kept]
+        plan = kept
     result = simulate(config, plan, seed, snapshots=snapshots, scenario=scenario.name)
+    result.notes.extend(notes)
     if scenario.strategies:
         result.outcome["throughput_by_strategy"] = throughput_by_strategy(
             scenario, config, plan, seed)

@@ -96,9 +96,8 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
     copy = visible[0]
     p, off = copy.partition, copy.offset
     delivered_at = rec.deliveries[0][3] if rec.deliveries else None
-    for e in events:
-        if e.kind == "process_error" and e.data.get("message") == rec.id:
-            out.append(f"At {_t(e.t)}: {e.text}.")
+    errors = [f"At {_t(e.t)}: {e.text}." for e in events
+              if e.kind == "process_error" and e.data.get("message") == rec.id]
     commit = next((e for e in events if e.kind == "commit" and e.actor.startswith(sink)
                    and e.data["offsets"].get(str(p), -1) > off), None)
     if commit is not None:
@@ -109,6 +108,7 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
         after = commit.t if delivered_at is None else min(commit.t, delivered_at)
         stop = next((e for e in events if e.t >= after and e.kind in ("crash", "close")
                      and e.actor.startswith(sink)), None)
+        out.extend(errors)
         if stop is not None:
             out.append(f"At {_t(stop.t)}: {stop.text}.")
         resume = next((e for e in events if e.t >= commit.t and e.kind in ("restart",
@@ -119,7 +119,9 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
             out.append(f"The restarted consumer resumed at offset "
                        f"{resume.data['resumed'][str(p)][0]}, past offset {off}, so it was "
                        "never read again.")
-    elif not rec.deliveries:
+    else:
+        out.extend(errors)
+    if commit is None and not rec.deliveries:
         reset = next((e for e in events if e.kind in ("join", "restart", "rebalance")
                       and e.actor.startswith(sink) and str(p) in e.data["resumed"]
                       and e.data["resumed"][str(p)][0] > off

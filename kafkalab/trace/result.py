@@ -20,6 +20,7 @@ class RunResult:
     drained: bool
     scenario: str | None = None
     live_counters: dict = field(default_factory=dict)  # the model's own tallies, for checks
+    notes: list = field(default_factory=list)  # what the caller changed, e.g. dropped faults
 
     @property
     def observed_topic(self) -> str:
@@ -58,12 +59,14 @@ class RunResult:
                 item["explanation"] = self.explain(a["message"])
             anomalies.append(item)
         return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
-                "faults": self.faults, "outcome": self.outcome, "anomalies": anomalies}
+                "faults": self.faults, "outcome": self.outcome, "anomalies": anomalies,
+                "notes": self.notes}
 
     def to_dict(self) -> dict:
         return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
                 "faults": self.faults, "drained": self.drained,
-                "live_counters": self.live_counters, "trace": self.trace.to_dict()}
+                "live_counters": self.live_counters, "notes": self.notes,
+                "trace": self.trace.to_dict()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -71,7 +74,8 @@ class RunResult:
     @classmethod
     def from_dict(cls, d: dict) -> RunResult:
         return cls(d["config"], d["faults"], d["seed"], Trace.from_dict(d["trace"]),
-                   d["drained"], d.get("scenario"), d.get("live_counters", {}))
+                   d["drained"], d.get("scenario"), d.get("live_counters", {}),
+                   d.get("notes", []))
 
     @classmethod
     def from_json(cls, text: str) -> RunResult:

@@ -1,0 +1,152 @@
+"""``python -m kafkalab``: run presets, sweep faults, cross-check with a real client, export.
+
+Bad arguments exit with code 2 and one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import scenarios
+from .model import ConfigError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage too; keep it short)
+        print(f"kafkalab: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parse_sets(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set takes key=value, not {pair!r}")
+        out[key.strip()] = _literal(value.strip())
+    return out
+
+
+def _literal(text: str):
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "none"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _report(result) -> str:
+    o = result.outcome
+    lines = [f"{result.scenario}: {scenarios.get(result.scenario).title}" if result.scenario
+             else "run", ""]
+    keys = ["sent", "acked", "written", "delivered", "processed", "lost", "duplicates",
+            "log_duplicates", "aborted_copies"]
+    lines.append("  ".join(f"{k}={o[k]}" for k in keys))
+    lines.append(f"simulated throughput {o['throughput_per_s']:g} records/s over "
+                 f"{o['simulated_ms']:g} ms; drained={o['drained']}")
+    if "throughput_by_strategy" in o:
+        lines.append("throughput by commit strategy (records/s): " + ", ".join(
+            f"{k} {v:g}" for k, v in o["throughput_by_strategy"].items()))
+    anomalies = result.anomalies
+    lines.extend(f"note: {n}" for n in result.notes)
+    if not anomalies:
+        lines.append("no anomalies: every message processed exactly once")
+    explained = set()
+    for a in anomalies:
+        m = a.get("message")
+        if a["type"] in ("lost", "duplicate", "log-duplicate") and m not in explained:
+            explained.add(m)
+            lines.append(f"- {a['type']}: {result.explain(m)}")
+        elif a["type"] not in ("lost", "duplicate", "log-duplicate"):
+            detail = {k: v for k, v in a.items() if k != "type"}
+            lines.append(f"- {a['type']} {json.dumps(detail)}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="python -m kafkalab",
+                     description="kafkalab: see Kafka's delivery guarantees.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("scenarios", help="list the scenario presets")
+
+    run = sub.add_parser("run", help="run a scenario preset")
+    run.add_argument("name")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--messages", type=int)
+    run.add_argument("--set", action="append", default=[], metavar="key=value")
+    run.add_argument("--json", action="store_true")
+
+    report = sub.add_parser("report", help="write a self-contained HTML report")
+    report.add_argument("name")
+    report.add_argument("--seed", type=int, default=0)
+    report.add_argument("--set", action="append", default=[], metavar="key=value")
+    report.add_argument("--html", required=True, metavar="FILE")
+
+    sweep = sub.add_parser("sweep", help="try every crash point and lost ack")
+    sweep.add_argument("name")
+    sweep.add_argument("--depth", type=int, default=1)
+    sweep.add_argument("--set", action="append", default=[], metavar="key=value")
+    sweep.add_argument("--json", action="store_true")
+
+    cross = sub.add_parser("crosscheck", help="compare the model with a real Kafka client")
+    cross.add_argument("--json", action="store_true")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "scenarios":
+            for name, s in scenarios.PRESETS.items():
+                print(f"{name} — {s.title}")
+            return 0
+        if args.command == "run":
+            if args.messages is not None and args.messages < 0:
+                raise ConfigError(f"Invalid value {args.messages} for --messages: Value must "
+                                  "be at least 0")
+            if args.seed < 0:
+                raise ConfigError(f"Invalid value {args.seed} for --seed: Value must be at "
+                                  "least 0")
+            result = scenarios.run(args.name, seed=args.seed, messages=args.messages,
+                                   overrides=_parse_sets(args.set), snapshots=False)
+            print(json.dumps(result.summary(), sort_keys=True) if args.json else _report(result))
+            return 0
+        if args.command == "report":
+            from .report import html_report
+
+            result = scenarios.run(args.name, seed=args.seed, overrides=_parse_sets(args.set))
+            with open(args.html, "w", encoding="utf-8") as fh:
+                fh.write(html_report(result))
+            print(f"wrote {args.html}")
+            return 0
+        if args.command == "sweep":
+            from .sweep import run_sweep_cli
+
+            scenarios.get(args.name)  # a clear error for an unknown name
+            text, code = run_sweep_cli(args.name, args.depth, _parse_sets(args.set), args.json)
+            print(text)
+            return code
+        if args.command == "crosscheck":
+            from .crosscheck import run_crosscheck_cli
+
+            text, code = run_crosscheck_cli(args.json)
+            print(text)
+            return code
+    except ConfigError as exc:
+        print(f"kafkalab: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"kafkalab: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
