@@ -224,6 +224,11 @@ class ConsumerApplication:
     def _drained(self, inc: Incarnation) -> bool:
         if not self.sim.upstream_done(self.role):
             return False
+        # Stay while a dead member still holds partitions: they come to us when its session
+        # times out (a real consumer would simply keep running).
+        if any(not app.inc or not app.inc.alive for app in self.sim.group_members(self.group)
+               if app is not self):
+            return False
         for p in inc.assignment:
             log = self.sim.broker.log(self.topic, p)
             if inc.positions.get(p, 0) < (log.lso if self.read_committed else log.hw):
@@ -241,6 +246,8 @@ class ConsumerApplication:
                                auto=True)
             inc.next_auto_commit = env.now + self.c["auto.commit.interval.ms"]
         yield from self._sleep(sim.net.one_way)
+        if self._needs_rebalance(inc):
+            return []  # the group is rebalancing: poll() rejoins before it hands out records
         records, moved = self._read(inc)
         if not records and not moved:
             waited = 0.0

@@ -398,6 +398,7 @@ class ProducerApplication:
         self.committed: set[int] = set()
         self.in_txn: list[int] = []
         self.instance = 0
+        self.zombies: list = []
         self.client: ProducerClient | None = None
         self.done = self.env.event()
         self.restarts = sorted(
@@ -483,6 +484,8 @@ class ProducerApplication:
                 yield env.timeout(step)
         if not self.transactional:
             yield from self.client.flush()
+        if self.zombies:  # the story ends when the zombies have had their say too
+            yield self.env.all_of(self.zombies)
         self.done.succeed()
 
     def _restart(self, fault: dict, pending: list[int]):
@@ -498,7 +501,7 @@ class ProducerApplication:
                        + f"{sim.config['restart.delay.ms']:g}",
                        zombie=zombie, pid=old.pid, epoch=old.epoch)
         if zombie:
-            env.process(self._zombie(old))
+            self.zombies.append(env.process(self._zombie(old)))
         else:
             old.kill()
         yield env.timeout(sim.config["restart.delay.ms"])

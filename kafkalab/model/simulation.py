@@ -113,6 +113,12 @@ class Simulation:
         for topic in list(self._signals):
             self._on_data(topic, 0)
 
+    def group_members(self, group: str) -> list:
+        """The applications the coordinator still counts as members of ``group``."""
+        members = set(self.groups.members.get(group, ()))
+        return [a for a in self.consumers + self.readers if a.group == group
+                and a.name in members]
+
     def upstream_done(self, role: str) -> bool:
         if not self.source.done.triggered:
             return False

@@ -96,6 +96,15 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
     copy = visible[0]
     p, off = copy.partition, copy.offset
     delivered_at = rec.deliveries[0][3] if rec.deliveries else None
+    if not rec.deliveries:
+        reset = next((e for e in events if e.kind in ("join", "restart", "rebalance")
+                      and e.actor.startswith(sink) and str(p) in e.data["resumed"]
+                      and e.data["resumed"][str(p)][0] > off
+                      and "auto.offset.reset" in e.data["resumed"][str(p)][1]), None)
+        if reset is not None:
+            out.append(f"With no committed offset, {reset.text}; offset {off} was before it, "
+                       "so no consumer ever read it.")
+            return out
     errors = [f"At {_t(e.t)}: {e.text}." for e in events
               if e.kind == "process_error" and e.data.get("message") == rec.id]
     commit = next((e for e in events if e.kind == "commit" and e.actor.startswith(sink)
@@ -121,13 +130,6 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
                        "never read again.")
     else:
         out.extend(errors)
-    if commit is None and not rec.deliveries:
-        reset = next((e for e in events if e.kind in ("join", "restart", "rebalance")
-                      and e.actor.startswith(sink) and str(p) in e.data["resumed"]
-                      and e.data["resumed"][str(p)][0] > off
-                      and "auto.offset.reset" in e.data["resumed"][str(p)][1]), None)
-        if reset is not None:
-            out.append(f"With no committed offset, {reset.text}; offset {off} was before it.")
     return out
 
 
