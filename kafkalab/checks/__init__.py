@@ -1,0 +1,28 @@
+"""Checks for the exercise notebooks: they verify *behaviour*, not an answer key.
+
+Each check runs the learner's configuration (or function) through the model under many
+fault schedules and returns a :class:`CheckResult` that displays as ``✓ ...``, ``✗ ...`` (with
+the first counterexample and its explanation) or ``… not done yet``.
+"""
+
+from ._runner import CRASH_POINTS, crash_schedules
+from .configs import (
+    check_exactly_once,
+    check_idempotent_producer,
+    check_no_duplicates,
+    check_no_loss,
+)
+from .result import CheckResult
+from .sink import check_idempotent_sink, deposit
+
+__all__ = [
+    "CRASH_POINTS",
+    "CheckResult",
+    "check_exactly_once",
+    "check_idempotent_producer",
+    "check_idempotent_sink",
+    "check_no_duplicates",
+    "check_no_loss",
+    "crash_schedules",
+    "deposit",
+]
