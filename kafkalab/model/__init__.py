@@ -3,6 +3,7 @@
 Pure Python: it imports neither ipywidgets, plotly nor networkx.
 """
 
+from ..trace.gcpause import gc_paused
 from ..trace.result import RunResult
 from .config import ConfigError, resolve
 from .faults import FaultError, normalise
@@ -22,8 +23,9 @@ def simulate(config: dict | None = None, faults: list[dict] | None = None, seed:
             if key in f and f[key] >= effective["messages"]:
                 raise FaultError(f"{f['type']}: message {f[key]} does not exist; this run "
                                  f"sends messages 0–{effective['messages'] - 1}")
-    sim = Simulation(effective, plan, seed, snapshots=snapshots)
-    sim.run()
+    with gc_paused():
+        sim = Simulation(effective, plan, seed, snapshots=snapshots)
+        sim.run()
     live = {"delivered": sim.counters["delivered"], "processed": sim.sink.total,
             "acked": len(sim.source.acked), "transformed": sim.counters["transformed"]}
     return RunResult(effective, plan, seed, sim.trace, sim.drained, scenario, live)

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from statistics import mean, median
 
 from .events import Trace
+from .gcpause import gc_paused
 
 
-@dataclass
+@dataclass(slots=True)
 class Copy:
     topic: str
     partition: int
@@ -21,7 +22,7 @@ class Copy:
     status: str = "none"  # none (not transactional), open, committed, aborted
 
 
-@dataclass
+@dataclass(slots=True)
 class MessageLedger:
     id: int
     sends: int = 0  # times the application handed it to a producer
@@ -38,7 +39,10 @@ class MessageLedger:
 
     @property
     def visible_copies(self) -> list[Copy]:
-        return [c for c in self.copies if c.status != "aborted"]
+        copies = self.copies
+        if len(copies) == 1 and copies[0].status != "aborted":
+            return copies
+        return [c for c in copies if c.status != "aborted"]
 
     def to_dict(self) -> dict:
         return {
@@ -59,8 +63,9 @@ class Ledger:
         self.observed_topic = observed_topic
         self.sink_prefix = sink_prefix
         self.drained = drained
-        self.messages = [MessageLedger(i) for i in range(messages)]
-        self._build()
+        with gc_paused():
+            self.messages = [MessageLedger(i) for i in range(messages)]
+            self._build()
 
     # -- building ------------------------------------------------------------------------
     def _build(self) -> None:

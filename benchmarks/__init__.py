@@ -1,0 +1,1 @@
+"""kafkalab's benchmarks (`make bench`): ratios measured side by side in one run."""

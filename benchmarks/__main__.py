@@ -1,0 +1,134 @@
+"""`make bench`: measure, print a table and write build/bench.json.
+
+Goals are ratios measured side by side in the same process, never timed assertions.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+N = 100_000
+REPEAT = 3
+
+
+def best_cpu(fn, repeat=REPEAT) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def heapq_floor(n: int = N) -> None:
+    """The practical floor: push and pop one timed event per record."""
+    heap: list = []
+    push, pop = heapq.heappush, heapq.heappop
+    for i in range(n):
+        push(heap, (i * 0.01, i))
+    while heap:
+        pop(heap)
+
+
+def simpy_one_event_per_record(n: int = N) -> None:
+    import simpy
+
+    env = simpy.Environment()
+
+    def proc():
+        for _ in range(n):
+            yield env.timeout(0.01)
+
+    env.process(proc())
+    env.run()
+
+
+def model_run(snapshots: bool):
+    from kafkalab import scenarios
+
+    def go():
+        r = scenarios.run("at-least-once-manual-commit", messages=N, faults=[],
+                          snapshots=snapshots,
+                          overrides={"commit.strategy": "per-batch", "max.poll.records": 500,
+                                     "producer.send.interval.ms": 0.01})
+        return r
+
+    return go
+
+
+def main() -> None:
+    from kafkalab import scenarios
+
+    results: dict = {"machine": {"python": platform.python_version(),
+                                 "cpus": os.cpu_count(), "platform": platform.platform()}}
+    floor = best_cpu(heapq_floor)
+    simpy_per_record = best_cpu(simpy_one_event_per_record)
+    run_only = best_cpu(model_run(snapshots=False))
+
+    def run_and_ledger():
+        r = model_run(snapshots=True)()
+        return r.outcome
+
+    full = best_cpu(run_and_ledger)
+    check = model_run(snapshots=False)().outcome
+    assert check["processed"] == N and check["lost"] == 0
+    results["model"] = {
+        "messages": N,
+        "heapq_floor_s": round(floor, 4),
+        "simpy_one_event_per_record_s": round(simpy_per_record, 4),
+        "run_s": round(run_only, 4),
+        "run_with_snapshots_ledger_outcome_s": round(full, 4),
+        "records_per_cpu_s": round(N / run_only),
+        "ratio_run_to_floor": round(run_only / floor, 2),
+        "ratio_full_to_floor": round(full / floor, 2),
+    }
+    commit_cost = scenarios.run("commit-cost").outcome["throughput_by_strategy"]
+    results["commit_cost_records_per_simulated_s"] = commit_cost
+
+    try:
+        from kafkalab.widgets.timing import measure_latencies
+    except ImportError:
+        results["lab"] = "kafkalab.widgets not installed"
+    else:
+        results["lab"] = measure_latencies()
+    try:
+        from kafkalab.sweep import benchmark as sweep_benchmark
+    except ImportError:
+        results["sweep"] = "kafkalab.sweep not available"
+    else:
+        results["sweep"] = sweep_benchmark()
+
+    out = Path("build")
+    out.mkdir(exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(results, indent=2, sort_keys=True))
+    m = results["model"]
+    rows = [
+        ("bare heapq loop, 1 event/record (floor)", f"{m['heapq_floor_s']:.3f} s"),
+        ("SimPy, 1 timeout/record", f"{m['simpy_one_event_per_record_s']:.3f} s"),
+        ("model run, 100k msgs, commit per batch", f"{m['run_s']:.3f} s"),
+        ("  + snapshots, ledger, outcome", f"{m['run_with_snapshots_ledger_outcome_s']:.3f} s"),
+        ("simulated records per CPU-second", f"{m['records_per_cpu_s']:,}"),
+        ("run / floor", f"{m['ratio_run_to_floor']}×"),
+        ("full / floor", f"{m['ratio_full_to_floor']}×"),
+    ]
+    for k, v in commit_cost.items():
+        rows.append((f"commit-cost: {k} (records per simulated s)", f"{v:,.0f}"))
+    for section in ("lab", "sweep"):
+        if isinstance(results[section], dict):
+            for k, v in results[section].items():
+                rows.append((f"{section}: {k}", str(v)))
+        else:
+            rows.append((section, results[section]))
+    width = max(len(r[0]) for r in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print("\nwrote build/bench.json")
+
+
+if __name__ == "__main__":
+    main()
