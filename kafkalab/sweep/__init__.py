@@ -1,0 +1,32 @@
+"""Exhaustive fault sweeps: every crash point, every lost ack, the shortest counterexample.
+
+>>> from kafkalab.sweep import sweep, shortest_counterexample
+>>> result = sweep("at-least-once-manual-commit", depth=2, overrides={"messages": 6})
+>>> result.counterexamples["no_loss"] is None          # at-least-once: never a loss
+True
+>>> cx = shortest_counterexample("at-most-once-commit-first", "no_loss")
+>>> cx["label"], cx["depth"]
+('crash after_poll #1', 1)
+"""
+
+from .cli import (
+    FAULT_COLUMNS,
+    SEMANTICS,
+    benchmark,
+    cli_progress,
+    run_sweep_cli,
+    semantics_sweeps,
+)
+from .core import (
+    PROPERTIES,
+    SweepResult,
+    find_counterexample,
+    holds,
+    none_text,
+    shortest_counterexample,
+    sweep,
+)
+
+__all__ = ["FAULT_COLUMNS", "PROPERTIES", "SEMANTICS", "SweepResult", "benchmark",
+           "cli_progress", "find_counterexample", "holds", "none_text", "run_sweep_cli",
+           "semantics_sweeps", "shortest_counterexample", "sweep"]

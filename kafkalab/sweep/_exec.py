@@ -1,0 +1,141 @@
+"""Running many simulations: serially, or on a process pool when that pays."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from ..model import simulate
+from . import _space
+
+# Below this estimated serial time a pool costs more than it saves (forking two workers and
+# shipping the tasks takes ~20–40 ms here; measured with benchmark()).
+POOL_MIN_SECONDS = 0.3
+POOL_MIN_RUNS = 48
+
+
+def run_one(task: tuple) -> dict:
+    """One simulation of one fault plan (a top-level function: it must pickle).
+
+    ``task`` = (config, plan, seed, want_space, kinds). With ``want_space`` the result also
+    carries the fault space of this run (for the second fault of a pair)."""
+    config, plan, seed, want_space, kinds = task
+    result = simulate(config, plan, seed, snapshots=False)
+    o = result.outcome
+    row = {"lost": o["lost"], "duplicates": o["duplicates"],
+           "log_duplicates": o["log_duplicates"], "drained": bool(o["drained"])}
+    if want_space:
+        members = result.config["consumers"]
+        events = result.events
+        if "crash" in kinds and not any(f["type"] == "consumer_crash" for f in plan):
+            # count crash points in a run whose consumer watches for crashes, like the runs
+            # that will carry a crash fault do
+            events = simulate(config, plan + _space.sentinels(members), seed,
+                              snapshots=False).events
+        counts = _space.crash_counts(events, members)
+        row["space"] = _space.space(kinds, result.events, counts, members,
+                                    result.config["messages"], first_attempt_only=False)
+    return row
+
+
+def pool_unavailable() -> str | None:
+    """Why a process pool cannot be used here (None when it can)."""
+    if sys.platform == "emscripten" or "pyodide" in sys.modules:
+        return "multiprocessing is unavailable in Pyodide/JupyterLite: running serially"
+    if (os.cpu_count() or 1) < 2:
+        return None  # usable, but it never pays on one core
+    try:
+        import concurrent.futures  # noqa: F401
+        import multiprocessing
+        multiprocessing.get_context()
+    except (ImportError, NotImplementedError, OSError) as exc:  # pragma: no cover
+        return f"multiprocessing is unavailable ({exc}): running serially"
+    return None
+
+
+def _context():
+    import multiprocessing
+    methods = multiprocessing.get_all_start_methods()
+    # fork starts workers in milliseconds and needs no importable __main__ (notebooks)
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class Executor:
+    """Runs tasks in order; chooses serial or a pool per batch; reports progress."""
+
+    def __init__(self, processes: int | None, progress, notes: list[str]):
+        self.requested = processes
+        self.progress = progress
+        self.notes = notes
+        self.done = 0
+        self.total = 0
+        self.per_run = None  # seconds, measured on the first serial runs
+        self.processes_used = 1
+        self._pool = None
+        self._pool_workers = 0
+        self._pool_failed = False
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _workers(self, n_tasks: int) -> int:
+        cpus = os.cpu_count() or 1
+        if self.requested is not None:
+            return max(1, min(self.requested, n_tasks))
+        if cpus < 2 or n_tasks < POOL_MIN_RUNS:
+            return 1
+        per_run = self.per_run if self.per_run is not None else 0.004
+        if per_run * n_tasks < POOL_MIN_SECONDS:
+            return 1
+        return min(cpus, n_tasks)
+
+    def _tick(self, n: int = 1) -> None:
+        self.done += n
+        if self.progress is not None and self.done < self.total:
+            self.progress(self.done, self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done))
+
+    def map(self, tasks: list[tuple]) -> list[dict]:
+        if not tasks:
+            return []
+        workers = self._workers(len(tasks))
+        if workers > 1 and not self._pool_failed:
+            why = pool_unavailable()
+            if why:
+                self._pool_failed = True
+                self.notes.append(why)
+            else:
+                try:
+                    return self._map_pool(tasks, workers)
+                except (OSError, NotImplementedError, ImportError, RuntimeError) as exc:
+                    self._pool_failed = True
+                    self.notes.append(f"the process pool failed ({exc}); running serially")
+        out = []
+        start = time.perf_counter()
+        for task in tasks:
+            out.append(run_one(task))
+            self._tick()
+        if self.per_run is None:
+            self.per_run = (time.perf_counter() - start) / len(tasks)
+        return out
+
+    def _map_pool(self, tasks, workers):
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self._pool is None or self._pool_workers != workers:
+            self.close()
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+            self._pool_workers = workers
+        self.processes_used = max(self.processes_used, workers)
+        chunk = max(1, min(64, len(tasks) // (workers * 8)))
+        out = []
+        for row in self._pool.map(run_one, tasks, chunksize=chunk):
+            out.append(row)
+            self._tick()
+        return out

@@ -1,0 +1,83 @@
+"""The command line's sweep, a progress line, the benchmark, and the standard sweeps the
+guarantee figures use."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from .core import SweepResult, sweep
+
+
+class _Progress:
+    """progress(done, total): one updating line on stderr (at most ~10 updates a second)."""
+
+    def __init__(self, stream=None, label: str = "sweep"):
+        self.stream = stream
+        self.label = label
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        stream = self.stream or sys.stderr
+        now = time.monotonic()
+        final = done >= total
+        if not final and now - self._last < 0.1:
+            return
+        self._last = now
+        stream.write(f"\r{self.label}: {done}/{total} runs" + ("\n" if final else ""))
+        stream.flush()
+
+
+def cli_progress(done: int, total: int) -> None:
+    """A progress callback for the command line: one updating line on stderr."""
+    _CLI(done, total)
+
+
+_CLI = _Progress()
+
+
+def run_sweep_cli(name: str, depth: int = 1, overrides: dict | None = None,
+                  as_json: bool = False) -> tuple[str, int]:
+    """``python -m kafkalab sweep NAME [--depth K] [--set k=v ...] [--json]``: returns
+    (text to print, exit code). ConfigError propagates (the CLI turns it into exit 2)."""
+    progress = cli_progress if sys.stderr.isatty() else None
+    result = sweep(name, depth=depth, overrides=overrides, progress=progress)
+    if as_json:
+        return json.dumps(result.to_json_dict(), sort_keys=True), 0
+    return result.format_text(), 0
+
+
+def benchmark(messages: int = 100, processes: int | None = None) -> dict:
+    """Sweep every consumer crash point of a ``messages``-message at-least-once run
+    (per-record commits): {runs, seconds, runs_per_s, processes, serial_runs_per_s}."""
+    overrides = {"messages": messages}
+    start = time.perf_counter()
+    result = sweep("at-least-once-manual-commit", depth=1, faults=("crash",),
+                   overrides=overrides, processes=processes)
+    seconds = time.perf_counter() - start
+    return {"runs": result.runs, "seconds": round(seconds, 3),
+            "runs_per_s": round(result.runs / seconds, 1), "processes": result.processes,
+            "cpus": os.cpu_count()}
+
+
+# The five delivery semantics of the guarantee figures: label -> (preset, promise)
+SEMANTICS = {
+    "at-most-once (commit first)": ("at-most-once-commit-first", "no_duplicates"),
+    "at-least-once (commit per record)": ("at-least-once-manual-commit", "no_loss"),
+    "exactly-once (transactional pipeline)": ("exactly-once-pipeline", "exactly_once"),
+    "auto-commit, Java client": ("auto-commit-java-crash", "no_loss"),
+    "auto-commit, librdkafka": ("auto-commit-java-crash/librdkafka", None),
+}
+FAULT_COLUMNS = ("crash", "lost_ack", "producer_restart")
+
+
+def semantics_sweeps(messages: int = 6, processes: int | None = None) -> dict[str, SweepResult]:
+    """One depth-1 sweep per delivery semantics (consumer crash, lost ack, producer
+    restart), the input of ``kafkalab.viz.guarantee_map.semantics_matrix``."""
+    out = {}
+    for label, (preset, _) in SEMANTICS.items():
+        out[label] = sweep(preset, depth=1, faults=FAULT_COLUMNS,
+                           overrides={"messages": messages}, processes=processes)
+    return out
