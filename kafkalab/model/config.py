@@ -84,6 +84,10 @@ PROPERTIES: dict[str, Property] = {
         _p("restart.delay.ms", "float", 100.0,
            doc="How long a crashed consumer or producer takes to come back.", kafka=False,
            low=0, high=600_000),
+        _p("max.restarts", "int", 50,
+           doc="A consumer that crashes more often than this is left down (a crash loop); "
+               "the run then ends undrained and its unprocessed messages count as unseen.",
+           kafka=False, low=0, high=10_000),
         _p("max.simulated.ms", "float", 3_600_000.0,
            doc="Safety stop: the run ends here even if it has not drained.", kafka=False,
            low=1, high=1e9),

@@ -87,7 +87,18 @@ class ConsumerApplication:
             inc = self.inc = Incarnation(self.incarnations)
             outcome = yield from self._life(inc)
             inc.alive = False
-            if outcome == "done" or env.now >= self.c["max.simulated.ms"]:
+            if outcome == "done":
+                self.finished_cleanly = True
+                break
+            if env.now >= self.c["max.simulated.ms"]:
+                break
+            if self.incarnations > self.c["max.restarts"]:
+                self.sim.trace.emit(
+                    "crash_loop", self.name,
+                    f"{self.name} crashed {self.incarnations} times: a crash loop (a poison "
+                    f"pill?). kafkalab stops restarting it after max.restarts="
+                    f"{self.c['max.restarts']}; what it did not process stays unseen",
+                    restarts=self.incarnations - 1)
                 break
             yield env.timeout(self.c["restart.delay.ms"])
         self.done.succeed()

@@ -251,5 +251,5 @@ class Simulation:
             limit = self.config["max.simulated.ms"]
             if env.now < limit:
                 env.run(until=env.any_of([finished, env.timeout(limit - env.now)]))
-        self.drained = all(a.done.triggered for a in self.consumers + self.readers) and \
-            self.source.done.triggered
+        self.drained = self.source.done.triggered and all(
+            a.finished_cleanly for a in self.consumers + self.readers)

@@ -15,7 +15,7 @@ PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lo
                   "request_lost", "response_delayed", "retry", "gave_up", "rejected",
                   "init_producer", "producer_restart", "fenced")
 CONSUMER_KINDS = ("join", "poll", "process", "process_error", "commit", "commit_failed",
-                  "crash", "restart", "close", "rebalance", "left_group")
+                  "crash", "restart", "close", "rebalance", "left_group", "crash_loop")
 TXN_KINDS = ("txn_begin", "txn_commit", "txn_abort", "marker")
 
 

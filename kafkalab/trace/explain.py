@@ -44,17 +44,24 @@ def explain(ledger: Ledger, message_id: int) -> str:
     elif rec.gave_up:
         lines.append("The producer gave up on it and the application was told (send callback "
                      "error).")
-    for actor, p, off, t in rec.deliveries:
+    for actor, p, off, t in rec.deliveries[:3]:
         lines.append(f"Delivered to {actor} at {_t(t)} (partition {p}, offset {off}).")
+    if len(rec.deliveries) > 3:
+        lines.append(f"Delivered {len(rec.deliveries)} times in all, the last at "
+                     f"{_t(rec.deliveries[-1][3])}.")
     for t in rec.processed:
         lines.append(f"Processed into the sink at {_t(t)}.")
     if rec.ignored:
         lines.append(f"The idempotent sink ignored {rec.ignored} repeat(s).")
     if rec.copies and not rec.processed and ledger.drained:
         lines.extend(_why_lost(ledger, rec))
+    if not rec.processed and not ledger.drained:
+        stops = [e for e in events if e.kind == "crash_loop"]
+        lines.extend(f"At {_t(e.t)}: {e.text}." for e in stops)
+        if not stops:
+            lines.append("The run stopped (max.simulated.ms) before it was processed.")
     if len(rec.processed) > 1:
         lines.extend(_why_redelivered(ledger, rec))
-    del events
     return " ".join(lines)
 
 
@@ -105,8 +112,12 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
             out.append(f"With no committed offset, {reset.text}; offset {off} was before it, "
                        "so no consumer ever read it.")
             return out
-    errors = [f"At {_t(e.t)}: {e.text}." for e in events
-              if e.kind == "process_error" and e.data.get("message") == rec.id]
+    failures = [e for e in events
+                if e.kind == "process_error" and e.data.get("message") == rec.id]
+    errors = [f"At {_t(e.t)}: {e.text}." for e in failures[:2]]
+    if len(failures) > 2:
+        errors.append(f"It failed {len(failures)} times in all, the last at "
+                      f"{_t(failures[-1].t)}.")
     commit = next((e for e in events if e.kind == "commit" and e.actor.startswith(sink)
                    and e.data["offsets"].get(str(p), -1) > off), None)
     if commit is not None:

@@ -151,3 +151,12 @@ def test_crashed_member_partitions_move_after_session_timeout():
     # consumer-1 took partition 0 over from the committed offset
     assert any(e.actor == "consumer-1" and "0" in e.data["resumed"] for e in kinds(r, "rebalance"))
     assert r.outcome["lost"] == 0
+
+
+def test_a_poison_pill_crash_loop_ends_undrained_and_counts_unseen():
+    r = simulate({**PREFILLED, "messages": 10, "enable.auto.commit": False,
+                  "commit.strategy": "per-record", "max.restarts": 5},
+                 [{"type": "processing_failure", "message": 3, "times": 10**6}])
+    assert kinds(r, "crash_loop") and not r.drained
+    assert r.outcome["lost"] == 0 and r.outcome["unseen"] == 7
+    assert "crash loop" in r.explain(3)
