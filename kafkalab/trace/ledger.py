@@ -203,6 +203,18 @@ class Ledger:
                                  if c.status == "aborted"}
                     for _, p, off, _ in m.deliveries):
                 out.append({"type": "G1a", "message": m.id})
+        # nonmonotonic-send (Jepsen): two successive sends to a partition went backwards in
+        # the log (retries with max.in.flight > 1 and no idempotence reorder batches)
+        previous: dict[int, tuple[int, int]] = {}  # partition -> (offset, message)
+        for m in sorted((m for m in self.messages if m.visible_copies and m.sends),
+                        key=lambda m: (m.first_send, m.id)):
+            first = m.visible_copies[0]
+            before = previous.get(first.partition)
+            if before is not None and first.offset < before[0]:
+                out.append({"type": "nonmonotonic-send", "message": m.id,
+                            "partition": first.partition, "offset": first.offset,
+                            "previous": {"message": before[1], "offset": before[0]}})
+            previous[first.partition] = (first.offset, m.id)
         # poll-skip and nonmonotonic-poll, per consumer (across its restarts) and partition
         last: dict[tuple[str, int], int] = {}
         data_offsets = self._data_offsets()

@@ -160,3 +160,16 @@ def test_a_poison_pill_crash_loop_ends_undrained_and_counts_unseen():
     assert kinds(r, "crash_loop") and not r.drained
     assert r.outcome["lost"] == 0 and r.outcome["unseen"] == 7
     assert "crash loop" in r.explain(3)
+
+
+def test_retries_without_idempotence_can_reorder_and_idempotence_keeps_order():
+    base = {**PREFILLED, "producer.send.interval.ms": 1, "messages": 10, "linger.ms": 0,
+            "request.timeout.ms": 30, "retry.backoff.ms": 5}
+    fault = [{"type": "lose_request", "message": 2}]
+    plain = simulate({**base, "enable.idempotence": False}, fault)
+    reordered = [a for a in plain.anomalies if a["type"] == "nonmonotonic-send"]
+    assert [a["message"] for a in reordered] == [3]
+    assert plain.ledger.messages[2].copies[0].offset == 9
+    idem = simulate({**base, "enable.idempotence": True}, fault)
+    assert not [a for a in idem.anomalies if a["type"] == "nonmonotonic-send"]
+    assert [m.copies[0].offset for m in idem.ledger.messages] == list(range(10))
