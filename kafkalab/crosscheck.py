@@ -21,9 +21,10 @@ How a real workload maps onto the simulation (:func:`simulation_for`):
   ``per-record`` / ``per-batch``;
 * a real crash is ``os._exit`` at a record, after the process lived ``wait_ms`` longer: a
   ``consumer_crash`` fault at the same point of the same message, and (for ``wait_ms > 0``) a
-  ``slow_processing`` fault of ``wait_ms`` on that message, so the simulated process lives just as
-  long and librdkafka's background auto-commit timer fires (or not) before the crash exactly as
-  in the real run; processing itself costs ``processing.ms=1``;
+  ``slow_processing`` fault of ``wait_ms`` on that message (on the record before it for a
+  ``before-process`` crash, which must not be the first of its batch), so the simulated
+  process lives just as long and librdkafka's background auto-commit timer fires (or not)
+  before the crash exactly as in the real run; processing itself costs ``processing.ms=1``;
 * a processing failure → ``processing_failure`` with ``on.processing.error`` ``skip`` or
   ``close`` (the exception escapes, the consumer is closed);
 * the broker fault "first Produce response delayed beyond ``socket.timeout.ms``" →
@@ -132,8 +133,17 @@ def simulation_for(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list
         msg = crash["record"]
         faults.append({"type": "consumer_crash", "point": _CRASH_POINT[crash["point"]],
                        "message": msg})
-        if crash["wait_ms"]:
+        if crash["wait_ms"] and crash["point"] == "after-process":
             faults.append({"type": "slow_processing", "message": msg,
+                           "extra_ms": crash["wait_ms"]})
+        elif crash["wait_ms"]:
+            # before-process: the real process waits after record msg-1, before touching msg;
+            # that is record msg-1 taking wait_ms longer, if both come from the same batch.
+            if msg % c["batch"] == 0:
+                raise NotMappable("a before-process crash with wait_ms > 0 at the first record "
+                                  "of a batch: the simulation has no wait between a poll and "
+                                  "the first record's processing")
+            faults.append({"type": "slow_processing", "message": msg - 1,
                            "extra_ms": crash["wait_ms"]})
     if failure is not None:
         config["on.processing.error"] = _ON_ERROR[failure["then"]]

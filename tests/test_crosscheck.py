@@ -213,3 +213,13 @@ def test_notebook_runs_without_the_real_extra():
     unavailable = [line for line in text.splitlines() if "Real clients unavailable" in line]
     assert len(unavailable) == 1 and real.MISSING_EXTRA_MESSAGE in unavailable[0]
     assert "simulation only" in text and "zombie-fencing" in text
+
+
+def test_before_process_wait_goes_on_the_previous_record():
+    w = real.get_workload("auto-commit-librdkafka-loses")
+    w.update(name="custom", crash={"point": "before-process", "record": 1, "wait_ms": 500})
+    _, faults = cc.simulation_for(w)
+    assert {"type": "slow_processing", "message": 0, "extra_ms": 500} in faults
+    w["crash"]["record"] = 0  # no record before it in the batch: no equivalent wait
+    with pytest.raises(cc.NotMappable, match="first record of a batch"):
+        cc.simulation_for(w)
