@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                      description="kafkalab: see Kafka's delivery guarantees.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("scenarios", help="list the scenario presets")
+    sub.add_parser("config", help="every property with its Java and librdkafka defaults")
 
     run = sub.add_parser("run", help="run a scenario preset")
     run.add_argument("name")
@@ -106,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "scenarios":
             for name, s in scenarios.PRESETS.items():
                 print(f"{name} — {s.title}")
+            return 0
+        if args.command == "config":
+            from .model.config import markdown_table
+
+            print(markdown_table(), end="")
             return 0
         if args.command == "run":
             if args.messages is not None and args.messages < 0:

@@ -55,8 +55,9 @@ PROPERTIES: dict[str, Property] = {
     p.name: p
     for p in [
         # -- kafkalab: which client library's behaviour and defaults to model
-        _p("client.model", "choice", "java", doc="Which client's auto-commit and defaults to model.",
-           kafka=False, choices=("java", "librdkafka")),
+        _p("client.model", "choice", "java", "librdkafka",
+           doc="Which client's auto-commit and defaults to model.", kafka=False,
+           choices=("java", "librdkafka")),
         # -- kafkalab: workload
         _p("messages", "int", 10, doc="Messages the producer application sends.", kafka=False,
            low=0, high=1_000_000),
@@ -304,6 +305,21 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
                                                       "client.model=librdkafka to use it")
 
 
-def describe(config: dict[str, Any]) -> list[tuple[str, Any, str]]:
-    """(name, value, doc) rows for the docs and the CLI."""
-    return [(name, config.get(name), prop.doc) for name, prop in PROPERTIES.items()]
+def markdown_table() -> str:
+    """Every property with both client models' defaults: docs/configuration.md is this."""
+
+    def show(v):
+        return "(none)" if v is None else f"`{str(v).lower() if isinstance(v, bool) else v}`"
+
+    rows = ["| property | Kafka? | Java default | librdkafka default | allowed | meaning |",
+            "|---|---|---|---|---|---|"]
+    for p in PROPERTIES.values():
+        if p.choices:
+            allowed = " / ".join(p.choices)
+        elif p.kind in ("int", "float"):
+            allowed = f"{_fmt(p.low)} … {_fmt(p.high)}"
+        else:
+            allowed = p.kind
+        rows.append(f"| `{p.name}` | {'yes' if p.kafka else 'kafkalab'} | {show(p.java)} | "
+                    f"{show(p.librdkafka)} | {allowed} | {p.doc} |")
+    return "\n".join(rows) + "\n"

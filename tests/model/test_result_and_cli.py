@@ -87,3 +87,13 @@ def test_cli_scenarios_lists_every_preset():
     out = subprocess.run([sys.executable, "-m", "kafkalab", "scenarios"], capture_output=True,
                          text=True, check=True).stdout.splitlines()
     assert [line.split(" — ")[0] for line in out] == list(scenarios.PRESETS)
+
+
+def test_configuration_docs_are_generated_from_the_model():
+    from pathlib import Path
+
+    from kafkalab.model.config import markdown_table
+
+    doc = Path(__file__).parents[2] / "docs" / "configuration.md"
+    assert doc.read_text(encoding="utf-8").endswith(markdown_table()), \
+        "regenerate docs/configuration.md with python -m kafkalab config"
