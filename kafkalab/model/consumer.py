@@ -58,6 +58,7 @@ class ConsumerApplication:
         self.strategy = strategy
         self.auto_commit = auto_commit
         self.java = c["client.model"] == "java"
+        self.stores_after_processing = not self.java and not c["enable.auto.offset.store"]
         self.output_topic = output_topic
         self.transform = strategy == "transaction" or output_topic is not None
         self.inc: Incarnation | None = None
@@ -409,6 +410,11 @@ class ConsumerApplication:
         else:
             applied = sim.sink.apply_many([r[2] for r in done])
             verb = "processed into the sink"
+        if self.stores_after_processing:
+            # librdkafka's at-least-once pattern: enable.auto.offset.store=false and
+            # store_offsets() once a message is processed; the timer commits only those.
+            for p, off, _, _ in done:
+                inc.stored[p] = off + 1
         skipped = applied.count(False)
         sim.trace.emit(
             "process", self.name,
@@ -426,6 +432,8 @@ class ConsumerApplication:
         self.sim.trace.emit("process_error", self.name,
                             f"processing message {msg} (offset {off}) failed: {what}",
                             partition=p, offset=off, message=msg, action=action)
+        if action == "skip" and self.stores_after_processing:
+            inc.stored[p] = off + 1  # the application moves on past it
         if action == "crash":
             raise Crash(f"processing message {msg} failed")
         if action == "close":

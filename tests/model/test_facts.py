@@ -173,3 +173,13 @@ def test_retries_without_idempotence_can_reorder_and_idempotence_keeps_order():
     idem = simulate({**base, "enable.idempotence": True}, fault)
     assert not [a for a in idem.anomalies if a["type"] == "nonmonotonic-send"]
     assert [m.copies[0].offset for m in idem.ledger.messages] == list(range(10))
+
+
+def test_librdkafka_store_offsets_after_processing_is_at_least_once():
+    cfg = {**PREFILLED, "client.model": "librdkafka", "messages": 20, "max.poll.records": 10,
+           "auto.commit.interval.ms": 3, "enable.auto.offset.store": False}
+    crash = [{"type": "consumer_crash", "point": "after_processing", "message": 14}]
+    r = simulate(cfg, crash)
+    assert r.outcome["lost"] == 0 and r.outcome["duplicates"] >= 1
+    stored_at_handout = simulate({**cfg, "enable.auto.offset.store": True}, crash)
+    assert stored_at_handout.outcome["lost"] > 0
