@@ -27,13 +27,18 @@ def run_one(task: tuple) -> dict:
            "log_duplicates": o["log_duplicates"], "drained": bool(o["drained"])}
     if want_space:
         members = result.config["consumers"]
-        events = result.events
-        if "crash" in kinds and not any(f["type"] == "consumer_crash" for f in plan):
-            # count crash points in a run whose consumer watches for crashes, like the runs
-            # that will carry a crash fault do
-            events = simulate(config, plan + _space.sentinels(members), seed,
-                              snapshots=False).events
-        counts = _space.crash_counts(events, members)
+        counts = {}
+        if "crash" in kinds:
+            # count each member's crash points in a run where that member watches for
+            # crashes, as it does in every run that aims a crash fault at it
+            watched = _space.targets(plan, members)
+            for m in range(members):
+                events = result.events
+                if m not in watched:
+                    events = simulate(config, plan + _space.sentinels(members, m), seed,
+                                      snapshots=False).events
+                counts.update({k: v for k, v in _space.crash_counts(events, members).items()
+                               if k[0] == m})
         row["space"] = _space.space(kinds, result.events, counts, members,
                                     result.config["messages"], first_attempt_only=False)
     return row

@@ -30,18 +30,32 @@ KINDS = {"crash": "consumer_crash", "lost_ack": "lose_response",
 KIND_LABELS = {"crash": "consumer crash", "lost_ack": "lost ack",
                "lost_request": "lost request", "producer_restart": "producer restart"}
 SENTINEL_INDEX = 10**9
-_AUTO_HOW = ("on close()",)
+# the ``how`` of the commits the application makes itself (crash points before/after_commit);
+# auto-commits, the commit before a rebalance and the one inside close() are not crash points
+_MANUAL_HOW = ("before processing", "after processing the record",
+               "after processing the batch", "commitAsync after the batch")
 
 
-def sentinels(members: int) -> list[dict]:
-    """Crash faults that never fire: they make the consumer count its crash points."""
+def sentinels(members: int, member: int | None = None) -> list[dict]:
+    """Crash faults that never fire: they make the consumer count its crash points (a
+    consumer with no crash fault aimed at it counts nothing, and the model's transform
+    then batches its output differently, so the run would not be the one a crash sees)."""
     out = []
-    for m in range(members):
+    for m in range(members) if member is None else (member,):
         for point in CRASH_POINTS:
             f = {"type": "consumer_crash", "point": point, "index": SENTINEL_INDEX}
             if members > 1:
                 f["member"] = m
             out.append(f)
+    return out
+
+
+def targets(plan: list[dict], members: int) -> set[int]:
+    """Group members that a plan's crash faults are aimed at."""
+    out: set[int] = set()
+    for f in plan:
+        if f["type"] == "consumer_crash":
+            out |= {f["member"]} if "member" in f else set(range(members))
     return out
 
 
@@ -64,17 +78,16 @@ def crash_counts(events, members: int) -> dict[tuple[int, str], int]:
             elif e.kind == "process_error":
                 counts[m, "before_processing"] += 1
             elif e.kind in ("commit", "commit_failed"):
-                how = d.get("how", "")
-                manual = (d.get("api") == "commitSync" and how not in _AUTO_HOW) or \
-                    how == "commitAsync after the batch"
-                if manual:
+                if d.get("how") in _MANUAL_HOW:
                     counts[m, "before_commit"] += 1
                     counts[m, "after_commit"] += 1
             elif e.kind == "crash":  # reached the point, crashed there: no event for it
                 reason = d.get("reason", "")
                 if "killed before processing" in reason:
                     counts[m, "before_processing"] += 1
-                elif "killed before commit" in reason:
+                elif "killed before commit" in reason or "producer was fenced" in reason:
+                    # a transaction that did not commit: the crash came at or after the
+                    # point before the commit
                     counts[m, "before_commit"] += 1
         elif actor.startswith("consumer-") and actor.endswith("-producer") \
                 and e.kind == "txn_commit":

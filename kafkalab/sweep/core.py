@@ -25,8 +25,8 @@ _ANOMALIES = {"lost": ("lost",), "duplicates": ("duplicate",),
               "log_duplicates": ("log-duplicate",)}
 DEFAULT_KINDS = ("crash", "lost_ack")
 SECOND_FAULT_NOTE = ("the second fault of a pair is placed in the space of the first fault's "
-                     "own run (a crash re-delivers, so it has more crash points than the "
-                     "fault-free run)")
+                     "own run, not the fault-free one (a crash re-delivers, a lost ack is "
+                     "retried: that run has more places for a fault)")
 
 
 def holds(prop: str, row: dict) -> bool:
