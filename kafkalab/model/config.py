@@ -137,7 +137,8 @@ PROPERTIES: dict[str, Property] = {
         _p("auto.commit.interval.ms", "int", 5000, 5000,
            doc="Minimum gap between two auto-commits.", low=0, high=INT32_MAX),
         _p("enable.auto.offset.store", "bool", True, True,
-           doc="librdkafka only: store each message's offset when poll() hands it out."),
+           doc="librdkafka only: true stores each message's offset when poll() hands it out; "
+               "false means the application stores it after processing (store_offsets())."),
         _p("max.poll.records", "int", 500, 500, doc="Records one poll() hands out at most.",
            low=1, high=INT32_MAX),
         _p("max.poll.interval.ms", "int", 300_000, 300_000,
