@@ -8,6 +8,7 @@ the first counterexample and its explanation) or ``… not done yet``.
 from ._runner import CRASH_POINTS, crash_schedules
 from .configs import (
     check_exactly_once,
+    check_fast_and_safe,
     check_idempotent_producer,
     check_no_duplicates,
     check_no_loss,
@@ -19,6 +20,7 @@ __all__ = [
     "CRASH_POINTS",
     "CheckResult",
     "check_exactly_once",
+    "check_fast_and_safe",
     "check_idempotent_producer",
     "check_idempotent_sink",
     "check_no_duplicates",

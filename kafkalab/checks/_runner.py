@@ -41,27 +41,37 @@ def prepare(check: str, config, base: dict, forced: dict) -> tuple[dict, list[st
                          f"{config[key]!r} was not used")
     merged = {**base, **config, **forced}
     try:
-        resolve(merged)
+        effective = resolve(merged)
     except ConfigError as exc:
         return CheckResult(check, FAIL, f"Kafka would refuse this configuration: {exc}")
     except Exception as exc:  # hostile values the validator did not foresee
         return CheckResult(check, FAIL, f"this configuration cannot be used: "
                                         f"{type(exc).__name__}: {exc}")
+    default_idempotence = resolve({"client.model": effective["client.model"]})["enable.idempotence"]
+    if default_idempotence and not effective["enable.idempotence"]:
+        notes.append("enable.idempotence is only a default here, so Kafka switched it off "
+                     "silently: idempotence needs acks=all, retries > 0 and at most 5 requests "
+                     "in flight")
     return merged, notes
 
 
 def crash_schedules(config: dict, random_seeds: int = 8, p: float = 0.1,
                     points: Iterable[str] = CRASH_POINTS) -> Iterator[tuple[list, int]]:
-    """Fault plans for a consumer: none; one crash at the k-th pass through each crash point
-    (k = 1, 2, ... until a plan no longer crashes); random crashes with probability ``p`` per
-    record under ``random_seeds`` seeds. Yields ``(faults, seed)``; the caller sends back
-    whether the run crashed (``generator.send``) so the enumeration knows when to stop."""
+    """Fault plans for a consumer, for when ``kafkalab.sweep`` is not available: none; one
+    crash at the k-th pass through each crash point (k = 1, 2, ... until a plan no longer
+    crashes); random crashes with probability ``p`` per record under ``random_seeds`` seeds.
+    Yields ``(faults, seed)``; the caller sends back whether the run crashed
+    (``generator.send``) so the enumeration knows when to stop."""
     yield [], 0
     for point in points:
         for k in range(1, MAX_INDEX + 1):
             crashed = yield [{"type": "consumer_crash", "point": point, "index": k}], 0
             if crashed is False:
                 break
+    yield from random_schedules(random_seeds, p)
+
+
+def random_schedules(random_seeds: int = 8, p: float = 0.1) -> Iterator[tuple[list, int]]:
     for seed in range(random_seeds):
         yield [{"type": "random", "consumer_crash": p}], seed
 
@@ -70,18 +80,48 @@ def crashed(run: RunResult) -> bool:
     return any(e.kind == "crash" for e in run.events)
 
 
+def swept(config: dict, kinds: tuple[str, ...]) -> list[dict] | None:
+    """Every single-fault placement of ``kinds`` from ``kafkalab.sweep`` (rows with
+    ``faults``, ``lost``, ``duplicates``, ``log_duplicates``, ``drained``; smallest first),
+    or None when the sweep module is not there (the checks then enumerate crash points
+    themselves)."""
+    try:
+        from ..sweep import sweep
+    except ImportError:
+        return None
+    try:
+        return list(sweep(config, depth=1, faults=kinds, processes=1).table)
+    except ConfigError:
+        raise
+    except Exception:  # the sweep is an optimisation; never let it break a check
+        return None
+
+
 Violation = tuple[int, str]  # (message id, what happened to it, e.g. "was lost")
 
 
-def explore(check: str, config: dict, schedules, prop: Callable[[RunResult], Violation | None],
-            what: str, notes: list[str], kind: str = "crash schedules") -> CheckResult:
-    """Run ``config`` under each schedule until ``prop`` reports a violation."""
-    runs = 0
-    gen = iter(schedules)
+def explore(check: str, config: dict, prop: Callable[[RunResult], Violation | None],
+            row_bad: Callable[[dict], bool], what: str, notes: list[str],
+            kinds: tuple[str, ...] = ("crash",), random_seeds: int = 8,
+            fallback: Iterable | None = None, kind: str = "crash schedules") -> CheckResult:
+    """Run ``config`` under every single-fault placement of ``kinds`` (via kafkalab.sweep,
+    or ``fallback`` schedules without it), then under random crashes, until ``prop``
+    reports a violation (``row_bad`` picks the sweep rows worth re-running)."""
+    rows = swept(config, kinds)
+    if rows is not None:
+        candidates = [(row["faults"], 0) for row in rows if row_bad(row)]
+        runs = len(rows) - len(candidates)
+        schedules = iter(candidates + (list(random_schedules(random_seeds))
+                                       if "crash" in kinds else []))
+    else:
+        runs = 0
+        schedules = iter(fallback if fallback is not None else
+                         crash_schedules(config, random_seeds))
     answer = None
     while True:
         try:
-            faults, seed = gen.send(answer) if answer is not None else next(gen)
+            faults, seed = schedules.send(answer) if hasattr(schedules, "send") and \
+                answer is not None else next(schedules)
         except StopIteration:
             break
         run = simulate(config, faults, seed, snapshots=False)

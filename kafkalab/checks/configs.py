@@ -3,9 +3,10 @@ reports the first run that breaks the property, with the model's explanation."""
 
 from __future__ import annotations
 
+from ..model import simulate
 from ..trace import RunResult
-from ._runner import crash_schedules, explore, prepare
-from .result import CheckResult
+from ._runner import explore, prepare
+from .result import FAIL, PASS, CheckResult
 
 MESSAGES = 12
 # The topic is written before the consumer starts, so the consumer side is deterministic.
@@ -42,6 +43,14 @@ def _duplicated(run: RunResult):
     return None
 
 
+def _row_lost(row: dict) -> bool:
+    return row["lost"] > 0 or not row["drained"]
+
+
+def _row_duplicated(row: dict) -> bool:
+    return row["duplicates"] > 0
+
+
 def _exactly_once(run: RunResult):
     return _lost(run) or _duplicated(run)
 
@@ -52,8 +61,8 @@ def check_no_loss(config, client: str | None = None, random_seeds: int = 8) -> C
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
-    return explore("check_no_loss", cfg, crash_schedules(cfg, random_seeds), _lost,
-                   "no message lost", notes)
+    return explore("check_no_loss", cfg, _lost, _row_lost, "no message lost", notes,
+                   random_seeds=random_seeds)
 
 
 def check_no_duplicates(config, client: str | None = None,
@@ -63,8 +72,8 @@ def check_no_duplicates(config, client: str | None = None,
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
-    return explore("check_no_duplicates", cfg, crash_schedules(cfg, random_seeds), _duplicated,
-                   "no message processed twice", notes)
+    return explore("check_no_duplicates", cfg, _duplicated, _row_duplicated,
+                   "no message processed twice", notes, random_seeds=random_seeds)
 
 
 def check_exactly_once(config, client: str | None = None, random_seeds: int = 8) -> CheckResult:
@@ -75,8 +84,10 @@ def check_exactly_once(config, client: str | None = None, random_seeds: int = 8)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
-    return explore("check_exactly_once", cfg, crash_schedules(cfg, random_seeds),
-                   _exactly_once, "every message processed exactly once downstream", notes)
+    return explore("check_exactly_once", cfg, _exactly_once,
+                   lambda row: _row_lost(row) or _row_duplicated(row),
+                   "every message processed exactly once downstream", notes,
+                   random_seeds=random_seeds)
 
 
 def _producer_schedules(messages: int):
@@ -103,6 +114,43 @@ def check_idempotent_producer(config, client: str | None = None) -> CheckResult:
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
-    return explore("check_idempotent_producer", cfg, _producer_schedules(MESSAGES),
-                   _producer_safe, "no message written twice and none lost", notes,
+    return explore("check_idempotent_producer", cfg, _producer_safe,
+                   lambda row: row["log_duplicates"] > 0 or _row_lost(row)
+                   or _row_duplicated(row),
+                   "no message written twice and none lost", notes,
+                   kinds=("lost_ack", "lost_request"), fallback=_producer_schedules(MESSAGES),
                    kind="runs, each losing one acknowledgement or one produce request")
+
+
+COST_BASE = {**CONSUMER_BASE, "max.poll.records": 500}
+COST_FORCED = {"messages": 500, "processing.ms": 0.2, "network.rtt.ms": 2.0,
+               "commit.write.ms": 1.0, **_SAFETY}
+
+
+def check_fast_and_safe(config, min_throughput: float = 2000, client: str | None = None,
+                        random_seeds: int = 8) -> CheckResult:
+    """Throughput of at least ``min_throughput`` messages/s on the commit-cost workload
+    (500 records, 0.2 ms of processing each, 2 ms round trips, 1 ms per commit write) *and*
+    no message lost under the crash schedules of :func:`check_no_loss`."""
+    name = "check_fast_and_safe"
+    forced = {**COST_FORCED, **({"client.model": client} if client else {})}
+    ready = prepare(name, config, COST_BASE, forced)
+    if isinstance(ready, CheckResult):
+        return ready
+    cfg, notes = ready
+    run = simulate(cfg, [], 0, snapshots=False)
+    speed = run.outcome["throughput_per_s"]
+    if speed < min_throughput:
+        commits = sum(1 for e in run.events if e.kind == "commit")
+        return CheckResult(name, FAIL, f"{speed:,.0f} messages/s, below the target of "
+                                       f"{min_throughput:,.0f}",
+                           details=f"The run made {commits} commits for 500 messages; each "
+                                   "synchronous commit waits for a round trip to the group "
+                                   "coordinator.", runs=1, run=run, notes=notes)
+    safe = check_no_loss(config, client=client, random_seeds=random_seeds)
+    if not safe.done or not safe.passed:
+        safe.check = name
+        safe.summary = f"fast enough ({speed:,.0f} messages/s), but {safe.summary}"
+        return safe
+    return CheckResult(name, PASS, f"{speed:,.0f} messages/s (target ≥ {min_throughput:,.0f}) "
+                                   f"and {safe.summary}", runs=safe.runs + 1, notes=notes)
