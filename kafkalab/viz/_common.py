@@ -1,0 +1,183 @@
+"""Shared pieces of the figures: palette, captions, hover wrapping, trace extraction.
+
+Everything here reads a ``RunResult`` (its events, snapshots and ledger); nothing re-runs the
+model and nothing imports numpy.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from bisect import bisect_right
+from typing import Any
+
+import plotly.graph_objects as go
+
+# Okabe–Ito, the colour-blind-safe palette (Okabe & Ito 2008).
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#999999",
+}
+C = OKABE_ITO
+
+FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13}
+
+# Event kinds drawn as markers on the timeline: label, colour, symbol. Never colour alone:
+# each kind also has its own symbol and a legend entry.
+EVENT_STYLE: dict[str, tuple[str, str, str]] = {
+    "poll": ("poll()", C["sky"], "triangle-right"),
+    "commit": ("commit", C["green"], "diamond"),
+    "commit_failed": ("commit failed", C["vermillion"], "diamond-open"),
+    "crash": ("crash", C["vermillion"], "x"),
+    "close": ("close()", C["grey"], "square-open"),
+    "restart": ("restart", C["blue"], "star"),
+    "rebalance": ("rebalance", C["purple"], "hexagram"),
+    "left_group": ("left group", C["purple"], "hexagram-open"),
+    "process_error": ("processing error", C["vermillion"], "circle-x"),
+    "retry": ("retry", C["orange"], "arrow-bar-right"),
+    "ack_lost": ("lost ack", C["vermillion"], "triangle-down"),
+    "request_lost": ("lost request", C["vermillion"], "triangle-down-open"),
+    "producer_restart": ("producer restart", C["orange"], "star-triangle-up"),
+    "fenced": ("fenced (zombie)", C["black"], "x-thin-open"),
+    "txn_commit": ("txn commit", C["green"], "star-square"),
+    "txn_abort": ("txn abort", C["vermillion"], "star-square-open"),
+    "marker": ("control marker", C["black"], "line-ns-open"),
+}
+
+# Steps worth stopping at when an animation has to be sampled.
+MEANINGFUL = ("crash", "commit", "commit_failed", "retry", "append", "ack_lost", "request_lost",
+              "restart", "rebalance", "process_error", "producer_restart", "fenced",
+              "txn_commit", "txn_abort", "marker", "duplicate_batch", "gave_up", "close",
+              "left_group")
+
+MAX_FRAMES = 120
+FULL_EXPLAIN_LIMIT = 400  # above this many messages, hover gives a summary, click explains
+
+
+def caption(fig: Any) -> str:
+    """The one-line plain-English caption stored in ``fig.layout.meta["caption"]``."""
+    meta = fig.layout.meta if hasattr(fig, "layout") else (fig.get("layout") or {}).get("meta")
+    if isinstance(meta, dict):
+        return str(meta.get("caption", ""))
+    return ""
+
+
+def wrap(text: str, width: int = 72) -> str:
+    """Wrap long hover text with <br> so hover boxes stay readable."""
+    return "<br>".join(textwrap.wrap(text, width=width, break_long_words=False)) or text
+
+
+def base_layout(title: str, caption_text: str, *, height: int = 420, **extra: Any) -> dict:
+    plot_px = max(height - 70 - 120, 60)
+    layout = {
+        "title": {"text": title, "x": 0.01, "xanchor": "left"},
+        "meta": {"caption": caption_text},
+        "font": FONT,
+        "height": height,
+        "margin": {"l": 70, "r": 20, "t": 70, "b": 120},
+        "template": "plotly_white",
+        "hoverlabel": {"align": "left"},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -58 / plot_px, "x": 0,
+                   "font": {"size": 11}},
+        "annotations": [caption_annotation(caption_text)],
+    }
+    layout.update(extra)
+    return layout
+
+
+def caption_annotation(text: str) -> dict:
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0, "y": 1.0, "yanchor": "bottom",
+            "xanchor": "left", "showarrow": False, "font": {"size": 11, "color": "#444444"},
+            "name": "caption"}
+
+
+def figure(spec: dict) -> go.Figure:
+    """A go.Figure from a spec dict {data: [...], layout: {...}, frames?: [...]}."""
+    return go.Figure(spec)
+
+
+def sink_prefix(result) -> str:
+    return "reader" if result.config.get("pipeline") else "consumer"
+
+
+def sink_group(result) -> str:
+    group = result.config.get("group.id", "kafkalab")
+    return group + "-reader" if result.config.get("pipeline") else group
+
+
+def clamp_step(result, step: int | None) -> int:
+    n = len(result.events)
+    if n == 0:
+        return -1
+    if step is None:
+        return n - 1
+    step = int(step)
+    return max(0, min(n - 1, step if step >= 0 else n + step))
+
+
+def event_times(result) -> list[float]:
+    return [e.t for e in result.events]
+
+
+def time_range(result) -> list[float]:
+    end = result.events[-1].t if result.events else 1.0
+    pad = max(end * 0.03, 1.0)
+    return [-pad, end + pad]
+
+
+def steps_at_time(result, t: float) -> int:
+    """Index of the last event at or before simulated time t."""
+    return max(bisect_right(event_times(result), t) - 1, 0)
+
+
+def sample_steps(result, limit: int = MAX_FRAMES) -> list[int]:
+    """At most ``limit`` step indices: every step when short; otherwise the meaningful ones
+    (crashes, commits, retries, appends, ...) first, evenly thinned if they alone are too many,
+    then evenly spaced fill. Always includes the first and last step."""
+    n = len(result.events)
+    if n <= limit:
+        return list(range(n))
+    keep = {0, n - 1}
+    meaningful = [e.index for e in result.events if e.kind in MEANINGFUL]
+    room = limit - len(keep)
+    if len(meaningful) > room:
+        meaningful = [meaningful[round(i * (len(meaningful) - 1) / max(room - 1, 1))]
+                      for i in range(room)]
+    keep.update(meaningful)
+    room = limit - len(keep)
+    if room > 0:
+        spare = [i for i in range(n) if i not in keep]
+        stride = len(spare) / room
+        keep.update(spare[int(k * stride)] for k in range(room))
+    return sorted(keep)[:limit]
+
+
+def message_status(rec, drained: bool) -> str:
+    """once / lost / duplicate / unseen / never-sent, from a MessageLedger."""
+    if not rec.sends:
+        return "not sent"
+    n = len(rec.processed)
+    if n == 0:
+        return "lost" if drained else "unseen"
+    return "duplicate" if n > 1 else "once"
+
+
+def short_summary(rec, drained: bool) -> str:
+    """One line per message when a full explain() per message is too costly."""
+    status = message_status(rec, drained)
+    copies = rec.visible_copies
+    where = ", ".join(f"p{c.partition}@{c.offset}" for c in copies[:4]) or "none"
+    more = f" (+{len(copies) - 4})" if len(copies) > 4 else ""
+    return (f"Message {rec.id}: {status}; processed {len(rec.processed)}×; "
+            f"{len(copies)} visible cop{'y' if len(copies) == 1 else 'ies'} in the log "
+            f"({where}{more}). Click for the full story.")
+
+
+def hover_for_message(result, rec, full: bool) -> str:
+    return wrap(result.explain(rec.id) if full else short_summary(rec, result.ledger.drained))

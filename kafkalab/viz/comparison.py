@@ -1,0 +1,161 @@
+"""Side by side: the same fault plan under different settings, and what commits cost.
+
+Both figures take results/outcomes only; ``run_commit_strategies`` is a convenience that runs a
+preset once per commit strategy to produce those inputs.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ._common import FONT, C, caption_annotation, wrap
+from .ledger import CATEGORIES as LEDGER_CATEGORIES
+from .ledger import label, ledger_state
+
+BARS = (("lost", "lost", C["vermillion"], "x"),
+        ("duplicates", "processed<br>2+ times", C["orange"], "/"),
+        ("log_duplicates", "2+ copies<br>in the log", C["purple"], "."))
+
+
+def comparison(results: dict) -> go.Figure:
+    """Small multiples: per run, bars of lost / duplicates / log duplicates (same y scale) and a
+    mini ledger strip below. ``results`` maps a label (e.g. a variant) to a RunResult."""
+    if not results:
+        raise ValueError("comparison() needs at least one run: {label: RunResult}")
+    names = list(results)
+    k = len(names)
+    fig = make_subplots(rows=2, cols=k, row_heights=[0.62, 0.38], vertical_spacing=0.16,
+                        horizontal_spacing=0.06, subplot_titles=[_short(n) for n in names] +
+                        [""] * k)
+    top = max([max(results[n].outcome.get(key, 0) for key, *_ in BARS) for n in names] + [1])
+    for c, name in enumerate(names, start=1):
+        o = results[name].outcome
+        for key, lab, color, pattern in BARS:
+            value = o.get(key, 0)
+            fig.add_trace(go.Bar(
+                x=[lab], y=[value], name=lab.replace("<br>", " "), legendgroup=lab, showlegend=c == 1,
+                marker={"color": color, "pattern": {"shape": pattern}}, text=[str(value)],
+                textposition="outside", cliponaxis=False,
+                hovertext=[f"{name}: {value} {lab.replace('<br>', ' ')}"], hoverinfo="text"), row=1, col=c)
+        fig.update_yaxes(range=[0, top * 1.25 + 0.5], autorange=False, row=1, col=c,
+                         title_text="messages" if c == 1 else None)
+        fig.update_xaxes(tickangle=0, tickfont={"size": 10}, row=1, col=c)
+        result = results[name]
+        state = ledger_state(result)
+        n = len(state)
+        per_row = 50 if n > 50 else max(n, 1)
+        rows = (n + per_row - 1) // per_row
+        for key, lab, color, symbol, _tc in LEDGER_CATEGORIES:
+            ids = [m for m in range(n) if state[m][0] == key]
+            fig.add_trace(go.Scatter(
+                x=[m % per_row for m in ids], y=[m // per_row for m in ids], mode="markers+text",
+                name=lab, legendgroup="ledger-" + key, showlegend=c == 1, customdata=ids,
+                text=[label(key, state[m][1]).replace("LOST", "L") if n > 20
+                      else label(key, state[m][1]) for m in ids],
+                textfont={"size": 8}, textposition="top center",
+                hovertext=[wrap(result.explain(m)) if n <= 400 else f"message {m}: {key}"
+                           for m in ids], hoverinfo="text",
+                marker={"symbol": symbol, "color": color, "size": 9 if per_row <= 20 else 5,
+                        "line": {"color": "#555555", "width": 0.5}}), row=2, col=c)
+        fig.update_xaxes(range=[-1, per_row], autorange=False, showgrid=False, zeroline=False,
+                         title_text="message id", title_font={"size": 11}, row=2, col=c)
+        fig.update_yaxes(range=[rows - 0.3, -0.9], autorange=False, showticklabels=False,
+                         showgrid=False, zeroline=False, row=2, col=c)
+    cap = "; ".join(f"{_short(n)}: {results[n].outcome['lost']} lost, "
+                    f"{results[n].outcome['duplicates']} duplicated" for n in names) + "."
+    fig.update_layout(
+        title={"text": "Same fault plan, different settings", "x": 0.01},
+        meta={"caption": cap}, font=FONT, template="plotly_white", height=480,
+        margin={"l": 70, "r": 20, "t": 100, "b": 110}, barmode="group",
+        legend={"orientation": "h", "y": -0.2, "x": 0, "font": {"size": 11}},
+        hoverlabel={"align": "left"})
+    ann = caption_annotation(cap)
+    ann["y"] = 1.08
+    fig.add_annotation(ann)
+    return fig
+
+
+def _short(name: str, limit: int = 38) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def commit_cost_chart(outcome_by_strategy) -> go.Figure:
+    """Records per second (simulated) by commit strategy, with lost / duplicate counts.
+
+    Accepts either ``{strategy: RunResult or outcome dict}`` (from ``run_commit_strategies``)
+    or a ``commit-cost`` RunResult / outcome whose ``throughput_by_strategy`` holds the rates
+    (then lost/duplicate counts are shown as "not run")."""
+    rows = _strategy_rows(outcome_by_strategy)
+    names = [r[0] for r in rows]
+    rates = [r[1] for r in rows]
+    texts = []
+    hovers = []
+    for name, rate, lost, dups in rows:
+        counts = "lost/dup not run" if lost is None else f"{lost} lost, {dups} dup"
+        texts.append(f"{rate:,.0f}/s<br>{counts}")
+        hovers.append(f"{name}: {rate:,.1f} records/s (simulated); " +
+                      ("loss and duplicates not measured for this input" if lost is None
+                       else f"{lost} lost, {dups} processed more than once"))
+    patterns = ["", "/", "x", "."]
+    colors = [C["blue"], C["sky"], C["green"], C["orange"], C["purple"], C["vermillion"]]
+    data = [go.Bar(x=names, y=rates, text=texts, textposition="outside", cliponaxis=False,
+                   hovertext=hovers, hoverinfo="text", name="records/s",
+                   marker={"color": [colors[i % len(colors)] for i in range(len(names))],
+                           "pattern": {"shape": [patterns[i % 4] for i in range(len(names))]}})]
+    top = max([*rates, 1])
+    slowest = min(rows, key=lambda r: r[1]) if rows else None
+    fastest = max(rows, key=lambda r: r[1]) if rows else None
+    cap = (f"{fastest[0]} is fastest ({fastest[1]:,.0f} records/s); {slowest[0]} is slowest "
+           f"({slowest[1]:,.0f}/s): each commit is a round trip to the group coordinator."
+           if rows else "No strategies.")
+    fig = go.Figure(data)
+    fig.update_layout(
+        title={"text": "What a commit costs: simulated throughput by commit strategy", "x": 0.01},
+        meta={"caption": cap}, font=FONT, template="plotly_white", height=430,
+        margin={"l": 80, "r": 20, "t": 80, "b": 70}, showlegend=False,
+        xaxis={"title": {"text": "commit strategy"}},
+        yaxis={"title": {"text": "records processed per second (simulated)"},
+               "range": [0, top * 1.3], "autorange": False},
+        annotations=[caption_annotation(cap)], hoverlabel={"align": "left"})
+    return fig
+
+
+def _strategy_rows(source) -> list[tuple[str, float, int | None, int | None]]:
+    outcome = getattr(source, "outcome", None)
+    if outcome is None and isinstance(source, dict) and "throughput_by_strategy" in source:
+        outcome = source
+    if outcome is not None:
+        if "throughput_by_strategy" not in outcome:
+            raise ValueError("this outcome has no throughput_by_strategy; run the commit-cost "
+                             "scenario or pass {strategy: RunResult}")
+        return [(k, float(v), None, None) for k, v in outcome["throughput_by_strategy"].items()]
+    if not isinstance(source, dict):
+        raise TypeError("commit_cost_chart takes {strategy: RunResult | outcome} or a "
+                        "commit-cost RunResult/outcome")
+    rows = []
+    for name, item in source.items():
+        o = getattr(item, "outcome", item)
+        rows.append((name, float(o["throughput_per_s"]), o.get("lost"), o.get("duplicates")))
+    return rows
+
+
+def run_commit_strategies(name: str = "commit-cost", seed: int = 0, messages: int | None = None,
+                          faults: list | None = None) -> dict:
+    """Run a preset once per commit strategy: {strategy: RunResult} for commit_cost_chart."""
+    import copy
+
+    from .. import scenarios
+    from ..model import simulate
+
+    preset = scenarios.get(name)
+    strategies = preset.strategies or ("auto", "async-per-batch", "per-batch", "per-record")
+    plan = copy.deepcopy(preset.faults if faults is None else faults)
+    out = {}
+    for strategy in strategies:
+        config = {**preset.config, "commit.strategy": strategy,
+                  "enable.auto.commit": strategy == "auto"}
+        if messages is not None:
+            config["messages"] = messages
+        out[strategy] = simulate(config, plan, seed, snapshots=False, scenario=preset.name)
+    return out

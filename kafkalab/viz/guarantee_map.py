@@ -1,0 +1,215 @@
+"""Guarantee figures from fault sweeps: which crash point or fault breaks which guarantee.
+
+Pure functions from ``kafkalab.sweep.SweepResult`` objects (or their ``to_json_dict()``) to
+plotly figures; nothing here runs the model and nothing imports numpy. Each figure has a
+one-line caption in ``fig.layout.meta["caption"]``. Colours are Okabe–Ito (colour-blind
+safe) and never carry the meaning alone: every cell also says it in words and ✓/✗.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import plotly.graph_objects as go
+
+# Okabe–Ito, as in kafkalab.viz._common
+_NEITHER, _DUP, _LOST, _BOTH, _NA = 0, 1, 2, 3, 4
+_COLOURS = {_NEITHER: "#56B4E9",  # sky blue: nothing lost, nothing duplicated
+            _DUP: "#E69F00",  # orange: duplicates
+            _LOST: "#D55E00",  # vermillion: loss
+            _BOTH: "#CC79A7",  # reddish purple: both
+            _NA: "#EEEEEE"}  # light grey: this fault has no place in this configuration
+_STATE_WORDS = {_NEITHER: "no loss, no duplicates", _DUP: "duplicates",
+                _LOST: "loss", _BOTH: "loss and duplicates", _NA: "no such place"}
+CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
+                "after_commit")
+_KIND_OF_TYPE = {"consumer_crash": "crash", "lose_response": "lost_ack",
+                 "lose_request": "lost_request", "producer_restart": "producer_restart"}
+KIND_LABELS = {"crash": "consumer crash", "lost_ack": "lost ack",
+               "lost_request": "lost request", "producer_restart": "producer restart"}
+_PROMISE_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates",
+                  "exactly_once": "no loss, no duplicates", None: "nothing promised",
+                  "no_log_duplicates": "no duplicates in the log"}
+
+
+def _colorscale() -> list:
+    """A stepped colour scale for the integer states 0..4."""
+    n = len(_COLOURS)
+    out = []
+    for state in range(n):
+        out.append([state / n, _COLOURS[state]])
+        out.append([(state + 1) / n, _COLOURS[state]])
+    return out
+
+
+def _data(sweep: Any) -> dict:
+    return sweep.to_json_dict() if hasattr(sweep, "to_json_dict") else dict(sweep)
+
+
+def _single_rows(sweep: Any) -> list[dict]:
+    return [r for r in _data(sweep)["table"] if len(r["faults"]) == 1]
+
+
+def _tally(rows: list[dict]) -> dict:
+    return {"runs": len(rows), "lost_runs": sum(r["lost"] > 0 for r in rows),
+            "dup_runs": sum(r["duplicates"] > 0 for r in rows),
+            "lost": sum(r["lost"] for r in rows), "duplicates": sum(r["duplicates"] for r in rows),
+            "first_lost": next((r["label"] for r in rows if r["lost"] > 0), None),
+            "first_dup": next((r["label"] for r in rows if r["duplicates"] > 0), None)}
+
+
+def _state(t: dict | None) -> int:
+    if not t or not t["runs"]:
+        return _NA
+    return (_LOST if t["lost_runs"] else 0) + (_DUP if t["dup_runs"] else 0)
+
+
+def _hover(row_name: str, col_name: str, t: dict | None) -> str:
+    if not t or not t["runs"]:
+        return f"{col_name}<br>{row_name}: not a place where this configuration can fail"
+    lines = [f"<b>{col_name}</b>", f"{row_name}: {t['runs']} placement(s)",
+             f"lost messages in {t['lost_runs']} run(s), {t['lost']} message(s) in all",
+             f"duplicates in {t['dup_runs']} run(s), {t['duplicates']} extra in all"]
+    if t["first_lost"]:
+        lines.append(f"first losing placement: {t['first_lost']}")
+    if t["first_dup"]:
+        lines.append(f"first duplicating placement: {t['first_dup']}")
+    return "<br>".join(lines)
+
+
+def _heatmap(z, text, hover, x, y) -> go.Heatmap:
+    return go.Heatmap(z=z, x=x, y=y, text=text, texttemplate="%{text}", hovertext=hover,
+                      hoverinfo="text", colorscale=_colorscale(), zmin=0,
+                      zmax=len(_COLOURS), showscale=False, xgap=3, ygap=3,
+                      textfont={"size": 12, "color": "#000000"})
+
+
+def _legend_traces() -> list[go.Scatter]:
+    """Legend entries for the cell colours (the heatmap itself has no legend)."""
+    return [go.Scatter(x=[None], y=[None], mode="markers", name=_STATE_WORDS[s],
+                       marker={"size": 12, "symbol": "square", "color": _COLOURS[s]},
+                       hoverinfo="skip") for s in (_NEITHER, _DUP, _LOST, _BOTH)]
+
+
+def _layout(title: str, caption: str, height: int, width: int | None = None) -> dict:
+    layout = {"title": {"text": title, "x": 0.01, "xanchor": "left"},
+              "meta": {"caption": caption},
+              "font": {"family": "Helvetica, Arial, sans-serif", "size": 13},
+              "template": "plotly_white", "height": height,
+              "margin": {"l": 190, "r": 20, "t": 90, "b": 80},
+              "hoverlabel": {"align": "left"},
+              "legend": {"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0},
+              "xaxis": {"side": "top", "showgrid": False, "zeroline": False},
+              "yaxis": {"autorange": "reversed", "showgrid": False, "zeroline": False},
+              "annotations": [{"text": caption, "xref": "paper", "yref": "paper", "x": 0,
+                               "y": 1.0, "yshift": 38, "yanchor": "bottom", "xanchor": "left",
+                               "showarrow": False, "font": {"size": 11, "color": "#444444"},
+                               "name": "caption"}]}
+    if width:
+        layout["width"] = width
+    return layout
+
+
+def _cell_text(t: dict | None) -> str:
+    if not t or not t["runs"]:
+        return "—"
+    n = t["runs"]
+    lost = f"✗ lost {t['lost_runs']}/{n}" if t["lost_runs"] else f"✓ lost 0/{n}"
+    dup = f"✗ dup {t['dup_runs']}/{n}" if t["dup_runs"] else f"✓ dup 0/{n}"
+    return f"{lost}<br>{dup}"
+
+
+def guarantee_map(sweeps: Mapping[str, Any], title: str | None = None) -> go.Figure:
+    """Heatmap: crash point (and other fault kinds) × configuration. Each cell counts the
+    single-fault placements at that point whose run lost messages / processed some twice
+    ("lost 3/6" = 3 of the 6 crash positions at that point lose). ``sweeps`` maps a
+    configuration label to a SweepResult (or its ``to_json_dict()``)."""
+    if not sweeps:
+        raise ValueError("guarantee_map needs at least one sweep")
+    columns = list(sweeps)
+    groups: dict[str, dict[str, list[dict]]] = {c: {} for c in columns}
+    for col, sw in sweeps.items():
+        for row in _single_rows(sw):
+            f = row["faults"][0]
+            kind = _KIND_OF_TYPE.get(f["type"], f["type"])
+            key = f"crash {f['point']}" if kind == "crash" else KIND_LABELS.get(kind, kind)
+            groups[col].setdefault(key, []).append(row)
+    present = {k for g in groups.values() for k in g}
+    rows = [f"crash {p}" for p in CRASH_POINTS if f"crash {p}" in present]
+    rows += sorted(present - set(rows))
+    z, text, hover = [], [], []
+    for r in rows:
+        tallies = [_tally(groups[c][r]) if r in groups[c] else None for c in columns]
+        z.append([_state(t) for t in tallies])
+        text.append([_cell_text(t) for t in tallies])
+        hover.append([_hover(r, c, t) for c, t in zip(columns, tallies, strict=True)])
+    labels = [r.replace("_", " ") for r in rows]
+    fig = go.Figure([_heatmap(z, text, hover, columns, labels), *_legend_traces()])
+    depth_note = ""
+    data = [_data(s) for s in sweeps.values()]
+    if not all(d.get("exhaustive", True) for d in data):
+        depth_note = " Some sweeps were sampled, not exhaustive."
+    caption = ("Every single fault placement, run once: a cell counts the placements at that "
+               "point that lost messages (lost k/n) or processed some twice (dup k/n)."
+               + depth_note)
+    fig.update_layout(**_layout(title or "Where each configuration breaks: crash point × "
+                                "configuration", caption,
+                                height=170 + 62 * len(rows),
+                                width=max(560, 220 + 170 * len(columns))))
+    return fig
+
+
+def semantics_matrix(sweeps: Mapping[str, Any] | None = None,
+                     promises: Mapping[str, str | None] | None = None,
+                     kinds: tuple[str, ...] = ("crash", "lost_ack", "producer_restart"),
+                     title: str | None = None) -> go.Figure:
+    """Delivery semantics × fault type: does each guarantee survive each kind of single
+    fault? ✓ = no placement of that fault lost (or duplicated) a message; ✗ k/n = k of the
+    n placements did. ``sweeps`` maps a semantics label to a SweepResult (default: the five
+    of ``kafkalab.sweep.semantics_sweeps()``, computed here, ~0.2 s); ``promises`` maps the
+    label to the property the semantics promises (``no_loss``, ``no_duplicates``,
+    ``exactly_once`` or None), shown under the row label."""
+    if sweeps is None or promises is None:
+        from ..sweep import SEMANTICS, semantics_sweeps
+        if sweeps is None:
+            sweeps = semantics_sweeps()
+        if promises is None:
+            promises = {label: promise for label, (_, promise) in SEMANTICS.items()}
+    if not sweeps:
+        raise ValueError("semantics_matrix needs at least one sweep")
+    labels = list(sweeps)
+    columns = [KIND_LABELS.get(k, k) for k in kinds]
+    z, text, hover, ylabels = [], [], [], []
+    for label in labels:
+        rows = _single_rows(sweeps[label])
+        by_kind = {k: [r for r in rows
+                       if _KIND_OF_TYPE.get(r["faults"][0]["type"]) == k] for k in kinds}
+        tallies = [_tally(by_kind[k]) if by_kind[k] else None for k in kinds]
+        z.append([_state(t) for t in tallies])
+        text.append([_cell_text(t) for t in tallies])
+        hover.append([_hover(col, label, t) for col, t in zip(columns, tallies, strict=True)])
+        promise = (promises or {}).get(label)
+        kept = all(_keeps(promise, t) for t in tallies)
+        ylabels.append(f"{label}<br><i>promises {_PROMISE_WORDS.get(promise, promise)}"
+                       f"{'' if promise is None else (': kept' if kept else ': broken')}</i>")
+    fig = go.Figure([_heatmap(z, text, hover, columns, ylabels), *_legend_traces()])
+    caption = ("Which guarantee survives which single fault: ✓ no placement of the fault "
+               "lost / duplicated a message, ✗ k/n = k of its n placements did.")
+    fig.update_layout(**_layout(title or "Delivery semantics × fault: what survives",
+                                caption, height=190 + 78 * len(labels),
+                                width=max(640, 320 + 190 * len(columns))))
+    fig.update_layout(margin={"l": 300})
+    return fig
+
+
+def _keeps(promise: str | None, t: dict | None) -> bool:
+    if promise is None or not t or not t["runs"]:
+        return True
+    lost_ok = not t["lost_runs"]
+    dup_ok = not t["dup_runs"]
+    return {"no_loss": lost_ok, "no_duplicates": dup_ok, "exactly_once": lost_ok and dup_ok,
+            "no_log_duplicates": True}.get(promise, True)
+
+
+__all__ = ["guarantee_map", "semantics_matrix"]

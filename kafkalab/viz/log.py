@@ -1,0 +1,262 @@
+"""The broker's partition logs as strips of records with their offsets, and the broker's
+producer-state table (PID, epoch, last sequence number per partition) beside them.
+
+Built from ``append`` / ``marker`` events up to a step (the log is append-only, so the log at
+step i is every append and marker with index ≤ i). Duplicates (a second visible copy of a
+message id), control markers (they occupy an offset), aborted records and the high watermark,
+last stable offset and the sink group's committed offset are all labelled, not only coloured.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from ._common import C, base_layout, clamp_step, figure, sink_group, wrap
+
+CATEGORIES = (
+    # key, legend name, colour, symbol
+    ("record", "record (m = message id)", C["blue"], "square"),
+    ("open", "record in an open transaction", C["sky"], "square"),
+    ("duplicate", "DUP: another copy of a message already in the log", C["orange"], "square-dot"),
+    ("aborted", "aborted record (read_committed skips it)", C["purple"], "square-x"),
+    ("marker", "control marker (COMMIT / ABORT)", C["black"], "diamond-wide"),
+)
+BOUNDS = (
+    # key, legend name, colour, dash, short label
+    ("hw", "high watermark (HW)", C["black"], "solid", "HW"),
+    ("lso", "last stable offset (LSO)", C["purple"], "dash", "LSO"),
+    ("committed", "sink group's committed offset", C["green"], "dot", "C"),
+)
+
+
+def log_width(max_end: int) -> int:
+    if max_end <= 20:
+        return max(max_end, 10)
+    if max_end <= 300:
+        return 20
+    return 50
+
+
+def partitions_of(result) -> list[tuple[str, int]]:
+    last = result.snapshots[-1]["logs"] if result.snapshots else {}
+    out = []
+    for topic in sorted(last, key=lambda t: (t != "input", t)):
+        out.extend((topic, p) for p in range(len(last[topic])))
+    return out
+
+
+def log_records(result, step: int | None = None) -> list[dict]:
+    """Every record and control marker in the logs at ``step``, with its status then."""
+    step = clamp_step(result, step)
+    records: list[dict] = []
+    open_txn: dict[tuple[str, int, int], list[dict]] = {}
+    for e in result.events[: step + 1]:
+        d = e.data
+        if e.kind == "append":
+            for k, m in enumerate(d["messages"]):
+                rec = {"topic": d["topic"], "partition": d["partition"], "offset": d["offset"] + k,
+                       "message": m, "pid": d["pid"], "epoch": d["epoch"],
+                       "seq": d["seq"] + k if d["seq"] >= 0 else -1, "producer": d["producer"],
+                       "attempt": d["attempt"], "status": "open" if d["transactional"] else "none",
+                       "step": e.index, "t": e.t}
+                records.append(rec)
+                if d["transactional"]:
+                    open_txn.setdefault((d["topic"], d["partition"], d["pid"]), []).append(rec)
+        elif e.kind == "marker":
+            status = "committed" if d["control"] == "commit" else "aborted"
+            for rec in open_txn.pop((d["topic"], d["partition"], d["pid"]), []):
+                rec["status"] = status
+            records.append({"topic": d["topic"], "partition": d["partition"],
+                            "offset": d["offset"], "message": None, "pid": d["pid"],
+                            "control": d["control"], "status": "marker", "step": e.index,
+                            "t": e.t})
+    seen: dict[tuple[str, int], int] = {}
+    for rec in sorted(records, key=lambda r: (r["topic"], r["partition"], r["offset"])):
+        if rec["status"] == "marker":
+            rec["category"] = "marker"
+        elif rec["status"] == "aborted":
+            rec["category"] = "aborted"
+        else:
+            key = (rec["topic"], rec["message"])
+            seen[key] = seen.get(key, 0) + 1
+            rec["copy"] = seen[key]
+            rec["category"] = "duplicate" if seen[key] > 1 else (
+                "open" if rec["status"] == "open" else "record")
+    return records
+
+
+def producer_state(result, step: int | None = None) -> list[dict]:
+    """The broker's idempotence table at ``step``, derived from append events: per producer id
+    and partition, the latest epoch, last sequence number and last offset written."""
+    step = clamp_step(result, step)
+    table: dict[tuple[int, str, int], dict] = {}
+    rejected: dict[tuple[int, str, int], int] = {}
+    for e in result.events[: step + 1]:
+        d = e.data
+        if e.kind == "append" and d["pid"] >= 0:
+            key = (d["pid"], d["topic"], d["partition"])
+            table[key] = {"pid": d["pid"], "epoch": d["epoch"], "topic": d["topic"],
+                          "partition": d["partition"], "producer": d["producer"],
+                          "last_seq": d["seq"] + len(d["messages"]) - 1,
+                          "last_offset": d["offset"] + len(d["messages"]) - 1}
+        elif e.kind == "duplicate_batch":
+            key = (d["pid"], d["topic"], d["partition"])
+            rejected[key] = rejected.get(key, 0) + 1
+    rows = []
+    for key in sorted(table):
+        row = dict(table[key])
+        row["duplicates_dropped"] = rejected.get(key, 0)
+        rows.append(row)
+    return rows
+
+
+def _cell(offset: int, width: int, row0: int) -> tuple[int, int]:
+    return offset % width, row0 + offset // width
+
+
+def log_spec(result, step: int | None = None) -> dict:
+    step = clamp_step(result, step)
+    parts = partitions_of(result)
+    final = result.snapshots[-1]["logs"] if result.snapshots else {}
+    max_end = max([final[t][p][0] for t, p in parts] + [1])
+    width = log_width(max_end)
+    # Rows: each (topic, partition) gets enough rows for its final length (axes fixed).
+    row0: dict[tuple[str, int], int] = {}
+    row = 0
+    ticks, ticktext = [], []
+    for t, p in parts:
+        row0[(t, p)] = row
+        n_rows = max((final[t][p][0] + width - 1) // width, 1)
+        for r in range(n_rows):
+            ticks.append(row + r)
+            ticktext.append(f"{t} p{p} [{r * width}–{(r + 1) * width - 1}]")
+        row += n_rows + (1 if len(parts) > 1 else 0)
+    total_rows = max(row - (1 if len(parts) > 1 else 0), 1)
+    records = log_records(result, step)
+    small = width <= 20 and max_end <= 200
+    size = 30 if width <= 20 else 13
+    data = []
+    for key, name, color, symbol in CATEGORIES:
+        xs, ys, texts, hovers = [], [], [], []
+        for rec in records:
+            if rec["category"] != key or (rec["topic"], rec["partition"]) not in row0:
+                continue
+            x, y = _cell(rec["offset"], width, row0[(rec["topic"], rec["partition"])])
+            xs.append(x)
+            ys.append(y)
+            if key == "marker":
+                texts.append(("COMMIT" if rec["control"] == "commit" else "ABORT")
+                             if small else rec["control"][0].upper())
+                hovers.append(f"offset {rec['offset']}: {rec['control'].upper()} marker of PID "
+                              f"{rec['pid']} (a control record: it occupies an offset but is "
+                              "never returned to applications)")
+                continue
+            m = rec["message"]
+            tag = {"duplicate": " DUP", "aborted": " ✗"}.get(key, "")
+            texts.append(f"m{m}{'<br>' + tag.strip() if tag and small else tag}" if small
+                         else (tag.strip() or ""))
+            pid = f"PID {rec['pid']} epoch {rec['epoch']} seq {rec['seq']}" if rec["pid"] >= 0 \
+                else "no PID (idempotence off)"
+            extra = {"duplicate": f"; copy #{rec.get('copy')} of message {m}",
+                     "aborted": "; its transaction was aborted",
+                     "open": "; its transaction is still open"}.get(key, "")
+            hovers.append(wrap(f"offset {rec['offset']}: message {m}, written at t={rec['t']:g} ms "
+                               f"by {rec['producer']} (attempt {rec['attempt']}, {pid}){extra}"))
+        data.append({"type": "scatter", "mode": "markers+text", "name": name, "x": xs, "y": ys,
+                     "text": texts, "hovertext": hovers, "hoverinfo": "text",
+                     "textposition": "middle center",
+                     "textfont": {"size": (7 if key == "marker" else 9) if small else 8,
+                                  "color": "black" if key in ("open", "duplicate") else "white"},
+                     "marker": {"symbol": symbol, "size": size, "color": color,
+                                "line": {"color": "#333333", "width": 1}},
+                     "xaxis": "x", "yaxis": "y"})
+    snap = result.snapshots[step] if result.snapshots else {"logs": {}, "committed": {}}
+    group = sink_group(result)
+    transactional = bool(result.config.get("transactional.id"))
+    for key, name, color, dash, short in BOUNDS:
+        xs, ys, texts, labels = [], [], [], []
+        for t, p in parts:
+            logs = snap["logs"].get(t)
+            if not logs or p >= len(logs):
+                continue
+            if key == "hw":
+                off = logs[p][1]
+            elif key == "lso":
+                if not transactional and logs[p][2] == logs[p][1]:
+                    continue
+                off = logs[p][2]
+            else:
+                if t != result.observed_topic:
+                    continue
+                off = snap["committed"].get(group, {}).get(str(p))
+                if off is None:
+                    continue
+            # A bound sits on the left edge of cell ``off``; at a row's end, on the right edge.
+            r = (off - 1) // width if off > 0 else 0
+            x, y = off - r * width, row0[(t, p)] + r
+            nudge = {"hw": 0.0, "lso": 0.08, "committed": -0.08}[key]
+            xs += [x - 0.5 + nudge, x - 0.5 + nudge, None]
+            ys += [y - 0.48, y + 0.48, None]
+            texts += [f"{name}: {off} ({t} p{p})"] * 2 + [None]
+            labels += [short, "", None]
+        data.append({"type": "scatter", "mode": "lines+text", "name": name, "x": xs, "y": ys,
+                     "hovertext": texts, "hoverinfo": "text", "text": labels,
+                     "textposition": "top center", "textfont": {"size": 9, "color": color},
+                     "line": {"color": color, "dash": dash, "width": 3},
+                     "xaxis": "x", "yaxis": "y"})
+    rows = producer_state(result, step)
+    if rows:
+        cells = [[r["producer"] for r in rows], [r["pid"] for r in rows],
+                 [r["epoch"] for r in rows], [f"{r['topic']} p{r['partition']}" for r in rows],
+                 [r["last_seq"] for r in rows], [r["last_offset"] for r in rows],
+                 [r["duplicates_dropped"] for r in rows]]
+    else:
+        cells = [["(none)"], ["—"], ["—"], ["—"], ["—"], ["—"], ["—"]]
+    data.append({"type": "table", "name": "producer state",
+                 "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]},
+                 "columnwidth": [1.8, 0.8, 0.8, 1.0, 0.8, 0.9, 1.0],
+                 "header": {"values": ["producer", "PID", "epoch", "partition", "last seq",
+                                       "last offset", "retries dropped"],
+                            "fill": {"color": "#E8E8E8"}, "font": {"size": 11}},
+                 "cells": {"values": cells, "font": {"size": 11}, "height": 24}})
+    title = f"Broker log at step {step} of {len(result.events) - 1}" + (
+        f" — {result.scenario}" if result.scenario else "")
+    height = min(max(300, total_rows * (size + 6) + 230), 1400)
+    layout = base_layout(
+        title, log_caption(result, records, rows), height=height,
+        xaxis={"title": {"text": f"offset mod {width}"}, "domain": [0.0, 0.66],
+               "range": [-0.7, width - 0.3], "autorange": False, "dtick": 1 if width <= 20 else 5,
+               "showgrid": False, "zeroline": False},
+        yaxis={"title": {"text": "topic, partition [offsets]"}, "range": [total_rows - 0.5, -0.6],
+               "autorange": False, "tickvals": ticks, "ticktext": ticktext, "showgrid": False,
+               "zeroline": False},
+        margin={"l": 150, "r": 10, "t": 70, "b": 120})
+    if not rows:
+        layout["annotations"].append({
+            "text": "No producer id: idempotence is off,<br>the broker cannot recognise retries.",
+            "xref": "paper", "yref": "paper", "x": 0.85, "y": 0.55, "showarrow": False,
+            "font": {"size": 11}})
+    return {"data": data, "layout": layout}
+
+
+def log_caption(result, records, rows) -> str:
+    counts = {key: sum(1 for r in records if r["category"] == key) for key, *_ in CATEGORIES}
+    data_records = len(records) - counts["marker"]
+    parts = [f"{data_records} record(s)"]
+    if counts["duplicate"]:
+        parts.append(f"{counts['duplicate']} duplicate cop{'y' if counts['duplicate'] == 1 else 'ies'}")
+    if counts["marker"]:
+        parts.append(f"{counts['marker']} control marker(s) occupying offsets")
+    if counts["aborted"]:
+        parts.append(f"{counts['aborted']} aborted record(s)")
+    if counts["open"]:
+        parts.append(f"{counts['open']} in an open transaction")
+    pids = sorted({r["pid"] for r in rows})
+    who = (f"; producer id(s) {', '.join(map(str, pids))}" if pids
+           else "; no producer id (idempotence off)")
+    return "The log holds " + ", ".join(parts) + who + "."
+
+
+def broker_log(result, step: int | None = None) -> go.Figure:
+    """The partition log(s) up to ``step`` (default: the end) and the producer-state table."""
+    return figure(log_spec(result, step))
