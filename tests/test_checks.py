@@ -1,0 +1,199 @@
+"""kafkalab.checks: wrong answers fail with a counterexample, right ones pass, stubs and hostile
+input get a friendly message, never an exception."""
+
+from __future__ import annotations
+
+import pytest
+
+from kafkalab.checks import (
+    CheckResult,
+    _runner,
+    check_exactly_once,
+    check_fast_and_safe,
+    check_idempotent_producer,
+    check_idempotent_sink,
+    check_no_duplicates,
+    check_no_loss,
+)
+
+AT_LEAST_ONCE = {"enable.auto.commit": False, "commit.strategy": "per-batch"}
+COMMIT_FIRST = {"enable.auto.commit": False, "commit.strategy": "before-processing"}
+EOS = {"transactional.id": "t-1", "commit.strategy": "transaction", "enable.auto.commit": False,
+       "isolation.level": "read_committed"}
+
+
+def _failed(result: CheckResult, *words: str) -> None:
+    assert isinstance(result, CheckResult)
+    assert result.status == "fail" and not result
+    text = repr(result)
+    assert text.startswith("✗"), text
+    for word in words:
+        assert word in text, f"{word!r} not in {text!r}"
+    html = result._repr_html_()
+    assert "✗" in html and "<script" not in html
+
+
+def _passed(result: CheckResult) -> None:
+    assert result.status == "pass", repr(result)
+    assert repr(result).startswith("✓") and result.runs > 10
+    assert "✓" in result._repr_html_()
+
+
+# -- configuration checks ------------------------------------------------------------------
+def test_commit_before_processing_loses_a_named_message():
+    result = check_no_loss(COMMIT_FIRST)
+    _failed(result, "message", "was lost when consumer-0 crashed", "LOST")
+    ce = result.counterexample
+    assert ce["faults"] and ce["faults"][0]["type"] == "consumer_crash"
+    assert f"message {ce['message']}" in result.summary
+    assert ce["message"] in result.run.ledger.lost()
+    replay = result.replay()  # deterministic: the same loss again
+    assert replay.outcome["lost"] == result.run.outcome["lost"] > 0
+
+
+def test_at_least_once_passes_no_loss_but_not_no_duplicates():
+    _passed(check_no_loss(AT_LEAST_ONCE))
+    _failed(check_no_duplicates(AT_LEAST_ONCE), "was processed 2 times", "DUPLICATE")
+
+
+def test_at_most_once_passes_no_duplicates():
+    _passed(check_no_duplicates(COMMIT_FIRST))
+
+
+def test_idempotent_sink_setting_gives_both():
+    config = {**AT_LEAST_ONCE, "sink.idempotent": True}
+    _passed(check_no_loss(config))
+    _passed(check_no_duplicates(config))
+
+
+def test_auto_commit_depends_on_the_client():
+    config = {"enable.auto.commit": True, "auto.commit.interval.ms": 5}
+    _passed(check_no_loss(config, client="java"))
+    _failed(check_no_loss(config, client="librdkafka"), "was lost",
+            "background auto-commit")
+
+
+def test_exactly_once_pipeline():
+    _passed(check_exactly_once(EOS))
+    _failed(check_exactly_once({**EOS, "isolation.level": "read_uncommitted"}),
+            "processed 2 times", "aborted transaction")
+    _failed(check_exactly_once(AT_LEAST_ONCE), "processed 2 times")
+
+
+def test_idempotent_producer():
+    _passed(check_idempotent_producer({}))  # the Java default since Kafka 3.0
+    _passed(check_idempotent_producer({"enable.idempotence": True}, client="librdkafka"))
+    _failed(check_idempotent_producer({}, client="librdkafka"), "is in the log 2 times",
+            "response", "is lost")
+    # a defaulted idempotence is switched off silently by an incompatible setting
+    result = check_idempotent_producer({"max.in.flight.requests.per.connection": 10})
+    _failed(result, "in the log 2 times", "switched it off silently")
+    _failed(check_idempotent_producer({"acks": "0"}), "was lost", "never reaches the broker")
+
+
+def test_fast_and_safe():
+    _failed(check_fast_and_safe({**AT_LEAST_ONCE, "commit.strategy": "per-record"}),
+            "below the target", "commits for 500 messages")
+    _failed(check_fast_and_safe(COMMIT_FIRST), "fast enough", "was lost")
+    result = check_fast_and_safe({**AT_LEAST_ONCE, "processing.ms": 0})
+    _passed(result)
+    assert any("processing.ms" in n for n in result.notes)  # the check owns the workload
+
+
+# -- stubs and hostile input -----------------------------------------------------------------
+@pytest.mark.parametrize("check", [check_no_loss, check_no_duplicates, check_exactly_once,
+                                   check_idempotent_producer, check_fast_and_safe])
+@pytest.mark.parametrize("stub", [..., None])
+def test_a_stub_is_not_done_yet(check, stub):
+    result = check(stub)
+    assert result.status == "not done" and not result.done
+    assert repr(result).startswith("… not done yet")
+
+
+@pytest.mark.parametrize("config, words", [
+    ({"enable.autocommit": False}, ["Unknown configuration", "did you mean 'enable.auto.commit'"]),
+    ({"max.poll.records": "lots"}, ["max.poll.records", "integer"]),
+    ({"max.poll.records": -3}, ["max.poll.records", "at least 1"]),
+    ({"acks": "1", "enable.idempotence": True}, ["acks"]),
+    ({"enable.auto.commit": False, "commit.strategy": "auto"}, ["nothing would ever commit"]),
+    ({"max.poll.records": [1, 2]}, ["max.poll.records"]),
+    ({1: 2}, ["property names are strings"]),
+    ("enable.auto.commit=false", ["should be a dict"]),
+    ([("acks", "all")], ["should be a dict"]),
+])
+def test_hostile_config_gets_a_friendly_message(config, words):
+    for check in (check_no_loss, check_idempotent_producer):
+        _failed(check(config), *words)
+
+
+def test_the_check_controls_the_workload():
+    result = check_no_loss({**AT_LEAST_ONCE, "messages": 0})
+    _passed(result)
+    assert any("messages=12" in n for n in result.notes)
+
+
+def test_without_the_sweep_module_the_checks_enumerate_crash_points(monkeypatch):
+    monkeypatch.setattr(_runner, "swept", lambda config, kinds: None)
+    _failed(check_no_loss(COMMIT_FIRST), "was lost")
+    _passed(check_no_loss(AT_LEAST_ONCE))
+    _failed(check_idempotent_producer({"enable.idempotence": False}), "in the log 2 times")
+
+
+# -- the code task: an idempotent sink ---------------------------------------------------------
+def naive(db, message_id, value):
+    db["balance"] += value
+
+
+def idempotent(db, message_id, value):
+    applied = db.setdefault("applied", set())
+    if message_id not in applied:
+        applied.add(message_id)
+        db["balance"] += value
+
+
+def test_sink_check_catches_a_non_idempotent_sink():
+    result = check_idempotent_sink(naive)
+    _failed(result, "was delivered again", "crashed", "it should have stayed", "DUPLICATE")
+    assert result.counterexample["message"] in result.run.ledger.duplicates()
+
+
+def test_sink_check_passes_an_idempotent_sink():
+    result = check_idempotent_sink(idempotent)
+    _passed(result)
+    assert "re-deliveries" in result.summary and " 0 of them" not in result.summary
+
+
+def test_sink_check_catches_state_kept_outside_db():
+    seen = set()
+
+    def global_state(db, message_id, value):
+        if message_id not in seen:
+            seen.add(message_id)
+            db["balance"] += value
+
+    _failed(check_idempotent_sink(global_state), "first delivery", "outside `db`")
+
+
+def test_sink_check_catches_a_sink_that_drops_first_deliveries():
+    def lossy(db, message_id, value):
+        if message_id % 3:
+            db["balance"] += value
+
+    _failed(check_idempotent_sink(lossy), "first delivery of message 0")
+
+
+def test_sink_check_stubs_and_hostile_functions():
+    def stub(db, message_id, value):
+        raise NotImplementedError
+
+    assert check_idempotent_sink(stub).status == "not done"
+    assert check_idempotent_sink(...).status == "not done"
+    assert check_idempotent_sink(None).status == "not done"
+    _failed(check_idempotent_sink(lambda db, m, v: db["total"]), "raised KeyError")
+    _failed(check_idempotent_sink(lambda db: None), "raised TypeError")
+    _failed(check_idempotent_sink(42), "should be a function")
+
+    def replaces_db(db, message_id, value):
+        db.clear()
+
+    _failed(check_idempotent_sink(replaces_db), "first delivery")
