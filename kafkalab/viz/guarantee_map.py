@@ -29,8 +29,16 @@ _KIND_OF_TYPE = {"consumer_crash": "crash", "lose_response": "lost_ack",
 KIND_LABELS = {"crash": "consumer crash", "lost_ack": "lost ack",
                "lost_request": "lost request", "producer_restart": "producer restart"}
 _PROMISE_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates",
-                  "exactly_once": "no loss, no duplicates", None: "nothing promised",
+                  "exactly_once": "no loss, no duplicates",
                   "no_log_duplicates": "no duplicates in the log"}
+_KIND_HOVER = {
+    "crash": "the consumer process dies at one point of its loop and restarts",
+    "lost_ack": "the broker writes a produce request but its response is lost; the "
+                "producer retries",
+    "lost_request": "a produce request never reaches the broker; the producer retries",
+    "producer_restart": "the (upstream) producer application restarts and re-sends what was "
+                        "not acknowledged yet: a new PID, so idempotence cannot see copies",
+}
 
 
 def _colorscale() -> list:
@@ -92,23 +100,42 @@ def _legend_traces() -> list[go.Scatter]:
                        hoverinfo="skip") for s in (_NEITHER, _DUP, _LOST, _BOTH)]
 
 
-def _layout(title: str, caption: str, height: int, width: int | None = None) -> dict:
-    layout = {"title": {"text": title, "x": 0.01, "xanchor": "left"},
+def _wrap(text: str, width: int) -> str:
+    words, lines, line = text.split(" "), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}" if line else w
+    return "<br>".join([*lines, line])
+
+
+def _layout(title: str, caption: str, height: int, width: int, left: int,
+            top: int) -> dict:
+    chars = max(40, int((width - 40) / 6.2))
+    layout = {"title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.985,
+                        "yanchor": "top"},
               "meta": {"caption": caption},
               "font": {"family": "Helvetica, Arial, sans-serif", "size": 13},
-              "template": "plotly_white", "height": height,
-              "margin": {"l": 190, "r": 20, "t": 90, "b": 80},
+              "template": "plotly_white", "height": height, "width": width,
+              "margin": {"l": left, "r": 20, "t": top, "b": 70},
               "hoverlabel": {"align": "left"},
-              "legend": {"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0},
-              "xaxis": {"side": "top", "showgrid": False, "zeroline": False},
+              "legend": {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0},
+              "xaxis": {"side": "top", "showgrid": False, "zeroline": False,
+                        "tickangle": 0},
               "yaxis": {"autorange": "reversed", "showgrid": False, "zeroline": False},
-              "annotations": [{"text": caption, "xref": "paper", "yref": "paper", "x": 0,
-                               "y": 1.0, "yshift": 38, "yanchor": "bottom", "xanchor": "left",
+              "annotations": [{"text": _wrap(caption, chars), "xref": "paper",
+                               "yref": "paper", "x": 0, "y": 1.0, "xanchor": "left",
+                               "yanchor": "bottom", "yshift": top - 78, "align": "left",
                                "showarrow": False, "font": {"size": 11, "color": "#444444"},
                                "name": "caption"}]}
-    if width:
-        layout["width"] = width
+    layout["annotations"][0]["xshift"] = -left + 12
     return layout
+
+
+def _column_label(text: str) -> str:
+    return text.replace(" (", "<br>(").replace(", ", ",<br>")
 
 
 def _cell_text(t: dict | None) -> str:
@@ -145,7 +172,8 @@ def guarantee_map(sweeps: Mapping[str, Any], title: str | None = None) -> go.Fig
         text.append([_cell_text(t) for t in tallies])
         hover.append([_hover(r, c, t) for c, t in zip(columns, tallies, strict=True)])
     labels = [r.replace("_", " ") for r in rows]
-    fig = go.Figure([_heatmap(z, text, hover, columns, labels), *_legend_traces()])
+    fig = go.Figure([_heatmap(z, text, hover, [_column_label(c) for c in columns], labels),
+                     *_legend_traces()])
     depth_note = ""
     data = [_data(s) for s in sweeps.values()]
     if not all(d.get("exhaustive", True) for d in data):
@@ -154,9 +182,8 @@ def guarantee_map(sweeps: Mapping[str, Any], title: str | None = None) -> go.Fig
                "point that lost messages (lost k/n) or processed some twice (dup k/n)."
                + depth_note)
     fig.update_layout(**_layout(title or "Where each configuration breaks: crash point × "
-                                "configuration", caption,
-                                height=170 + 62 * len(rows),
-                                width=max(560, 220 + 170 * len(columns))))
+                                "configuration", caption, height=230 + 56 * len(rows),
+                                width=max(620, 190 + 160 * len(columns)), left=170, top=150))
     return fig
 
 
@@ -188,18 +215,23 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None = None,
         tallies = [_tally(by_kind[k]) if by_kind[k] else None for k in kinds]
         z.append([_state(t) for t in tallies])
         text.append([_cell_text(t) for t in tallies])
-        hover.append([_hover(col, label, t) for col, t in zip(columns, tallies, strict=True)])
+        hover.append([_hover(col, label, t) + "<br><i>" + _wrap(_KIND_HOVER.get(k, ""), 60)
+                      + "</i>" for k, col, t in zip(kinds, columns, tallies, strict=True)])
         promise = (promises or {}).get(label)
-        kept = all(_keeps(promise, t) for t in tallies)
-        ylabels.append(f"{label}<br><i>promises {_PROMISE_WORDS.get(promise, promise)}"
-                       f"{'' if promise is None else (': kept' if kept else ': broken')}</i>")
+        broken = [col for col, t in zip(columns, tallies, strict=True)
+                  if not _keeps(promise, t)]
+        if promise is None:
+            note = "promises neither"
+        else:
+            note = f"promises {_PROMISE_WORDS.get(promise, promise)}: " + (
+                f"broken by {' and '.join(broken)}" if broken else "kept")
+        ylabels.append(f"{label}<br><i>{note}</i>")
     fig = go.Figure([_heatmap(z, text, hover, columns, ylabels), *_legend_traces()])
     caption = ("Which guarantee survives which single fault: ✓ no placement of the fault "
                "lost / duplicated a message, ✗ k/n = k of its n placements did.")
     fig.update_layout(**_layout(title or "Delivery semantics × fault: what survives",
-                                caption, height=190 + 78 * len(labels),
-                                width=max(640, 320 + 190 * len(columns))))
-    fig.update_layout(margin={"l": 300})
+                                caption, height=210 + 74 * len(labels),
+                                width=max(700, 330 + 170 * len(columns)), left=320, top=120))
     return fig
 
 
