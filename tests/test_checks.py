@@ -8,6 +8,7 @@ import pytest
 from kafkalab.checks import (
     CheckResult,
     _runner,
+    check_consumer_loop,
     check_exactly_once,
     check_fast_and_safe,
     check_idempotent_producer,
@@ -197,3 +198,78 @@ def test_sink_check_stubs_and_hostile_functions():
         db.clear()
 
     _failed(check_idempotent_sink(replaces_db), "first delivery")
+
+
+# -- the code task: the commit decision in a poll loop -----------------------------------------
+def process_then_commit(records, process, commit):
+    for record in records:
+        process(record)
+    commit(records[-1].offset + 1)
+
+
+def test_loop_check_passes_process_then_commit():
+    result = check_consumer_loop(process_then_commit)
+    _passed(result)
+    assert "crashes" in result.summary
+
+
+def test_loop_check_passes_a_commit_per_record():
+    def per_record(records, process, commit):
+        for record in records:
+            process(record)
+            commit(record.offset + 1)
+
+    _passed(check_consumer_loop(per_record))
+
+
+def test_loop_check_catches_commit_before_processing():
+    def commit_first(records, process, commit):
+        commit(records[-1].offset + 1)
+        for record in records:
+            process(record)
+
+    _failed(check_consumer_loop(commit_first), "commit(5) covers message 0",
+            "not processed yet")
+
+
+def test_loop_check_catches_the_off_by_one_commit():
+    def last_offset(records, process, commit):
+        for record in records:
+            process(record)
+        commit(records[-1].offset)
+
+    _failed(check_consumer_loop(last_offset), "committed offset is 11, not 12", "+ 1")
+
+
+def test_loop_check_catches_commit_in_finally_and_swallowed_crashes():
+    def commit_in_finally(records, process, commit):  # like close() committing on the way out
+        try:
+            for record in records:
+                process(record)
+        finally:
+            commit(records[-1].offset + 1)
+
+    _failed(check_consumer_loop(commit_in_finally), "not processed yet", "crashed")
+
+    def swallows(records, process, commit):  # `except Exception` cannot stop a crash
+        for record in records:
+            try:
+                process(record)
+            except Exception as exc:
+                print("ignored", exc)
+        commit(records[-1].offset + 1)
+
+    _passed(check_consumer_loop(swallows))
+
+
+def test_loop_check_stubs_and_hostile_functions():
+    def stub(records, process, commit):
+        raise NotImplementedError
+
+    assert check_consumer_loop(stub).status == "not done"
+    assert check_consumer_loop(...).status == "not done"
+    _failed(check_consumer_loop(lambda records: None), "raised TypeError")
+    _failed(check_consumer_loop(lambda r, p, c: c("5")), "whole number")
+    _failed(check_consumer_loop(lambda r, p, c: p("x")), "not with one of the records")
+    _failed(check_consumer_loop(lambda r, p, c: None), "message 0 was never processed")
+    _failed(check_consumer_loop("handle"), "should be a function")

@@ -13,12 +13,15 @@ from .configs import (
     check_no_duplicates,
     check_no_loss,
 )
+from .loop import Record, check_consumer_loop
 from .result import CheckResult
 from .sink import check_idempotent_sink, deposit
 
 __all__ = [
     "CRASH_POINTS",
     "CheckResult",
+    "Record",
+    "check_consumer_loop",
     "check_exactly_once",
     "check_fast_and_safe",
     "check_idempotent_producer",
