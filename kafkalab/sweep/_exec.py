@@ -9,9 +9,11 @@ import time
 from ..model import simulate
 from . import _space
 
-# Below this estimated serial time a pool costs more than it saves (forking two workers and
-# shipping the tasks takes ~20–40 ms here; measured with benchmark()).
-POOL_MIN_SECONDS = 0.3
+# Below this estimated serial time a pool costs more than it saves. Measured here (2 cores):
+# starting and stopping a 2-worker pool takes ~8 ms with fork, ~120 ms with spawn; one run
+# of a small preset takes 1–5 ms; a 124-run sweep took 0.16–0.19 s serially and 0.14–0.22 s
+# on the pool (break-even), 411 runs 1.4–2.3 s serially and 0.9–1.3 s on the pool.
+POOL_MIN_SECONDS = {"fork": 0.25, "spawn": 0.8}
 POOL_MIN_RUNS = 48
 
 
@@ -93,7 +95,7 @@ class Executor:
         if cpus < 2 or n_tasks < POOL_MIN_RUNS:
             return 1
         per_run = self.per_run if self.per_run is not None else 0.004
-        if per_run * n_tasks < POOL_MIN_SECONDS:
+        if per_run * n_tasks < POOL_MIN_SECONDS[_context().get_start_method()]:
             return 1
         return min(cpus, n_tasks)
 
@@ -126,8 +128,9 @@ class Executor:
         for task in tasks:
             out.append(run_one(task))
             self._tick()
-        if self.per_run is None:
-            self.per_run = (time.perf_counter() - start) / len(tasks)
+        if self.per_run is None:  # the baseline task simulates twice (its sentinel run)
+            runs = sum(2 if t[3] and not t[1] else 1 for t in tasks)
+            self.per_run = (time.perf_counter() - start) / runs
         return out
 
     def _map_pool(self, tasks, workers):

@@ -222,3 +222,24 @@ def test_bad_arguments_are_config_errors(kwargs):
         sweep("at-least-once-manual-commit", **kwargs)
     with pytest.raises(ConfigError):
         shortest_counterexample("at-least-once-manual-commit", "no_lies")
+
+
+def test_without_multiprocessing_it_runs_serially_and_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    result = sweep("at-least-once-manual-commit", depth=1, overrides={"messages": 20},
+                   processes=2)
+    assert result.processes == 1
+    assert result.run_notes == ["multiprocessing is unavailable in Pyodide/JupyterLite: "
+                                "running serially"]
+    assert "Pyodide" in result.format_text()
+    assert "Pyodide" not in json.dumps(result.to_json_dict())  # the JSON stays deterministic
+
+
+def test_benchmark_reports_runs_and_speed():
+    from kafkalab.sweep import benchmark
+
+    out = benchmark(messages=10, processes=1)
+    assert out["runs"] == 1 + 1 + 4 * 10  # fault-free, 1 poll, 10 records × 4 points
+    assert out["processes"] == 1 and out["runs_per_s"] > 0 and out["seconds"] > 0
