@@ -15,6 +15,7 @@ from kafkalab.checks import (
     check_idempotent_sink,
     check_no_duplicates,
     check_no_loss,
+    check_producer_restart,
 )
 
 AT_LEAST_ONCE = {"enable.auto.commit": False, "commit.strategy": "per-batch"}
@@ -273,3 +274,15 @@ def test_loop_check_stubs_and_hostile_functions():
     _failed(check_consumer_loop(lambda r, p, c: p("x")), "not with one of the records")
     _failed(check_consumer_loop(lambda r, p, c: None), "message 0 was never processed")
     _failed(check_consumer_loop("handle"), "should be a function")
+
+
+# -- producer restarts -------------------------------------------------------------------------
+def test_producer_restart_needs_a_transactional_id_and_read_committed():
+    _failed(check_producer_restart({}), "processed 2 times", "restarts", "new producer id")
+    _failed(check_producer_restart({"transactional.id": "app"}), "processed 2 times")  # Java
+    # consumer default: read_uncommitted sees the aborted copies
+    _passed(check_producer_restart({"transactional.id": "app",
+                                    "isolation.level": "read_committed"}))
+    _passed(check_producer_restart({"transactional.id": "app"}, client="librdkafka"))
+    assert check_producer_restart(...).status == "not done"
+    _failed(check_producer_restart({"transactional.id": ""}), "must not be empty")

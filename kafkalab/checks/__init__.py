@@ -12,6 +12,7 @@ from .configs import (
     check_idempotent_producer,
     check_no_duplicates,
     check_no_loss,
+    check_producer_restart,
 )
 from .loop import Record, check_consumer_loop
 from .result import CheckResult
@@ -28,6 +29,7 @@ __all__ = [
     "check_idempotent_sink",
     "check_no_duplicates",
     "check_no_loss",
+    "check_producer_restart",
     "crash_schedules",
     "deposit",
 ]

@@ -150,5 +150,5 @@ def circumstances(run: RunResult) -> str:
         return f"when {who} crashed ({why}{more})"
     faults = [f for f in run.faults if f["type"] != "consumer_crash"]
     if faults:
-        return "when " + "; ".join(describe(f) for f in faults)
+        return "when " + " and ".join(describe(f) for f in faults)
     return "even without any crash"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..model import simulate
 from ..trace import RunResult
-from ._runner import explore, prepare
+from ._runner import circumstances, explore, prepare
 from .result import FAIL, PASS, CheckResult
 
 MESSAGES = 12
@@ -154,3 +154,66 @@ def check_fast_and_safe(config, min_throughput: float = 2000, client: str | None
         return safe
     return CheckResult(name, PASS, f"{speed:,.0f} messages/s (target ≥ {min_throughput:,.0f}) "
                                    f"and {safe.summary}", runs=safe.runs + 1, notes=notes)
+
+
+RESTART_BASE = {"producer.send.interval.ms": 1, "linger.ms": 0, "request.timeout.ms": 1000,
+                "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                "commit.strategy": "per-batch"}
+
+
+def _restart_plans(messages: int):
+    """A lost acknowledgement, then a restart of the producer application one or two
+    messages later (with and without a zombie); and plain restarts without a lost ack."""
+    for m in range(messages - 1):
+        yield [{"type": "producer_restart", "after_message": m}]
+        for gap in (1, 2):
+            if m + gap < messages:
+                for zombie in (False, True):
+                    yield [{"type": "lose_response", "message": m},
+                           {"type": "producer_restart", "after_message": m + gap,
+                            "zombie": zombie}]
+
+
+def _restart_in_scope(run: RunResult) -> bool:
+    """The story this check is about: the new instance is up while the old one is still
+    unsure about the lost acknowledgement (before its retry). When the old instance retries
+    first, it may commit its transaction before the new one starts, and the new one resend:
+    another story (transactions do not de-duplicate what an application sends again)."""
+    lost = [f["message"] for f in run.faults if f["type"] == "lose_response"]
+    if not lost:
+        return True
+    back = next((e.t for e in run.events if e.kind == "init_producer" and "#" in e.actor),
+                None)
+    settled = next((e.t for e in run.events if e.kind in ("retry", "gave_up")
+                    and lost[0] in e.data.get("messages", ())), None)
+    return back is not None and (settled is None or back < settled)
+
+
+def check_producer_restart(config, client: str | None = None) -> CheckResult:
+    """The producer application restarts (a deployment, a crash) while an acknowledgement is
+    lost, with and without the old instance living on as a zombie, and resends what it has no
+    acknowledgement for: the consumer must process every message exactly once."""
+    name = "check_producer_restart"
+    ready = prepare(name, config, RESTART_BASE,
+                    _forced(client, **{"transaction.messages": 5, "restart.delay.ms": 100.0}))
+    if isinstance(ready, CheckResult):
+        return ready
+    cfg, notes = ready
+    runs = 0
+    for faults in _restart_plans(MESSAGES):
+        run = simulate(cfg, faults, 0, snapshots=False)
+        if not _restart_in_scope(run):
+            continue
+        runs += 1
+        bad = _exactly_once(run)
+        if bad is not None:
+            message, verb = bad
+            return CheckResult(name, FAIL, f"message {message} {verb} {circumstances(run)}",
+                               details=run.explain(message), runs=runs,
+                               counterexample={"config": cfg, "faults": faults, "seed": 0,
+                                               "message": message}, run=run, notes=notes)
+    return CheckResult(name, PASS, f"every message processed exactly once in {runs} runs where "
+                                   "the producer application restarts, and comes back "
+                                   "while an acknowledgement is lost (with and without a "
+                                   "zombie)", runs=runs,
+                       notes=notes)
