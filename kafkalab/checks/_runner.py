@@ -25,7 +25,7 @@ def prepare(check: str, config, base: dict, forced: dict) -> tuple[dict, list[st
     """Merge the learner's ``config`` between ``base`` (defaults the learner may change) and
     ``forced`` (the workload the check controls); validate it as Kafka would."""
     if is_stub(config):
-        return not_done(check, "set `config` to a dict of Kafka properties, e.g. "
+        return not_done(check, "replace the `...` with a dict of Kafka properties, e.g. "
                                "{\"enable.auto.commit\": False}")
     if not isinstance(config, dict):
         return CheckResult(check, FAIL, f"`config` should be a dict of Kafka property names "
