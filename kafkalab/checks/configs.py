@@ -31,7 +31,9 @@ def _lost(run: RunResult):
     if ledger.lost():
         return ledger.lost()[0], "was lost"
     if ledger.unseen():
-        return ledger.unseen()[0], "was never processed (the run did not finish)"
+        limit = run.config["max.simulated.ms"] / 1000
+        return ledger.unseen()[0], (f"was never processed (the run had not finished after "
+                                    f"{limit:g} s of simulated time)")
     return None
 
 
