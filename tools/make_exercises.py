@@ -12,7 +12,8 @@ names the check cells use:
 
 A ``# YOUR CODE HERE`` line heads each stub, so a check cell run on the stub reports
 "not done yet". Markdown cells tagged ``solution`` are dropped. Outputs and execution counts
-are cleared in both versions; the kernelspec is ``python3``.
+are cleared in both versions; the kernelspec is ``python3``. An exercise notebook whose
+solution no longer exists is removed.
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ def generate(solutions: Path, out: Path) -> list[Path]:
         target = out / path.name
         target.write_text(dumps(exercise(nb)), encoding="utf-8")
         written.append(target)
+    for stale in sorted(set(out.glob("*.ipynb")) - set(written)):  # its solution is gone
+        stale.unlink()
+        print(f"removed {stale}", file=sys.stderr)
     return written
 
 
