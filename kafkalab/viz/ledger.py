@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ._common import FULL_EXPLAIN_LIMIT, C, base_layout, clamp_step, figure, short_summary, wrap
+from ._common import (
+    FULL_EXPLAIN_LIMIT,
+    C,
+    base_layout,
+    clamp_step,
+    figure,
+    message_status,
+    short_summary,
+    wrap,
+)
 
 # Trace order is fixed (animation frames and the Lab rely on it).
 CATEGORIES = (
@@ -79,7 +88,13 @@ def label(cat: str, times: int) -> str:
 
 
 def ledger_hovers(result, hover: str = "auto") -> list[str]:
+    """Hover text per message: "explain" (full story), "summary" (one line), "brief" (status
+    only, the cheapest: for very large runs) or "auto"."""
     n = len(result.ledger.messages)
+    if hover == "brief" or (hover == "auto" and n > 5000):
+        drained = result.ledger.drained
+        return [f"Message {m}: {message_status(rec, drained)}, processed {len(rec.processed)}×. "
+                "Click for its story." for m, rec in enumerate(result.ledger.messages)]
     full = hover == "explain" or (hover == "auto" and n <= FULL_EXPLAIN_LIMIT)
     drained = result.ledger.drained
     return [wrap(result.explain(m)) if full else wrap(short_summary(rec, drained))

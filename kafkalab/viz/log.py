@@ -45,43 +45,62 @@ def partitions_of(result) -> list[tuple[str, int]]:
     return out
 
 
-def log_records(result, step: int | None = None) -> list[dict]:
-    """Every record and control marker in the logs at ``step``, with its status then."""
+def log_records(result, step: int | None = None, window: dict | None = None) -> list[dict]:
+    """Every record and control marker in the logs at ``step``, with its status then.
+
+    ``window`` ({(topic, partition): (first, end)}) keeps only records in those offset ranges
+    (duplicates are still counted over the whole log)."""
     step = clamp_step(result, step)
-    records: list[dict] = []
-    open_txn: dict[tuple[str, int, int], list[dict]] = {}
+    # Compact entries first: [topic, partition, offset, message, status, event, k]
+    entries: list[list] = []
+    open_txn: dict[tuple[str, int, int], list[list]] = {}
     for e in result.events[: step + 1]:
-        d = e.data
-        if e.kind == "append":
+        kind = e.kind
+        if kind == "append":
+            d = e.data
+            topic, part, base = d["topic"], d["partition"], d["offset"]
+            status = "open" if d["transactional"] else "none"
+            bucket = open_txn.setdefault((topic, part, d["pid"]), []) if d["transactional"] \
+                else None
             for k, m in enumerate(d["messages"]):
-                rec = {"topic": d["topic"], "partition": d["partition"], "offset": d["offset"] + k,
-                       "message": m, "pid": d["pid"], "epoch": d["epoch"],
-                       "seq": d["seq"] + k if d["seq"] >= 0 else -1, "producer": d["producer"],
-                       "attempt": d["attempt"], "status": "open" if d["transactional"] else "none",
-                       "step": e.index, "t": e.t}
-                records.append(rec)
-                if d["transactional"]:
-                    open_txn.setdefault((d["topic"], d["partition"], d["pid"]), []).append(rec)
-        elif e.kind == "marker":
+                entry = [topic, part, base + k, m, status, e, k]
+                entries.append(entry)
+                if bucket is not None:
+                    bucket.append(entry)
+        elif kind == "marker":
+            d = e.data
             status = "committed" if d["control"] == "commit" else "aborted"
-            for rec in open_txn.pop((d["topic"], d["partition"], d["pid"]), []):
-                rec["status"] = status
-            records.append({"topic": d["topic"], "partition": d["partition"],
-                            "offset": d["offset"], "message": None, "pid": d["pid"],
-                            "control": d["control"], "status": "marker", "step": e.index,
-                            "t": e.t})
+            for entry in open_txn.pop((d["topic"], d["partition"], d["pid"]), []):
+                entry[4] = status
+            entries.append([d["topic"], d["partition"], d["offset"], None, "marker", e, 0])
+    entries.sort(key=lambda x: (x[0], x[1], x[2]))
     seen: dict[tuple[str, int], int] = {}
-    for rec in sorted(records, key=lambda r: (r["topic"], r["partition"], r["offset"])):
-        if rec["status"] == "marker":
-            rec["category"] = "marker"
-        elif rec["status"] == "aborted":
-            rec["category"] = "aborted"
+    records: list[dict] = []
+    for topic, part, offset, m, status, e, k in entries:
+        copy = 0
+        if status == "marker":
+            category = "marker"
+        elif status == "aborted":
+            category = "aborted"
         else:
-            key = (rec["topic"], rec["message"])
-            seen[key] = seen.get(key, 0) + 1
-            rec["copy"] = seen[key]
-            rec["category"] = "duplicate" if seen[key] > 1 else (
-                "open" if rec["status"] == "open" else "record")
+            key = (topic, m)
+            copy = seen[key] = seen.get(key, 0) + 1
+            category = "duplicate" if copy > 1 else ("open" if status == "open" else "record")
+        if window is not None:
+            span = window.get((topic, part))
+            if span is None or not span[0] <= offset < span[1]:
+                continue
+        d = e.data
+        if status == "marker":
+            records.append({"topic": topic, "partition": part, "offset": offset, "message": None,
+                            "pid": d["pid"], "control": d["control"], "status": "marker",
+                            "category": category, "step": e.index, "t": e.t})
+            continue
+        records.append({"topic": topic, "partition": part, "offset": offset, "message": m,
+                        "pid": d["pid"], "epoch": d["epoch"],
+                        "seq": d["seq"] + k if d["seq"] >= 0 else -1, "producer": d["producer"],
+                        "attempt": d["attempt"], "status": status, "category": category,
+                        "copy": copy, "step": e.index, "t": e.t})
     return records
 
 
@@ -114,25 +133,40 @@ def _cell(offset: int, width: int, row0: int) -> tuple[int, int]:
     return offset % width, row0 + offset // width
 
 
-def log_spec(result, step: int | None = None) -> dict:
+MAX_CELLS = 1000  # a longer log is shown as a window of offsets that follows the step
+
+
+def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dict:
     step = clamp_step(result, step)
     parts = partitions_of(result)
     final = result.snapshots[-1]["logs"] if result.snapshots else {}
+    now = result.snapshots[step]["logs"] if result.snapshots else {}
     max_end = max([final[t][p][0] for t, p in parts] + [1])
     width = log_width(max_end)
-    # Rows: each (topic, partition) gets enough rows for its final length (axes fixed).
-    row0: dict[tuple[str, int], int] = {}
+    max_rows = max(max_cells // width // max(len(parts), 1), 1)
+    # Rows: each (topic, partition) gets enough rows for its final length (axes fixed), or a
+    # fixed window of rows ending at the current high watermark when the log is long.
+    row0: dict[tuple[str, int], int] = {}  # y of offset 0 (may be negative in a window)
+    window: dict[tuple[str, int], tuple[int, int]] = {}
     row = 0
     ticks, ticktext = [], []
+    windowed = False
     for t, p in parts:
-        row0[(t, p)] = row
-        n_rows = max((final[t][p][0] + width - 1) // width, 1)
-        for r in range(n_rows):
-            ticks.append(row + r)
+        total = max((final[t][p][0] + width - 1) // width, 1)
+        n_rows = min(total, max_rows)
+        first_row = 0
+        if total > n_rows:
+            windowed = True
+            hw = now.get(t, [[0, 0, 0]] * (p + 1))[p][1] if t in now and p < len(now[t]) else 0
+            first_row = min(max((hw + width - 1) // width - n_rows, 0), total - n_rows)
+        row0[(t, p)] = row - first_row
+        window[(t, p)] = (first_row * width, (first_row + n_rows) * width)
+        for r in range(first_row, first_row + n_rows):
+            ticks.append(row + r - first_row)
             ticktext.append(f"{t} p{p} [{r * width}–{(r + 1) * width - 1}]")
         row += n_rows + (1 if len(parts) > 1 else 0)
     total_rows = max(row - (1 if len(parts) > 1 else 0), 1)
-    records = log_records(result, step)
+    records = log_records(result, step, window if windowed else None)
     small = width <= 20 and max_end <= 200
     size = 30 if width <= 20 else 13
     data = []
@@ -191,6 +225,9 @@ def log_spec(result, step: int | None = None) -> dict:
                 off = snap["committed"].get(group, {}).get(str(p))
                 if off is None:
                     continue
+            lo, hi = window[(t, p)]
+            if not lo <= off <= hi:
+                continue
             # A bound sits on the left edge of cell ``off``; at a row's end, on the right edge.
             r = (off - 1) // width if off > 0 else 0
             x, y = off - r * width, row0[(t, p)] + r
@@ -222,8 +259,12 @@ def log_spec(result, step: int | None = None) -> dict:
     title = f"Broker log at step {step} of {len(result.events) - 1}" + (
         f" — {result.scenario}" if result.scenario else "")
     height = min(max(300, total_rows * (size + 6) + 230), 1400)
+    cap = log_caption(result, records, rows)
+    if windowed:
+        spans = ", ".join(f"{t} p{p} offsets {lo}–{hi - 1}" for (t, p), (lo, hi) in window.items())
+        cap += f" Showing a window: {spans}."
     layout = base_layout(
-        title, log_caption(result, records, rows), height=height,
+        title, cap, height=height,
         xaxis={"title": {"text": f"offset mod {width}"}, "domain": [0.0, 0.66],
                "range": [-0.7, width - 0.3], "autorange": False, "dtick": 1 if width <= 20 else 5,
                "showgrid": False, "zeroline": False},

@@ -1,0 +1,5 @@
+"""The interactive Lab (ipywidgets + plotly FigureWidgets)."""
+
+from .lab import Lab
+
+__all__ = ["Lab"]

@@ -1,0 +1,647 @@
+"""The Lab: pick a scenario, change Kafka settings and faults, watch what happens.
+
+``Lab`` is an ipywidgets ``VBox``. Changing a control re-runs the model once; stepping (Play,
+◀ ▶, the slider, ``lab.step = k``) only replays the recorded ``result.events`` /
+``result.snapshots`` and never re-simulates. Errors (a setting Kafka would refuse, a value the
+Lab cannot run) are shown in the dashboard and the last good run stays on screen.
+
+Programmatic contract: ``lab.controls`` (name → widget), ``lab.figures`` (name →
+``go.FigureWidget``: "timeline", "ledger", "log", "topology"), ``lab.result``, ``lab.outcome``,
+``lab.step``, ``lab.error``, ``lab.explanation``, ``lab.select_message(id)``, ``lab.set(name,
+value)`` (like setting ``.value`` but also reports values a widget refuses), ``lab.load(name)``
+and ``lab.show_result(result)`` (display any RunResult, e.g. one found by a sweep).
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import html
+import time
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+import traitlets
+
+from .. import model as _model
+from .. import scenarios
+from ..model.config import COMMIT_STRATEGIES, ERROR_ACTIONS, ConfigError, resolve
+from ..model.faults import describe as describe_fault
+from ..viz._common import C, sink_prefix
+from ..viz.ledger import CATEGORIES as LEDGER_CATEGORIES
+from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
+from ..viz.log import log_spec
+from ..viz.timeline import now_line, series, timeline_spec
+from ..viz.topology import build_graph, layout_positions, topology_spec
+
+DEFAULT_SCENARIO = "at-most-once-auto-commit"
+MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
+NONE = -1  # "no fault" in the fault-number boxes
+TRANSACTIONAL_ID = "kafkalab-app"
+
+# Controls that are Kafka (or kafkalab workload) properties, passed to the model as config.
+CONFIG_CONTROLS = ("client.model", "enable.auto.commit", "auto.commit.interval.ms",
+                   "enable.auto.offset.store", "commit.strategy", "max.poll.records",
+                   "on.processing.error", "enable.idempotence", "isolation.level", "acks",
+                   "retries", "messages")
+FAULT_CONTROLS = ("crash.after.record", "processing.failure.record", "lost.acks",
+                  "lost.acks.probability", "crash.probability", "producer.restart.after.message",
+                  "producer.restart.zombie")
+
+
+class LabInputError(ValueError):
+    """A value the Lab will not run (worded for the learner)."""
+
+
+def _scenario_names() -> list[str]:
+    names = []
+    for name, preset in scenarios.PRESETS.items():
+        names.append(name)
+        names.extend(f"{name}/{variant}" for variant in preset.variants)
+    return names
+
+
+def _style():
+    return {"description_width": "190px"}
+
+
+def _make_controls() -> dict[str, widgets.Widget]:
+    lay = widgets.Layout(width="330px")
+    s = _style()
+
+    def it(name, value, tip):
+        return widgets.IntText(value=value, description=name, tooltip=tip, style=s, layout=lay)
+
+    def ft(name, value, tip):
+        return widgets.FloatText(value=value, description=name, tooltip=tip, style=s, layout=lay,
+                                 step=0.01)
+
+    def dd(name, options, value):
+        return widgets.Dropdown(options=list(options), value=value, description=name, style=s,
+                                layout=lay)
+
+    def cb(name, value):
+        return widgets.Checkbox(value=value, description=name, style=s, layout=lay, indent=True)
+
+    return {
+        # consumer
+        "client.model": dd("client.model", ("java", "librdkafka"), "java"),
+        "enable.auto.commit": cb("enable.auto.commit", True),
+        "auto.commit.interval.ms": it("auto.commit.interval.ms", 5000, "minimum gap between "
+                                      "auto-commits"),
+        "enable.auto.offset.store": cb("enable.auto.offset.store", True),
+        "commit.strategy": dd("commit.strategy", COMMIT_STRATEGIES, "auto"),
+        "max.poll.records": it("max.poll.records", 500, "records one poll() hands out"),
+        "isolation.level": dd("isolation.level", ("read_uncommitted", "read_committed"),
+                              "read_uncommitted"),
+        "on.processing.error": dd("on.processing.error", ERROR_ACTIONS, "crash"),
+        # producer
+        "acks": dd("acks", ("0", "1", "all"), "all"),
+        "retries": it("retries", 2147483647, "retries of a failed produce request"),
+        "enable.idempotence": cb("enable.idempotence", True),
+        "transactions": cb("transactions (transactional.id)", False),
+        # workload
+        "messages": it("messages", 10, f"messages to send (1–{MAX_LAB_MESSAGES:,})"),
+        "seed": it("seed", 0, "the random seed (random faults)"),
+        # faults
+        "crash.after.record": it("crash.after.record (−1 none)", NONE,
+                                 "the consumer crashes after processing this message"),
+        "processing.failure.record": it("processing.failure.record (−1 none)", NONE,
+                                        "processing this message fails once"),
+        "lost.acks": it("lost.acks (first N messages)", 0,
+                        "lose the produce response of the first N messages' batches"),
+        "lost.acks.probability": ft("lost.acks probability", 0.0,
+                                    "each produce response is lost with this probability"),
+        "crash.probability": ft("crash probability", 0.0,
+                                "the consumer crashes after each record with this probability"),
+        "producer.restart.after.message": it("producer.restart.after (−1 none)", NONE,
+                                             "the producer application restarts after sending "
+                                             "this message"),
+        "producer.restart.zombie": cb("old producer lives on (zombie)", False),
+    }
+
+
+class Lab(widgets.VBox):
+    """An interactive dashboard over one kafkalab scenario."""
+
+    def __init__(self, scenario: str = DEFAULT_SCENARIO, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.result = None
+        self.outcome: dict = {}
+        self.error: str | None = None
+        self.explanation: str = ""
+        self.last_run_ms: float | None = None
+        self._step = 0
+        self._busy = False  # True while controls are set by the Lab itself
+        self._preset = None
+        self._explicit: set[str] = set()
+        self._other_faults: list[dict] = []
+        self._txn_id = TRANSACTIONAL_ID
+        self._graph = None
+        self._pos = None
+        self._series = None
+        self._message_cells: dict[int, tuple[float, float]] = {}
+        self._simulate_calls = 0
+        self._redraw_all = True
+
+        self.controls = _make_controls()
+        self.scenario_picker = widgets.Dropdown(options=_scenario_names(), description="scenario",
+                                                layout=widgets.Layout(width="560px"))
+        self.story = widgets.HTML()
+        self.error_box = widgets.HTML(layout=widgets.Layout(min_height="0px"))
+        self.fault_note = widgets.HTML()
+        self.counters = widgets.HTML()
+        self.text_panel = widgets.HTML(layout=widgets.Layout(min_height="120px"))
+        self.play = widgets.Play(min=0, max=1, value=0, interval=350, description="Play")
+        self.slider = widgets.IntSlider(min=0, max=1, value=0, description="step",
+                                        continuous_update=True,
+                                        layout=widgets.Layout(width="520px"))
+        widgets.jslink((self.play, "value"), (self.slider, "value"))
+        self.back = widgets.Button(description="◀ step back", layout=widgets.Layout(width="110px"))
+        self.forward = widgets.Button(description="step ▶", layout=widgets.Layout(width="110px"))
+        self.back.on_click(lambda _b: self._nudge(-1))
+        self.forward.on_click(lambda _b: self._nudge(+1))
+        self.slider.observe(self._on_slider, names="value")
+
+        self.figures: dict[str, go.FigureWidget] = {
+            name: go.FigureWidget() for name in ("timeline", "ledger", "log", "topology")}
+        self._sent: dict[str, dict] = {name: {} for name in self.figures}
+
+        for name, widget in self.controls.items():
+            widget.observe(self._on_control(name), names="value")
+        self.scenario_picker.observe(self._on_scenario, names="value")
+
+        c = self.controls
+
+        def box(title, names):
+            return widgets.VBox([widgets.HTML(f"<b>{title}</b>")] + [c[n] for n in names])
+
+        settings = widgets.HBox([
+            box("Consumer", ("client.model", "enable.auto.commit", "auto.commit.interval.ms",
+                             "enable.auto.offset.store", "commit.strategy", "max.poll.records",
+                             "isolation.level", "on.processing.error")),
+            box("Producer and workload", ("acks", "retries", "enable.idempotence",
+                                          "transactions", "messages", "seed")),
+            box("Faults", FAULT_CONTROLS),
+        ])
+        steps = widgets.HBox([self.play, self.back, self.forward, self.slider])
+        self.children = [
+            widgets.HTML("<h3 style='margin:4px 0'>kafkalab: see Kafka's delivery guarantees</h3>"),
+            self.scenario_picker, self.story, self.error_box, settings, self.fault_note,
+            self.counters, steps, self.text_panel,
+            self.figures["timeline"], self.figures["ledger"], self.figures["log"],
+            self.figures["topology"],
+        ]
+        self._busy = True
+        try:
+            self.scenario_picker.value = scenario if scenario in self.scenario_picker.options \
+                else self.scenario_picker.options[0]
+        finally:
+            self._busy = False
+        self.load(scenario)
+
+    # -- public -----------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return self._step
+
+    @step.setter
+    def step(self, value: int) -> None:
+        if self.result is None or not self.result.events:
+            return
+        n = len(self.result.events)
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            self._set_error(f"step must be a whole number between 0 and {n - 1}, not {value!r}")
+            return
+        value = max(0, min(n - 1, value))
+        self._step = value
+        if self.slider.value != value:
+            self._busy = True
+            try:
+                self.slider.value = value
+            finally:
+                self._busy = False
+        self._show_step()
+
+    def load(self, name: str) -> bool:
+        """Load a preset (``name`` or ``name/variant``): set every control, run once."""
+        try:
+            preset = scenarios.get(name)
+            effective = resolve(copy.deepcopy(preset.config))
+        except ConfigError as exc:
+            self._set_error(str(exc))
+            return False
+        self._preset = preset
+        self._explicit = set(preset.config)
+        self._txn_id = preset.config.get("transactional.id") or TRANSACTIONAL_ID
+        fault_values, self._other_faults = _faults_to_controls(preset.faults)
+        self._busy = True
+        try:
+            if self.scenario_picker.value != name and name in self.scenario_picker.options:
+                self.scenario_picker.value = name
+            self._sync_controls(effective)
+            for key, value in fault_values.items():
+                self.controls[key].value = value
+            self.controls["seed"].value = 0
+        finally:
+            self._busy = False
+        self.story.value = (f"<b>{html.escape(preset.title)}</b><br>"
+                            f"<span style='color:#444'>{html.escape(preset.story)}</span>")
+        return self.rerun()
+
+    def set(self, name: str, value: Any) -> bool:
+        """Set a control like ``lab.controls[name].value = value``, but report values the
+        widget itself refuses (text in a number box, ...) in the dashboard instead of raising."""
+        if name not in self.controls:
+            self._set_error(f"There is no control {name!r}; controls: {', '.join(self.controls)}")
+            return False
+        widget = self.controls[name]
+        try:
+            if isinstance(widget, widgets.IntText) and isinstance(value, str):
+                value = int(value.strip())
+            elif isinstance(widget, widgets.FloatText) and isinstance(value, str):
+                value = float(value.strip())
+            widget.value = value
+        except (ValueError, TypeError, traitlets.TraitError):
+            kind = "a whole number" if isinstance(widget, widgets.IntText) else (
+                "a number" if isinstance(widget, widgets.FloatText) else "one of the options")
+            self._set_error(f"{name}: {value!r} is not {kind}. The last good run is still shown.")
+            return False
+        return self.error is None
+
+    def select_message(self, message_id: int) -> str:
+        """Show ``result.explain(message_id)`` in the text panel (also what a ledger click does)."""
+        if self.result is None:
+            return ""
+        try:
+            story = self.result.explain(int(message_id))
+        except (ValueError, TypeError) as exc:
+            self._set_error(str(exc))
+            return ""
+        self._set_text(f"<b>Message {int(message_id)}</b><br>{html.escape(story)}")
+        return story
+
+    def rerun(self) -> bool:
+        """Run the model with the current controls; keep the last good run on failure."""
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # a run allocates many small objects; collections would dominate
+        try:
+            return self._rerun()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _rerun(self) -> bool:
+        try:
+            config, faults, seed = self._assemble()
+            t0 = time.perf_counter()
+            result = _model.simulate(config, faults, seed, scenario=self._preset.name)
+            result.outcome  # noqa: B018 - build the ledger now, inside the timed region
+            self.last_run_ms = (time.perf_counter() - t0) * 1000
+            self._simulate_calls += 1
+        except (ConfigError, LabInputError) as exc:
+            self._set_error(str(exc))
+            return False
+        except Exception as exc:  # never raise into the notebook
+            self._set_error(f"kafkalab could not run these settings ({type(exc).__name__}: "
+                            f"{exc}).")
+            return False
+        try:
+            self.show_result(result)
+        except Exception as exc:  # a drawing bug must not take the notebook down either
+            self._set_error(f"kafkalab ran the model but could not draw it ({type(exc).__name__}:"
+                            f" {exc}).")
+            return False
+        self._busy = True
+        try:
+            self._sync_controls(result.config)
+        finally:
+            self._busy = False
+        return True
+
+    def show_result(self, result) -> None:
+        """Display any RunResult (no simulation): figures, counters, step controls."""
+        self.result = result
+        self.outcome = result.outcome
+        self._set_error(None)
+        self._series = series(result, 0)
+        self._graph = build_graph(result)
+        self._pos = layout_positions(self._graph)
+        self._update_figures()
+        self._redraw_all = True  # the next _show_step redraws log and topology layouts in full
+        self._update_counters()
+        self._update_fault_note()
+        last = max(len(result.events) - 1, 0)
+        self._busy = True
+        try:
+            self.play.max = max(last, 1)
+            self.slider.max = max(last, 1)
+        finally:
+            self._busy = False
+        self.step = last
+
+    # -- building config and faults ---------------------------------------------------------
+    def _assemble(self) -> tuple[dict, list, int]:
+        c = self.controls
+        for name, widget in c.items():
+            value = widget.value
+            if isinstance(widget, widgets.IntText | widgets.FloatText) and (
+                    isinstance(value, bool) or not isinstance(value, int | float)):
+                raise LabInputError(f"{name}: {value!r} is not a number")
+        messages = c["messages"].value
+        if messages < 1:
+            raise LabInputError(f"messages: {messages} — send at least 1 message.")
+        if messages > MAX_LAB_MESSAGES:
+            raise LabInputError(
+                f"messages: {messages:,} is more than the Lab simulates at once (at most "
+                f"{MAX_LAB_MESSAGES:,}); kafkalab.simulate() runs larger workloads without the "
+                "dashboard.")
+        seed = c["seed"].value
+        if seed < 0:
+            raise LabInputError(f"seed: {seed} — a seed is a whole number ≥ 0.")
+        config = copy.deepcopy(self._preset.config)
+        for key in CONFIG_CONTROLS:
+            if key in self._explicit:
+                config[key] = c[key].value
+        if "transactions" in self._explicit:
+            config["transactional.id"] = self._txn_id if c["transactions"].value else None
+        faults = copy.deepcopy(self._other_faults)
+        for key in ("crash.after.record", "processing.failure.record",
+                    "producer.restart.after.message"):
+            value = c[key].value
+            if value < NONE:
+                raise LabInputError(f"{key}: {value} — use a message id, or −1 for none.")
+        if c["crash.after.record"].value >= 0:
+            faults.append({"type": "consumer_crash", "point": "after_processing",
+                           "message": c["crash.after.record"].value})
+        if c["processing.failure.record"].value >= 0:
+            faults.append({"type": "processing_failure",
+                           "message": c["processing.failure.record"].value})
+        if c["producer.restart.after.message"].value >= 0:
+            faults.append({"type": "producer_restart",
+                           "after_message": c["producer.restart.after.message"].value,
+                           "zombie": bool(c["producer.restart.zombie"].value)})
+        lost = c["lost.acks"].value
+        if lost < 0 or lost > messages:
+            raise LabInputError(f"lost.acks: {lost} — between 0 and the number of messages "
+                                f"({messages}).")
+        faults.extend({"type": "lose_response", "message": m} for m in range(lost))
+        rnd = {}
+        for key, fault_key in (("lost.acks.probability", "lose_response"),
+                               ("crash.probability", "consumer_crash")):
+            p = c[key].value
+            if not 0 <= p <= 1:
+                raise LabInputError(f"{key}: {p} — a probability is between 0 and 1.")
+            if p > 0:
+                rnd[fault_key] = float(p)
+        if rnd:
+            merged = next((f for f in faults if f["type"] == "random"), None)
+            if merged is None:
+                faults.append({"type": "random", **rnd})
+            else:
+                merged.update(rnd)
+        return config, faults, seed
+
+    def _sync_controls(self, config: dict) -> None:
+        """Show effective values (defaults filled in, idempotence switched off, ...)."""
+        c = self.controls
+        for key in CONFIG_CONTROLS:
+            if key in config and c[key].value != config[key]:
+                c[key].value = config[key]
+        c["transactions"].value = bool(config.get("transactional.id"))
+
+    # -- events ------------------------------------------------------------------------------
+    def _on_control(self, name: str):
+        def handler(change):
+            if self._busy:
+                return
+            self._explicit.add(name)
+            self.rerun()
+        return handler
+
+    def _on_scenario(self, change) -> None:
+        if not self._busy:
+            self.load(change["new"])
+
+    def _on_slider(self, change) -> None:
+        if not self._busy:
+            self.step = change["new"]
+
+    def _nudge(self, delta: int) -> None:
+        self.step = self._step + delta
+
+    def _on_ledger_click(self, trace, points, _selector=None) -> None:
+        inds = list(getattr(points, "point_inds", []) or [])
+        if not inds or trace.customdata is None:
+            return
+        self.select_message(trace.customdata[inds[0]])
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _set_error(self, message: str | None) -> None:
+        self.error = message
+        if message:
+            self.error_box.value = (
+                "<div style='border:2px solid #D55E00;background:#FFF3EC;padding:6px 10px;"
+                "border-radius:4px'><b>⚠ Not run:</b> " + html.escape(message) +
+                "<br><i>The last good run is still shown.</i></div>")
+        else:
+            self.error_box.value = ""
+
+    def _set_text(self, value: str) -> None:
+        self.explanation = value
+        self.text_panel.value = ("<div style='border-left:4px solid #0072B2;padding:4px 10px;"
+                                 "max-width:1100px'>" + value + "</div>")
+
+    def _update_counters(self) -> None:
+        o = self.outcome
+        cells = [("sent", o["sent"], None), ("written", o["written"], None),
+                 ("delivered", o["delivered"], None), ("processed", o["processed"], None),
+                 ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
+                 ("log duplicates", o["log_duplicates"], C["purple"]),
+                 ("throughput", f"{o['throughput_per_s']:,.0f} rec/s (simulated)", None)]
+        parts = []
+        for label, value, color in cells:
+            style = f"color:{color};font-weight:bold" if color and value else ""
+            parts.append(f"<span style='margin-right:14px'>{label}: <span style='{style}'>"
+                         f"{value}</span></span>")
+        drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
+                                                        f"{o.get('unseen', 0)})</i>"
+        self.counters.value = "<div style='font-size:14px'>" + "".join(parts) + drained + "</div>"
+
+    def _update_fault_note(self) -> None:
+        if self._other_faults:
+            items = "; ".join(describe_fault(f) for f in self._other_faults)
+            self.fault_note.value = f"<i>Also in this preset's fault plan: {html.escape(items)}.</i>"
+        else:
+            self.fault_note.value = ""
+
+    def _update_figures(self) -> None:
+        r = self.result
+        n = len(r.ledger.messages)
+        specs = {
+            "timeline": timeline_spec(r, 0, s=self._series),
+            "ledger": ledger_spec(r, hovers=ledger_hovers(r, "auto" if n <= 5000 else "brief")),
+        }  # the log and topology depend on the step: _show_step draws them
+        specs["timeline"]["layout"]["shapes"] = [now_line(r, None)]
+        cols = columns_for(n)
+        self._message_cells = {m: (m % cols, m // cols) for m in range(n)}
+        ledger = specs["ledger"]
+        size = ledger["data"][0]["marker"]["size"] + 4
+        ledger["data"].append({"type": "scatter", "mode": "markers", "name": "in this step",
+                               "x": [], "y": [], "hoverinfo": "skip", "showlegend": True,
+                               "marker": {"symbol": "square-open", "size": size,
+                                          "color": C["black"],
+                                          "line": {"width": 3 if size > 12 else 1.5,
+                                                   "color": C["black"]}}})
+        for name, spec in specs.items():
+            rebuilt = _apply(self.figures[name], spec, self._sent[name])
+            if name == "ledger" and rebuilt:
+                for trace in self.figures["ledger"].data[: len(LEDGER_CATEGORIES) + 1]:
+                    trace.on_click(self._on_ledger_click)
+
+    def _show_step(self) -> None:
+        r = self.result
+        step = self._step
+        event = r.events[step]
+        fig = self.figures["timeline"]
+        if fig.layout.shapes:
+            fig.plotly_relayout({"shapes[0].x0": event.t, "shapes[0].x1": event.t})
+        ledger = self.figures["ledger"]
+        ids = _message_ids(event)
+        cells = [self._message_cells[m] for m in ids if m in self._message_cells]
+        xs, ys = [c[0] for c in cells], [c[1] for c in cells]
+        current = self._sent["ledger"]["data"][-1]
+        if current.get("x") != xs or current.get("y") != ys:
+            ledger.plotly_restyle({"x": [xs], "y": [ys]}, [len(ledger.data) - 1])
+            current["x"], current["y"] = xs, ys
+        keys = None if self._redraw_all else ("title", "annotations", "yaxis")
+        self._redraw_all = False
+        _apply(self.figures["log"], log_spec(r, step), self._sent["log"], layout_keys=keys)
+        _apply(self.figures["topology"], topology_spec(r, step, self._graph, self._pos),
+               self._sent["topology"], layout_keys=keys)
+        self._set_text(_step_html(r, step))
+
+
+def _apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | None = None) -> bool:
+    """Update a FigureWidget in place from a spec, sending only what differs from the spec
+    sent last time (``sent``: the Lab's cache for this figure).
+
+    Changed trace properties go out as one restyle per property (whole arrays, no per-point
+    updates) and changed layout paths as one relayout; these skip plotly's per-element
+    validation, which dominates for large runs (the specs are built by kafkalab.viz and were
+    validated when the traces were first added). Traces are rebuilt only when their structure
+    (count, types, names) changed. Returns True if they were rebuilt."""
+    data = spec["data"]
+    old_data = sent.get("data")
+    same = old_data is not None and len(fig.data) == len(data) == len(old_data) and all(
+        o.get("type") == d.get("type") and o.get("name") == d.get("name")
+        for o, d in zip(old_data, data, strict=False))
+    layout = spec["layout"]
+    old_layout = sent.get("layout", {})
+    keys = layout_keys if layout_keys is not None else tuple(layout)
+    relayout: dict[str, Any] = {}
+    for key in keys:
+        if key not in layout:
+            continue
+        value = layout[key]
+        old = old_layout.get(key)
+        if old == value:
+            continue
+        if isinstance(value, dict) and isinstance(old, dict) and key != "meta":
+            for sub, sub_value in value.items():
+                if old.get(sub) != sub_value:
+                    relayout[f"{key}.{sub}"] = sub_value
+        else:
+            relayout[key] = value
+    if same:
+        restyle: dict[str, tuple[list, list]] = {}
+        for index, (new, old) in enumerate(zip(data, old_data, strict=False)):
+            for key, value in new.items():
+                if key != "type" and old.get(key) != value:
+                    values, indexes = restyle.setdefault(key, ([], []))
+                    values.append(value)
+                    indexes.append(index)
+        for key, (values, indexes) in restyle.items():
+            fig.plotly_restyle({key: values}, indexes)
+        if relayout:
+            fig.plotly_relayout(relayout)
+    else:
+        with fig.batch_update():
+            fig.data = ()
+            fig.add_traces(data)
+            fig.layout.update({k: layout[k] for k in keys if k in layout}, overwrite=True)
+    sent["data"] = data
+    sent["layout"] = {**old_layout, **{k: layout[k] for k in keys if k in layout}}
+    return not same
+
+
+def _message_ids(event) -> list[int]:
+    d = event.data
+    if "records" in d:
+        return sorted({rec[2] for rec in d["records"]})
+    if "messages" in d:
+        return list(d["messages"])
+    if "message" in d:
+        return [d["message"]]
+    return []
+
+
+def _step_html(result, step: int, around: int = 2) -> str:
+    events = result.events
+    event = events[step]
+    snap = result.snapshots[step] if result.snapshots else {}
+    lines = [f"<b>Step {step} of {len(events) - 1}</b> · t = {event.t:g} ms · "
+             f"<code>{html.escape(event.kind)}</code> by {html.escape(event.actor)}",
+             f"<div style='font-size:15px;margin:4px 0'>{html.escape(event.text)}</div>"]
+    if snap:
+        prefix = sink_prefix(result)
+        alive = [f"{m} {'alive' if s['alive'] else 'down'}" for m, s in snap["members"].items()
+                 if m.startswith(prefix)]
+        lines.append(f"<span style='color:#555'>so far: {snap.get('processed', 0)} processed, "
+                     f"{snap.get('acked', 0)} acknowledged"
+                     + (f"; {', '.join(alive)}" if alive else "") + "</span>")
+    nearby = []
+    for i in range(max(0, step - around), min(len(events), step + around + 1)):
+        if i == step:
+            continue
+        e = events[i]
+        mark = "before" if i < step else "next"
+        nearby.append(f"<li style='color:#666'>{mark} · step {i}, t={e.t:g} ms: "
+                      f"{html.escape(e.text)}</li>")
+    if nearby:
+        lines.append("<ul style='margin:2px 0 0 0'>" + "".join(nearby) + "</ul>")
+    return "".join(lines)
+
+
+def _faults_to_controls(faults: list[dict]) -> tuple[dict, list[dict]]:
+    """Split a preset's fault plan into control values and the faults no control expresses."""
+    values: dict[str, Any] = {"crash.after.record": NONE, "processing.failure.record": NONE,
+                              "lost.acks": 0, "lost.acks.probability": 0.0,
+                              "crash.probability": 0.0, "producer.restart.after.message": NONE,
+                              "producer.restart.zombie": False}
+    other: list[dict] = []
+    for f in faults:
+        kind = f["type"]
+        if kind == "consumer_crash" and f.get("point") == "after_processing" and "message" in f \
+                and values["crash.after.record"] == NONE and set(f) <= {"type", "point", "message"}:
+            values["crash.after.record"] = f["message"]
+        elif kind == "processing_failure" and f.get("times", 1) == 1 and \
+                values["processing.failure.record"] == NONE:
+            values["processing.failure.record"] = f["message"]
+        elif kind == "producer_restart" and "after_message" in f and \
+                values["producer.restart.after.message"] == NONE:
+            values["producer.restart.after.message"] = f["after_message"]
+            values["producer.restart.zombie"] = bool(f.get("zombie", False))
+        elif kind == "random":
+            rest = {k: v for k, v in f.items() if k not in ("type", "lose_response",
+                                                             "consumer_crash")}
+            values["lost.acks.probability"] = float(f.get("lose_response", 0.0))
+            values["crash.probability"] = float(f.get("consumer_crash", 0.0))
+            if rest:
+                other.append({"type": "random", **rest})
+        else:
+            other.append(copy.deepcopy(f))
+    return values, other
