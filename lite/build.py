@@ -285,7 +285,6 @@ def build(output: Path) -> dict:
     env["JUPYTER_DATA_DIR"] = str(STAGE / ".jupyter-data")
     env["JUPYTER_CONFIG_DIR"] = str(STAGE / ".jupyter-config")
     env.pop("JUPYTER_PATH", None)
-    env["SOURCE_DATE_EPOCH"] = env.get("SOURCE_DATE_EPOCH", "1767225600")  # reproducible mtimes
     cmd = [Path(sys.executable).parent / "jupyter", "lite", "build", "--lite-dir", STAGE,
            "--output-dir", output]
     if (STAGE / "contents").is_dir():

@@ -1,0 +1,153 @@
+"""The JupyterLite site (build/lite) in headless Chromium: Python runs in the browser (Pyodide),
+served from a loopback port, and nothing may be fetched from anywhere else.
+
+- ``test_smoke_notebook``: a notebook made here (imports kafkalab, runs a scenario, shows a plotly
+  figure by its mime bundle, and an ipywidgets slider driving a plotly FigureWidget from Python).
+- ``test_course_notebook``: every notebooks/*.ipynb that can run without a server.
+
+Run with ``make e2e-lite`` (builds the site first) or ``pytest tests/lite``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from . import lite_harness as h
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NOTEBOOKS = sorted((h.REPO_ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _cell(kind: str, source: str) -> dict:
+    cell = {"cell_type": kind, "metadata": {}, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+SMOKE_NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python", "display_name": "Python (Pyodide)",
+                                "language": "python"}},
+    "cells": [
+        _cell("markdown", "# kafkalab in the browser: smoke test"),
+        # No %pip install: the kernel preloads kafkalab (lite/jupyter-lite.json).
+        _cell("code", "import sys\n"
+                      "import kafkalab\n"
+                      "from kafkalab import scenarios\n"
+                      "print('platform', sys.platform)\n"
+                      "result = scenarios.run('at-most-once-auto-commit')\n"
+                      "o = result.outcome\n"
+                      "print(f\"outcome sent={o['sent']} processed={o['processed']} lost={o['lost']} "
+                      "duplicates={o['duplicates']}\")"),
+        _cell("code", "import plotly.graph_objects as go\n"
+                      "from IPython.display import display\n"
+                      "static = go.Figure(go.Scatter(x=[0, 1, 2, 3], y=[0, 1, 4, 9]),\n"
+                      "                   layout_title_text='lite-static')\n"
+                      "display({'application/vnd.plotly.v1+json': static.to_plotly_json()}, raw=True)"),
+        _cell("code", "import ipywidgets as widgets\n"
+                      "slider = widgets.IntSlider(value=0, min=0, max=5, description='k')\n"
+                      "fw = go.FigureWidget(go.Scatter(x=[0, 1, 2], y=[0, 0, 0]))\n"
+                      "fw.layout.title.text = 'k=0'\n"
+                      "fw.layout.yaxis.range = [0, 12]\n"
+                      "def on_change(change):\n"
+                      "    with fw.batch_update():\n"
+                      "        fw.data[0].y = [change.new * i for i in range(3)]\n"
+                      "        fw.layout.title.text = f'k={change.new}'\n"
+                      "slider.observe(on_change, names='value')\n"
+                      "display(widgets.VBox([slider, fw]))"),
+        _cell("code", "print('smoke done')"),
+    ],
+}
+
+
+def _assert_clean(report: h.NotebookReport, watch: h.Watcher) -> None:
+    details = "\n\n".join(f"cell {e['cell']}: {e['ename']}: {e['evalue']}\n{e['traceback']}"
+                          for e in report.unexpected_errors())
+    assert not report.unexpected_errors(), f"{report.path}: error outputs:\n{details}"
+    assert report.executed >= report.code_cells - _empty_cells(report), report
+    assert not report.bad_texts, f"{report.path}: failed renderers: {report.bad_texts}"
+    assert not watch.page_errors, f"{report.path}: page errors: {watch.page_errors}"
+    assert not watch.bad_console(), f"{report.path}: console errors:\n" + "\n".join(watch.bad_console())
+    assert report.plots >= report.plotly_outputs, (
+        f"{report.path}: {report.plotly_outputs} plotly outputs but {report.plots} rendered plots")
+    assert report.widget_views >= report.widget_outputs, (
+        f"{report.path}: {report.widget_outputs} widget outputs but {report.widget_views} widget views")
+
+
+def _empty_cells(report) -> int:
+    return 0  # empty code cells are not counted as executed by JupyterLab; see _JS_STATE
+
+
+def _assert_pyodide(report: h.NotebookReport) -> None:
+    kernel = report.kernel
+    assert kernel["name"] == "python" and "Pyodide" in kernel["display_name"], kernel
+    assert kernel["implementation"] == "pyodide", kernel
+
+
+def _assert_offline(watch: h.Watcher) -> None:
+    outside = watch.outside_requests()
+    assert not outside, "requests left the loopback host:\n" + "\n".join(outside)
+    assert watch.requests, "no request was recorded at all: the watcher is broken"
+
+
+def test_site_layout(lite_site: Path):
+    """The built site holds its own Pyodide, a lock with only local wheels, and no CDN URL."""
+    config = json.loads((lite_site / "jupyter-lite.json").read_text())
+    kernel = config["jupyter-config-data"]["litePluginSettings"][
+        "@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["disablePyPIFallback"] is True
+    assert kernel["pyodideUrl"].startswith("./"), kernel["pyodideUrl"]
+    lock = json.loads((lite_site / "static" / "pyodide" / "pyodide-lock.json").read_text())
+    for name, entry in lock["packages"].items():
+        assert "/" not in entry["file_name"], entry
+        assert (lite_site / "static" / "pyodide" / entry["file_name"]).is_file(), name
+    for pkg in kernel["loadPyodideOptions"]["packages"]:
+        assert pkg in lock["packages"], pkg
+    names = {p.name for p in (lite_site / "extensions").iterdir()}
+    assert {"@jupyter-widgets", "@jupyterlite", "anywidget", "jupyterlab-plotly"} <= names, names
+
+
+def test_smoke_notebook(lite_page, lite_server):
+    page, watch = lite_page
+    report = h.run_notebook(page, watch, lite_server, "lite_smoke.ipynb", nb=SMOKE_NOTEBOOK)
+    h.screenshot(page, "smoke")
+    _assert_pyodide(report)
+    _assert_clean(report, watch)
+    assert "platform emscripten" in report.text, report.text
+    assert "outcome sent=10 processed=8 lost=2 duplicates=0" in report.text, report.text
+    assert "smoke done" in report.text
+    assert report.plots >= 2 and "lite-static" in report.plot_titles and "k=0" in report.plot_titles, report
+    assert watch.workers >= 1, "the kernel worker was never seen"
+
+    # Move the slider: the Python observer updates the FigureWidget, the page redraws it.
+    handle = page.locator(".widget-slider .noUi-handle").first
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(d =>
+             d.layout && d.layout.title && d.layout.title.text === 'k=2'
+             && d.data && d.data[0] && d.data[0].y && d.data[0].y[2] === 4)""",
+        timeout=30_000)
+    h.screenshot(page, "smoke-slider", ".widget-slider")
+    _assert_offline(watch)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_course_notebook(lite_page, lite_server, notebook: Path):
+    reason = h.lite_build_module().server_only_reason(notebook)
+    if reason:
+        pytest.skip(f"{notebook.name} needs a Jupyter server ({reason}); not in the JupyterLite site")
+    page, watch = lite_page
+    rel = notebook.relative_to(h.REPO_ROOT).as_posix()
+    report = h.run_notebook(page, watch, lite_server, rel)
+    h.screenshot(page, notebook.stem)
+    _assert_pyodide(report)
+    _assert_clean(report, watch)
+    _assert_offline(watch)
