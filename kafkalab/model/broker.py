@@ -84,6 +84,12 @@ class Broker:
 
     def write_marker(self, topic, partition, pid, epoch, commit, now):
         marker = self.logs[topic][partition].write_marker(pid, epoch, commit, now)
+        key = (pid, topic, partition)
+        state = self.producer_state.get(key)
+        if state is None or epoch > state.epoch:
+            # A marker with a newer epoch fences older writers on this partition; the new
+            # epoch starts its sequences at 0.
+            self.producer_state[key] = ProducerState(epoch)
         if self.on_data:
             self.on_data(topic, partition)
         return marker

@@ -110,8 +110,7 @@ class ConsumerApplication:
             yield from self._sleep(sim.net.rtt)  # find the coordinator, JoinGroup + SyncGroup
             self._join(inc, first=True)
             if self.transform:
-                inc.producer = ProducerClient(sim, f"{self.name}-producer",
-                                              self.c["transactional.id"])
+                inc.producer = ProducerClient(sim, f"{self.name}-producer", self._txn_id())
                 yield from inc.producer.init()
             if self.auto_commit and not self.java:
                 self.env.process(self._background_commits(inc))
@@ -134,6 +133,12 @@ class ConsumerApplication:
             except Crash as crash:
                 self._die(inc, str(crash))
             return "closed"
+
+    def _txn_id(self) -> str:
+        """One transactional.id per transform instance (as Kafka Streams derives them): two
+        live producers sharing one would fence each other."""
+        base = self.c["transactional.id"]
+        return base if self.c["consumers"] == 1 else f"{base}-{self.index}"
 
     def _die(self, inc: Incarnation, why: str) -> None:
         inc.alive = False
@@ -336,10 +341,14 @@ class ConsumerApplication:
             inc.producer.begin_transaction()
             yield from self._process(inc, records)
             producer = inc.producer
-            ok = yield from producer.send_offsets_to_transaction(self.group, self.topic,
-                                                                 dict(inc.positions))
+            error = yield from producer.send_offsets_to_transaction(
+                self.group, self.topic, dict(inc.positions), self.name, inc.generation)
+            if error == "ILLEGAL_GENERATION":
+                # The partitions moved to another member: abort, then poll() rejoins.
+                yield from producer.end_transaction(commit=False)
+                return
             self._maybe_crash(inc, "before_commit", None)
-            ok = ok and (yield from producer.end_transaction(commit=True))
+            ok = error is None and (yield from producer.end_transaction(commit=True))
             if not ok:
                 raise Crash("its producer was fenced; the application restarts")
             self._maybe_crash(inc, "after_commit", None)

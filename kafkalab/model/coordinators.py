@@ -95,9 +95,11 @@ class TransactionCoordinator:
         if state is None:
             state = self.txns[txn_id] = TxnState(self.broker.new_pid(), 0)
             return state, markers
+        # Bump first: the abort markers carry the new epoch, which fences the old instance's
+        # later writes to those partitions (PrepareEpochFence).
+        state.epoch += 1
         if state.state == "Ongoing":
             markers = self._complete(state, commit=False, now=now)
-        state.epoch += 1
         state.state = "Empty"
         return state, markers
 
@@ -115,10 +117,16 @@ class TransactionCoordinator:
         state.partitions.add((topic, partition))
         return None
 
-    def add_offsets(self, txn_id: str, epoch: int, group: str, topic: str, offsets: dict, now):
+    def add_offsets(self, txn_id: str, epoch: int, group: str, topic: str, offsets: dict, now,
+                    member: str | None = None, generation: int | None = None):
         state = self.txns[txn_id]
         if state.epoch != epoch:
             return "PRODUCER_FENCED"
+        if member is not None and (not self.groups.is_member(group, member)
+                                   or self.groups.generation[group] != generation):
+            # KIP-447: sendOffsetsToTransaction carries the consumer's group metadata; a
+            # member of an old generation is fenced (its partitions belong to someone else).
+            return "ILLEGAL_GENERATION"
         if state.state != "Ongoing":
             state.state = "Ongoing"
             state.started = now
@@ -141,9 +149,8 @@ class TransactionCoordinator:
         state = self.txns[txn_id]
         if state.state != "Ongoing" or state.number != number:
             return None
-        markers = self._complete(state, commit=False, now=now)
         state.epoch += 1
-        return markers
+        return self._complete(state, commit=False, now=now)
 
     def _complete(self, state: TxnState, commit: bool, now: float) -> list:
         state.state = "PrepareCommit" if commit else "PrepareAbort"

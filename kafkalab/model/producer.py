@@ -343,23 +343,37 @@ class ProducerClient:
         self.sim.trace.emit("txn_begin", self.name, f"{self.name} begins a transaction",
                             pid=self.pid, epoch=self.epoch)
 
-    def send_offsets_to_transaction(self, group: str, topic: str, offsets: dict[int, int]):
-        """AddOffsetsToTxn + TxnOffsetCommit: the offsets count only if the transaction commits."""
+    def send_offsets_to_transaction(self, group: str, topic: str, offsets: dict[int, int],
+                                    member: str | None = None, generation: int | None = None):
+        """AddOffsetsToTxn + TxnOffsetCommit: the offsets count only if the transaction commits.
+
+        Returns None on success, else the error ("ILLEGAL_GENERATION" leaves the producer
+        usable: the application aborts the transaction and rejoins the group)."""
         yield self.env.timeout(self.sim.net.rtt)
         if not self.alive:
-            return False
+            return "DEAD"
         error = self.sim.txn_coordinator.add_offsets(self.txn_id, self.epoch, group, topic,
-                                                     dict(offsets), self.env.now)
+                                                     dict(offsets), self.env.now, member,
+                                                     generation)
+        if error == "ILLEGAL_GENERATION":
+            self.sim.trace.emit("commit_failed", self.name,
+                                f"{self.name}'s sendOffsetsToTransaction was refused: its "
+                                "consumer is from an old group generation (KIP-447 fencing); "
+                                "the transaction will be aborted", error=error,
+                                offsets={str(p): o for p, o in offsets.items()}, how="txn",
+                                api="sendOffsetsToTransaction", group=group, topic=topic)
+            return error
         if error:
             self._fence(error)
-            return False
+            return error
         self.sim.arm_txn_timeout(self.txn_id)
-        return True
+        return None
 
     def end_transaction(self, commit: bool):
-        """commitTransaction / abortTransaction (a generator). Returns True on success."""
-        if commit:
-            yield from self.flush()
+        """commitTransaction / abortTransaction (a generator). Returns True on success.
+
+        Both first wait for the requests in flight, so none lands after the marker."""
+        yield from self.flush()
         if not self.alive:
             return False
         yield self.env.timeout(self.sim.net.rtt + self.sim.config["transaction.overhead.ms"])

@@ -196,7 +196,8 @@ class Simulation:
             self.trace.emit("marker", "broker",
                             f"partition {p} of {topic}: {marker.control.upper()} marker at offset "
                             f"{marker.base_offset} ({reason})", topic=topic, partition=p,
-                            offset=marker.base_offset, pid=marker.pid, control=marker.control)
+                            offset=marker.base_offset, pid=marker.pid, epoch=marker.epoch,
+                            control=marker.control)
 
     def arm_txn_timeout(self, txn_id: str) -> None:
         state = self.txn_coordinator.txns[txn_id]

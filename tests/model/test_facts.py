@@ -183,3 +183,23 @@ def test_librdkafka_store_offsets_after_processing_is_at_least_once():
     assert r.outcome["lost"] == 0 and r.outcome["duplicates"] >= 1
     stored_at_handout = simulate({**cfg, "enable.auto.offset.store": True}, crash)
     assert stored_at_handout.outcome["lost"] > 0
+
+
+def test_pipeline_with_two_transform_instances_stays_exactly_once():
+    for seed in range(5):
+        for index in (1, 2, 3):
+            r = scenarios.run("exactly-once-pipeline", seed=seed, messages=20,
+                              overrides={"partitions": 2, "consumers": 2},
+                              faults=[{"type": "consumer_crash", "point": "before_processing",
+                                       "index": index, "member": 1}])
+            assert r.outcome["lost"] == 0 and r.outcome["duplicates"] == 0, (seed, index)
+
+
+def test_abort_markers_carry_the_new_epoch_and_fence_old_writes():
+    r = scenarios.run("transactional-fencing")
+    abort = next(e for e in kinds(r, "marker") if e.data["control"] == "abort")
+    new_epoch = kinds(r, "init_producer")[1].data["epoch"]
+    assert abort.data["pid"] == kinds(r, "init_producer")[1].data["pid"]
+    assert abort.data["epoch"] == new_epoch
+    rejected = [e for e in kinds(r, "rejected") if e.actor == "broker"]
+    assert all(e.data["epoch"] < new_epoch for e in rejected)
