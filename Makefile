@@ -23,6 +23,10 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(PY) -m pytest tests/browser
 
+# Regenerate exercises/ from solutions/ (cells tagged "solution" become stubs).
+exercises: $(STAMP)
+	$(PY) tools/make_exercises.py
+
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
