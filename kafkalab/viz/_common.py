@@ -50,11 +50,15 @@ EVENT_STYLE: dict[str, tuple[str, str, str]] = {
     "marker": ("control marker", C["black"], "line-ns-open"),
 }
 
-# Steps worth stopping at when an animation has to be sampled.
-MEANINGFUL = ("crash", "commit", "commit_failed", "retry", "append", "ack_lost", "request_lost",
-              "restart", "rebalance", "process_error", "producer_restart", "fenced",
-              "txn_commit", "txn_abort", "marker", "duplicate_batch", "gave_up", "close",
-              "left_group")
+# Steps worth stopping at when an animation has to be sampled, most important first.
+MEANINGFUL_TIERS = (
+    ("crash", "restart", "rebalance", "left_group", "process_error", "producer_restart",
+     "fenced", "txn_abort", "ack_lost", "request_lost", "gave_up", "duplicate_batch",
+     "commit_failed"),
+    ("commit", "retry", "txn_commit", "marker", "close", "join"),
+    ("append",),
+)
+MEANINGFUL = tuple(k for tier in MEANINGFUL_TIERS for k in tier)
 
 MAX_FRAMES = 120
 FULL_EXPLAIN_LIMIT = 400  # above this many messages, hover gives a summary, click explains
@@ -153,12 +157,15 @@ def sample_steps(result, limit: int = MAX_FRAMES) -> list[int]:
     if n <= limit:
         return list(range(n))
     keep = {0, n - 1}
-    meaningful = [e.index for e in result.events if e.kind in MEANINGFUL]
-    room = limit - len(keep)
-    if len(meaningful) > room:
-        meaningful = [meaningful[round(i * (len(meaningful) - 1) / max(room - 1, 1))]
+    for tier in MEANINGFUL_TIERS:
+        room = limit - len(keep)
+        if room <= 0:
+            break
+        picked = [e.index for e in result.events if e.kind in tier and e.index not in keep]
+        if len(picked) > room:  # thin this tier evenly; the tiers above are all kept
+            picked = [picked[round(i * (len(picked) - 1) / max(room - 1, 1))]
                       for i in range(room)]
-    keep.update(meaningful)
+        keep.update(picked)
     room = limit - len(keep)
     if room > 0:
         spare = [i for i in range(n) if i not in keep]

@@ -35,6 +35,12 @@ def _builder(result, kind: str, partition: int):
 def animate(result, figure: str = "timeline", partition: int = 0, max_frames: int = MAX_FRAMES,
             frame_ms: int = 350) -> go.Figure:
     """A frames animation of ``figure`` ("timeline", "log" or "ledger") over the run's steps."""
+    return _make_figure(animation_spec(result, figure, partition, max_frames, frame_ms))
+
+
+def animation_spec(result, figure: str = "timeline", partition: int = 0,
+                   max_frames: int = MAX_FRAMES, frame_ms: int = 350) -> dict:
+    """``animate`` as a plain dict {data, layout, frames} (no plotly validation)."""
     kind = figure
     if not 1 <= max_frames <= MAX_FRAMES:
         raise ValueError(f"max_frames must be between 1 and {MAX_FRAMES}")
@@ -89,7 +95,7 @@ def animate(result, figure: str = "timeline", partition: int = 0, max_frames: in
                    "args": [[str(step)], {"mode": "immediate", "transition": {"duration": 0},
                                           "frame": {"duration": 0, "redraw": True}}]}
                   for step in steps]}]
-    return _make_figure({"data": _keep_legend(base["data"]), "layout": layout, "frames": frames})
+    return {"data": _keep_legend(base["data"]), "layout": layout, "frames": frames}
 
 
 def _keep_legend(data: list[dict]) -> list[dict]:

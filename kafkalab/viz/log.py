@@ -275,7 +275,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
     if not rows:
         layout["annotations"].append({
             "text": "No producer id: idempotence is off,<br>the broker cannot recognise retries.",
-            "xref": "paper", "yref": "paper", "x": 0.85, "y": 0.55, "showarrow": False,
+            "xref": "paper", "yref": "paper", "x": 0.85, "y": 0.25, "showarrow": False,
             "font": {"size": 11}})
     return {"data": data, "layout": layout}
 

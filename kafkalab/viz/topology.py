@@ -18,7 +18,8 @@ NODE_STYLES = (
     ("app", "application (running)", C["blue"], "circle"),
     ("partition", "broker partition", C["grey"], "square"),
     ("sink", "sink (the application's database)", C["green"], "hexagon"),
-    ("down", "crashed / stopped ✗", C["vermillion"], "x"),
+    ("down", "crashed ✗", C["vermillion"], "x"),
+    ("closed", "stopped (closed or replaced)", C["grey"], "circle-open-dot"),
     ("waiting", "not started yet", "#DDDDDD", "circle-open"),
     ("zombie", "zombie (old producer instance)", C["black"], "circle-x-open"),
 )
@@ -95,7 +96,10 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
     snap = result.snapshots[step] if result.snapshots else {"members": {}, "producer": {}}
     seen_actors = {e.actor for e in result.events[: step + 1]}
     zombies = set()
+    last_exit: dict[str, str] = {}
     for e in result.events[: step + 1]:
+        if e.kind in ("crash", "close", "left_group"):
+            last_exit[e.actor] = e.kind
         if e.kind == "producer_restart" and e.data.get("zombie"):
             zombies.add(e.actor)
         if e.kind == "fenced":
@@ -123,7 +127,7 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                 node_state[node] = "waiting"
                 node_text[node] = f"{node} has not started yet"
             elif node in zombies or (current_producer and node != current_producer):
-                node_state[node] = "zombie" if node in zombies else "down"
+                node_state[node] = "zombie" if node in zombies else "closed"
                 node_text[node] = (f"{node} is a zombie: an old instance, fenced by the new epoch"
                                    if node in zombies else f"{node} has stopped (restarted)")
             else:
@@ -139,9 +143,12 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                 node_state[node] = "app"
                 pos_txt = ", ".join(f"p{p} @ {o}" for p, o in member["positions"].items())
                 node_text[node] = f"{node}: alive, position {pos_txt or '—'}"
+            elif last_exit.get(node) == "close":
+                node_state[node] = "closed"
+                node_text[node] = f"{node} closed the consumer (it left the group cleanly)"
             else:
                 node_state[node] = "down"
-                node_text[node] = f"{node} is down (crashed or closed); its in-memory position is gone"
+                node_text[node] = f"{node} crashed; its in-memory position is gone"
     data = []
     edges_by: dict[str, list] = {k: [] for k, *_ in EDGE_STYLES}
     labels_x, labels_y, labels_t = [], [], []
@@ -191,7 +198,7 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
     xs = [p[0] for p in pos.values()] or [0]
     ys = [p[1] for p in pos.values()] or [0]
     what = wrap(event.text, 110) if event is not None else "no events"
-    cap = f"Step {step}: {event.text}" if event is not None else "An empty run."
+    cap = f"Step {step}: {event.text.rstrip('.')}." if event is not None else "An empty run."
     layout = base_layout(
         f"Topology at step {step}" + (f" — {result.scenario}" if result.scenario else ""),
         cap if len(cap) < 160 else cap[:157] + "…", height=420,

@@ -1,0 +1,203 @@
+"""``html_report(result)``: one self-contained HTML page for a run.
+
+The page holds the counters, the explanation of every anomaly, the static figures and two
+frame animations (timeline, broker log). plotly.js is embedded **once**: by default gzip-
+compressed and base64-encoded, unpacked in the browser with ``DecompressionStream`` (all
+current browsers), so the page works offline and the default scenario stays well under 3 MB
+(plotly.min.js alone is ~4.8 MB uncompressed). ``plotlyjs="inline"`` embeds it uncompressed,
+``"cdn"`` links it instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import json
+from functools import lru_cache
+
+EXPLAIN_LIMIT = 40  # anomalies explained in full; the rest are listed
+LOG_ANIMATION_LIMIT = 300  # records; above this the page would grow by megabytes
+REPORT_FRAMES = 60  # frames per animation in a report (the notebooks' animate() allows 120)
+
+
+@lru_cache(maxsize=1)
+def _plotlyjs_gzip_b64() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), 6, mtime=0)).decode()
+
+
+def _plotlyjs_tag(mode: str) -> str:
+    if mode == "cdn":
+        from plotly.offline.offline import get_plotlyjs_version
+
+        return (f'<script src="https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js" '
+                'charset="utf-8"></script>\n<script>window.kafkalabPlotly = '
+                'Promise.resolve(window.Plotly);</script>')
+    if mode == "inline":
+        from plotly.offline import get_plotlyjs
+
+        return ("<script>" + get_plotlyjs() + "</script>\n<script>window.kafkalabPlotly = "
+                "Promise.resolve(window.Plotly);</script>")
+    if mode != "compressed":
+        raise ValueError("plotlyjs must be 'compressed', 'inline' or 'cdn'")
+    return (
+        "<script>\n"
+        "window.kafkalabPlotly = (async () => {\n"
+        f'  const b64 = "{_plotlyjs_gzip_b64()}";\n'
+        "  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));\n"
+        "  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));\n"
+        "  const code = await new Response(stream).text();\n"
+        "  const tag = document.createElement('script');\n"
+        "  tag.text = code;\n"
+        "  document.head.appendChild(tag);\n"
+        "  return window.Plotly;\n"
+        "})();\n"
+        "</script>")
+
+
+def _figure_block(fig, div_id: str) -> str:
+    """A figure (go.Figure or a kafkalab spec dict) as a div and the script that draws it."""
+    from .viz import caption
+
+    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    payload = json.dumps({"data": spec.get("data", []), "layout": spec.get("layout", {}),
+                          "frames": spec.get("frames", []),
+                          "config": {"responsive": True, "displaylogo": False}},
+                         separators=(",", ":"), default=str)
+    payload = payload.replace("</", "<\\/")  # never close the script tag early
+    cap = caption(fig)
+    return (f'<figure><div id="{div_id}" class="plot"></div>'
+            f"<figcaption>{html.escape(cap)}</figcaption></figure>\n"
+            f"<script>window.kafkalabPlotly.then(P => P.newPlot('{div_id}', {payload}));</script>")
+
+
+def _counters_table(outcome: dict) -> str:
+    rows = [("sent", "messages the application sent"),
+            ("acked", "acknowledged to the producer application"),
+            ("written", "messages with at least one visible copy in the log"),
+            ("delivered", "records returned by poll() to the sink consumer"),
+            ("processed", "applications to the sink (repeats included)"),
+            ("lost", "sent but never processed"),
+            ("duplicates", "processed more than once"),
+            ("log_duplicates", "2+ visible copies in the log"),
+            ("extra_copies", "extra visible copies in the log"),
+            ("aborted_copies", "copies in aborted transactions"),
+            ("unseen", "not processed yet (the run did not drain)")]
+    cells = []
+    for key, doc in rows:
+        value = outcome.get(key, 0)
+        flag = " class='bad'" if key in ("lost", "duplicates", "log_duplicates") and value else ""
+        cells.append(f"<tr><th>{key}</th><td{flag}>{value}</td><td>{doc}</td></tr>")
+    lat = outcome.get("latency_ms", {}) or {}
+    cells.append(f"<tr><th>throughput</th><td>{outcome.get('throughput_per_s', 0):,.1f}/s</td>"
+                 "<td>records processed per simulated second</td></tr>")
+    if lat.get("p50") is not None:
+        cells.append(f"<tr><th>latency</th><td>p50 {lat['p50']:g} ms, p99 {lat['p99']:g} ms</td>"
+                     "<td>first send → first processing (simulated)</td></tr>")
+    cells.append(f"<tr><th>simulated time</th><td>{outcome.get('simulated_ms', 0):g} ms</td>"
+                 "<td></td></tr>")
+    return "<table class='counters'>" + "".join(cells) + "</table>"
+
+
+def _anomalies(result) -> str:
+    items = []
+    explained = 0
+    seen_messages = set()
+    for a in result.anomalies:
+        kind = a["type"]
+        if kind in ("lost", "duplicate", "log-duplicate", "unseen"):
+            m = a["message"]
+            label = {"lost": "LOST", "duplicate": f"processed ×{a.get('times', 2)}",
+                     "log-duplicate": "2+ copies in the log", "unseen": "not processed yet"}[kind]
+            if m in seen_messages or explained >= EXPLAIN_LIMIT:
+                items.append(f"<li><b>message {m}</b>: {label}</li>")
+                continue
+            seen_messages.add(m)
+            explained += 1
+            items.append(f"<li><b>message {m}</b> — {label}<br>"
+                         f"{html.escape(result.explain(m))}</li>")
+        else:
+            detail = ", ".join(f"{k}={v}" for k, v in a.items() if k != "type")
+            items.append(f"<li><b>{html.escape(kind)}</b> (Jepsen's name): "
+                         f"{html.escape(detail)}</li>")
+    if not items:
+        return "<p>No anomalies: every message was processed exactly once.</p>"
+    more = "" if explained < EXPLAIN_LIMIT else (
+        f"<p><i>The first {EXPLAIN_LIMIT} messages are explained in full.</i></p>")
+    return "<ul class='anomalies'>" + "".join(items) + "</ul>" + more
+
+
+def _settings(result) -> str:
+    from .model.config import defaults
+    from .model.faults import describe
+
+    base = defaults(result.config.get("client.model", "java"))
+    changed = [(k, v) for k, v in sorted(result.config.items()) if base.get(k) != v]
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in changed)
+    faults = "".join(f"<li>{html.escape(describe(f))}</li>" for f in result.faults) or \
+        "<li>no faults</li>"
+    return (f"<p>client model: <b>{html.escape(str(result.config.get('client.model')))}</b>, "
+            f"seed {result.seed}. Settings that differ from that client's defaults:</p>"
+            f"<table class='settings'>{rows}</table><p>Fault plan:</p><ul>{faults}</ul>")
+
+
+CSS = """
+body{font-family:Helvetica,Arial,sans-serif;max-width:1200px;margin:20px auto;padding:0 16px;
+color:#222}
+h1{font-size:24px;margin-bottom:4px} h2{font-size:18px;margin-top:28px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:14px} th,td{padding:3px 10px;text-align:left;
+border-bottom:1px solid #eee} td.bad{color:#D55E00;font-weight:bold}
+figure{margin:16px 0} figcaption{font-size:13px;color:#444;margin-top:2px}
+.plot{width:100%} ul.anomalies li{margin-bottom:8px;font-size:14px}
+.story{color:#444;font-size:15px}
+"""
+
+
+def html_report(result, plotlyjs: str = "compressed", animations: bool = True) -> str:
+    """One self-contained HTML page for ``result`` (see the module docstring)."""
+    from .viz.animate import animation_spec
+    from .viz.ledger import ledger_spec
+    from .viz.log import log_spec
+    from .viz.timeline import timeline_spec
+    from .viz.topology import topology_spec
+
+    title = result.scenario or "kafkalab run"
+    story = ""
+    if result.scenario:
+        try:
+            from .scenarios import get
+
+            preset = get(result.scenario)
+            title = f"{preset.title} ({result.scenario})"
+            story = f"<p class='story'>{html.escape(preset.story)}</p>"
+        except Exception:  # a custom scenario name: no story to show
+            story = ""
+    # Plain specs (what offsets_timeline() etc. wrap in go.Figure): no validation pass, fast.
+    figures = [timeline_spec(result), ledger_spec(result), log_spec(result),
+               topology_spec(result)]
+    if animations and result.events:
+        frames = REPORT_FRAMES if len(result.events) > REPORT_FRAMES else len(result.events)
+        figures.append(animation_spec(result, "timeline", max_frames=frames))
+        records = sum(len(e.data["messages"]) for e in result.events if e.kind == "append")
+        if records <= LOG_ANIMATION_LIMIT:  # each frame carries the whole strip
+            figures.append(animation_spec(result, "log", max_frames=frames))
+    blocks = "\n".join(_figure_block(f, f"kafkalab-fig-{i}") for i, f in enumerate(figures))
+    o = result.outcome
+    headline = (f"{o['sent']} sent, {o['processed']} processed: <b>{o['lost']} lost</b>, "
+                f"<b>{o['duplicates']} processed more than once</b>, "
+                f"{o['log_duplicates']} with 2+ copies in the log.")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style>\n"
+        f"{_plotlyjs_tag(plotlyjs)}\n</head><body>\n"
+        f"<h1>{html.escape(title)}</h1>{story}<p>{headline}</p>\n"
+        f"<h2>Counters</h2>{_counters_table(o)}\n"
+        f"<h2>What went wrong, message by message</h2>{_anomalies(result)}\n"
+        f"<h2>Figures</h2>{blocks}\n"
+        f"<h2>Settings</h2>{_settings(result)}\n"
+        "<p style='color:#888;font-size:12px'>Generated by kafkalab from a deterministic "
+        "simulation; the same settings and seed give the same page.</p>\n"
+        "</body></html>\n")
