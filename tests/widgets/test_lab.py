@@ -1,0 +1,236 @@
+"""The Lab: controls re-run the model, stepping replays snapshots, errors stay in the dashboard."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import kafkalab.model
+from kafkalab import scenarios
+from kafkalab.widgets.lab import MAX_LAB_MESSAGES, Lab
+
+
+def _trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+@pytest.fixture
+def lab():
+    return Lab()
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Count calls of kafkalab.model.simulate (the function the Lab calls)."""
+    calls = []
+    real = kafkalab.model.simulate
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kafkalab.model, "simulate", counted)
+    return calls
+
+
+def test_import_is_light_and_lab_is_lazy():
+    code = ("import sys, kafkalab\n"
+            "light = not any(m in sys.modules for m in ('plotly', 'ipywidgets', 'networkx'))\n"
+            "from kafkalab import Lab, run, simulate, scenarios\n"
+            "import ipywidgets\n"
+            "print(light, issubclass(Lab, ipywidgets.VBox), run is scenarios.run)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)
+    assert out.stdout.split() == ["True", "True", "True"], out.stderr
+
+
+def test_default_lab_shows_the_default_scenario(lab):
+    assert set(lab.figures) >= {"timeline", "ledger", "log", "topology"}
+    assert lab.error is None
+    assert lab.outcome is lab.result.outcome
+    assert lab.outcome["lost"] == 2
+    lost = _trace(lab.figures["ledger"], "LOST: never processed")
+    assert sorted(lost.customdata) == [8, 9]
+    assert "lost: <span style='color:#D55E00;font-weight:bold'>2</span>" in lab.counters.value
+    assert lab.step == len(lab.result.events) - 1
+    assert lab.result.events[-1].text in lab.explanation
+    options = lab.scenario_picker.options
+    assert "at-most-once-auto-commit/java-crash" in options and len(options) == sum(
+        1 + len(p.variants) for p in scenarios.PRESETS.values())
+
+
+def test_controls_rerun_the_model_and_update_everything(lab, counting):
+    before = lab.counters.value
+    lab.controls["client.model"].value = "java"
+    lab.controls["auto.commit.interval.ms"].value = 5000
+    assert len(counting) == 2
+    expected = scenarios.run("at-most-once-auto-commit/java-crash").outcome
+    assert (lab.outcome["lost"], lab.outcome["duplicates"]) == (
+        expected["lost"], expected["duplicates"]) == (0, 8)
+    dup = _trace(lab.figures["ledger"], "×n: processed more than once")
+    assert sorted(dup.customdata) == list(range(8))
+    assert len(_trace(lab.figures["ledger"], "LOST: never processed").customdata or ()) == 0
+    assert lab.counters.value != before and "duplicates: <span" in lab.counters.value
+    timeline = lab.figures["timeline"]
+    assert max(_trace(timeline, "processed (count)").y) == lab.outcome["processed"] == 18
+    assert lab.result.config["client.model"] == "java"
+    # the Java defaults now show in the untouched controls (effective config)
+    assert lab.controls["enable.idempotence"].value is True
+
+
+def test_every_preset_in_the_lab_matches_the_preset():
+    lab = Lab()
+    for name in lab.scenario_picker.options:
+        lab.scenario_picker.value = name
+        assert lab.error is None, (name, lab.error)
+        expected = scenarios.run(name).outcome
+        for key in ("lost", "duplicates", "log_duplicates", "aborted_copies", "processed"):
+            assert lab.outcome[key] == expected[key], (name, key)
+
+
+def test_loading_a_scenario_sets_every_control(lab):
+    lab.load("transactional-fencing")
+    c = lab.controls
+    assert c["transactions"].value is True
+    assert c["isolation.level"].value == "read_committed"
+    assert c["producer.restart.after.message"].value == 7
+    assert c["producer.restart.zombie"].value is True
+    assert c["commit.strategy"].value == "per-batch"
+    assert lab.result.config["transactional.id"] == "orders-app"
+    assert "lost" in lab.fault_note.value  # the lost response of message 6 has no control
+    lab.load("exactly-once-pipeline")
+    assert c["crash.probability"].value == pytest.approx(0.05)
+    assert lab.outcome["duplicates"] == 0
+
+
+def test_fault_controls_build_the_fault_plan(lab):
+    lab.load("at-least-once-manual-commit")
+    lab.controls["crash.after.record"].value = 2
+    assert {"type": "consumer_crash", "point": "after_processing", "message": 2} in \
+        lab.result.faults
+    lab.controls["crash.after.record"].value = -1
+    assert not any(f["type"] == "consumer_crash" for f in lab.result.faults)
+    assert lab.outcome["duplicates"] == 0
+    lab.controls["lost.acks"].value = 2
+    assert [f["message"] for f in lab.result.faults if f["type"] == "lose_response"] == [0, 1]
+    lab.controls["processing.failure.record"].value = 3
+    lab.controls["on.processing.error"].value = "skip"
+    assert lab.outcome["lost"] == 1
+    lab.controls["transactions"].value = True
+    assert lab.result.config["transactional.id"]
+    assert lab.error is None
+
+
+def test_invalid_combination_shows_error_and_keeps_the_last_good_run(lab):
+    lab.controls["acks"].value = "1"  # defaulted idempotence is switched off silently
+    assert lab.error is None
+    assert lab.controls["enable.idempotence"].value is False
+    good_result, good_outcome = lab.result, lab.outcome
+    figure_state = list(lab.figures["ledger"].data[0].customdata)
+    lab.controls["enable.idempotence"].value = True  # explicit: Kafka refuses
+    assert lab.error and "Must set acks to all in order to use the idempotent producer" \
+        in lab.error
+    assert "Must set acks to all" in lab.error_box.value and "last good run" in \
+        lab.error_box.value
+    assert lab.result is good_result and lab.outcome is good_outcome
+    assert list(lab.figures["ledger"].data[0].customdata) == figure_state
+    lab.controls["acks"].value = "all"
+    assert lab.error is None and lab.error_box.value == ""
+
+
+def test_hostile_values_are_reported_not_raised(lab, counting):
+    good = lab.outcome
+    lab.controls["messages"].value = 10**9
+    assert lab.error and f"{MAX_LAB_MESSAGES:,}" in lab.error and lab.outcome is good
+    lab.controls["messages"].value = 0
+    assert "at least 1" in lab.error
+    lab.controls["messages"].value = 10
+    assert lab.error is None
+    lab.controls["auto.commit.interval.ms"].value = -5
+    assert "auto.commit.interval.ms" in lab.error and "at least 0" in lab.error
+    lab.controls["auto.commit.interval.ms"].value = 5
+    assert lab.error is None
+    assert lab.set("messages", "abc") is False
+    assert "not a whole number" in lab.error
+    assert lab.set("messages", "20") is True and lab.outcome["sent"] == 20
+    lab.controls["crash.after.record"].value = 500
+    assert "does not exist" in lab.error
+    lab.controls["crash.after.record"].value = -1
+    lab.controls["lost.acks.probability"].value = 3.5
+    assert "probability" in lab.error
+    lab.controls["lost.acks.probability"].value = 0.0
+    lab.controls["seed"].value = -1
+    assert "seed" in lab.error
+    lab.controls["seed"].value = 0
+    assert lab.error is None
+    assert lab.set("no.such.control", 1) is False and "no control" in lab.error
+    lab.step = "abc"
+    assert "step" in lab.error
+
+
+def test_stepping_replays_snapshots_without_simulating(lab, counting):
+    r = lab.result
+    timeline = lab.figures["timeline"]
+    seen = set()
+    for step in range(len(r.events)):
+        lab.step = step
+        assert timeline.layout.shapes[0].x0 == r.events[step].t
+        assert r.events[step].text.replace("'", "&#x27;") in lab.explanation
+        assert lab.slider.value == step
+        seen.add(lab.figures["log"].layout.title.text)
+    lab.back.click()
+    assert lab.step == len(r.events) - 2
+    lab.forward.click()
+    lab.forward.click()  # clamps at the end
+    assert lab.step == len(r.events) - 1
+    lab.slider.value = 3
+    assert lab.step == 3
+    lab.step = 10**6
+    assert lab.step == len(r.events) - 1
+    assert counting == []  # stepping never re-simulates
+    assert len(seen) == len(r.events)  # the log figure follows the step
+
+
+def test_step_updates_log_and_ledger_highlight(lab):
+    r = lab.result
+    poll = next(e.index for e in r.events if e.kind == "poll")
+    lab.step = poll
+    current = _trace(lab.figures["ledger"], "in this step")
+    assert len(current.x) == len(r.events[poll].data["records"])
+    append = next(e.index for e in r.events if e.kind == "append")
+    lab.step = append - 1
+    assert sum(len(t.x or ()) for t in lab.figures["log"].data
+               if t.name.startswith("record ")) == 0
+    lab.step = append
+    assert len(_trace(lab.figures["log"], "record (m = message id)").x) == 10
+
+
+def test_select_message_and_ledger_click(lab):
+    story = lab.select_message(8)
+    assert story == lab.result.explain(8)
+    assert "LOST" in lab.explanation
+    lost = _trace(lab.figures["ledger"], "LOST: never processed")
+    assert lost._click_callbacks  # a click handler is registered on the cells
+    from plotly.callbacks import Points
+
+    lost._dispatch_on_click(Points(point_inds=[1], xs=[9], ys=[0]), None)
+    assert lab.explanation.startswith("<b>Message 9</b>")
+    lab.select_message(999)
+    assert "not in this run" in lab.error
+
+
+def test_show_result_displays_any_run_without_simulating(lab, counting):
+    r = scenarios.run("producer-restart-new-pid")
+    lab.show_result(r)
+    assert counting == [] and lab.result is r and lab.outcome["log_duplicates"] == 3
+
+
+def test_measure_latencies_contract():
+    from kafkalab.widgets.timing import measure_latencies
+
+    out = measure_latencies(messages=50, repeats=3, big=500)
+    assert {"control_change_ms_median", "step_change_ms_median",
+            "control_change_10k_ms"} <= set(out)
+    assert out["errors"] == []
