@@ -39,6 +39,7 @@ DEFAULT_SCENARIO = "at-most-once-auto-commit"
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
 NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
+FIGURE_WIDTH = 1050  # px; FigureWidgets otherwise default to 700
 
 # Controls that are Kafka (or kafkalab workload) properties, passed to the model as config.
 CONFIG_CONTROLS = ("client.model", "enable.auto.commit", "auto.commit.interval.ms",
@@ -82,7 +83,9 @@ def _make_controls() -> dict[str, widgets.Widget]:
                                 layout=lay)
 
     def cb(name, value):
-        return widgets.Checkbox(value=value, description=name, style=s, layout=lay, indent=True)
+        return widgets.Checkbox(value=value, description=name, indent=False,
+                                style={"description_width": "initial"},
+                                layout=widgets.Layout(width="330px", margin="0 0 0 40px"))
 
     return {
         # consumer
@@ -165,7 +168,8 @@ class Lab(widgets.VBox):
         self.slider.observe(self._on_slider, names="value")
 
         self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget() for name in ("timeline", "ledger", "log", "topology")}
+            name: go.FigureWidget(layout={"width": FIGURE_WIDTH})
+            for name in ("timeline", "ledger", "log", "topology")}
         self._sent: dict[str, dict] = {name: {} for name in self.figures}
 
         for name, widget in self.controls.items():

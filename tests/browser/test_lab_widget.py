@@ -1,0 +1,85 @@
+"""The Lab in a real JupyterLab: its FigureWidgets render, stepping and controls reach the page."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import (
+    click_button,
+    kernel_eval,
+    kernel_execute,
+    plotly_figure,
+    plotly_titles,
+    press_play,
+    run_notebook,
+    wait_for_frame,
+    wait_until,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "#md\n# The Lab",
+    "from kafkalab import Lab\nlab = Lab()\nlab",
+    "from kafkalab.viz import animate, show\nshow(animate(lab.result, 'log'))",
+]
+
+TIMELINE = "Offsets over time, input partition 0 — at-most-once-auto-commit"
+LEDGER = "Message ledger: what the sink did with each message — at-most-once-auto-commit"
+
+
+@pytest.fixture(scope="module")
+def lab_nb(chromium_browser, lab_server):
+    relpath = "lab_widget/lab.ipynb"
+    write_notebook(lab_server.root_dir / relpath, CELLS)
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    report = run_notebook(page, lab_server, relpath)
+    yield page, report
+    context.close()
+    lab_server.shutdown_kernels()
+
+
+def test_lab_renders_clean(lab_nb):
+    page, report = lab_nb
+    report.assert_clean()
+    assert wait_until(page, lambda: len(plotly_titles(page)) >= 5)  # widgets render lazily
+    titles = plotly_titles(page)
+    assert TIMELINE in titles and LEDGER in titles
+    assert any(t and t.startswith("Broker log") for t in titles)
+    assert any(t and t.startswith("Topology") for t in titles)
+    assert report.plotly_plots >= 4, report.summary()
+
+
+def test_step_buttons_move_the_now_line(lab_nb):
+    page, _ = lab_nb
+    last = kernel_eval(page, "lab.step")
+    click_button(page, "◀ step back")
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == last - 1)
+    t = kernel_eval(page, "lab.result.events[lab.step].t")
+    assert wait_until(page, lambda: plotly_figure(page, TIMELINE)["layout"]["shapes"][0]["x0"]
+                      == t)
+
+
+def test_control_change_reaches_the_figures(lab_nb):
+    page, _ = lab_nb
+    kernel_execute(page, "lab.controls['client.model'].value = 'java'\n"
+                         "lab.controls['auto.commit.interval.ms'].value = 5000")
+    assert kernel_eval(page, "lab.outcome['duplicates']") == 8
+
+    def dup_ids():
+        data = plotly_figure(page, LEDGER)["data"]
+        trace = next(d for d in data if d.get("name") == "×n: processed more than once")
+        return sorted(trace.get("customdata") or [])
+
+    assert wait_until(page, lambda: dup_ids() == list(range(8)))
+
+
+def test_frames_figure_plays(lab_nb):
+    page, _ = lab_nb
+    titles = plotly_titles(page)  # the frames figure's title changes with each frame: use nth
+    nth = next(i for i, t in enumerate(titles) if t and t.startswith("Broker log at step")
+               and t.endswith("of 11 — at-most-once-auto-commit"))
+    press_play(page, None, nth=nth)
+    assert wait_for_frame(page, 3, None, nth=nth) >= 3
