@@ -26,7 +26,12 @@ def test_notebook_executes_without_errors(path: Path, tmp_path: Path) -> None:
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    # Measure what JupyterLab saves by default: outputs, not the widget state ("Save Widget State
+    # Automatically" is off by default). A Lab's four plotly FigureWidgets are anywidgets whose
+    # state carries plotly.js itself (~5 MB each), so storing widget state would not tell us
+    # anything about the notebook's own size.
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            store_widget_state=False,
                             resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
