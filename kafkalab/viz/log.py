@@ -253,7 +253,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                  "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]},
                  "columnwidth": [1.8, 0.8, 0.8, 1.0, 0.8, 0.9, 1.0],
                  "header": {"values": ["producer", "PID", "epoch", "partition", "last seq",
-                                       "last offset", "retries dropped"],
+                                       "last offset", "dup batches dropped"],
                             "fill": {"color": "#E8E8E8"}, "font": {"size": 10}, "height": 40},
                  "cells": {"values": cells, "font": {"size": 11}, "height": 24}})
     title = f"Broker log at step {step} of {len(result.events) - 1}" + (

@@ -96,8 +96,14 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
     snap = result.snapshots[step] if result.snapshots else {"members": {}, "producer": {}}
     seen_actors = {e.actor for e in result.events[: step + 1]}
     zombies = set()
+    fenced = set()
+    inits: list[str] = []
     last_exit: dict[str, str] = {}
     for e in result.events[: step + 1]:
+        if e.kind == "init_producer":
+            inits.append(e.actor)
+        if e.kind == "fenced":
+            fenced.add(e.actor)
         if e.kind in ("crash", "close", "left_group"):
             last_exit[e.actor] = e.kind
         if e.kind == "producer_restart" and e.data.get("zombie"):
@@ -128,8 +134,8 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                 node_text[node] = f"{node} has not started yet"
             elif node in zombies or (current_producer and node != current_producer):
                 node_state[node] = "zombie" if node in zombies else "closed"
-                node_text[node] = (f"{node} is a zombie: an old instance, fenced by the new epoch"
-                                   if node in zombies else f"{node} has stopped (restarted)")
+                node_text[node] = _zombie_text(node, result, fenced, inits) if node in zombies \
+                    else f"{node} has stopped (the application restarted)"
             else:
                 node_state[node] = "app"
                 node_text[node] = (f"{node}: PID {snap['producer'].get('pid')}, epoch "
@@ -209,6 +215,21 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                "autorange": False, "showticklabels": False, "showgrid": False, "zeroline": False})
     layout["meta"]["event"] = what
     return {"data": data, "layout": layout}
+
+
+def _zombie_text(node: str, result, fenced: set, inits: list) -> str:
+    if not result.config.get("transactional.id"):
+        return (f"{node} is a zombie: the old instance still runs; without a transactional.id "
+                "nothing fences it")
+    if node in fenced:
+        return (f"{node} is fenced: a newer instance with the same transactional.id bumped the "
+                "epoch, so the broker rejects the old epoch")
+    newer = inits and inits[-1] != node
+    if newer:
+        return (f"{node} is a zombie: a newer instance with the same transactional.id bumped "
+                "the epoch, so its next write or commit will be fenced")
+    return (f"{node} is a zombie: the application restarted but this old instance still runs; "
+            "the new instance has not called initTransactions() yet")
 
 
 def topology(result, step: int | None = None) -> go.Figure:
