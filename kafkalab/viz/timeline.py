@@ -23,6 +23,8 @@ from ._common import (
     wrap,
 )
 
+MAX_MARKERS_PER_KIND = 1000
+
 TRACE_NAMES = ("log end offset", "high watermark", "last stable offset", "committed offset",
                "processed (count)", "committed ahead of processing")
 
@@ -251,6 +253,10 @@ def _marker_traces(result, partition: int, s: dict, upto: int | None) -> list[di
     out = []
     for kind, (xs, ys, texts) in by_kind.items():
         label, color, symbol = EVENT_STYLE[kind]
+        if len(xs) > MAX_MARKERS_PER_KIND:  # thin evenly, and say so in the legend
+            stride = -(-len(xs) // MAX_MARKERS_PER_KIND)
+            xs, ys, texts = xs[::stride], ys[::stride], texts[::stride]
+            label = f"{label} (1 in {stride} shown)"
         out.append({"type": "scatter", "mode": "markers", "name": label, "x": xs, "y": ys,
                     "text": texts, "hoverinfo": "text",
                     "visible": True if xs or upto is not None else "legendonly",

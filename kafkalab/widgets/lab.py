@@ -39,6 +39,7 @@ DEFAULT_SCENARIO = "at-most-once-auto-commit"
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
 NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
+HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
 FIGURE_WIDTH = 1050  # px; FigureWidgets otherwise default to 700
 
 # Controls that are Kafka (or kafkalab workload) properties, passed to the model as config.
@@ -487,7 +488,10 @@ class Lab(widgets.VBox):
         n = len(r.ledger.messages)
         specs = {
             "timeline": timeline_spec(r, 0, s=self._series),
-            "ledger": ledger_spec(r, hovers=ledger_hovers(r, "auto" if n <= 5000 else "brief")),
+            # explain() per message costs O(events) each: full stories on hover for small runs,
+            # a one-line summary above (a click still shows the full story in the text panel)
+            "ledger": ledger_spec(r, hovers=ledger_hovers(
+                r, "explain" if n <= HOVER_EXPLAIN_LIMIT else "summary" if n <= 2000 else "brief")),
         }  # the log and topology depend on the step: _show_step draws them
         specs["timeline"]["layout"]["shapes"] = [now_line(r, None)]
         cols = columns_for(n)
