@@ -204,7 +204,10 @@ class Lab(widgets.VBox):
                 else self.scenario_picker.options[0]
         finally:
             self._busy = False
-        self.load(scenario)
+        if not self.load(scenario) and self.result is None:
+            message = self.error
+            self.load(DEFAULT_SCENARIO)  # show something runnable, and say why
+            self._set_error(message)
 
     # -- public -----------------------------------------------------------------------------
     @property

@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kafkalab.model
 from kafkalab import scenarios
@@ -234,3 +236,54 @@ def test_measure_latencies_contract():
     assert {"control_change_ms_median", "step_change_ms_median",
             "control_change_10k_ms"} <= set(out)
     assert out["errors"] == []
+
+
+def test_unknown_scenario_falls_back_with_a_message():
+    lab = Lab("no-such-scenario")
+    assert "Unknown scenario" in lab.error
+    assert lab.result is not None and lab.result.scenario == "at-most-once-auto-commit"
+
+
+_VALUES = {
+    "messages": st.integers(-5, 60) | st.sampled_from([10**9, MAX_LAB_MESSAGES + 1]),
+    "auto.commit.interval.ms": st.integers(-100, 10_000),
+    "crash.after.record": st.integers(-3, 70),
+    "processing.failure.record": st.integers(-3, 70),
+    "lost.acks": st.integers(-2, 70),
+    "lost.acks.probability": st.floats(-1, 2) | st.just(float("nan")),
+    "crash.probability": st.floats(-0.5, 1.5),
+    "producer.restart.after.message": st.integers(-2, 70),
+    "acks": st.sampled_from(["0", "1", "all"]),
+    "enable.idempotence": st.booleans(),
+    "transactions": st.booleans(),
+    "commit.strategy": st.sampled_from(["auto", "before-processing", "per-record", "per-batch",
+                                        "async-per-batch", "transaction"]),
+    "client.model": st.sampled_from(["java", "librdkafka"]),
+    "retries": st.integers(-1, 5),
+    "seed": st.integers(-2, 5),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(sorted(_VALUES)).flatmap(
+    lambda name: st.tuples(st.just(name), _VALUES[name])), min_size=1, max_size=6))
+def test_any_sequence_of_values_never_raises(changes):
+    lab = _shared_lab()
+    for name, value in changes:
+        before = lab.result
+        ok = lab.set(name, value)
+        assert ok == (lab.error is None)
+        if not ok:
+            assert lab.result is before  # the last good run stays
+        assert lab.outcome is lab.result.outcome
+    lab.load("at-most-once-auto-commit")
+    assert lab.error is None
+
+
+_LAB = []
+
+
+def _shared_lab():
+    if not _LAB:
+        _LAB.append(Lab())
+    return _LAB[0]
