@@ -279,7 +279,8 @@ def timeline_caption(result, band) -> str:
                  f"(offset {lo} not yet processed)")
     else:
         where = "The committed offset never runs ahead of processing"
-    return (f"{where}; {o['processed']} records processed, {o['lost']} lost, "
+    whole = "" if result.config.get("partitions", 1) == 1 else " in the whole run"
+    return (f"{where}; {o['processed']} records processed{whole}, {o['lost']} lost, "
             f"{o['duplicates']} processed more than once.")
 
 
