@@ -28,6 +28,7 @@ EDGE_STYLES = (
     ("busy", "requests in flight", C["orange"], "solid", 4),
     ("lost", "lost acknowledgement / request", C["vermillion"], "dash", 4),
     ("crashed", "path to a crashed member", C["vermillion"], "dot", 1.5),
+    ("unassigned", "partition not assigned to this member now", "#E0E0E0", "dot", 1),
 )
 
 
@@ -156,6 +157,7 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                 node_state[node] = "down"
                 node_text[node] = f"{node} crashed; its in-memory position is gone"
     data = []
+    assigned = member_assignments(result, step)
     edges_by: dict[str, list] = {k: [] for k, *_ in EDGE_STYLES}
     labels_x, labels_y, labels_t = [], [], []
     for u, v in g.edges:
@@ -169,6 +171,9 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
             label = f"{in_flight} in flight"
         elif node_state.get(v) == "down" or node_state.get(u) == "down":
             style = "crashed"
+        elif g.nodes[u].get("kind") == "partition" and v in assigned and \
+                g.nodes[u]["partition"] not in assigned[v]:
+            style = "unassigned"
         edges_by[style].append((u, v))
         if label:
             (x0, y0), (x1, y1) = pos[u], pos[v]
