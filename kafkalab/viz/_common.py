@@ -7,7 +7,6 @@ model and nothing imports numpy.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from typing import Any
 
 import plotly.graph_objects as go
@@ -134,8 +133,6 @@ def clamp_step(result, step: int | None) -> int:
     return max(0, min(n - 1, step if step >= 0 else n + step))
 
 
-def event_times(result) -> list[float]:
-    return [e.t for e in result.events]
 
 
 def time_range(result) -> list[float]:
@@ -144,9 +141,6 @@ def time_range(result) -> list[float]:
     return [-pad, end + pad]
 
 
-def steps_at_time(result, t: float) -> int:
-    """Index of the last event at or before simulated time t."""
-    return max(bisect_right(event_times(result), t) - 1, 0)
 
 
 def sample_steps(result, limit: int = MAX_FRAMES) -> list[int]:
@@ -194,6 +188,3 @@ def short_summary(rec, drained: bool) -> str:
             f"{len(copies)} visible cop{'y' if len(copies) == 1 else 'ies'} in the log "
             f"({where}{more}). Click for the full story.")
 
-
-def hover_for_message(result, rec, full: bool) -> str:
-    return wrap(result.explain(rec.id) if full else short_summary(rec, result.ledger.drained))
