@@ -11,7 +11,8 @@ found from its events (``docs/trace-format.md``):
   ``commitSync``/``commitAsync`` calls, or transaction commits for the transactional
   transform; auto-commits and the commit inside ``close()`` are not crash points).
 * ``lose_response`` / ``lose_request``: one per produce request to the input topic (the
-  request carrying message ``messages[0]``, attempt ``attempt``).
+  request carrying message ``messages[0]``, attempt ``attempt``): first attempts, and for
+  the second fault of a pair also first retries (attempt 2).
 * ``producer_restart``: after each message the application sends.
 
 The crash counts are read from a run that also carries never-firing "sentinel" crash faults
@@ -110,13 +111,19 @@ def crash_space(counts: dict[tuple[int, str], int], members: int) -> list[dict]:
     return out
 
 
+# The second fault of a pair may hit a first attempt or the first retry (attempt 2) of a
+# produce request; later attempts only follow retriable rejections (e.g. a run of
+# OutOfOrderSequence retries behind a lost request: hundreds of attempts).
+MAX_ATTEMPT = 2
+
+
 def produce_requests(events, first_attempt_only: bool) -> list[tuple[int, int]]:
     """(first message id, attempt) of each produce request to the input topic."""
     seen: dict[tuple[int, int], None] = {}
     for e in events:
         if e.kind == "produce" and e.data.get("topic") == "input" and e.data.get("messages"):
             attempt = e.data.get("attempt", 1)
-            if first_attempt_only and attempt != 1:
+            if attempt > (1 if first_attempt_only else MAX_ATTEMPT):
                 continue
             seen.setdefault((e.data["messages"][0], attempt), None)
     return list(seen)

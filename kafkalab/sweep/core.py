@@ -26,7 +26,8 @@ _ANOMALIES = {"lost": ("lost",), "duplicates": ("duplicate",),
 DEFAULT_KINDS = ("crash", "lost_ack")
 SECOND_FAULT_NOTE = ("the second fault of a pair is placed in the space of the first fault's "
                      "own run, not the fault-free one (a crash re-delivers, a lost ack is "
-                     "retried: that run has more places for a fault)")
+                     "retried: that run has more places for a fault); produce faults hit "
+                     "first attempts and first retries")
 
 
 def holds(prop: str, row: dict) -> bool:
