@@ -94,7 +94,7 @@ def test_idempotence_off_writes_a_lost_ack_twice():
     off = sweep(name, depth=1, faults=("lost_ack",), overrides={"messages": 6})
     assert len(on.rows(depth=1)) == len(off.rows(depth=1)) == 6
     assert all(r["log_duplicates"] == 0 for r in on.table)  # every single lost ack
-    assert all(r["log_duplicates"] == 1 for r in off.rows(depth=1))
+    assert all(r["log_duplicates"] >= 1 for r in off.rows(depth=1))  # every single one
 
 
 # A producer allowed one retry: a lost request is retried, two lost requests lose the message.
