@@ -128,11 +128,13 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
     Scenario(
         "idempotent-producer-lost-ack",
         "A lost acknowledgement: retry, and the broker's deduplication",
-        "The broker writes a batch but its response is lost. The producer cannot tell a lost "
-        "request from a lost response, so it retries. With enable.idempotence=true the retry "
-        "carries the same PID and sequence number: the broker recognises it, does not append "
-        "it again and answers with the original offset. With idempotence off the log holds "
-        "the batch twice.",
+        "The broker writes a batch but its response is lost, and with it the connection: "
+        "responses come back in order, so the batches sent after it get no answer either. "
+        "The producer cannot tell a lost request from a lost response; after "
+        "request.timeout.ms it resends every batch that was in flight. With "
+        "enable.idempotence=true each retry carries the same PID and sequence number: the "
+        "broker recognises it, does not append it again and answers with the original "
+        "offset. With idempotence off the log holds each of those batches twice.",
         {"messages": 10, "producer.send.interval.ms": 1, "linger.ms": 0,
          "enable.idempotence": True, "request.timeout.ms": 50, "retry.backoff.ms": 10,
          "auto.offset.reset": "earliest", "enable.auto.commit": False,
@@ -140,9 +142,9 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         [{"type": "lose_response", "message": 3}],
         {"log_duplicates": 0, "duplicates": 0, "lost": 0},
         {"idempotence-off": {
-            "title": "enable.idempotence=false: the retry is written again",
+            "title": "enable.idempotence=false: the retries are written again",
             "config": {"enable.idempotence": False},
-            "expect": {"log_duplicates": 1, "duplicates": 1, "lost": 0}}},
+            "expect": {"log_duplicates": 5, "duplicates": 5, "lost": 0}}},
     ),
     Scenario(
         "producer-restart-new-pid",
@@ -165,8 +167,8 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "transactional.id: same PID, bumped epoch, the zombie is fenced",
         "The same restart with a transactional.id. initTransactions() keeps the PID, bumps "
         "the epoch and aborts the old instance's open transaction; the old instance lives on "
-        "as a zombie and is fenced when it tries to commit. A read_committed consumer sees "
-        "every message exactly once.",
+        "as a zombie: its next write carries the old epoch and the broker fences it "
+        "(InvalidProducerEpoch). A read_committed consumer sees every message exactly once.",
         {"messages": 10, "producer.send.interval.ms": 1, "linger.ms": 0,
          "transactional.id": "orders-app", "transaction.messages": 5,
          "request.timeout.ms": 1000, "isolation.level": "read_committed",

@@ -72,7 +72,7 @@ class ConsumerApplication:
         self.crash_times = sorted(f["at_ms"] for f in self.crashes if f["point"] == "time")
         self.failures = {f["message"]: f["times"] for f in faults
                          if f["type"] == "processing_failure"}
-        self.slow = {f["message"]: f["extra_ms"] for f in faults
+        self.slow = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
                      if f["type"] == "slow_processing"}
         self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
         self.point_counts: dict[str, int] = {}
@@ -378,7 +378,7 @@ class ConsumerApplication:
                 except Crash:
                     yield from self._flush(inc, done, elapsed, start)
                     raise
-                cost = per + self.slow.get(msg, 0.0)
+                cost = per + self._slowness(msg)
                 if crash_at is not None and start + elapsed + cost > crash_at:
                     yield from self._flush(inc, done, elapsed, start)
                     yield self.env.timeout(max(crash_at - self.env.now, 0))
@@ -432,6 +432,13 @@ class ConsumerApplication:
                else ""),
             records=[[p, off, msg, round(t, 6), ok] for (p, off, msg, t), ok in
                      zip(done, applied, strict=True)], transform=self.transform)
+
+    def _slowness(self, msg: int) -> float:
+        slow = self.slow.get(msg)
+        if not slow or slow[1] <= 0:
+            return 0.0
+        slow[1] -= 1
+        return slow[0]
 
     def _processing_failed(self, inc: Incarnation, record) -> None:
         p, off, msg = record

@@ -18,8 +18,9 @@ type                              selector and options
                                   ``at_ms`` for ``time``. ``member`` (default any).
 ``processing_failure``            ``message``; ``times`` (default 1: fails once, a retry
                                   works). What follows is ``on.processing.error``.
-``slow_processing``               ``message``, ``extra_ms``: this record takes longer
-                                  (exceed ``max.poll.interval.ms`` to force a rebalance).
+``slow_processing``               ``message``, ``extra_ms``, ``times`` (default 1): this
+                                  record takes longer (exceed ``max.poll.interval.ms`` to
+                                  force a rebalance); later deliveries are normal.
 ``producer_restart``              ``after_message`` (once the application has sent it) or
                                   ``at_ms``; ``zombie`` (default false): the old instance
                                   keeps running.
@@ -49,7 +50,8 @@ _SPEC: dict[str, dict[str, tuple]] = {
                        "index": ("int", False), "at_ms": ("float", False),
                        "member": ("int", False)},
     "processing_failure": {"message": ("int", True), "times": ("int", False)},
-    "slow_processing": {"message": ("int", True), "extra_ms": ("float", True)},
+    "slow_processing": {"message": ("int", True), "extra_ms": ("float", True),
+                        "times": ("int", False)},
     "producer_restart": {"after_message": ("int", False), "at_ms": ("float", False),
                          "zombie": ("bool", False)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
@@ -128,7 +130,7 @@ def normalise(faults: list[dict] | None) -> list[dict]:
                                  f"index for point {out['point']!r}")
             if out.get("index") == 0:
                 raise FaultError(f"{where} (consumer_crash): index counts from 1")
-        if kind == "processing_failure":
+        if kind in ("processing_failure", "slow_processing"):
             out.setdefault("times", 1)
         if kind == "producer_restart":
             if ("after_message" in out) == ("at_ms" in out):
@@ -176,7 +178,9 @@ def describe(fault: dict) -> str:
         return (f"processing message {fault['message']} fails "
                 f"{'once' if times == 1 else f'{times} times'}")
     if kind == "slow_processing":
-        return f"processing message {fault['message']} takes {fault['extra_ms']:g} ms longer"
+        times = fault.get("times", 1)
+        return (f"processing message {fault['message']} takes {fault['extra_ms']:g} ms longer"
+                + ("" if times == 1 else f" ({times} times)"))
     if kind == "producer_restart":
         when = (f"after sending message {fault['after_message']}" if "after_message" in fault
                 else f"at t={fault['at_ms']:g} ms")

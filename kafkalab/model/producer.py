@@ -24,6 +24,7 @@ class ProducerBatch:
     base_seq: int = -1
     attempts: int = 0
     live_attempt: int = 0  # the attempt whose response we still wait for (0: none)
+    connection: int = 0  # which connection the live attempt went out on
     not_before: float = 0.0
     done: bool = False
 
@@ -58,6 +59,11 @@ class ProducerClient:
         # max.in.flight of them, so a retry is still among the broker's 5 cached batches.
         self.window: dict[tuple[str, int], list[ProducerBatch]] = {}
         self.in_flight = 0
+        self.in_flight_batches: list[ProducerBatch] = []
+        # Responses on one connection come back in order, so once one is lost no later one on
+        # that connection arrives: the client times out, disconnects and retries them all.
+        self.connection = 0
+        self.broken_connection: int | None = None
         self.unfinished = 0  # batches created and not yet acked or failed
         self.alive = True
         self.fenced = False
@@ -81,8 +87,10 @@ class ProducerClient:
                                     "previous instance's open transaction is aborted")
             self.sim.trace.emit(
                 "init_producer", self.name,
-                f"{self.name} initTransactions: transactional.id {self.txn_id!r} keeps PID "
-                f"{self.pid}, epoch bumped to {self.epoch}", pid=self.pid, epoch=self.epoch,
+                f"{self.name} initTransactions: transactional.id {self.txn_id!r} "
+                + (f"gets PID {self.pid}, epoch 0" if self.epoch == 0 else
+                   f"keeps PID {self.pid}, epoch bumped to {self.epoch}"),
+                pid=self.pid, epoch=self.epoch,
                 transactional_id=self.txn_id)
         else:
             self.pid, self.epoch = self.sim.broker.new_pid(), 0
@@ -220,6 +228,8 @@ class ProducerClient:
                 sim.later(sim.net.one_way, self._arrive, batch, attempt, fate, False)
             return
         self.in_flight += 1
+        batch.connection = self.connection
+        self.in_flight_batches.append(batch)
         if fate.lose_request:
             sim.trace.emit("request_lost", self.name,
                            "the produce request never reached the broker",
@@ -237,20 +247,31 @@ class ProducerClient:
         if not respond:
             return
         if fate.lose_response:
-            sim.later(sim.net.append_ms, sim.trace.emit, "ack_lost", self.name,
-                      f"the broker's response for the batch to partition {batch.partition} "
-                      f"(offset {result.base_offset}) was lost: the producer cannot tell "
-                      f"whether it was written", topic=batch.topic, partition=batch.partition,
-                      messages=batch.messages, attempt=attempt, offset=result.base_offset)
+            sim.later(sim.net.append_ms + sim.net.one_way, self._connection_lost, batch,
+                      attempt, result.base_offset)
             return
         delay = sim.net.append_ms + sim.net.one_way + fate.delay_ms
         sim.later(delay, self._response, batch, attempt, result)
 
+    def _connection_lost(self, batch: ProducerBatch, attempt: int, offset: int) -> None:
+        if self.broken_connection is None:
+            self.broken_connection = batch.connection
+        self.sim.trace.emit(
+            "ack_lost", self.name,
+            f"the broker's response for the batch to partition {batch.partition} (offset "
+            f"{offset}) was lost, and with it the connection: no later response on it arrives. "
+            "The producer cannot tell whether the batch was written",
+            topic=batch.topic, partition=batch.partition, messages=batch.messages,
+            attempt=attempt, offset=offset)
+
     def _response(self, batch: ProducerBatch, attempt: int, result) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return  # timed out already (a late response is ignored), or the process is dead
+        if batch.connection == self.broken_connection:
+            return  # responses stop at the lost one; the request timeout will notice
         batch.live_attempt = 0
         self.in_flight -= 1
+        self.in_flight_batches.remove(batch)
         if result.error == "INVALID_PRODUCER_EPOCH":
             self._fence("INVALID_PRODUCER_EPOCH")
             return
@@ -267,9 +288,20 @@ class ProducerClient:
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return
-        batch.live_attempt = 0
-        self.in_flight -= 1
-        self._retry(batch, count=True)
+        if batch.connection == self.broken_connection:
+            # Disconnect: every request still in flight on this connection fails and is
+            # retried on a new one.
+            failed = [b for b in self.in_flight_batches if b.connection == batch.connection]
+            self.connection += 1
+            self.broken_connection = None
+        else:
+            failed = [batch]
+        for b in failed:
+            b.live_attempt = 0
+            self.in_flight -= 1
+            self.in_flight_batches.remove(b)
+        for b in failed:
+            self._retry(b, count=True)
 
     def _retry(self, batch: ProducerBatch, count: bool) -> None:
         c = self.sim.config
@@ -288,6 +320,7 @@ class ProducerClient:
                                 messages=batch.messages, reason=why)
             self.on_fail(batch)
             self._check_idle()
+            self._poke()  # the batches queued behind it may go now
             return
         batch.not_before = now + backoff
         self.sim.trace.emit("retry", self.name,

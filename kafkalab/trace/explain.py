@@ -59,7 +59,9 @@ def explain(ledger: Ledger, message_id: int) -> str:
         stops = [e for e in events if e.kind == "crash_loop"]
         lines.extend(f"At {_t(e.t)}: {e.text}." for e in stops)
         if not stops:
-            lines.append("The run stopped (max.simulated.ms) before it was processed.")
+            limit = ledger.trace.events[-1].t if ledger.trace.events else 0
+            lines.append(f"The run ended at {_t(limit)} (max.simulated.ms, or nothing left that "
+                         "could move it) before it was processed.")
     if len(rec.processed) > 1:
         lines.extend(_why_redelivered(ledger, rec))
     return " ".join(lines)

@@ -203,3 +203,32 @@ def test_abort_markers_carry_the_new_epoch_and_fence_old_writes():
     assert abort.data["epoch"] == new_epoch
     rejected = [e for e in kinds(r, "rejected") if e.actor == "broker"]
     assert all(e.data["epoch"] < new_epoch for e in rejected)
+
+
+def test_a_lost_response_loses_the_connection_and_every_later_response_on_it():
+    r = scenarios.run("idempotent-producer-lost-ack/idempotence-off")
+    lost_at = kinds(r, "ack_lost")[0].t
+    acks = kinds(r, "ack")
+    timeout = lost_at + r.config["request.timeout.ms"]
+    # no acknowledgement arrives between the lost response and the timeout
+    assert not [a for a in acks if lost_at <= a.t < timeout - r.config["network.rtt.ms"]]
+    retried = {m for e in kinds(r, "retry") for m in e.data["messages"]}
+    assert retried == {3, 4, 5, 6, 7}  # everything in flight (max.in.flight=5) is resent
+    idem = scenarios.run("idempotent-producer-lost-ack")
+    assert len(kinds(idem, "duplicate_batch")) == 5 and idem.outcome["log_duplicates"] == 0
+
+
+def test_slow_processing_is_slow_once_by_default():
+    r = simulate({**PREFILLED, "messages": 10, "max.poll.records": 5,
+                  "enable.auto.commit": False, "commit.strategy": "per-batch",
+                  "max.poll.interval.ms": 100},
+                 [{"type": "slow_processing", "message": 2, "extra_ms": 500}])
+    assert r.drained and len(kinds(r, "left_group")) == 1
+
+
+def test_giving_up_on_a_batch_lets_the_batches_behind_it_go():
+    r = scenarios.run("idempotent-producer-lost-ack", overrides={"delivery.timeout.ms": 40})
+    assert r.drained and r.ledger.messages[3].gave_up
+    assert r.ledger.messages[9].copies and r.outcome["unseen"] == 0
+    # the batch the producer gave up on had been written: the callback error was a false alarm
+    assert "gave up" in r.explain(3) and r.ledger.messages[3].processed
