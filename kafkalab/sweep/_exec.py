@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 
 from ..model import simulate
@@ -17,7 +20,49 @@ POOL_MIN_SECONDS = {"fork": 0.25, "spawn": 0.8}
 POOL_MIN_RUNS = 48
 
 
+# A run that takes longer than this (wall clock) is abandoned and reported, not waited for:
+# model runs take milliseconds; one that never ends is a model bug the sweep should name.
+RUN_TIMEOUT_S = 20.0
+
+
+class RunTimeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise RunTimeout in this thread after ``seconds`` (where SIGALRM exists and this is
+    the main thread; elsewhere, e.g. Pyodide or a worker thread, no limit)."""
+    usable = hasattr(signal, "setitimer") and \
+        threading.current_thread() is threading.main_thread()
+    if not usable or not seconds:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise RunTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def run_one(task: tuple) -> dict:
+    """One simulation (see _run_one); a run that does not finish in RUN_TIMEOUT_S becomes
+    {"error": ...} instead of hanging the sweep."""
+    try:
+        with _deadline(RUN_TIMEOUT_S):
+            return _run_one(task)
+    except RunTimeout:
+        return {"error": f"the simulation did not finish within {RUN_TIMEOUT_S:g} s "
+                         "(wall clock): a model hang?"}
+
+
+def _run_one(task: tuple) -> dict:
     """One simulation of one fault plan (a top-level function: it must pickle).
 
     ``task`` = (config, plan, seed, want_space, kinds). With ``want_space`` the result also

@@ -104,10 +104,11 @@ class SweepResult:
     run_notes: list[str] = field(default_factory=list)  # about this machine: text only
     seconds: float = 0.0
     processes: int = 1
+    errors: list[dict] = field(default_factory=list)  # runs that did not finish
 
     @property
     def runs(self) -> int:
-        return len(self.table)
+        return len(self.table) + len(self.errors)
 
     def rows(self, depth: int | None = None, kind: str | None = None) -> list[dict]:
         """Table rows, optionally only schedules of ``depth`` faults / of one fault kind."""
@@ -145,7 +146,7 @@ class SweepResult:
                 "space": {str(k): v for k, v in self.space.items()},
                 "counterexamples": {p: copy.deepcopy(s) for p, s in
                                     self.counterexamples.items()},
-                "notes": list(self.notes),
+                "notes": list(self.notes), "errors": copy.deepcopy(self.errors),
                 "table": copy.deepcopy(self.table)}
 
     def format_text(self) -> str:
@@ -171,6 +172,8 @@ class SweepResult:
                          f"{g['log_dup_runs']:>9}")
         if self.depth >= 2:
             line("pairs of faults", self.rows(depth=2))
+        for err in self.errors:
+            lines.append(f"DID NOT FINISH: {err['label']}: {err['error']}")
         lines += ["", "smallest schedule breaking each property:"]
         for prop, plan in self.counterexamples.items():
             if plan is None:
@@ -194,17 +197,20 @@ class _Search:
         self.exhaustive = True
         self.space: dict[int, int] = {}
         self.rows: list[dict] = []
+        self.errors: list[dict] = []  # runs that did not finish: {faults, label, error}
 
     def _task(self, plan, want_space=False):
         return (self.t.config, plan, self.seed, want_space, self.kinds)
 
     def _run(self, plans, want_space=False) -> list[dict]:
         rows = self.exec.map([self._task(p, want_space) for p in plans])
+        ok = []
         for plan, row in zip(plans, rows, strict=True):
             row["faults"] = plan
             row["label"] = _space.plan_label(plan)
-        self.rows.extend(rows)
-        return rows
+            (self.errors if "error" in row else ok).append(row)
+        self.rows.extend(ok)
+        return ok
 
     def _sample(self, plans, k, what):
         if len(plans) <= k:
@@ -217,8 +223,10 @@ class _Search:
 
     def baseline(self) -> dict:
         self.exec.total = 1 + min(self.budget, 1000)
-        (row,) = self._run([[]], want_space=True)
-        return row
+        rows = self._run([[]], want_space=True)
+        if not rows:
+            raise ConfigError(f"the fault-free run did not finish: {self.errors[0]['error']}")
+        return rows[0]
 
     def level1(self, base) -> list[dict]:
         plans = [[f] for f in base["space"]]
@@ -247,13 +255,13 @@ class _Search:
             self.notes.append("depth 2 skipped: depth 1 alone exceeds the budget")
             return []
         plans = self.pairs(rows1)
-        left = self.budget - len(self.rows)
+        left = self.budget - len(self.rows) - len(self.errors)
         if left <= 0 and plans:
             self.exhaustive = False
             self.notes.append(f"depth 2: {len(plans)} pairs, no budget left; none run")
             return []
         plans = self._sample(plans, left, "depth 2")
-        self.exec.total = len(self.rows) + len(plans)
+        self.exec.total = len(self.rows) + len(self.errors) + len(plans)
         if stop is None:
             return self._run(plans)
         out = []
@@ -304,9 +312,13 @@ def sweep(scenario_or_config, depth: int = 1, faults=DEFAULT_KINDS, overrides=No
         else getattr(scenario_or_config, "faults", None)
     if own:
         s.notes.insert(0, "the scenario's own fault plan is replaced by the swept faults")
+    if s.errors:
+        s.notes.append(f"{len(s.errors)} run(s) did not finish and are left out of the table "
+                       "(see errors): a model bug to report")
+    errors = sorted(s.errors, key=lambda r: _space.plan_order(r["faults"]))
     return SweepResult(s.t.label, depth, s.kinds, seed, s.exhaustive, table, cex, s.space,
                        s.notes, s.run_notes, time.perf_counter() - start,
-                       s.exec.processes_used)
+                       s.exec.processes_used, errors)
 
 
 def shortest_counterexample(scenario_or_config, property: str, depth: int = 2,

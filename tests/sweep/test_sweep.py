@@ -158,7 +158,7 @@ def test_json_shape_and_text():
     data = json.loads(json.dumps(result.to_json_dict()))
     assert {"scenario", "depth", "runs", "exhaustive", "counterexamples", "table"} <= set(data)
     assert data["scenario"] == "at-least-once-manual-commit" and data["depth"] == 1
-    assert data["runs"] == len(data["table"]) == result.runs
+    assert data["runs"] == len(data["table"]) == result.runs and data["errors"] == []
     assert data["exhaustive"] is True
     assert set(data["counterexamples"]) == set(PROPERTIES)
     assert data["counterexamples"]["no_loss"] is None
@@ -243,3 +243,26 @@ def test_benchmark_reports_runs_and_speed():
     out = benchmark(messages=10, processes=1)
     assert out["runs"] == 1 + 1 + 4 * 10  # fault-free, 1 poll, 10 records × 4 points
     assert out["processes"] == 1 and out["runs_per_s"] > 0 and out["seconds"] > 0
+
+
+def test_a_run_that_never_finishes_is_reported_not_waited_for(monkeypatch):
+    import time
+
+    from kafkalab.sweep import _exec
+
+    real = _exec._run_one
+
+    def hangs_on_one_plan(task):
+        if task[1] == [{"type": "consumer_crash", "point": "after_processing", "index": 2}]:
+            while True:
+                time.sleep(0.01)
+        return real(task)
+
+    monkeypatch.setattr(_exec, "_run_one", hangs_on_one_plan)
+    monkeypatch.setattr(_exec, "RUN_TIMEOUT_S", 0.3)
+    result = sweep("at-least-once-manual-commit", depth=1, overrides={"messages": 3},
+                   processes=1)
+    assert [e["label"] for e in result.errors] == ["crash after_processing #2"]
+    assert result.runs == len(result.table) + 1
+    assert "DID NOT FINISH: crash after_processing #2" in result.format_text()
+    assert result.to_json_dict()["errors"][0]["faults"][0]["index"] == 2
