@@ -363,7 +363,10 @@ class ConsumerApplication:
         elapsed = 0.0
         crash_at = self._next_crash_time()
         start = self.env.now
-        watch = bool(self.crashes or self.failures or self.slow or self.crash_p)
+        # The careful path checks faults per record; the transform always takes it, as it
+        # hands each output record to its producer as soon as it is made.
+        watch = bool(self.crashes or self.failures or self.slow or self.crash_p
+                     or self.transform)
         for record in records:
             p, off, msg = record
             if watch:

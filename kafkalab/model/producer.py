@@ -179,8 +179,10 @@ class ProducerClient:
         window = self.window.setdefault((batch.topic, batch.partition), [])
         while window and window[0].done:
             window.pop(0)
-        if batch.attempts:  # a retry is already inside the window
-            return True
+        if batch.attempts:
+            # A retry goes out only as the oldest unfinished batch of its partition, as the
+            # Java client drains a retried batch only when it is the first in flight.
+            return bool(window) and window[0] is batch
         if len(window) >= self.max_in_flight:
             return False
         window.append(batch)
@@ -281,7 +283,7 @@ class ProducerClient:
                                 "OutOfOrderSequence (an earlier batch is missing); retrying in "
                                 "order", topic=batch.topic, partition=batch.partition,
                                 messages=batch.messages, error=result.error)
-            self._retry(batch, count=False)
+            self._retry(batch, count=False, why="the broker asked for it to be resent in order")
             return
         self._finish(batch, result.base_offset, result.duplicate, lost=False)
 
@@ -301,12 +303,15 @@ class ProducerClient:
             self.in_flight -= 1
             self.in_flight_batches.remove(b)
         for b in failed:
-            self._retry(b, count=True)
+            self._retry(b, count=True, why="no response within request.timeout.ms")
 
-    def _retry(self, batch: ProducerBatch, count: bool) -> None:
+    def _retry(self, batch: ProducerBatch, count: bool, why: str) -> None:
         c = self.sim.config
         now = self.env.now
-        backoff = c["retry.backoff.ms"]
+        # Exponential backoff (KIP-580): retry.backoff.ms doubling up to retry.backoff.max.ms
+        # (the real clients add ±20% jitter; the model does not, to stay easy to follow).
+        backoff = min(c["retry.backoff.ms"] * 2 ** max(batch.attempts - 1, 0),
+                      max(c["retry.backoff.max.ms"], c["retry.backoff.ms"]))
         out_of_time = now + backoff - batch.created >= c["delivery.timeout.ms"]
         out_of_retries = count and batch.attempts > c["retries"]
         if out_of_time or out_of_retries:
@@ -324,9 +329,9 @@ class ProducerClient:
             return
         batch.not_before = now + backoff
         self.sim.trace.emit("retry", self.name,
-                            f"no response within request.timeout.ms: {self.name} will resend "
-                            f"the batch (attempt {batch.attempts + 1}) after "
-                            f"retry.backoff.ms={backoff}", topic=batch.topic,
+                            f"{why}: {self.name} will resend the batch (attempt "
+                            f"{batch.attempts + 1}) after a backoff of {backoff:g} ms",
+                            topic=batch.topic,
                             partition=batch.partition, messages=batch.messages,
                             attempt=batch.attempts + 1)
         self.ready.append(batch)
@@ -365,7 +370,9 @@ class ProducerClient:
         self.alive = False
         self.sim.trace.emit("fenced", self.name,
                             f"{self.name} (PID {self.pid}, epoch {self.epoch}) is fenced: {error}; "
-                            "a newer instance with the same transactional.id exists",
+                            "its epoch is stale: a newer instance with the same "
+                            "transactional.id, or the coordinator aborting after "
+                            "transaction.timeout.ms, bumped it",
                             pid=self.pid, epoch=self.epoch, error=error)
         if not self._idle.triggered:
             self._idle.succeed()
@@ -526,6 +533,10 @@ class ProducerApplication:
                 if ok:
                     self.committed.update(self.in_txn)
                     self.in_txn = []
+                else:
+                    # ProducerFencedException is fatal: the application closes this producer,
+                    # starts a new one and resends the transaction that did not commit.
+                    pending = yield from self._restart({"fenced": True}, pending)
                 continue
             if pending and self.interval > 0:
                 yield env.timeout(step)
@@ -541,10 +552,12 @@ class ProducerApplication:
         old = self.client
         zombie = fault.get("zombie", False)
         yield env.timeout(0)  # requests already handed to the network still go out
+        what = ("its transaction could not commit (the producer was fenced, e.g. after "
+                "transaction.timeout.ms): the application closes the producer"
+                if fault.get("fenced") else "the producer application dies")
         sim.trace.emit("producer_restart", old.name,
-                       "the producer application dies"
-                       + (" but its old instance lives on as a zombie" if zombie else "")
-                       + "; it comes back after restart.delay.ms="
+                       what + (" but its old instance lives on as a zombie" if zombie else "")
+                       + "; a new producer starts after restart.delay.ms="
                        + f"{sim.config['restart.delay.ms']:g}",
                        zombie=zombie, pid=old.pid, epoch=old.epoch)
         if zombie:

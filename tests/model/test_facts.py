@@ -1,5 +1,7 @@
 """One test per Kafka fact the model implements (see shared/reference/kafka-semantics.md)."""
 
+from itertools import pairwise
+
 from kafkalab import scenarios
 from kafkalab.model import simulate
 
@@ -232,3 +234,21 @@ def test_giving_up_on_a_batch_lets_the_batches_behind_it_go():
     assert r.ledger.messages[9].copies and r.outcome["unseen"] == 0
     # the batch the producer gave up on had been written: the callback error was a false alarm
     assert "gave up" in r.explain(3) and r.ledger.messages[3].processed
+
+
+def test_transaction_timeout_fences_the_producer_and_the_application_starts_a_new_one():
+    r = scenarios.run("read-committed-vs-uncommitted", messages=6,
+                      faults=[{"type": "lose_request", "message": 0, "attempt": 1},
+                              {"type": "lose_request", "message": 0, "attempt": 2}])
+    assert kinds(r, "txn_abort") and kinds(r, "fenced") and r.drained
+    assert r.outcome["lost"] == 0 and r.outcome["duplicates"] == 0
+    assert len(kinds(r, "retry")) < 10  # retries wait behind the oldest batch: no storm
+
+
+def test_retry_backoff_doubles_up_to_the_maximum():
+    r = simulate({**PREFILLED, "messages": 1, "request.timeout.ms": 10,
+                  "retry.backoff.ms": 100, "retry.backoff.max.ms": 300},
+                 [{"type": "lose_request", "message": 0, "attempt": a} for a in (1, 2, 3, 4)])
+    sends = [e.t for e in kinds(r, "produce")]
+    gaps = [round(b - a - 10) for a, b in pairwise(sends)]
+    assert gaps == [100, 200, 300, 300]
