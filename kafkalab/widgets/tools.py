@@ -1,0 +1,194 @@
+"""Helpers for the Lab's two tools: "try every crash point" (a depth-1 crash sweep of the Lab's
+current config) and "run with a real client" (the comparable crosscheck workload).
+
+Pure functions: budgets, the scenario → real workload map, and the HTML the Lab shows.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from ..sweep import _space
+
+# A sweep in the Lab should answer in a second or two: the number of runs is capped so that
+# runs × (time of one run) stays near SWEEP_TARGET_S. A run in the sweep has no snapshots, so
+# it takes about 0.7 of the Lab's own last run; measured on 2 cores (Python 3.11): a 10-message
+# preset sweeps all of its 20–40 crash points in 0.01–0.05 s, a 200-message per-record-commit
+# config runs 300 placements in 2.3 s.
+SWEEP_TARGET_S = 1.5
+SWEEP_MIN_BUDGET = 40
+SWEEP_MAX_BUDGET = 2000
+SWEEP_PROPERTIES = ("no_loss", "no_duplicates")
+_PROPERTY_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates"}
+
+
+def sweep_budget(last_run_ms: float | None) -> int:
+    """Runs the Lab's sweep may make, from the Lab's last run time (ms, with snapshots)."""
+    per_run_ms = max((last_run_ms or 5.0) * 0.7, 0.5)
+    return int(max(SWEEP_MIN_BUDGET, min(SWEEP_MAX_BUDGET, SWEEP_TARGET_S * 1000 / per_run_ms)))
+
+
+def hurt_messages(result, prop: str) -> list[int]:
+    """Message ids that break ``prop`` in a run (lost ones for no_loss, duplicated ones for
+    no_duplicates), in order of first appearance."""
+    kinds = {"no_loss": ("lost",), "no_duplicates": ("duplicate",)}[prop]
+    return list(dict.fromkeys(a["message"] for a in result.anomalies
+                              if a["type"] in kinds and "message" in a))
+
+
+def sweep_html(sw, budget: int, counterexamples: dict[str, dict | None],
+               dropped_faults: list[str]) -> str:
+    """The sweep's result: one row per crash point, then each property's counterexample."""
+    rows = []
+    base = sw.rows(depth=0)
+    if base:
+        b = base[0]
+        rows.append(("no crash", 1, int(b["lost"] > 0), int(b["duplicates"] > 0), b["lost"],
+                     b["duplicates"]))
+    for point, g in sw.by_point().items():
+        rows.append((f"crash {point.replace('_', ' ')}", g["runs"], g["lost_runs"],
+                     g["dup_runs"], g["lost"], g["duplicates"]))
+    head = ("<tr style='background:#f0f0f0'><th style='text-align:left;padding:2px 8px'>"
+            "crash point</th><th>runs</th><th>runs that lost</th><th>runs with duplicates</th>"
+            "<th>lost messages</th><th>duplicate messages</th></tr>")
+    body = []
+    for name, runs, lost_runs, dup_runs, lost, dups in rows:
+        def cell(value, colour):
+            style = f"color:{colour};font-weight:bold" if value else "color:#2a7"
+            return f"<td style='text-align:right;padding:2px 8px;{style}'>{value}</td>"
+        body.append(f"<tr><td style='padding:2px 8px'>{html.escape(name)}</td>"
+                    f"<td style='text-align:right;padding:2px 8px'>{runs}</td>"
+                    + cell(lost_runs, "#D55E00") + cell(dup_runs, "#E69F00")
+                    + cell(lost, "#D55E00") + cell(dups, "#E69F00") + "</tr>")
+    how = "every placement" if sw.exhaustive else (
+        f"a random sample of {sw.runs - 1} of the {sw.space.get(1, 0)} placements (the Lab caps "
+        f"a sweep at {budget} runs to answer in a second or two; use kafkalab.sweep.sweep() "
+        "for all of them)")
+    lines = [f"<div class='kafkalab-sweep-summary'><b>Tried every crash point:</b> "
+             f"{sw.runs} runs ({how}) in {sw.seconds:.2f} s.</div>"]
+    if dropped_faults:
+        lines.append("<div style='color:#555'><i>The sweep replaces the Lab's own fault plan "
+                     f"({html.escape('; '.join(dropped_faults))}) by one crash per run.</i></div>")
+    lines.append("<table class='kafkalab-sweep-table' style='border-collapse:collapse;"
+                 "margin:4px 0'>" + head + "".join(body) + "</table>")
+    for prop in SWEEP_PROPERTIES:
+        cx = counterexamples.get(prop)
+        words = _PROPERTY_WORDS[prop]
+        if cx is None:
+            lines.append(f"<div>✓ <b>{words}</b>: no single crash breaks it"
+                         + ("" if sw.exhaustive else " (in the sample)") + ".</div>")
+            continue
+        story = "<br>".join(html.escape(line) for line in cx["explanation"].splitlines())
+        lines.append(f"<div style='margin-top:4px'>✗ <b>{words}</b>: shortest counterexample "
+                     f"<code>{html.escape(cx['label'])}</code> (lost {cx['outcome']['lost']}, "
+                     f"duplicates {cx['outcome']['duplicates']})<br>"
+                     f"<span style='color:#333'>{story}</span></div>")
+    for err in sw.errors:
+        lines.append(f"<div style='color:#D55E00'>did not finish: {html.escape(err['label'])}: "
+                     f"{html.escape(err['error'])}</div>")
+    return "<div style='border-left:4px solid #009E73;padding:4px 10px'>" + "".join(lines) \
+        + "</div>"
+
+
+def plan_label(plan: list[dict]) -> str:
+    return _space.plan_label(plan)
+
+
+# -- run with a real client ----------------------------------------------------------------
+
+#: Lab scenario → the registered real workload that runs the same story with librdkafka.
+REAL_WORKLOAD = {
+    "at-most-once-auto-commit": "auto-commit-librdkafka-loses",
+    "auto-commit-java-crash/librdkafka": "auto-commit-librdkafka-loses",
+    "at-most-once-auto-commit/java-close-on-error": "auto-commit-close-on-error-loses",
+    "at-most-once-commit-first": "commit-before-processing-loses",
+    "at-least-once-manual-commit": "commit-after-processing-redelivers",
+    "idempotent-producer-lost-ack/idempotence-off": "non-idempotent-producer-duplicates",
+}
+#: Lab scenario (or its base name) → the kafkalab.real.NOT_COMPARABLE gap it runs into.
+REAL_GAP = {
+    "idempotent-producer-lost-ack": "idempotent-producer-dedup",
+    "transactional-fencing": "zombie-fencing",
+    "exactly-once-pipeline": "exactly-once-consume-transform-produce",
+    "read-committed-vs-uncommitted": "read-committed-lso",
+}
+_OTHER_REASONS = {
+    "java": "not comparable: the real client is librdkafka (confluent-kafka); the Java "
+            "consumer's commit inside poll() is not what it runs",
+    "commit-cost": "not comparable: throughput depends on this machine and the mock cluster "
+                   "has no commit latency; there is no delivery outcome to compare",
+    "producer-restart-new-pid": "not comparable: no real workload restarts the producer "
+                                "application (the mock cluster has no producer-restart fault)",
+    "per-batch": "not comparable: no real workload crashes between a batch and its commit yet",
+    "java-skip-on-error": "not comparable: the real client is librdkafka; this variant is the "
+                          "Java consumer catching the error",
+}
+
+
+def real_target(scenario: str) -> tuple[str | None, str]:
+    """(workload name, what runs) or (None, why not comparable) for a Lab scenario."""
+    from .. import real
+
+    if scenario in REAL_WORKLOAD:
+        name = REAL_WORKLOAD[scenario]
+        return name, f"runs the real workload “{name}”: {real.WORKLOADS[name]['title']}"
+    base, _, variant = scenario.partition("/")
+    gap = REAL_GAP.get(scenario) or REAL_GAP.get(base)
+    if gap is not None:
+        return None, real.not_comparable_reason(gap) or "not comparable"
+    for key in (scenario, variant, base):
+        if key in _OTHER_REASONS:
+            return None, _OTHER_REASONS[key]
+    if "java" in scenario:
+        return None, _OTHER_REASONS["java"]
+    return None, "not comparable: no real-client workload runs this scenario"
+
+
+def real_html(report: dict[str, Any]) -> str:
+    """Simulated and real ledgers side by side, the compared outcome and the agree line."""
+    sim, rl = report["simulated_ledger"], report["real_ledger"]
+    n = max(len(sim), len(rl))
+    rows = []
+    for i in range(n):
+        s = sim[i] if i < len(sim) else {}
+        r = rl[i] if i < len(rl) else {}
+        differ = s.get("processed") != r.get("processed")
+        style = "background:#FFF3EC" if differ else ""
+        rows.append(f"<tr style='{style}'><td style='padding:1px 8px'>{i}</td>"
+                    f"<td style='text-align:right;padding:1px 8px'>{s.get('processed', '—')}</td>"
+                    f"<td style='text-align:right;padding:1px 8px'>{r.get('processed', '—')}</td>"
+                    f"<td style='padding:1px 8px'>{s.get('offsets', '—')}</td>"
+                    f"<td style='padding:1px 8px'>{r.get('offsets', '—')}</td></tr>")
+    table = ("<table class='kafkalab-real-table' style='border-collapse:collapse;margin:4px 0'>"
+             "<tr style='background:#f0f0f0'><th>message</th><th>processed (simulated)</th>"
+             "<th>processed (real)</th><th>offsets (simulated)</th><th>offsets (real)</th></tr>"
+             + "".join(rows) + "</table>")
+    keys = report["compared"]
+    outcome = "".join(
+        f"<tr><td style='padding:1px 8px'>{html.escape(k)}</td>"
+        f"<td style='text-align:right;padding:1px 8px'>{report['simulated'].get(k)}</td>"
+        f"<td style='text-align:right;padding:1px 8px'>{report['real'].get(k)}</td></tr>"
+        for k in keys)
+    outcome = ("<table style='border-collapse:collapse;margin:4px 0'><tr style='background:"
+               "#f0f0f0'><th>compared</th><th>simulated</th><th>real</th></tr>" + outcome
+               + "</table>")
+    if report["agree"]:
+        verdict = ("<div class='kafkalab-real-verdict' style='color:#009E73'><b>✓ agree:</b> "
+                   f"the simulation and the real client agree on {', '.join(keys)}.</div>")
+    else:
+        verdict = ("<div class='kafkalab-real-verdict' style='color:#D55E00'><b>✗ disagree</b> "
+                   f"on {html.escape(', '.join(report['differences']))}.</div>")
+    caveats = "".join(f"<div style='color:#555'><i>{html.escape(c)}</i></div>"
+                      for c in report.get("caveats", []))
+    return ("<div style='border-left:4px solid #CC79A7;padding:4px 10px'>"
+            f"<b>Real client:</b> workload <code>{html.escape(report['workload'])}</code> — "
+            f"{html.escape(report['title'])} (real run {report['real_elapsed_s']:.1f} s on "
+            "librdkafka's in-process mock cluster, 127.0.0.1)" + verdict + caveats
+            + "<div style='display:flex;gap:24px;align-items:flex-start'>" + table + outcome
+            + "</div></div>")
+
+
+def message_html(text: str, colour: str = "#D55E00") -> str:
+    return (f"<div style='border-left:4px solid {colour};padding:4px 10px'>"
+            f"{html.escape(text)}</div>")
