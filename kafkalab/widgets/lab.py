@@ -158,6 +158,9 @@ class Lab(widgets.VBox):
         self.fault_note = widgets.HTML()
         self.counters = widgets.HTML()
         self.text_panel = widgets.HTML(layout=widgets.Layout(min_height="120px"))
+        for widget, css in ((self.error_box, "kafkalab-error"), (self.counters, "kafkalab-counters"),
+                            (self.text_panel, "kafkalab-text"), (self.story, "kafkalab-story")):
+            widget.add_class(css)  # stable hooks for the browser tests and for styling
         self.play = widgets.Play(min=0, max=1, value=0, interval=350, description="Play")
         self.slider = widgets.IntSlider(min=0, max=1, value=0, description="step",
                                         continuous_update=True,
