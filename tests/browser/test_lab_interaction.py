@@ -1,0 +1,260 @@
+"""The Lab driven like a learner drives it: typing, dropdowns, buttons, Play and clicks on the
+ledger, all through the page (mouse and keyboard). ``kernel_eval`` only checks kernel state.
+
+One notebook with one Lab for the module; the tests run in file order and each leaves the Lab
+in its default settings (at-most-once-auto-commit: messages 8 and 9 lost)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from kafkalab import scenarios
+
+from .harness import (
+    TIMINGS,
+    click_button,
+    kernel_eval,
+    move_slider,
+    plotly_figure,
+    plotly_titles,
+    run_notebook,
+    screenshot,
+    wait_until,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.browser
+
+CELLS = ["#md\n# The Lab, driven by hand", "from kafkalab import Lab\nlab = Lab()\nlab"]
+LEDGER = "Message ledger: what the sink did with each message — at-most-once-auto-commit"
+TIMELINE = "Offsets over time, input partition 0 — at-most-once-auto-commit"
+LOST_TRACE = "LOST: never processed"
+DUP_TRACE = "×n: processed more than once"
+
+
+@pytest.fixture(scope="module")
+def lab_nb(chromium_browser, lab_server):
+    t0 = time.monotonic()
+    relpath = "lab_interaction/lab.ipynb"
+    write_notebook(lab_server.root_dir / relpath, CELLS)
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    report = run_notebook(page, lab_server, relpath, shot=False)
+    report.assert_clean()
+    assert wait_until(page, lambda: LEDGER in plotly_titles(page), timeout=20)
+    yield page
+    context.close()
+    lab_server.shutdown_kernels()
+    TIMINGS.append(f"test_lab_interaction module: {time.monotonic() - t0:.1f}s")
+
+
+# -- page helpers -----------------------------------------------------------------------------
+def counters(page) -> str:
+    return page.locator(".kafkalab-counters").first.inner_text().strip()
+
+
+def counter(page, label: str) -> str:
+    # the spans have margins but no spaces between them: "sent: 10written: 10..."
+    m = re.search(rf"(?<!log ){re.escape(label)}: ([\d,]+)", counters(page))
+    return m.group(1) if m else ""
+
+
+def error_text(page) -> str:
+    return page.locator(".kafkalab-error").first.inner_text().strip()
+
+
+def text_panel(page) -> str:
+    return page.locator(".kafkalab-text").first.inner_text().strip()
+
+
+def control(page, description: str):
+    """The <input>/<select> of the Lab control whose label starts with ``description``."""
+    box = page.locator(".widget-inline-hbox").filter(
+        has=page.locator("label", has_text=re.compile(rf"^{re.escape(description)}")))
+    return box.locator("input, select").first
+
+
+def type_into(page, description: str, text: str) -> None:
+    """Select the box's text, type ``text`` key by key, press Enter (as a learner does)."""
+    box = control(page, description)
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    page.wait_for_timeout(150)
+
+
+def trace_ids(page, name: str) -> list[int]:
+    data = plotly_figure(page, LEDGER)["data"]
+    trace = next((d for d in data if d.get("name") == name), {})
+    return sorted(trace.get("customdata") or [])
+
+
+def settle(page) -> None:
+    """Wait until the kernel has handled everything sent so far (it answers in order)."""
+    kernel_eval(page, "1")
+    page.wait_for_timeout(200)
+
+
+def shot(page, name: str):
+    path = screenshot(page, f"lab-interaction-{name}")
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def expected(**overrides) -> dict:
+    return scenarios.run("at-most-once-auto-commit", overrides=overrides).outcome
+
+
+# -- the tests ----------------------------------------------------------------------------------
+def test_click_a_lost_cell_explains_it(lab_nb):
+    page = lab_nb
+    assert trace_ids(page, LOST_TRACE) == [8, 9]
+    gd = page.evaluate_handle(
+        """(title) => Array.from(document.querySelectorAll('.js-plotly-plot'))
+             .find((g) => g.layout && g.layout.title && g.layout.title.text === title)""",
+        LEDGER)
+    gd.as_element().scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    pos = gd.evaluate("""(gd, name) => {
+        const t = gd.data.find((d) => d.name === name);
+        const i = Array.from(t.customdata).indexOf(9);
+        const fl = gd._fullLayout, r = gd.getBoundingClientRect();
+        return {x: r.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[i]),
+                y: r.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[i])};
+    }""", LOST_TRACE)
+    page.mouse.move(pos["x"], pos["y"])
+    page.mouse.click(pos["x"], pos["y"])
+    assert wait_until(page, lambda: text_panel(page).startswith("Message 9"), timeout=10), \
+        text_panel(page)
+    panel = text_panel(page)
+    assert "LOST" in panel and "never read again" in panel
+    assert kernel_eval(page, "lab.explanation").startswith("<b>Message 9</b>")
+    shot(page, "lost-click")
+
+
+def test_typing_the_commit_interval_reruns_the_model(lab_nb):
+    page = lab_nb
+    before = expected()
+    after = expected(**{"auto.commit.interval.ms": 5000})
+    assert (before["lost"], after["lost"], after["duplicates"]) == (2, 0, 8)
+    assert counter(page, "lost") == "2" and counter(page, "duplicates") == "0"
+    type_into(page, "auto.commit.interval.ms", "5000")
+    assert wait_until(page, lambda: counter(page, "duplicates") == str(after["duplicates"]))
+    assert counter(page, "lost") == "0"
+    assert counter(page, "processed") == str(after["processed"])
+    assert wait_until(page, lambda: trace_ids(page, DUP_TRACE) == list(range(8)))
+    assert trace_ids(page, LOST_TRACE) == []
+    timeline = plotly_figure(page, TIMELINE)["data"]
+    processed = next(d for d in timeline if d.get("name") == "processed (count)")
+    assert max(processed["y"]) == after["processed"]
+    assert kernel_eval(page, "lab.controls['auto.commit.interval.ms'].value") == 5000
+    shot(page, "interval-5000")
+    type_into(page, "auto.commit.interval.ms", "5")
+    assert wait_until(page, lambda: counter(page, "lost") == "2")
+    assert wait_until(page, lambda: trace_ids(page, LOST_TRACE) == [8, 9])
+
+
+def test_step_buttons_slider_and_play(lab_nb):
+    page = lab_nb
+    last = kernel_eval(page, "len(lab.result.events) - 1")
+    assert kernel_eval(page, "lab.step") == last
+    click_button(page, "◀ step back")
+    click_button(page, "◀ step back")
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == last - 2)
+    assert wait_until(page, lambda: text_panel(page).startswith(f"Step {last - 2} of {last}"))
+    click_button(page, "step ▶")
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == last - 1)
+    move_slider(page, -6)  # the Lab's step slider: keyboard on its handle
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == last - 7)
+    assert text_panel(page).startswith(f"Step {last - 7} of {last}")
+    page.locator(".widget-play button").first.click()  # ▶ of the Play widget
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") >= last - 4, timeout=10)
+    page.locator(".widget-play button").nth(1).click()  # ❚❚ pause
+    settle(page)
+    paused = kernel_eval(page, "lab.step")
+    page.wait_for_timeout(900)
+    assert kernel_eval(page, "lab.step") == paused  # paused means paused
+    assert text_panel(page).startswith(f"Step {paused} of {last}")
+    shot(page, "stepped")
+    move_slider(page, last)  # back to the end
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == last)
+
+
+@pytest.mark.parametrize("description,text,words", [
+    ("auto.commit.interval.ms", "-5", "Value must be at least 0"),
+    ("messages", "1000000000", "at most 20,000"),
+    pytest.param("auto.commit.interval.ms", "abc", "not a", marks=pytest.mark.xfail(
+        strict=True, reason="KNOWN GAP: ipywidgets' IntText view drops non-numeric text in the "
+        "browser and silently puts the old value back; the kernel never sees it, so the Lab "
+        "cannot say why (the run and the kernel are fine). Needs a text-based number box.")),
+])
+def test_hostile_typed_values(lab_nb, description, text, words):
+    page = lab_nb
+    good = counters(page)
+    type_into(page, description, text)
+    assert wait_until(page, lambda: words in error_text(page), timeout=10), (
+        f"typed {text!r} into {description}: the page shows {error_text(page)!r}, "
+        f"the box holds {control(page, description).input_value()!r}")
+    assert "The last good run is still shown" in error_text(page)
+    assert kernel_eval(page, "lab.error") and kernel_eval(page, "1 + 1") == 2  # kernel alive
+    assert counters(page) == good  # the previous run stays on screen
+    assert trace_ids(page, LOST_TRACE) == [8, 9]
+    shot(page, f"hostile-{description}")
+    type_into(page, description, {"messages": "10"}.get(description, "5"))
+    assert wait_until(page, lambda: error_text(page) == "")
+    assert counters(page) == good
+
+
+def test_idempotence_with_acks_1_via_the_controls(lab_nb):
+    page = lab_nb
+    good = counters(page)
+    assert kernel_eval(page, "lab.controls['enable.idempotence'].value") is False
+    checkbox = control(page, "enable.idempotence")
+    checkbox.scroll_into_view_if_needed()
+    checkbox.click()
+    settle(page)
+    assert error_text(page) == "" and counters(page) == good  # idempotence alone: same run
+    control(page, "acks").select_option("1")
+    assert wait_until(page, lambda: "acks" in error_text(page), timeout=10), error_text(page)
+    assert "idempoten" in error_text(page).lower()
+    assert kernel_eval(page, "1 + 1") == 2 and counters(page) == good
+    shot(page, "idempotence-acks-1")
+    control(page, "acks").select_option("all")
+    assert wait_until(page, lambda: error_text(page) == "")
+    control(page, "enable.idempotence").click()
+    settle(page)
+    assert kernel_eval(page, "lab.controls['enable.idempotence'].value") is False
+    assert counters(page) == good
+
+
+def test_try_every_crash_point_button(lab_nb):
+    page = lab_nb
+    good = counters(page)
+    click_button(page, "try every crash point")
+    table = page.locator(".kafkalab-sweep-table")
+    table.wait_for(state="visible", timeout=15_000)
+    text = page.locator(".kafkalab-sweep").first.inner_text()
+    runs = kernel_eval(page, "lab.sweep_result.runs")
+    assert f"Tried every crash point: {runs} runs (every placement)" in text
+    assert re.search(r"crash before processing\s+10\s+7\s+2\s+28\s+3", text), text
+    assert "shortest counterexample crash before_processing #4 (lost 7, duplicates 0)" in text
+    assert "Message 3: LOST" in text
+    assert counters(page) == good  # the sweep does not replace the displayed run
+    bar = page.locator(".widget-hprogress").first
+    assert bar.is_visible()
+    shot(page, "sweep")
+    click_button(page, "show the no_loss counterexample")
+    assert wait_until(page, lambda: counter(page, "lost") == "7")
+    assert text_panel(page).startswith("Message 3") and "LOST" in text_panel(page)
+    assert wait_until(page, lambda: trace_ids(page, LOST_TRACE) == list(range(3, 10)))
+    shot(page, "counterexample")
+    type_into(page, "seed", "0")  # same value: nothing to re-run; a real change goes back
+    type_into(page, "seed", "1")
+    assert wait_until(page, lambda: counter(page, "lost") == "2")
+    type_into(page, "seed", "0")
+    assert wait_until(page, lambda: trace_ids(page, LOST_TRACE) == [8, 9])
