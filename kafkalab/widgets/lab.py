@@ -371,7 +371,7 @@ class Lab(widgets.VBox):
         self.sweep_output.add_class("kafkalab-sweep")
         self.counterexample_buttons = {
             prop: widgets.Button(description=f"show the {prop} counterexample",
-                                 layout=widgets.Layout(width="280px", display="none"))
+                                 layout=widgets.Layout(width="330px", display="none"))
             for prop in tools.SWEEP_PROPERTIES}
         for prop, button in self.counterexample_buttons.items():
             button.on_click(lambda _b, p=prop: self.show_counterexample(p))

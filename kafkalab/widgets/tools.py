@@ -50,8 +50,9 @@ def sweep_html(sw, budget: int, counterexamples: dict[str, dict | None],
         rows.append((f"crash {point.replace('_', ' ')}", g["runs"], g["lost_runs"],
                      g["dup_runs"], g["lost"], g["duplicates"]))
     head = ("<tr style='background:#f0f0f0'><th style='text-align:left;padding:2px 8px'>"
-            "crash point</th><th>runs</th><th>runs that lost</th><th>runs with duplicates</th>"
-            "<th>lost messages</th><th>duplicate messages</th></tr>")
+            "crash point</th>" + "".join(f"<th style='padding:2px 8px'>{h}</th>" for h in (
+                "runs", "runs that lost", "runs with duplicates", "lost messages",
+                "duplicate messages")) + "</tr>")
     body = []
     for name, runs, lost_runs, dup_runs, lost, dups in rows:
         def cell(value, colour):
