@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: lab test bench lint e2e exercises clean
+.PHONY: lab test bench lint e2e lite e2e-lite exercises clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ test: $(STAMP)
 # Only the browser tests (JupyterLab in headless Chromium); needs /usr/bin/chromium.
 e2e: $(STAMP)
 	$(PY) -m pytest tests/browser
+
+# The JupyterLite site (Pyodide kernel, no server, nothing fetched from outside the site) in build/lite/.
+lite: $(STAMP)
+	$(PY) lite/build.py
+
+# Only the JupyterLite tests: serve build/lite/ on loopback, run every notebook in headless Chromium.
+e2e-lite: $(STAMP) lite
+	$(PY) -m pytest tests/lite
 
 # Regenerate exercises/ from solutions/ (cells tagged "solution" become stubs).
 exercises: $(STAMP)
