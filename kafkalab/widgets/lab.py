@@ -8,8 +8,15 @@ Lab cannot run) are shown in the dashboard and the last good run stays on screen
 Programmatic contract: ``lab.controls`` (name → widget), ``lab.figures`` (name →
 ``go.FigureWidget``: "timeline", "ledger", "log", "topology"), ``lab.result``, ``lab.outcome``,
 ``lab.step``, ``lab.error``, ``lab.explanation``, ``lab.select_message(id)``, ``lab.set(name,
-value)`` (like setting ``.value`` but also reports values a widget refuses), ``lab.load(name)``
-and ``lab.show_result(result)`` (display any RunResult, e.g. one found by a sweep).
+value)`` (like setting ``.value``; a string is read as if typed into the box), ``lab.load(name)``,
+``lab.show_result(result)`` (display any RunResult, e.g. one found by a sweep),
+``lab.sweep_crash_points()`` (the "try every crash point" button: one run per crash point, a table
+of what each did), ``lab.show_counterexample(prop)`` (load the shortest run that breaks ``prop``)
+and ``lab.run_real()`` (the "run with a real client" button: the same workload through
+confluent-kafka's mock cluster, both ledgers side by side).
+
+Number boxes are ``number_box.IntBox``/``FloatBox``: text that is not a number is named in the
+dashboard and stays in the box, marked, instead of silently reverting.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from ..viz.log import log_spec
 from ..viz.timeline import now_line, series, timeline_spec
 from ..viz.topology import build_graph, layout_positions, topology_spec
 from . import tools
+from .number_box import FloatBox, IntBox, NumberBox
 
 DEFAULT_SCENARIO = "at-most-once-auto-commit"
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
@@ -74,11 +82,10 @@ def _make_controls() -> dict[str, widgets.Widget]:
     s = _style()
 
     def it(name, value, tip):
-        return widgets.IntText(value=value, description=name, tooltip=tip, style=s, layout=lay)
+        return IntBox(value=value, description=name, tooltip=tip, layout=lay)
 
     def ft(name, value, tip):
-        return widgets.FloatText(value=value, description=name, tooltip=tip, style=s, layout=lay,
-                                 step=0.01)
+        return FloatBox(value=value, description=name, tooltip=tip, layout=lay)
 
     def dd(name, options, value):
         return widgets.Dropdown(options=list(options), value=value, description=name, style=s,
@@ -179,6 +186,8 @@ class Lab(widgets.VBox):
 
         for name, widget in self.controls.items():
             widget.observe(self._on_control(name), names="value")
+            if isinstance(widget, NumberBox):
+                widget.observe(self._on_rejected, names="rejected")
         self.scenario_picker.observe(self._on_scenario, names="value")
 
         c = self.controls
@@ -259,6 +268,9 @@ class Lab(widgets.VBox):
             for key, value in fault_values.items():
                 self.controls[key].value = value
             self.controls["seed"].value = 0
+            for key, widget in self.controls.items():
+                if isinstance(widget, NumberBox) and key != "messages":
+                    widget.rejected = ""  # the preset has just put its own number there
         finally:
             self._busy = False
         self.story.value = (f"<b>{html.escape(preset.title)}</b><br>"
@@ -274,15 +286,13 @@ class Lab(widgets.VBox):
             return False
         widget = self.controls[name]
         try:
-            if isinstance(widget, widgets.IntText) and isinstance(value, str):
-                value = int(value.strip())
-            elif isinstance(widget, widgets.FloatText) and isinstance(value, str):
-                value = float(value.strip())
+            if isinstance(widget, NumberBox) and isinstance(value, str):
+                return widget.submit(value) and self.error is None  # as if typed in the box
             widget.value = value
         except (ValueError, TypeError, traitlets.TraitError):
-            kind = "a whole number" if isinstance(widget, widgets.IntText) else (
-                "a number" if isinstance(widget, widgets.FloatText) else "one of the options")
-            self._set_error(f"{name}: {value!r} is not {kind}. The last good run is still shown.")
+            kind = "a whole number" if isinstance(widget, IntBox) else (
+                "a number" if isinstance(widget, FloatBox) else "one of the options")
+            self._set_error(f"{name}: {value!r} is not {kind}.")
             return False
         return self.error is None
 
@@ -539,8 +549,10 @@ class Lab(widgets.VBox):
     def _assemble(self) -> tuple[dict, list, int]:
         c = self.controls
         for name, widget in c.items():
+            if isinstance(widget, NumberBox) and widget.rejected:
+                raise LabInputError(widget.rejected)  # the screen shows text the run can't use
             value = widget.value
-            if isinstance(widget, widgets.IntText | widgets.FloatText) and (
+            if isinstance(widget, NumberBox) and (
                     isinstance(value, bool) or not isinstance(value, int | float)):
                 raise LabInputError(f"{name}: {value!r} is not a number")
         messages = c["messages"].value
@@ -613,6 +625,13 @@ class Lab(widgets.VBox):
             self._explicit.add(name)
             self.rerun()
         return handler
+
+    def _on_rejected(self, change) -> None:
+        """Text in a number box that is not a number: say so; the box keeps its last number."""
+        if change["new"]:
+            self._set_error(change["new"])
+        elif not self._busy:
+            self.rerun()  # the box is readable again (its value may not have changed)
 
     def _on_scenario(self, change) -> None:
         if not self._busy:

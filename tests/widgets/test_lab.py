@@ -172,6 +172,37 @@ def test_hostile_values_are_reported_not_raised(lab, counting):
     assert "step" in lab.error
 
 
+def test_text_typed_into_a_number_box_is_read_or_refused_out_loud(lab, counting):
+    """What the browser sends when the learner presses Enter in a number box (a custom message
+    with the raw text): unreadable text is named in the dashboard, never silently dropped."""
+    box = lab.controls["auto.commit.interval.ms"]
+    good, runs = lab.outcome, len(counting)
+
+    def typed(widget, text):
+        widget._handle_custom_msg({"text": text}, [])
+
+    typed(box, "abc")
+    assert lab.error == "auto.commit.interval.ms: 'abc' is not a whole number."
+    assert box.rejected and box.value == 5 and lab.outcome is good and len(counting) == runs
+    lab.controls["max.poll.records"].value = 7  # another control: still refused while unreadable
+    assert "'abc'" in lab.error and len(counting) == runs
+    typed(box, "5")  # the same number as before: readable again, so the Lab runs again
+    assert box.rejected == "" and lab.error is None and len(counting) == runs + 1
+    typed(box, "1_000")
+    assert box.value == 1000 and lab.error is None
+    typed(lab.controls["lost.acks.probability"], "0,5")  # a decimal comma is not guessed at
+    assert "'0,5' is not a number" in lab.error
+    typed(lab.controls["lost.acks.probability"], "inf")
+    assert "not a finite number" in lab.error
+    typed(lab.controls["lost.acks.probability"], "0.0")
+    typed(lab.controls["messages"], "   ")
+    assert "messages: the box is empty" in lab.error
+    lab.load("at-least-once-manual-commit")  # a preset does not clear the learner's own box
+    assert "messages" in lab.error
+    typed(lab.controls["messages"], "12")
+    assert lab.error is None and lab.outcome["sent"] == 12
+
+
 def test_stepping_replays_snapshots_without_simulating(lab, counting):
     r = lab.result
     timeline = lab.figures["timeline"]

@@ -1,0 +1,138 @@
+"""A labelled number box that tells the kernel about text it cannot read.
+
+ipywidgets' IntText/FloatText parse the typed text in the browser and, when it is not a number,
+silently put the old value back: the kernel never hears of it, so the Lab could not say why the
+learner's "abc" vanished. This box sends every submitted text (Enter or leaving the box) to the
+kernel, which parses it, keeps the bad text on screen, marks the box and sets ``rejected``.
+It keeps ipywidgets' CSS classes, so it looks and is found like the other controls.
+"""
+
+from __future__ import annotations
+
+import math
+
+import anywidget
+import traitlets
+
+_ESM = """
+function render({ model, el }) {
+  el.classList.add("jupyter-widgets", "widget-inline-hbox", "widget-text", "kafkalab-number");
+  const id = "kafkalab-number-" + Math.random().toString(36).slice(2);
+  const label = document.createElement("label");
+  label.className = "widget-label";
+  label.htmlFor = id;
+  label.style.width = model.get("description_width");
+  label.style.flexShrink = "0";
+  const input = document.createElement("input");
+  input.type = "text";
+  input.id = id;
+  input.className = "widget-input";
+  input.inputMode = model.get("integer") ? "numeric" : "decimal";
+  input.spellcheck = false;
+  const show = () => {
+    label.textContent = model.get("description");
+    label.title = input.title = model.get("tooltip");
+    if (!model.get("rejected")) input.value = String(model.get("value"));
+    input.classList.toggle("kafkalab-invalid", Boolean(model.get("rejected")));
+    input.setAttribute("aria-invalid", model.get("rejected") ? "true" : "false");
+  };
+  let sent = null;
+  const submit = () => {
+    // Unchanged text is not news, unless the box currently shows a rejected text.
+    const unchanged = !model.get("rejected") && input.value === String(model.get("value"));
+    if (input.value === sent || unchanged) return;
+    sent = input.value;
+    model.send({ text: input.value });
+  };
+  input.addEventListener("keydown", (e) => { if (e.key === "Enter") { sent = null; submit(); } });
+  input.addEventListener("blur", submit);
+  input.addEventListener("input", () => { sent = null; });
+  model.on("change:value", () => { sent = null; show(); });
+  model.on("change:rejected", show);
+  model.on("change:description", show);
+  model.on("change:tooltip", show);
+  show();
+  el.append(label, input);
+}
+export default { render };
+"""
+
+_CSS = """
+.kafkalab-number { align-items: center; }
+.kafkalab-number input.widget-input {
+  flex: 1 1 auto; min-width: 0; height: var(--jp-widgets-inline-height, 28px);
+  box-sizing: border-box; padding: 0 6px; font-size: var(--jp-widgets-font-size, 13px);
+  color: var(--jp-widgets-input-color, black);
+  background: var(--jp-widgets-input-background-color, white);
+  border: var(--jp-widgets-input-border-width, 1px) solid
+    var(--jp-widgets-input-border-color, #9e9e9e);
+}
+.kafkalab-number input.widget-input:focus {
+  border-color: var(--jp-widgets-input-focus-border-color, #64b5f6); outline: none;
+}
+.kafkalab-number input.kafkalab-invalid { border: 2px solid #d55e00; background: #fff4ec; }
+"""
+
+
+class NumberBox(anywidget.AnyWidget):
+    """``value`` is the number (set it from Python as with IntText); ``rejected`` is the message
+    for the last text the learner submitted that is not a number ("" when the box is fine)."""
+
+    _esm = _ESM
+    _css = _CSS
+    description = traitlets.Unicode("").tag(sync=True)
+    tooltip = traitlets.Unicode("").tag(sync=True)
+    description_width = traitlets.Unicode("190px").tag(sync=True)
+    integer = traitlets.Bool(True).tag(sync=True)
+    rejected = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.on_msg(self._on_text)
+
+    def _on_text(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and "text" in content:
+            self.submit(str(content["text"]))
+
+    def submit(self, text: str) -> bool:
+        """Read ``text`` as the learner typed it: a number becomes ``value``, anything else
+        becomes ``rejected`` (and ``value`` keeps the last good number)."""
+        try:
+            number = self.parse(text)
+        except ValueError as exc:
+            self.rejected = f"{self.name}: {exc}"
+            return False
+        self.rejected = ""
+        self.value = number
+        return True
+
+    @property
+    def name(self) -> str:
+        return self.description.split(" (")[0]
+
+    def parse(self, text: str) -> int | float:
+        cleaned = text.strip().replace("_", "").replace("−", "-")
+        if self.integer:
+            cleaned = cleaned.replace(",", "")  # 5,000 (a float's comma may be a decimal comma)
+        kind = "a whole number" if self.integer else "a number"
+        if not cleaned:
+            raise ValueError(f"the box is empty; type {kind}.")
+        try:
+            number = int(cleaned) if self.integer else float(cleaned)
+        except ValueError:
+            raise ValueError(f"{text.strip()!r} is not {kind}.") from None
+        if not self.integer and not math.isfinite(number):
+            raise ValueError(f"{text.strip()!r} is not a finite number.")
+        return number
+
+
+class IntBox(NumberBox):
+    value = traitlets.Int(0).tag(sync=True)
+
+
+class FloatBox(NumberBox):
+    value = traitlets.Float(0.0).tag(sync=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("integer", False)
+        super().__init__(**kwargs)
