@@ -235,27 +235,39 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
             xs += [x - 0.5 + nudge, x - 0.5 + nudge, None]
             ys += [y - 0.48, y + 0.48, None]
             texts += [f"{name}: {off} ({t} p{p})"] * 2 + [None]
-            labels += [short, "", None]
+            # Bounds often coincide: HW labelled top left, LSO top right, C below the row.
+            labels += ["", short, None] if key == "committed" else [short, "", None]
         data.append({"type": "scatter", "mode": "lines+text", "name": name, "x": xs, "y": ys,
                      "hovertext": texts, "hoverinfo": "text", "text": labels,
-                     "textposition": "top center", "textfont": {"size": 9, "color": color},
+                     "textposition": {"hw": "top left", "lso": "top right"}.get(key,
+                                                                              "bottom center"),
+                     "textfont": {"size": 9, "color": color}, "cliponaxis": False,
                      "line": {"color": color, "dash": dash, "width": 3},
                      "xaxis": "x", "yaxis": "y"})
     rows = producer_state(result, step)
     if rows:
-        cells = [[r["producer"] for r in rows], [r["pid"] for r in rows],
-                 [r["epoch"] for r in rows], [f"{r['topic']} p{r['partition']}" for r in rows],
-                 [r["last_seq"] for r in rows], [r["last_offset"] for r in rows],
-                 [r["duplicates_dropped"] for r in rows]]
-    else:
-        cells = [["(none)"], ["—"], ["—"], ["—"], ["—"], ["—"], ["—"]]
-    data.append({"type": "table", "name": "producer state",
-                 "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]},
-                 "columnwidth": [1.8, 0.8, 0.8, 1.0, 0.8, 0.9, 1.0],
-                 "header": {"values": ["producer", "PID", "epoch", "partition", "last seq",
-                                       "last offset", "dup batches dropped"],
-                            "fill": {"color": "#E8E8E8"}, "font": {"size": 10}, "height": 40},
-                 "cells": {"values": cells, "font": {"size": 11}, "height": 24}})
+        data.append({"type": "table", "name": "producer state",
+                     "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]},
+                     "columnwidth": [1.8, 0.8, 0.8, 1.0, 0.8, 0.9, 1.0],
+                     "header": {"values": ["producer", "PID", "epoch", "partition", "last seq",
+                                           "last offset", "dup batches dropped"],
+                                "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
+                                "height": 40},
+                     "cells": {"values": [
+                         [r["producer"] for r in rows], [r["pid"] for r in rows],
+                         [r["epoch"] for r in rows],
+                         [f"{r['topic']} p{r['partition']}" for r in rows],
+                         [r["last_seq"] for r in rows], [r["last_offset"] for r in rows],
+                         [r["duplicates_dropped"] for r in rows]],
+                         "font": {"size": 11}, "height": 24}})
+    else:  # one cell that says why the table is empty, where the table would be
+        data.append({"type": "table", "name": "producer state",
+                     "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]}, "columnwidth": [1.0],
+                     "header": {"values": ["producer state (PID, epoch, last sequence)"],
+                                "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
+                                "height": 28},
+                     "cells": {"values": [[no_producer_id_reason(result)]],
+                               "font": {"size": 11}, "height": 40, "align": "left"}})
     title = f"Broker log at step {step} of {len(result.events) - 1}" + (
         f" — {result.scenario}" if result.scenario else "")
     height = min(max(300, total_rows * (size + 6) + 230), 1400)
@@ -272,12 +284,15 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                "autorange": False, "tickvals": ticks, "ticktext": ticktext, "showgrid": False,
                "zeroline": False},
         margin={"l": 150, "r": 10, "t": 70, "b": 120})
-    if not rows:
-        layout["annotations"].append({
-            "text": "No producer id: idempotence is off,<br>the broker cannot recognise retries.",
-            "xref": "paper", "yref": "paper", "x": 0.85, "y": 0.25, "showarrow": False,
-            "font": {"size": 11}})
     return {"data": data, "layout": layout}
+
+
+def no_producer_id_reason(result) -> str:
+    if result.config.get("enable.idempotence") or result.config.get("transactional.id"):
+        return ("No producer id yet: the producer gets one from the broker (InitProducerId) "
+                "before its first send.")
+    return ("No producer id: idempotence is off, so the broker cannot recognise a retried "
+            "batch and appends it again.")
 
 
 def log_caption(result, records, rows) -> str:
@@ -294,6 +309,8 @@ def log_caption(result, records, rows) -> str:
         parts.append(f"{counts['open']} in an open transaction")
     pids = sorted({r["pid"] for r in rows})
     who = (f"; producer id(s) {', '.join(map(str, pids))}" if pids
+           else "; no producer id yet" if result.config.get("enable.idempotence")
+           or result.config.get("transactional.id")
            else "; no producer id (idempotence off)")
     return "The log holds " + ", ".join(parts) + who + "."
 
