@@ -81,26 +81,31 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("config", help="every property with its Java and librdkafka defaults")
 
     run = sub.add_parser("run", help="run a scenario preset")
-    run.add_argument("name")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--messages", type=int)
-    run.add_argument("--set", action="append", default=[], metavar="key=value")
-    run.add_argument("--json", action="store_true")
+    run.add_argument("name", help="a preset or preset/variant (see: scenarios)")
+    run.add_argument("--seed", type=int, default=0, help="seed for random faults (default 0)")
+    run.add_argument("--messages", type=int, help="messages to send (default: the preset's)")
+    run.add_argument("--set", action="append", default=[], metavar="key=value",
+                     help="override a Kafka property, e.g. enable.idempotence=false (repeatable)")
+    run.add_argument("--json", action="store_true", help="print the whole run as JSON")
 
     report = sub.add_parser("report", help="write a self-contained HTML report")
-    report.add_argument("name")
-    report.add_argument("--seed", type=int, default=0)
-    report.add_argument("--set", action="append", default=[], metavar="key=value")
-    report.add_argument("--html", required=True, metavar="FILE")
+    report.add_argument("name", help="a preset or preset/variant")
+    report.add_argument("--seed", type=int, default=0, help="seed for random faults")
+    report.add_argument("--set", action="append", default=[], metavar="key=value",
+                        help="override a Kafka property (repeatable)")
+    report.add_argument("--html", required=True, metavar="FILE",
+                        help="where to write the report (opens without a kernel or network)")
 
     sweep = sub.add_parser("sweep", help="try every crash point and lost ack")
-    sweep.add_argument("name")
-    sweep.add_argument("--depth", type=int, default=1)
-    sweep.add_argument("--set", action="append", default=[], metavar="key=value")
-    sweep.add_argument("--json", action="store_true")
+    sweep.add_argument("name", help="a preset or preset/variant")
+    sweep.add_argument("--depth", type=int, default=1,
+                       help="faults per run: 1 = every single fault point, 2 = every pair")
+    sweep.add_argument("--set", action="append", default=[], metavar="key=value",
+                       help="override a Kafka property (repeatable)")
+    sweep.add_argument("--json", action="store_true", help="print the table as JSON")
 
     cross = sub.add_parser("crosscheck", help="compare the model with a real Kafka client")
-    cross.add_argument("--json", action="store_true")
+    cross.add_argument("--json", action="store_true", help="print the comparison as JSON")
 
     args = parser.parse_args(argv)
     try:

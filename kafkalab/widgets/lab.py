@@ -202,7 +202,7 @@ class Lab(widgets.VBox):
             box("Producer and workload", ("acks", "retries", "enable.idempotence",
                                           "transactions", "messages", "seed")),
             box("Faults", FAULT_CONTROLS),
-        ])
+        ], layout=widgets.Layout(flex_flow="row wrap"))  # narrow screens: columns wrap, not clip
         steps = widgets.HBox([self.play, self.back, self.forward, self.slider])
         self._build_tools()
         self.children = [
@@ -494,6 +494,10 @@ class Lab(widgets.VBox):
 
     def _update_real_button(self) -> None:
         name, why = tools.real_target(self._preset.name)
+        if name is not None:
+            missing = tools.real_client_missing()
+            if missing:
+                name, why = None, missing
         self.real_button.disabled = name is None
         self.real_button.tooltip = why
         colour = "#555" if name else "#8a5a00"
@@ -507,8 +511,9 @@ class Lab(widgets.VBox):
         from .. import crosscheck, real
 
         name, why = tools.real_target(self._preset.name)
-        if name is None:
-            self.real_output.value = tools.message_html(why, "#8a5a00")
+        missing = tools.real_client_missing() if name is not None else None
+        if name is None or missing:
+            self.real_output.value = tools.message_html(missing or why, "#8a5a00")
             return None
         self.real_button.disabled = True
         self.real_output.value = "<i>running the real client (a few seconds)…</i>"

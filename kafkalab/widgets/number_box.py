@@ -70,7 +70,8 @@ _CSS = """
 .kafkalab-number input.widget-input:focus {
   border-color: var(--jp-widgets-input-focus-border-color, #64b5f6); outline: none;
 }
-.kafkalab-number input.kafkalab-invalid { border: 2px solid #d55e00; background: #fff4ec; }
+.kafkalab-number input.kafkalab-invalid,
+.kafkalab-number input.kafkalab-invalid:focus { border: 2px solid #d55e00; background: #fff4ec; }
 """
 
 

@@ -6,6 +6,7 @@ Pure functions: budgets, the scenario → real workload map, and the HTML the La
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any
 
@@ -144,6 +145,21 @@ def real_target(scenario: str) -> tuple[str | None, str]:
     if "java" in scenario:
         return None, _OTHER_REASONS["java"]
     return None, "not comparable: no real-client workload runs this scenario"
+
+
+@functools.cache  # importing confluent_kafka once per kernel is enough
+def real_client_missing() -> str | None:
+    """Why the real client cannot run in this kernel, or None when it can."""
+    import sys
+
+    if sys.platform == "emscripten":
+        return ("the real client needs a Jupyter server: librdkafka cannot run in the browser "
+                "(Pyodide). Open this notebook on Binder or with `make lab` to run it.")
+    from ..real import _deps
+
+    if not _deps.available():
+        return _deps.MISSING_EXTRA_MESSAGE
+    return None
 
 
 def real_html(report: dict[str, Any]) -> str:

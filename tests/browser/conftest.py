@@ -45,15 +45,12 @@ def lab_server(browser_ready, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def chromium_browser(browser_ready):
-    from playwright.sync_api import sync_playwright
-
+def chromium_browser(browser_ready, playwright_session):
     t0 = time.monotonic()
-    with sync_playwright() as p:
-        browser = harness.launch_browser(p)
-        harness.TIMINGS.append(f"browser launch: {time.monotonic() - t0:.1f}s")
-        yield browser
-        browser.close()
+    browser = harness.launch_browser(playwright_session)
+    harness.TIMINGS.append(f"browser launch: {time.monotonic() - t0:.1f}s")
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

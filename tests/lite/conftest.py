@@ -37,13 +37,10 @@ def lite_server(lite_site):
 
 
 @pytest.fixture(scope="session")
-def lite_chromium(lite_browser_ready):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = h.launch_browser(p)
-        yield browser
-        browser.close()
+def lite_chromium(lite_browser_ready, playwright_session):
+    browser = h.launch_browser(playwright_session)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

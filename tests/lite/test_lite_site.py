@@ -3,7 +3,9 @@ served from a loopback port, and nothing may be fetched from anywhere else.
 
 - ``test_smoke_notebook``: a notebook made here (imports kafkalab, runs a scenario, shows a plotly
   figure by its mime bundle, and an ipywidgets slider driving a plotly FigureWidget from Python).
-- ``test_course_notebook``: every notebooks/*.ipynb that can run without a server.
+- ``test_course_notebook``: every notebooks/*.ipynb that can run without a server; then, where
+  the notebook has them, a static frame animation is played and the Lab is driven by keyboard
+  (a typed value re-runs the model in Pyodide, text that is not a number is named).
 
 Run with ``make e2e-lite`` (builds the site first) or ``pytest tests/lite``.
 """
@@ -11,6 +13,7 @@ Run with ``make e2e-lite`` (builds the site first) or ``pytest tests/lite``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -150,4 +153,66 @@ def test_course_notebook(lite_page, lite_server, notebook: Path):
     h.screenshot(page, notebook.stem)
     _assert_pyodide(report)
     _assert_clean(report, watch)
+    if page.locator(".kafkalab-counters").count():
+        _drive_the_lab(page, notebook.stem)
+    if page.evaluate(_JS_HAS_ANIMATION):
+        _play_the_first_animation(page, notebook.stem)
+    assert not watch.page_errors, f"{rel}: page errors after interaction: {watch.page_errors}"
     _assert_offline(watch)
+
+
+_JS_HAS_ANIMATION = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .some(d => d.layout && d.layout.sliders && d.layout.sliders.length && d.layout.updatemenus)"""
+
+
+def _play_the_first_animation(page, stem: str) -> None:
+    """Press Play on the first figure with frames: its slider must move on by itself."""
+    plot = page.locator(".js-plotly-plot").filter(has=page.locator(".updatemenu-button")).first
+    plot.scroll_into_view_if_needed()
+    plot.locator(".updatemenu-button").first.click()
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(d =>
+             d.layout && d.layout.sliders && d.layout.sliders.length
+             && d.layout.sliders[0].active >= 2)""", timeout=30_000)
+    h.screenshot(page, f"{stem}-playing", None)
+
+
+def _lab_box(page, description: str):
+    box = page.locator(".widget-inline-hbox").filter(
+        has=page.locator("label", has_text=re.compile(rf"^{re.escape(description)}"))).first
+    return box.locator("input").first
+
+
+def _type(page, description: str, text: str) -> None:
+    box = _lab_box(page, description)
+    box.scroll_into_view_if_needed()
+    box.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def _drive_the_lab(page, stem: str) -> None:
+    """A typed value re-runs the model in the Pyodide kernel and the figures follow; text that is
+    not a number is named in the dashboard and the last good run stays."""
+    counters = page.locator(".kafkalab-counters").first
+    error = page.locator(".kafkalab-error").first
+    _type(page, "messages", "20")
+    page.wait_for_function(
+        """() => /sent: 20(?!\\d)/.test(document.querySelector('.kafkalab-counters').innerText)
+             && Array.from(document.querySelectorAll('.js-plotly-plot')).some(d =>
+                  (d.data || []).some(t => (t.customdata || []).includes(19)))""",
+        timeout=30_000)
+    good = counters.inner_text()
+    _type(page, "auto.commit.interval.ms", "abc")
+    page.wait_for_function(
+        """() => document.querySelector('.kafkalab-error').innerText
+             .includes("'abc' is not a whole number")""", timeout=30_000)
+    assert counters.inner_text() == good
+    assert _lab_box(page, "auto.commit.interval.ms").get_attribute("aria-invalid") == "true"
+    h.screenshot(page, f"{stem}-lab-refused", ".kafkalab-error")
+    _type(page, "auto.commit.interval.ms", "5")
+    page.wait_for_function(
+        "() => document.querySelector('.kafkalab-error').innerText.trim() === ''",
+        timeout=30_000)
+    assert error.inner_text().strip() == ""

@@ -146,6 +146,27 @@ def test_missing_real_extra_shows_the_message(lab, monkeypatch):
     assert not lab.real_button.disabled and lab.error is None
 
 
+@pytest.mark.parametrize("where,words", [
+    ("pyodide", "cannot run in the browser (Pyodide)"),
+    ("no extra", "pip install 'kafkalab[real]'"),
+])
+def test_real_button_says_why_the_client_cannot_run_here(monkeypatch, where, words):
+    """In JupyterLite (Pyodide) or without confluent-kafka the button is off and says why,
+    for a scenario that is otherwise comparable."""
+    if where == "pyodide":
+        monkeypatch.setattr(sys, "platform", "emscripten")
+    else:
+        monkeypatch.setitem(sys.modules, "confluent_kafka", None)
+    tools.real_client_missing.cache_clear()
+    try:
+        lab = Lab()  # at-most-once-auto-commit: comparable with a real workload
+        assert lab.real_button.disabled and words in lab.real_button.tooltip
+        assert words in lab.real_note.value.replace("&#x27;", "'")
+        assert lab.run_real() is None and words in lab.real_output.value.replace("&#x27;", "'")
+    finally:
+        tools.real_client_missing.cache_clear()
+
+
 def test_failed_real_run_is_reported(lab, monkeypatch):
     def boom(*a, **k):
         raise real.RealRunError("consumer session timed out")
