@@ -54,10 +54,10 @@ PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_st
 PIP_PURE = ["--no-deps", "--only-binary=:all:", "--platform", "any", "--python-version", "3.14",
             "--implementation", "py", "--abi", "none"]
 
-# Notebooks that cannot run in Pyodide: a line in their FIRST markdown cell matching this, or an
-# import of the real-client code (a compiled extension, and it needs sockets and threads).
+# Notebooks that cannot run in Pyodide at all opt out with a line in their FIRST markdown cell
+# matching this. (09_run_it_for_real stays in: its real-client cell says in one line that
+# librdkafka cannot run in the browser, and the simulation side still runs.)
 SERVER_ONLY_TEXT = re.compile(r"needs? a (real |local )?(jupyter |python )?server", re.I)
-SERVER_ONLY_IMPORT = re.compile(r"^\s*(import|from)\s+(kafkalab\.real|confluent_kafka)\b", re.M)
 
 
 def log(msg: str) -> None:
@@ -89,10 +89,6 @@ def server_only_reason(nb_path: Path) -> str | None:
         m = SERVER_ONLY_TEXT.search(text)
         if m:
             return f"first markdown cell says {m.group(0)!r}"
-    code = "\n".join("".join(c.get("source", [])) for c in cells if c.get("cell_type") == "code")
-    m = SERVER_ONLY_IMPORT.search(code)
-    if m:
-        return f"imports {m.group(2)} (real Kafka clients cannot run in Pyodide)"
     return None
 
 

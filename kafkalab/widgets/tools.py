@@ -150,16 +150,9 @@ def real_target(scenario: str) -> tuple[str | None, str]:
 @functools.cache  # importing confluent_kafka once per kernel is enough
 def real_client_missing() -> str | None:
     """Why the real client cannot run in this kernel, or None when it can."""
-    import sys
-
-    if sys.platform == "emscripten":
-        return ("the real client needs a Jupyter server: librdkafka cannot run in the browser "
-                "(Pyodide). Open this notebook on Binder or with `make lab` to run it.")
     from ..real import _deps
 
-    if not _deps.available():
-        return _deps.MISSING_EXTRA_MESSAGE
-    return None
+    return _deps.unavailable_reason()
 
 
 def real_html(report: dict[str, Any]) -> str:

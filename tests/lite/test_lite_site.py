@@ -153,6 +153,10 @@ def test_course_notebook(lite_page, lite_server, notebook: Path):
     h.screenshot(page, notebook.stem)
     _assert_pyodide(report)
     _assert_clean(report, watch)
+    if notebook.stem == "09_run_it_for_real":  # the real client: one line says why not here
+        assert "Real clients unavailable" in report.text, report.text[-2000:]
+        assert "cannot run in the browser (Pyodide" in report.text
+        assert report.text.count("cannot run in the browser") == 1, report.text[-2000:]
     if page.locator(".kafkalab-counters").count():
         _drive_the_lab(page, notebook.stem)
     if page.evaluate(_JS_HAS_ANIMATION):

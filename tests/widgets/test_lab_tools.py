@@ -147,7 +147,7 @@ def test_missing_real_extra_shows_the_message(lab, monkeypatch):
 
 
 @pytest.mark.parametrize("where,words", [
-    ("pyodide", "cannot run in the browser (Pyodide)"),
+    ("pyodide", "cannot run in the browser (Pyodide, JupyterLite)"),
     ("no extra", "pip install 'kafkalab[real]'"),
 ])
 def test_real_button_says_why_the_client_cannot_run_here(monkeypatch, where, words):
