@@ -261,13 +261,16 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                          [r["duplicates_dropped"] for r in rows]],
                          "font": {"size": 11}, "height": 24}})
     else:  # one cell that says why the table is empty, where the table would be
+        # Lines are broken here: plotly.js wraps long cell text itself only after measuring
+        # it, and in a FigureWidget that pass left the cell (and its header) blank.
+        reason = wrap(no_producer_id_reason(result), REASON_LINE_CHARS)
         data.append({"type": "table", "name": "producer state",
                      "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]}, "columnwidth": [1.0],
-                     "header": {"values": ["producer state (PID, epoch, last sequence)"],
+                     "header": {"values": ["producer state<br>(PID, epoch, last sequence)"],
                                 "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
-                                "height": 28},
-                     "cells": {"values": [[no_producer_id_reason(result)]],
-                               "font": {"size": 11}, "height": 40, "align": "left"}})
+                                "height": 36, "align": "left"},
+                     "cells": {"values": [[reason]], "font": {"size": 11},
+                               "height": 16 * (reason.count("<br>") + 1) + 10, "align": "left"}})
     title = f"Broker log at step {step} of {len(result.events) - 1}" + (
         f" — {result.scenario}" if result.scenario else "")
     height = min(max(300, total_rows * (size + 6) + 230), 1400)
@@ -285,6 +288,10 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                "zeroline": False},
         margin={"l": 150, "r": 10, "t": 70, "b": 120})
     return {"data": data, "layout": layout}
+
+
+# characters per line of the empty table's reason: fits its column at 11 px from 1050 px wide
+REASON_LINE_CHARS = 40
 
 
 def no_producer_id_reason(result) -> str:

@@ -52,6 +52,22 @@ def test_lab_renders_clean(lab_nb):
     assert report.plotly_plots >= 4, report.summary()
 
 
+_JS_TABLE_TEXTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot .table'))
+    .map(t => Array.from(t.querySelectorAll('.cell-text')).map(e => e.textContent))"""
+
+
+def test_tables_show_their_text(lab_nb):
+    """The broker log's producer-state table (here: one cell saying why it is empty) shows its
+    words in the FigureWidget; plotly.js's own wrapping pass once left it blank there."""
+    page, _ = lab_nb
+    assert wait_until(page, lambda: page.evaluate(_JS_TABLE_TEXTS))
+    tables = page.evaluate(_JS_TABLE_TEXTS)
+    assert tables and all(tables), tables
+    texts = [text for table in tables for text in table]
+    assert all(text.strip() for text in texts), texts
+    assert any("idempotence is off" in text for text in texts), texts
+
+
 def test_step_buttons_move_the_now_line(lab_nb):
     page, _ = lab_nb
     last = kernel_eval(page, "lab.step")

@@ -23,7 +23,7 @@ from kafkalab.viz import (
 )
 from kafkalab.viz._common import sample_steps
 from kafkalab.viz.ledger import ledger_state
-from kafkalab.viz.log import log_records, producer_state
+from kafkalab.viz.log import REASON_LINE_CHARS, log_records, producer_state
 from kafkalab.viz.timeline import ahead_band, series
 
 
@@ -208,6 +208,10 @@ def test_log_duplicates_and_producer_state():
     assert len(dup.x) == r.outcome["extra_copies"] == 5  # every batch in flight with the lost one
     assert "DUP" in dup.text[0]
     assert producer_state(r) == []  # no PID without idempotence
+    reason = next(t for t in fig.data if t.type == "table").cells.values[0][0]
+    lines = reason.split("<br>")  # broken here, not by plotly.js (blank in a FigureWidget)
+    assert "idempotence is off" in reason.replace("<br>", " ")
+    assert len(lines) > 1 and all(len(line) <= REASON_LINE_CHARS for line in lines), lines
     idem = scenarios.run("idempotent-producer-lost-ack")
     rows = producer_state(idem)
     assert len(rows) == 1 and rows[0]["pid"] >= 0
