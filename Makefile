@@ -2,22 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The Binder pins constrain the venv, so tests run on exactly what a learner on Binder gets,
+# today and after PyPI publishes newer releases. `make pins` moves them forward on purpose.
+PINS := binder/requirements.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 
-.PHONY: lab test bench lint e2e lite e2e-lite exercises clean
+.PHONY: lab test bench lint e2e lite e2e-lite exercises pins clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(PINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet -c $(PINS) -e ".[test,bench]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks/
 
+# Two workers: the JupyterLab and JupyterLite suites each stay whole on one (tests/conftest.py).
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadgroup
 
 # Only the browser tests (JupyterLab in headless Chromium); needs /usr/bin/chromium.
 e2e: $(STAMP)
@@ -34,6 +38,12 @@ e2e-lite: $(STAMP) lite
 # Regenerate exercises/ from solutions/ (cells tagged "solution" become stubs).
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
+
+# Upgrade the runtime to the newest releases and rewrite the Binder pins from it; review the
+# diff and run `make test` before committing.
+pins: $(STAMP)
+	$(PY) -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[test,bench]"
+	$(PY) tests/test_binder.py --write
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
