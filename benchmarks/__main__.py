@@ -61,6 +61,36 @@ def model_run(snapshots: bool):
     return go
 
 
+def lab_sweep_200():
+    """The Lab's "try every crash point" button on a 200-message run (capped by its budget)."""
+    try:
+        from kafkalab import Lab
+    except ImportError:
+        return "kafkalab.widgets not installed"
+    lab = Lab("at-least-once-manual-commit")
+    lab.controls["messages"].value = 200
+    start = time.perf_counter()
+    sw = lab.sweep_crash_points()
+    return {"messages": 200, "runs": sw.runs, "exhaustive": sw.exhaustive,
+            "seconds": round(time.perf_counter() - start, 3)}
+
+
+def crosscheck_wall_time():
+    """Every comparable scenario run with real clients on the mock cluster (goal: about a
+    minute at most for the whole real-client suite)."""
+    from kafkalab import crosscheck as cc
+    from kafkalab.real import RealExtraMissing
+
+    start = time.perf_counter()
+    try:
+        report = cc.crosscheck()
+    except RealExtraMissing as exc:
+        return str(exc)
+    rows = report["scenarios"]
+    return {"comparable": len(rows), "agree": sum(r["agree"] for r in rows),
+            "seconds": round(time.perf_counter() - start, 2)}
+
+
 def main() -> None:
     from kafkalab import scenarios
 
@@ -103,6 +133,8 @@ def main() -> None:
         results["sweep"] = "kafkalab.sweep not available"
     else:
         results["sweep"] = sweep_benchmark()
+    results["lab_sweep"] = lab_sweep_200()
+    results["crosscheck"] = crosscheck_wall_time()
 
     out = Path("build")
     out.mkdir(exist_ok=True)
@@ -119,7 +151,7 @@ def main() -> None:
     ]
     for k, v in commit_cost.items():
         rows.append((f"commit-cost: {k} (records per simulated s)", f"{v:,.0f}"))
-    for section in ("lab", "lab_commit_per_record", "sweep"):
+    for section in ("lab", "lab_commit_per_record", "sweep", "lab_sweep", "crosscheck"):
         if isinstance(results[section], dict):
             for k, v in results[section].items():
                 rows.append((f"{section}: {k}", str(v)))

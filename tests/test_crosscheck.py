@@ -18,8 +18,6 @@ from kafkalab import crosscheck as cc
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO_ROOT / "notebooks" / "09_run_it_for_real.ipynb"
-# The whole real-client cross-check took ~10 s here; a hang or a slow regression fails this.
-SUITE_BUDGET_S = 60
 GAPS = ("idempotent-producer-dedup", "read-committed-lso", "zombie-fencing",
         "transactional-offset-commit")
 
@@ -151,7 +149,6 @@ def test_crosscheck_agrees_on_every_comparable_scenario(report):
         assert {"lost", "duplicates", "log_duplicates", "resumed_from"} <= set(row["compared"])
         assert "delivered" not in row["compared"]
         assert len(row["simulated_ledger"]) == len(row["real_ledger"]) == 10
-    assert report["elapsed_s"] < SUITE_BUDGET_S
     text = cc.format_table(report)
     assert f"{len(rows)}/{len(rows)} comparable scenarios agree" in text
     json.dumps({k: v for k, v in report.items()})  # JSON-serialisable
@@ -182,11 +179,9 @@ def test_notebook_runs_clean():
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None  # stored without outputs
-    started = time.monotonic()
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()
-    elapsed = time.monotonic() - started
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert errors == []
@@ -194,7 +189,6 @@ def test_notebook_runs_clean():
                    for o in c.outputs if o.output_type == "stream")
     assert "comparable scenarios agree" in text
     assert "Traceback" not in text
-    assert elapsed < 60, f"the notebook took {elapsed:.1f} s"
 
 
 def test_notebook_runs_without_the_real_extra():

@@ -13,7 +13,6 @@ import kafkalab.real as real  # noqa: E402
 from kafkalab.real.mock_cluster import MockCluster, mock_api_problem  # noqa: E402
 
 N = 10
-RUN_BUDGET_S = 15  # far above the 1-3 s a run takes here; a hang shows up as a failure
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,6 @@ def _consistent(result: dict) -> None:
     assert [e["id"] for e in ledger] == list(range(outcome["sent"]))
     assert outcome["processed"] == sum(e["processed"] for e in ledger)
     assert outcome["delivered"] == sum(e["delivered"] for e in ledger)
-    assert result["elapsed_s"] < RUN_BUDGET_S
     assert result["expectations"] == [], result["notes"]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 import pytest
 
@@ -63,13 +62,11 @@ def test_at_least_once_has_no_loss_counterexample():
     assert not lab.show_counterexample("no_loss") and "no no_loss counterexample" in lab.error
 
 
-def test_sweep_of_200_messages_is_capped_and_fast():
+def test_sweep_of_200_messages_is_capped():
+    # How long it takes is measured by `make bench` (lab_sweep), not asserted here.
     lab = Lab("at-least-once-manual-commit")
     lab.controls["messages"].value = 200
-    t0 = time.perf_counter()
     sw = lab.sweep_crash_points()
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 6, elapsed  # ~2 s here; generous for a loaded CI machine
     budget = tools.sweep_budget(lab.last_run_ms)
     assert sw.runs <= budget
     if not sw.exhaustive:
