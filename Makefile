@@ -18,10 +18,9 @@ $(STAMP): pyproject.toml $(PINS)
 lab: $(STAMP)
 	$(PY) -m jupyter lab notebooks/
 
-# Two workers: the JupyterLab and JupyterLite suites each stay whole on one (tests/conftest.py).
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -n auto --dist loadgroup
+	$(PY) -m pytest
 
 # Only the browser tests (JupyterLab in headless Chromium); needs /usr/bin/chromium.
 e2e: $(STAMP)

@@ -74,11 +74,14 @@ def pytest_runtest_makereport(item, call):
     """Give every "browser missing" skip the same location, so ``-ra`` folds them into ONE
     line (pytest reports a fixture's skip at each test's own line otherwise)."""
     report = yield
-    # Timing lines ride in the report, so tests/conftest.py prints them even from xdist workers.
-    report.user_properties += [("kafkalab timings: kafkalab browser timings", line)
-                               for line in harness.TIMINGS]
-    harness.TIMINGS.clear()
     longrepr = report.longrepr
     if report.skipped and isinstance(longrepr, tuple) and "BROWSER TESTS SKIPPED" in longrepr[2]:
         report.longrepr = (str(Path(__file__)), 1, longrepr[2])
     return report
+
+
+def pytest_terminal_summary(terminalreporter):
+    if harness.TIMINGS:
+        terminalreporter.section("kafkalab browser timings")
+        for line in harness.TIMINGS:
+            terminalreporter.write_line(line)

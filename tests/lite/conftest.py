@@ -58,11 +58,14 @@ def lite_page(lite_chromium, lite_server):
 def pytest_runtest_makereport(item, call):
     """One location for every "browser missing" skip, so ``-ra`` folds them into ONE line."""
     report = yield
-    # Timing lines ride in the report, so tests/conftest.py prints them even from xdist workers.
-    report.user_properties += [("kafkalab timings: kafkalab JupyterLite timings", line)
-                               for line in h.TIMINGS]
-    h.TIMINGS.clear()
     longrepr = report.longrepr
     if report.skipped and isinstance(longrepr, tuple) and "LITE BROWSER TESTS SKIPPED" in longrepr[2]:
         report.longrepr = (str(Path(__file__)), 1, longrepr[2])
     return report
+
+
+def pytest_terminal_summary(terminalreporter):
+    if h.TIMINGS:
+        terminalreporter.section("kafkalab JupyterLite timings")
+        for line in h.TIMINGS:
+            terminalreporter.write_line(line)
