@@ -396,7 +396,10 @@ _JS_STATE = (
 
 _JS_SETTLED = """() => {
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
-  const plotsReady = plots.every((gd) => gd._fullLayout && gd.querySelector('.main-svg'));
+  // A FigureWidget draws its frame before its traces arrive over the comm; wait for them too
+  // (a figure that never gets data is still reported, after the timeout).
+  const plotsReady = plots.every((gd) => gd._fullLayout && gd.querySelector('.main-svg')
+                                 && gd.data && gd.data.length > 0);
   const text = document.body.innerText;
   return plotsReady && !text.includes('Loading widget');
 }"""
@@ -616,7 +619,8 @@ def run_all_and_wait(page: Any, relpath: str | None = None, *, timeout: float = 
 
 
 def wait_settled(page: Any, *, timeout: float = 20) -> bool:
-    """Wait for plotly plots to draw and 'Loading widget...' to go. False when it never did."""
+    """Wait for plotly plots to draw with their data and 'Loading widget...' to go. False when
+    it never did."""
     try:
         page.wait_for_function(_JS_SETTLED, timeout=timeout * 1000)
     except Exception:
