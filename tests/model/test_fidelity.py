@@ -55,3 +55,33 @@ def test_store_after_processing_is_validated_like_librdkafka():
     with pytest.raises(ConfigError, match="never committed"):
         resolve({"client.model": "librdkafka", "commit.strategy": "store-after-processing",
                  "enable.auto.commit": False})
+
+
+# -- 2. Responses on one connection come back in order ---------------------------------------
+# Fact sheet B: "One slow response holds back every later one on that connection, so a
+# client-side timeout fails and retries every request in flight on it"; Java
+# NetworkClient.handleTimedOutRequests closes the connection, librdkafka disconnects at
+# socket.max.fails=1 (rdkafka_broker.c rd_kafka_broker_timeout_scan).
+
+SINGLES = {"messages": 5, "linger.ms": 0, "producer.send.interval.ms": 1,
+           "enable.idempotence": False, "request.timeout.ms": 50, "auto.offset.reset": "earliest"}
+
+
+def test_a_delayed_response_holds_back_the_later_ones_on_its_connection():
+    r = simulate(SINGLES, [{"type": "delay_response", "message": 0, "delay_ms": 20}])
+    acks = {e.data["messages"][0]: e for e in kinds(r, "ack")}
+    assert all(acks[m].t >= acks[0].t for m in range(1, 5))
+    assert acks[1].data["held_ms"] > 0 and not kinds(r, "retry")
+
+
+def test_a_request_timeout_retries_every_request_in_flight_on_the_connection():
+    r = simulate(SINGLES, [{"type": "delay_response", "message": 0, "delay_ms": 100}])
+    retried = sorted(m for e in kinds(r, "retry") for m in e.data["messages"])
+    assert retried == [0, 1, 2, 3, 4]
+    # idempotence off: every one of them is written twice
+    assert r.ledger.log_duplicates() == [0, 1, 2, 3, 4]
+
+
+def test_a_lost_response_follows_the_same_rule():
+    r = simulate(SINGLES, [{"type": "lose_response", "message": 0}])
+    assert sorted(m for e in kinds(r, "retry") for m in e.data["messages"]) == [0, 1, 2, 3, 4]
