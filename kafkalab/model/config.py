@@ -156,7 +156,9 @@ PROPERTIES: dict[str, Property] = {
         _p("group.id", "str", "kafkalab", doc="The consumer group."),
         _p("enable.auto.commit", "bool", True, True, doc="Commit offsets in the background."),
         _p("auto.commit.interval.ms", "int", 5000, 5000,
-           doc="Minimum gap between two auto-commits.", low=0, high=INT32_MAX),
+           doc="Minimum gap between two auto-commits. 0: Java commits inside every poll(); "
+               "librdkafka disables the timer (only close() and a rebalance commit).",
+           low=0, high=INT32_MAX),
         _p("enable.auto.offset.store", "bool", True, True,
            doc="librdkafka only: true stores each message's offset when poll() hands it out; "
                "false means the application stores it after processing each record "

@@ -85,3 +85,29 @@ def test_a_request_timeout_retries_every_request_in_flight_on_the_connection():
 def test_a_lost_response_follows_the_same_rule():
     r = simulate(SINGLES, [{"type": "lose_response", "message": 0}])
     assert sorted(m for e in kinds(r, "retry") for m in e.data["messages"]) == [0, 1, 2, 3, 4]
+
+
+# -- 5. auto.commit.interval.ms=0 -----------------------------------------------------------
+# Fact sheet A: librdkafka "auto.commit.interval.ms=0 disables the commit timer" (rdkafka_cgrp.c
+# starts it only for an interval > 0; CONFIGURATION.md "0 = disable"). Java: ConsumerConfig allows
+# atLeast(0) and ConsumerCoordinator.maybeAutoCommitOffsetsAsync finds a 0 ms timer expired at
+# every poll(), so it commits the previous polls' positions inside every poll().
+
+ZERO = {**PREFILLED, "messages": 12, "max.poll.records": 4, "auto.commit.interval.ms": 0}
+
+
+def test_librdkafka_interval_zero_disables_the_timer():
+    r = simulate({**ZERO, "client.model": "librdkafka"},
+                 [{"type": "consumer_crash", "point": "after_processing", "message": 9}])
+    crash = kinds(r, "crash")[0]
+    assert not [e for e in kinds(r, "commit") if e.t <= crash.t]
+    assert kinds(r, "restart")[0].data["resumed"]["0"] == [0, "auto.offset.reset=earliest"]
+    # close() still commits the stored offsets (rdkafka_assignment.c, enable.auto.commit)
+    assert [e.data["how"] for e in kinds(r, "commit")] == ["on close()"]
+
+
+def test_java_interval_zero_commits_inside_every_poll():
+    r = simulate(ZERO)
+    inside = [e.data["offsets"]["0"] for e in kinds(r, "commit") if "inside poll" in e.data["how"]]
+    # (already right before issue 12: kept as the Java half of the fact)
+    assert inside[1:] == [4, 8] and len(inside) == len(kinds(r, "poll"))
