@@ -42,6 +42,12 @@ class Property:
     high: float | None = None
     choices: tuple = ()
     nullable: bool = False
+    # librdkafka's own spellings: other names of the property (``rd_kafka_conf`` aliases or
+    # librdkafka's name where Java's differs) and other words for its values. Accepted with
+    # client.model=librdkafka and stored under Kafka's (Java's) spelling; refused with
+    # client.model=java, naming librdkafka.
+    rdkafka_names: tuple = ()
+    rdkafka_values: tuple = ()  # ((librdkafka's word, Java's word), ...)
 
 
 def _p(name, kind, java, librdkafka=..., doc="", **kw) -> Property:
@@ -126,10 +132,11 @@ PROPERTIES: dict[str, Property] = {
            doc="Coordinator time for AddPartitionsToTxn / EndTxn and writing markers.",
            kafka=False, low=0, high=60_000),
         # -- producer
-        _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for.",
-           choices=("0", "1", "all")),
+        _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for "
+           "(-1 means all, in both clients).", choices=("0", "1", "all"),
+           rdkafka_names=("request.required.acks",)),
         _p("retries", "int", INT32_MAX, INT32_MAX, doc="Retries of a failed produce request.",
-           low=0, high=INT32_MAX),
+           low=0, high=INT32_MAX, rdkafka_names=("message.send.max.retries",)),
         _p("retry.backoff.ms", "int", 100, 100, doc="Wait before a retry.", low=0,
            high=INT32_MAX),
         _p("retry.backoff.max.ms", "int", 1000, 1000,
@@ -139,9 +146,10 @@ PROPERTIES: dict[str, Property] = {
            doc="How long the producer waits for a response.", low=0, high=INT32_MAX),
         _p("delivery.timeout.ms", "int", 120_000, 300_000,
            doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms).",
-           low=0, high=INT32_MAX),
+           low=0, high=INT32_MAX, rdkafka_names=("message.timeout.ms",)),
         _p("max.in.flight.requests.per.connection", "int", 5, 1_000_000,
-           doc="Unacknowledged produce requests at once.", low=1, high=1_000_000),
+           doc="Unacknowledged produce requests at once.", low=1, high=1_000_000,
+           rdkafka_names=("max.in.flight",)),
         _p("enable.idempotence", "bool", True, False,
            doc="PID + per-partition sequence numbers: the broker drops retried duplicates."),
         _p("transactional.id", "str", None, None,
@@ -149,7 +157,7 @@ PROPERTIES: dict[str, Property] = {
         _p("transaction.timeout.ms", "int", 60_000, 60_000,
            doc="The coordinator aborts a transaction open this long.", low=1, high=INT32_MAX),
         _p("linger.ms", "float", 5.0, 5.0, doc="Wait for more records before sending a batch.",
-           low=0, high=900_000),
+           low=0, high=900_000, rdkafka_names=("queue.buffering.max.ms",)),
         _p("batch.size", "int", 16_384, 1_000_000, doc="Bytes per partition batch.", low=1,
            high=INT32_MAX),
         # -- consumer
@@ -171,23 +179,23 @@ PROPERTIES: dict[str, Property] = {
         _p("session.timeout.ms", "int", 45_000, 45_000,
            doc="A member without heartbeats this long is removed.", low=1, high=INT32_MAX),
         _p("fetch.max.wait.ms", "int", 500, 500,
-           doc="Longest a fetch waits on the broker for data.", low=0, high=INT32_MAX),
+           doc="Longest a fetch waits on the broker for data.", low=0, high=INT32_MAX,
+           rdkafka_names=("fetch.wait.max.ms",)),
         _p("auto.offset.reset", "choice", "latest", "latest",
            doc="Where to start without a committed offset (none = raise).",
-           choices=("earliest", "latest", "none")),
+           choices=("earliest", "latest", "none"),
+           rdkafka_values=(("smallest", "earliest"), ("beginning", "earliest"),
+                           ("largest", "latest"), ("end", "latest"), ("error", "none"))),
         _p("isolation.level", "choice", "read_uncommitted", "read_committed",
            doc="read_committed stops at the LSO and skips aborted records.",
            choices=("read_uncommitted", "read_committed")),
     ]
 }
 
-# librdkafka spells some values differently; accept them and store Kafka's spelling.
-_VALUE_ALIASES = {
-    "acks": {"-1": "all", "all": "all", "0": "0", "1": "1"},
-    "auto.offset.reset": {"smallest": "earliest", "largest": "latest", "beginning": "earliest",
-                          "end": "latest"},
-}
-_KEY_ALIASES = {"message.timeout.ms": "delivery.timeout.ms"}
+# Values both clients spell two ways (Java's ProducerConfig accepts acks=-1 too).
+_VALUE_ALIASES = {"acks": {"-1": "all"}}
+# librdkafka's names -> Kafka's (Java's) name, from the table.
+RDKAFKA_NAMES = {alias: p.name for p in PROPERTIES.values() for alias in p.rdkafka_names}
 
 
 def _bad(name: str, value: Any, why: str) -> ConfigError:
@@ -202,7 +210,7 @@ def _ours(message: str) -> ConfigError:
     return ConfigError(f"kafkalab: {message}", kafka=False)
 
 
-def _coerce(prop: Property, value: Any) -> Any:
+def _coerce(prop: Property, value: Any, client: str = "java") -> Any:
     name = prop.name
     if value is None:
         if prop.nullable:
@@ -236,6 +244,13 @@ def _coerce(prop: Property, value: Any) -> Any:
     if prop.kind == "choice":
         text = str(value).strip().lower() if not isinstance(value, bool) else str(value)
         text = _VALUE_ALIASES.get(name, {}).get(text, text)
+        theirs = dict(prop.rdkafka_values)
+        if text in theirs:
+            if client == "librdkafka":
+                return theirs[text]
+            raise _bad(name, value, f"String must be one of: {', '.join(prop.choices)} "
+                                    f"({text!r} is librdkafka's word for {theirs[text]!r}; "
+                                    "set client.model=librdkafka to use it)")
         if text not in prop.choices:
             raise _bad(name, value, f"String must be one of: {', '.join(prop.choices)}")
         return text
@@ -255,8 +270,12 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def closest_key(name: str) -> str | None:
-    match = difflib.get_close_matches(name, list(PROPERTIES) + list(_KEY_ALIASES), n=1, cutoff=0.5)
+def closest_key(name: str, client: str = "librdkafka") -> str | None:
+    """The property name closest to ``name`` (librdkafka's names count for librdkafka only)."""
+    if client != "librdkafka" and name in RDKAFKA_NAMES:
+        return RDKAFKA_NAMES[name]
+    names = list(PROPERTIES) + (list(RDKAFKA_NAMES) if client == "librdkafka" else [])
+    match = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     return match[0] if match else None
 
 
@@ -274,22 +293,43 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     Raises ConfigError naming the bad key or value and what is allowed.
     """
     overrides = dict(overrides or {})
-    for alias, real in _KEY_ALIASES.items():
-        if alias in overrides:
-            overrides[real] = overrides.pop(alias)
-    for key in overrides:
-        if key not in PROPERTIES:
-            hint = closest_key(key)
-            suffix = f"; did you mean {hint!r}?" if hint else ""
-            raise ConfigError(f"Unknown configuration {key!r}{suffix}")
     client = _coerce(PROPERTIES["client.model"], overrides.get("client.model", "java"))
+    for key in overrides:
+        if key in PROPERTIES or (client == "librdkafka" and key in RDKAFKA_NAMES):
+            continue
+        hint = closest_key(key, client)
+        if key in RDKAFKA_NAMES:
+            raise ConfigError(f"Unknown configuration {key!r} for client.model=java (that is "
+                              f"librdkafka's name); did you mean {hint!r}? (the Java client "
+                              "would only log it as unknown and ignore it)")
+        suffix = f"; did you mean {hint!r}?" if hint else ""
+        raise ConfigError(f"Unknown configuration {key!r}{suffix}")
+    if client == "librdkafka":
+        _merge_rdkafka_names(overrides)
     config = defaults(client)
     explicit = set()
     for key, value in overrides.items():
-        config[key] = _coerce(PROPERTIES[key], value)
+        config[key] = _coerce(PROPERTIES[key], value, client)
         explicit.add(key)
     _check_combinations(config, explicit)
     return config
+
+
+def _merge_rdkafka_names(overrides: dict[str, Any]) -> None:
+    """librdkafka's names become Kafka's; two names of one property must agree."""
+    for alias, real in RDKAFKA_NAMES.items():
+        if alias not in overrides:
+            continue
+        value = overrides.pop(alias)
+        if real in overrides and not _same(PROPERTIES[real], overrides[real], value):
+            raise ConfigError(f"Invalid value {value!r} for configuration {alias}: it is "
+                              f"another name for {real}, which is set to {overrides[real]!r}; "
+                              "set one of them (librdkafka would keep whichever was set last)")
+        overrides.setdefault(real, value)
+
+
+def _same(prop: Property, a: Any, b: Any) -> bool:
+    return _coerce(prop, a, "librdkafka") == _coerce(prop, b, "librdkafka")
 
 
 def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
@@ -370,6 +410,12 @@ def markdown_table() -> str:
             allowed = f"{_fmt(p.low)} … {_fmt(p.high)}"
         else:
             allowed = p.kind
-        rows.append(f"| `{p.name}` | {'yes' if p.kafka else 'kafkalab'} | {show(p.java)} | "
+        if p.rdkafka_values:
+            allowed += " (librdkafka also: " + ", ".join(
+                f"{theirs} = {ours}" for theirs, ours in p.rdkafka_values) + ")"
+        name = f"`{p.name}`"
+        if p.rdkafka_names:
+            name += " (librdkafka also: " + ", ".join(f"`{a}`" for a in p.rdkafka_names) + ")"
+        rows.append(f"| {name} | {'yes' if p.kafka else 'kafkalab'} | {show(p.java)} | "
                     f"{show(p.librdkafka)} | {allowed} | {p.doc} |")
     return "\n".join(rows) + "\n"

@@ -111,3 +111,52 @@ def test_java_interval_zero_commits_inside_every_poll():
     inside = [e.data["offsets"]["0"] for e in kinds(r, "commit") if "inside poll" in e.data["how"]]
     # (already right before issue 12: kept as the Java half of the fact)
     assert inside[1:] == [4, 8] and len(inside) == len(kinds(r, "poll"))
+
+
+# -- 6. Client-specific names and values ----------------------------------------------------
+# librdkafka CONFIGURATION.md: fetch.wait.max.ms (Java: fetch.max.wait.ms), acks "Alias for
+# request.required.acks", delivery.timeout.ms "Alias for message.timeout.ms", linger.ms "Alias
+# for queue.buffering.max.ms", retries "Alias for message.send.max.retries", auto.offset.reset
+# smallest/earliest/beginning, largest/latest/end, error (fact sheet A, librdkafka).
+
+
+def test_librdkafka_names_and_values_resolve_to_the_canonical_key():
+    cfg = resolve({"client.model": "librdkafka", "fetch.wait.max.ms": 100,
+                   "request.required.acks": -1, "auto.offset.reset": "error",
+                   "queue.buffering.max.ms": 7, "message.send.max.retries": 3,
+                   "max.in.flight": 4})
+    assert cfg["fetch.max.wait.ms"] == 100 and cfg["acks"] == "all"
+    assert cfg["auto.offset.reset"] == "none" and cfg["linger.ms"] == 7
+    assert cfg["retries"] == 3 and cfg["max.in.flight.requests.per.connection"] == 4
+    assert "fetch.wait.max.ms" not in cfg
+    for word, ours in (("smallest", "earliest"), ("beginning", "earliest"),
+                       ("largest", "latest"), ("end", "latest")):
+        assert resolve({"client.model": "librdkafka",
+                        "auto.offset.reset": word})["auto.offset.reset"] == ours
+
+
+def test_java_mode_names_librdkafka_for_its_names_and_values():
+    with pytest.raises(ConfigError, match=r"that is librdkafka's name\); did you mean "
+                                          r"'fetch\.max\.wait\.ms'"):
+        resolve({"fetch.wait.max.ms": 100})
+    with pytest.raises(ConfigError, match="librdkafka's word for 'earliest'"):
+        resolve({"auto.offset.reset": "smallest"})
+    assert resolve({"acks": "-1"})["acks"] == "all"  # Java's ProducerConfig accepts -1 too
+
+
+def test_the_config_table_shows_librdkafka_names():
+    from kafkalab.model.config import markdown_table
+    table = markdown_table()
+    assert "`fetch.max.wait.ms` (librdkafka also: `fetch.wait.max.ms`)" in table
+    assert "error = none" in table
+
+
+# -- 13.7: two names of one property, set to different values --------------------------------
+
+def test_two_names_of_one_property_must_agree():
+    with pytest.raises(ConfigError, match="another name for delivery.timeout.ms"):
+        resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
+                 "delivery.timeout.ms": 2000})
+    same = resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
+                    "delivery.timeout.ms": "1000"})
+    assert same["delivery.timeout.ms"] == 1000
