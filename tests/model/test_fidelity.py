@@ -154,7 +154,7 @@ def test_the_config_table_shows_librdkafka_names():
 # -- 13.7: two names of one property, set to different values --------------------------------
 
 def test_two_names_of_one_property_must_agree():
-    with pytest.raises(ConfigError, match="another name for delivery.timeout.ms"):
+    with pytest.raises(ConfigError, match=r"another name for delivery\.timeout\.ms"):
         resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
                  "delivery.timeout.ms": 2000})
     same = resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
