@@ -12,6 +12,7 @@ librdkafka's (confluent-kafka-python and most non-Java clients), from the fact s
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +146,10 @@ PROPERTIES: dict[str, Property] = {
         _p("request.timeout.ms", "int", 30_000, 30_000,
            doc="How long the producer waits for a response.", low=0, high=INT32_MAX),
         _p("delivery.timeout.ms", "int", 120_000, 300_000,
-           doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms).",
+           doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms; "
+               "0 is infinite there, and with a transactional.id it defaults to "
+               "transaction.timeout.ms). Java refuses an explicit value below linger.ms + "
+               "request.timeout.ms and raises a defaulted one to that sum.",
            low=0, high=INT32_MAX, rdkafka_names=("message.timeout.ms",)),
         _p("max.in.flight.requests.per.connection", "int", 5, 1_000_000,
            doc="Unacknowledged produce requests at once.", low=1, high=1_000_000,
@@ -333,16 +337,23 @@ def _same(prop: Property, a: Any, b: Any) -> bool:
 
 
 def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
-    if config["client.model"] == "librdkafka" and (
-        config["enable.idempotence"] or config["transactional.id"]
-    ):
-        # librdkafka adjusts these itself for idempotence unless the user set them.
-        config["enable.idempotence"] = True
-        if "max.in.flight.requests.per.connection" not in explicit:
-            config["max.in.flight.requests.per.connection"] = 5
-    # Idempotence needs acks=all and at most 5 in-flight requests (ProducerConfig). An explicit
-    # enable.idempotence=true that conflicts is a ConfigException; a defaulted one is switched off.
+    if config["client.model"] == "librdkafka":
+        _check_librdkafka_producer(config, explicit)
+    else:
+        _check_java_producer(config, explicit)
+    _check_consumer(config, explicit)
+
+
+def _check_java_producer(config: dict[str, Any], explicit: set[str]) -> None:
+    """ProducerConfig.postProcessAndValidateIdempotenceConfigs and
+    KafkaProducer.configureDeliveryTimeout, in their order."""
+    # Idempotence needs retries > 0, acks=all and at most 5 in-flight requests. An explicit
+    # enable.idempotence=true that conflicts is a ConfigException; a defaulted one is switched
+    # off (logged at INFO/WARN only).
     conflicts = []
+    if config["retries"] == 0:
+        conflicts.append(("retries", "Must set retries to non-zero when using the idempotent "
+                                     "producer."))
     if config["acks"] != "all":
         conflicts.append(("acks", "Must set acks to all in order to use the idempotent producer. "
                                   "Otherwise we cannot guarantee idempotence."))
@@ -350,16 +361,70 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
         conflicts.append(("max.in.flight.requests.per.connection",
                           "Must set max.in.flight.requests.per.connection to at most 5 to use "
                           "the idempotent producer."))
-    if config["retries"] == 0:
-        conflicts.append(("retries", "Must set retries to non-zero when using the idempotent "
-                                     "producer."))
     if config["enable.idempotence"] and conflicts:
-        if "enable.idempotence" in explicit or config["transactional.id"]:
+        if "enable.idempotence" in explicit:
             name, why = conflicts[0]
             raise _bad(name, config[name], why)
         config["enable.idempotence"] = False
     if config["transactional.id"] and not config["enable.idempotence"]:
-        raise ConfigError("Cannot set a transactional.id without also enabling idempotence.")
+        raise ConfigError("Cannot set a transactional.id without also enabling idempotence."
+                          + (f" ({conflicts[0][0]}={config[conflicts[0][0]]!r} switched the "
+                             "defaulted enable.idempotence off)" if conflicts and
+                             "enable.idempotence" not in explicit else ""))
+    # An explicit delivery.timeout.ms below linger.ms + request.timeout.ms is refused; a
+    # defaulted one is raised to that sum (with a WARN).
+    floor = min(config["linger.ms"] + config["request.timeout.ms"], INT32_MAX)
+    if config["delivery.timeout.ms"] < floor:
+        if "delivery.timeout.ms" in explicit:
+            raise ConfigError(
+                "delivery.timeout.ms should be equal to or larger than linger.ms + "
+                f"request.timeout.ms (here {config['delivery.timeout.ms']} < "
+                f"{_fmt(config['linger.ms'])} + {config['request.timeout.ms']})")
+        config["delivery.timeout.ms"] = math.ceil(floor)
+
+
+def _check_librdkafka_producer(config: dict[str, Any], explicit: set[str]) -> None:
+    """rd_kafka_conf_finalize / rd_kafka_topic_conf_finalize (rdkafka_conf.c): librdkafka
+    refuses a conflicting value the user set and adjusts one it defaulted."""
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"librdkafka refuses this configuration: {why}")
+
+    if config["transactional.id"] and not config["enable.idempotence"]:
+        if "enable.idempotence" in explicit:
+            raise refuse("`transactional.id` requires `enable.idempotence=true`")
+        config["enable.idempotence"] = True
+    if config["enable.idempotence"]:
+        if "max.in.flight.requests.per.connection" in explicit:
+            if config["max.in.flight.requests.per.connection"] > 5:
+                raise refuse("`max.in.flight` must be set <= 5 when `enable.idempotence` is "
+                             "true")
+        else:
+            config["max.in.flight.requests.per.connection"] = min(
+                config["max.in.flight.requests.per.connection"], 5)
+        if "retries" in explicit:
+            if config["retries"] < 1:
+                raise refuse("`retries` must be set >= 1 when `enable.idempotence` is true")
+        else:
+            config["retries"] = INT32_MAX
+        if "acks" in explicit:
+            if config["acks"] != "all":
+                raise refuse("`acks` must be set to `all` when `enable.idempotence` is true")
+        else:
+            config["acks"] = "all"
+    if config["transactional.id"]:
+        # message.timeout.ms defaults to transaction.timeout.ms and may not exceed it.
+        if "delivery.timeout.ms" not in explicit:
+            config["delivery.timeout.ms"] = config["transaction.timeout.ms"]
+        elif config["delivery.timeout.ms"] > config["transaction.timeout.ms"]:
+            raise refuse("`message.timeout.ms` must be set <= `transaction.timeout.ms`")
+    timeout = config["delivery.timeout.ms"]
+    if timeout != 0 and timeout <= config["linger.ms"]:  # 0 is infinite
+        if "linger.ms" in explicit:
+            raise refuse("`message.timeout.ms` must be greater than `linger.ms`")
+        config["linger.ms"] = timeout - 0.1
+
+
+def _check_consumer(config: dict[str, Any], explicit: set[str]) -> None:
     strategy = config["commit.strategy"]
     if strategy == "store-after-processing":
         # rd_kafka_offsets_store() returns ERR__INVALID_ARG while enable.auto.offset.store=true

@@ -320,7 +320,8 @@ class ProducerClient:
         # (the real clients add ±20% jitter; the model does not, to stay easy to follow).
         backoff = min(c["retry.backoff.ms"] * 2 ** max(batch.attempts - 1, 0),
                       max(c["retry.backoff.max.ms"], c["retry.backoff.ms"]))
-        out_of_time = now + backoff - batch.created >= c["delivery.timeout.ms"]
+        limit = c["delivery.timeout.ms"] or float("inf")  # librdkafka: 0 is infinite
+        out_of_time = now + backoff - batch.created >= limit
         out_of_retries = count and batch.attempts > c["retries"]
         if out_of_time or out_of_retries:
             batch.done = True

@@ -160,3 +160,65 @@ def test_two_names_of_one_property_must_agree():
     same = resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
                     "delivery.timeout.ms": "1000"})
     assert same["delivery.timeout.ms"] == 1000
+
+
+# -- 7. Validation Kafka does ----------------------------------------------------------------
+# Java KafkaProducer.configureDeliveryTimeout: an explicit delivery.timeout.ms below linger.ms +
+# request.timeout.ms is a ConfigException, a defaulted one is raised to the sum. Java
+# ProducerConfig.postProcessAndValidateIdempotenceConfigs: a transactional.id with idempotence
+# off (even switched off because it was only defaulted) is "Cannot set a transactional.id without
+# also enabling idempotence". librdkafka rd_kafka_conf_finalize (rdkafka_conf.c).
+
+
+def test_java_refuses_an_explicit_delivery_timeout_below_linger_plus_request_timeout():
+    with pytest.raises(ConfigError, match=r"delivery\.timeout\.ms should be equal to or larger "
+                                          r"than linger\.ms \+ request\.timeout\.ms"):
+        resolve({"delivery.timeout.ms": 1000, "linger.ms": 5, "request.timeout.ms": 30000})
+    assert resolve({"request.timeout.ms": 200_000})["delivery.timeout.ms"] == 200_005
+    # librdkafka has no such rule: its request.timeout.ms is the broker's
+    assert resolve({"client.model": "librdkafka", "delivery.timeout.ms": 1000})[
+        "delivery.timeout.ms"] == 1000
+
+
+def test_java_transactional_id_with_idempotence_switched_off_by_a_default():
+    with pytest.raises(ConfigError, match=r"^Cannot set a transactional\.id without also enabling "
+                                          r"idempotence"):
+        resolve({"transactional.id": "t", "acks": "1"})
+
+
+def test_librdkafka_refuses_transactional_id_with_explicit_idempotence_off():
+    with pytest.raises(ConfigError, match=r"`transactional\.id` requires "
+                                          r"`enable\.idempotence=true`"):
+        resolve({"client.model": "librdkafka", "transactional.id": "t",
+                 "enable.idempotence": False})
+    assert resolve({"client.model": "librdkafka",
+                    "transactional.id": "t"})["enable.idempotence"] is True
+
+
+def test_librdkafka_message_timeout_defaults_to_transaction_timeout():
+    cfg = resolve({"client.model": "librdkafka", "transactional.id": "t",
+                   "transaction.timeout.ms": 20_000})
+    assert cfg["delivery.timeout.ms"] == 20_000
+    assert resolve({"client.model": "librdkafka"})["delivery.timeout.ms"] == 300_000
+    with pytest.raises(ConfigError, match=r"must be set <= `transaction\.timeout\.ms`"):
+        resolve({"client.model": "librdkafka", "transactional.id": "t",
+                 "message.timeout.ms": 90_000})
+
+
+def test_librdkafka_idempotence_adjusts_defaults_and_refuses_explicit_conflicts():
+    cfg = resolve({"client.model": "librdkafka", "enable.idempotence": True})
+    assert cfg["acks"] == "all" and cfg["max.in.flight.requests.per.connection"] == 5
+    with pytest.raises(ConfigError, match="`acks` must be set to `all`"):
+        resolve({"client.model": "librdkafka", "enable.idempotence": True, "acks": "1"})
+    with pytest.raises(ConfigError, match=r"`max\.in\.flight` must be set <= 5"):
+        resolve({"client.model": "librdkafka", "enable.idempotence": True, "max.in.flight": 6})
+
+
+def test_kafkalab_keys_are_refused_as_kafkalab_not_as_kafka():
+    with pytest.raises(ConfigError, match=r"^kafkalab: commit\.strategy") as info:
+        resolve({"commit.strategy": "auto", "enable.auto.commit": False})
+    assert info.value.kafka is False
+    with pytest.raises(ConfigError) as info:
+        resolve({"acks": "2"})
+    assert info.value.kafka is True
+
