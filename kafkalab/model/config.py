@@ -49,6 +49,9 @@ class Property:
     # client.model=java, naming librdkafka.
     rdkafka_names: tuple = ()
     rdkafka_values: tuple = ()  # ((librdkafka's word, Java's word), ...)
+    # "librdkafka": a property only that client has. The other client model refuses a value
+    # other than the default (the default changes nothing there, so the Lab may pass it).
+    only: str | None = None
 
 
 def _p(name, kind, java, librdkafka=..., doc="", **kw) -> Property:
@@ -144,7 +147,15 @@ PROPERTIES: dict[str, Property] = {
            doc="Retry backoff doubles from retry.backoff.ms up to this.", low=0,
            high=INT32_MAX),
         _p("request.timeout.ms", "int", 30_000, 30_000,
-           doc="How long the producer waits for a response.", low=0, high=INT32_MAX),
+           doc="Java: how long the producer waits for a response before it retries. "
+               "librdkafka: enforced by the broker only (its acks wait; the client's own wait "
+               "is socket.timeout.ms), so with one replica it never fires.",
+           low=0, high=INT32_MAX),
+        _p("socket.timeout.ms", "int", 60_000, 60_000,
+           doc="librdkafka only: how long the producer waits for a response (the lesser of "
+               "this and the first message's remaining message.timeout.ms) before it retries; "
+               "with a transactional.id it defaults to transaction.timeout.ms - 100 (at least "
+               "900).", low=10, high=300_000, only="librdkafka"),
         _p("delivery.timeout.ms", "int", 120_000, 300_000,
            doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms; "
                "0 is infinite there, and with a transactional.id it defaults to "
@@ -171,7 +182,7 @@ PROPERTIES: dict[str, Property] = {
            doc="Minimum gap between two auto-commits. 0: Java commits inside every poll(); "
                "librdkafka disables the timer (only close() and a rebalance commit).",
            low=0, high=INT32_MAX),
-        _p("enable.auto.offset.store", "bool", True, True,
+        _p("enable.auto.offset.store", "bool", True, True, only="librdkafka",
            doc="librdkafka only: true stores each message's offset when poll() hands it out; "
                "false means the application stores it after processing each record "
                "(store_offsets(); the same as commit.strategy=store-after-processing)."),
@@ -313,7 +324,12 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config = defaults(client)
     explicit = set()
     for key, value in overrides.items():
-        config[key] = _coerce(PROPERTIES[key], value, client)
+        prop = PROPERTIES[key]
+        config[key] = _coerce(prop, value, client)
+        if prop.only and prop.only != client and config[key] != prop.java:
+            raise ConfigError(f"Invalid value {value!r} for configuration {key}: it is a "
+                              f"{prop.only} property (client.model={client} has no such "
+                              f"setting); set client.model={prop.only} to use it")
         explicit.add(key)
     _check_combinations(config, explicit)
     return config
@@ -393,6 +409,12 @@ def _check_librdkafka_producer(config: dict[str, Any], explicit: set[str]) -> No
         if "enable.idempotence" in explicit:
             raise refuse("`transactional.id` requires `enable.idempotence=true`")
         config["enable.idempotence"] = True
+    if config["transactional.id"]:
+        # "Make sure at least one request can be sent before the transaction times out."
+        if "socket.timeout.ms" not in explicit:
+            config["socket.timeout.ms"] = max(config["transaction.timeout.ms"] - 100, 900)
+        elif config["socket.timeout.ms"] > config["transaction.timeout.ms"] + 100:
+            raise refuse("`socket.timeout.ms` must be set <= `transaction.timeout.ms` + 100")
     if config["enable.idempotence"]:
         if "max.in.flight.requests.per.connection" in explicit:
             if config["max.in.flight.requests.per.connection"] > 5:
@@ -455,15 +477,14 @@ def _check_consumer(config: dict[str, Any], explicit: set[str]) -> None:
     if config["pipeline"] and config["enable.auto.commit"] and strategy == "transaction":
         raise _bad("enable.auto.commit", True, "a transactional pipeline must not auto-commit: "
                                                "its offsets are committed by the transaction")
-    if config["client.model"] != "librdkafka" and not config["enable.auto.offset.store"]:
-        raise _bad("enable.auto.offset.store", False, "is a librdkafka property; set "
-                                                      "client.model=librdkafka to use it")
 
 
 def markdown_table() -> str:
     """Every property with both client models' defaults: docs/configuration.md is this."""
 
-    def show(v):
+    def show(v, p=None):
+        if p is not None and p.only and p.only != "java":
+            return f"({p.only} only)"
         return "(none)" if v is None else f"`{str(v).lower() if isinstance(v, bool) else v}`"
 
     rows = ["| property | Kafka? | Java default | librdkafka default | allowed | meaning |",
@@ -481,6 +502,6 @@ def markdown_table() -> str:
         name = f"`{p.name}`"
         if p.rdkafka_names:
             name += " (librdkafka also: " + ", ".join(f"`{a}`" for a in p.rdkafka_names) + ")"
-        rows.append(f"| {name} | {'yes' if p.kafka else 'kafkalab'} | {show(p.java)} | "
+        rows.append(f"| {name} | {'yes' if p.kafka else 'kafkalab'} | {show(p.java, p)} | "
                     f"{show(p.librdkafka)} | {allowed} | {p.doc} |")
     return "\n".join(rows) + "\n"

@@ -222,3 +222,47 @@ def test_kafkalab_keys_are_refused_as_kafkalab_not_as_kafka():
         resolve({"acks": "2"})
     assert info.value.kafka is True
 
+
+
+def test_librdkafka_message_timeout_zero_is_infinite():
+    # CONFIGURATION.md message.timeout.ms: "A time of 0 is infinite"
+    lost = [{"type": "lose_request", "message": 0, "attempt": a} for a in range(1, 6)]
+    r = simulate({"client.model": "librdkafka", "messages": 1, "message.timeout.ms": 0,
+                  "socket.timeout.ms": 10, "retry.backoff.ms": 1}, lost)
+    assert not kinds(r, "gave_up") and r.ledger.messages[0].acked
+
+
+# -- 4. librdkafka's client-side timeout is socket.timeout.ms -------------------------------
+# Fact sheet B / librdkafka CONFIGURATION.md: request.timeout.ms "is only enforced by the broker";
+# "ProduceRequests will use the lesser value of socket.timeout.ms and remaining
+# message.timeout.ms for the first message in the batch". Java: request.timeout.ms is the
+# client's own wait (NetworkClient).
+
+SLOW_ACK = [{"type": "delay_response", "message": 0, "delay_ms": 100}]
+ONE = {"messages": 1, "request.timeout.ms": 50, "auto.offset.reset": "earliest"}
+
+
+def test_java_retries_after_request_timeout_librdkafka_waits_socket_timeout():
+    assert kinds(simulate(ONE, SLOW_ACK), "retry")
+    rdk = simulate({**ONE, "client.model": "librdkafka"}, SLOW_ACK)
+    assert not kinds(rdk, "retry") and rdk.ledger.messages[0].acked
+    short = simulate({**ONE, "client.model": "librdkafka", "socket.timeout.ms": 50}, SLOW_ACK)
+    assert "socket.timeout.ms" in kinds(short, "retry")[0].text
+
+
+def test_librdkafka_waits_no_longer_than_the_remaining_message_timeout():
+    r = simulate({**ONE, "client.model": "librdkafka", "message.timeout.ms": 60,
+                  "linger.ms": 0}, SLOW_ACK)
+    gave_up = kinds(r, "gave_up")
+    assert gave_up and gave_up[0].t <= 61
+
+
+def test_socket_timeout_is_librdkafka_only_and_follows_the_transaction_timeout():
+    with pytest.raises(ConfigError, match="librdkafka property"):
+        resolve({"socket.timeout.ms": 1000})
+    cfg = resolve({"client.model": "librdkafka", "transactional.id": "t",
+                   "transaction.timeout.ms": 20_000})
+    assert cfg["socket.timeout.ms"] == 19_900
+    with pytest.raises(ConfigError, match=r"`socket\.timeout\.ms` must be set <="):
+        resolve({"client.model": "librdkafka", "transactional.id": "t",
+                 "transaction.timeout.ms": 20_000, "socket.timeout.ms": 30_000})
