@@ -27,6 +27,7 @@ class ProducerBatch:
     connection: int = 0  # which connection the live attempt went out on
     not_before: float = 0.0
     done: bool = False
+    seq_reset: bool = False  # its sequence was rewritten by an epoch bump after it was sent
 
 
 @dataclass
@@ -53,6 +54,14 @@ class ProducerClient:
         self.on_fail = on_fail or (lambda batch: None)
         self.pid, self.epoch = -1, -1
         self.next_seq: dict[tuple[str, int], int] = {}
+        # Resolving a sequence gap after a batch expired (KIP-360): the last acknowledged
+        # sequence per partition, the partitions whose gap is not resolved yet (-> the next
+        # sequence after the expired batch), and whether an epoch bump is waiting for the
+        # requests in flight to drain.
+        self.last_acked: dict[tuple[str, int], int] = {}
+        self.unresolved: dict[tuple[str, int], int] = {}
+        self.bump_pending = False
+        self.java = sim.config["client.model"] != "librdkafka"
         self.accumulators: dict[tuple[str, int], _Accumulator] = {}
         self.ready: list[ProducerBatch] = []
         # Idempotence: per partition, batches sent and not yet done, oldest first. At most
@@ -149,6 +158,10 @@ class ProducerClient:
 
     def _drain(self, now: float) -> None:
         self._close_batches(now)
+        if self.bump_pending:
+            if self.in_flight:
+                return  # drain first: nothing new goes out until the epoch is bumped
+            self._bump_epoch()
         while self.ready and self.in_flight < self.max_in_flight and self.alive:
             batch = self.ready[0]
             if batch.not_before > now or not self._window_allows(batch):
@@ -302,11 +315,17 @@ class ProducerClient:
             self._fence("INVALID_PRODUCER_EPOCH")
             return
         if result.error == "OUT_OF_ORDER_SEQUENCE":
+            gap = self._gap_after_expiry(batch)
             self.sim.trace.emit("rejected", self.name,
                                 f"the broker rejected seq {batch.base_seq}: "
-                                "OutOfOrderSequence (an earlier batch is missing); retrying in "
-                                "order", topic=batch.topic, partition=batch.partition,
+                                "OutOfOrderSequence (an earlier batch is missing); "
+                                + ("that batch expired, so the gap is real: the producer will "
+                                   "bump its epoch and restart its sequences at 0 (KIP-360)"
+                                   if gap else "retrying in order"),
+                                topic=batch.topic, partition=batch.partition,
                                 messages=batch.messages, error=result.error)
+            if gap:
+                self.bump_pending = True
             self._retry(batch, count=False, why="the broker asked for it to be resent in order")
             return
         self._finish(batch, result.base_offset, result.duplicate, lost=False, held_ms=held_ms)
@@ -333,6 +352,75 @@ class ProducerClient:
         return ("request.timeout.ms" if self.sim.config["client.model"] != "librdkafka"
                 else "socket.timeout.ms (librdkafka's client-side wait)")
 
+    # -- sequence gaps (KIP-360) ----------------------------------------------------------------
+    def _gap_after_expiry(self, batch: ProducerBatch) -> bool:
+        """Java TransactionManager.canRetry for OutOfOrderSequence (idempotent, not
+        transactional): bump the epoch when this batch directly follows an expired one's
+        sequences (or is the next one and nothing is unresolved); otherwise just retry."""
+        if not self.idempotent or self.txn_id or batch.seq_reset:
+            return False
+        key = (batch.topic, batch.partition)
+        if key not in self.unresolved:
+            return False  # the earlier batch is still being retried: wait for it
+        return batch.base_seq == self.unresolved[key] or not self.java
+
+    def _expired(self, batch: ProducerBatch) -> None:
+        """A sent batch expired: its sequences may be a gap in the broker's view."""
+        if not self.idempotent or self.txn_id or not batch.attempts:
+            return
+        key = (batch.topic, batch.partition)
+        end = batch.base_seq + len(batch.messages)
+        self.unresolved[key] = max(self.unresolved.get(key, end), end)
+        if not self.java:
+            # librdkafka: a timed-out message leaves a gap: drain the requests in flight, then
+            # bump the epoch (rd_kafka_idemp_drain_epoch_bump, rdkafka_idempotence.c)
+            self.bump_pending = True
+        self._resolve_sequences()
+
+    def _resolve_sequences(self) -> None:
+        """Java TransactionManager.maybeResolveSequences: once nothing of a partition is in
+        flight, a gap is resolved if later batches were acknowledged after it (the expired
+        batch had been written after all); otherwise the epoch is bumped."""
+        for key, _next in list(self.unresolved.items()):
+            if any(b.attempts and not b.done for b in self.window.get(key, ())):
+                continue
+            if self.last_acked.get(key, -1) + 1 != self.next_seq.get(key, 0):
+                self.bump_pending = True
+            else:
+                del self.unresolved[key]
+        if self.bump_pending:
+            self._poke()
+
+    def _bump_epoch(self) -> None:
+        """Same PID, epoch + 1, every partition's unfinished batches renumbered from 0: the
+        broker takes a new epoch starting at sequence 0, so later batches are delivered."""
+        self.bump_pending = False
+        self.epoch += 1
+        renumbered = []
+        keys = set(self.next_seq)
+        for key in sorted(keys):
+            seen: dict[int, ProducerBatch] = {}
+            for b in self.window.get(key, []) + self.ready:
+                if (b.topic, b.partition) == key and not b.done:
+                    seen[id(b)] = b
+            seq = 0
+            for b in sorted(seen.values(), key=lambda b: b.base_seq):
+                b.base_seq = seq
+                b.seq_reset = b.attempts > 0
+                seq += len(b.messages)
+                renumbered.append(b)
+            self.next_seq[key] = seq
+            self.last_acked[key] = -1
+        self.unresolved.clear()
+        how = ("locally (Java TransactionManager.bumpIdempotentProducerEpoch)" if self.java else
+               "after draining its requests (librdkafka InitProducerId with its current PID)")
+        self.sim.trace.emit(
+            "epoch_bump", self.name,
+            f"{self.name} bumps its epoch {how}: PID {self.pid} epoch {self.epoch}; the "
+            f"{len(renumbered)} unfinished batch(es) restart at sequence 0, so the expired "
+            "batch's gap is skipped (KIP-360)",
+            pid=self.pid, epoch=self.epoch, renumbered=len(renumbered))
+
     def _retry(self, batch: ProducerBatch, count: bool, why: str) -> None:
         c = self.sim.config
         now = self.env.now
@@ -353,6 +441,7 @@ class ProducerClient:
                                 topic=batch.topic, partition=batch.partition,
                                 messages=batch.messages, reason=why)
             self.on_fail(batch)
+            self._expired(batch)
             self._check_idle()
             self._poke()  # the batches queued behind it may go now
             return
@@ -390,6 +479,12 @@ class ProducerClient:
         self.sim.trace.emit("ack", self.name, text, topic=batch.topic,
                             partition=batch.partition, messages=batch.messages, offset=offset,
                             duplicate=duplicate, **extra)
+        if self.idempotent and batch.base_seq >= 0:
+            key = (batch.topic, batch.partition)
+            last = batch.base_seq + len(batch.messages) - 1
+            self.last_acked[key] = max(self.last_acked.get(key, -1), last)
+            if self.unresolved:
+                self._resolve_sequences()
         self.on_ack(batch, offset)
         self._check_idle()
         self._poke()

@@ -266,3 +266,38 @@ def test_socket_timeout_is_librdkafka_only_and_follows_the_transaction_timeout()
     with pytest.raises(ConfigError, match=r"`socket\.timeout\.ms` must be set <="):
         resolve({"client.model": "librdkafka", "transactional.id": "t",
                  "transaction.timeout.ms": 20_000, "socket.timeout.ms": 30_000})
+
+
+# -- 3. An expired batch under idempotence (KIP-360) ----------------------------------------
+# Fact sheet B: "A batch that expires (delivery.timeout.ms) leaves a sequence gap: the Java
+# idempotent producer marks the sequence unresolved, bumps its epoch and resets sequences
+# (TransactionManager, KIP-360); only the expired batch fails, later batches are delivered."
+# librdkafka drains its in-flight requests and bumps the epoch (rd_kafka_idemp_drain_epoch_bump,
+# INTRODUCTION.md "Message timeout considerations").
+
+EXPIRES = {"messages": 10, "linger.ms": 0, "producer.send.interval.ms": 30,
+           "enable.idempotence": True, "request.timeout.ms": 20, "delivery.timeout.ms": 100,
+           "retry.backoff.ms": 1, "retry.backoff.max.ms": 1, "auto.offset.reset": "earliest"}
+NEVER_ARRIVES = [{"type": "lose_request", "message": 3, "attempt": a} for a in range(1, 12)]
+
+
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_an_expired_batch_bumps_the_epoch_and_later_batches_are_delivered(client):
+    extra = {"socket.timeout.ms": 20} if client == "librdkafka" else {}
+    r = simulate({**EXPIRES, "client.model": client, **extra}, NEVER_ARRIVES)
+    assert [m.id for m in r.ledger.messages if m.gave_up] == [3]
+    assert r.ledger.lost() == [3]  # the application was told (send callback error)
+    bump = kinds(r, "epoch_bump")
+    assert len(bump) == 1 and bump[0].data["epoch"] == 1
+    later = [e for e in kinds(r, "append") if e.t > bump[0].t]
+    assert later[0].data["epoch"] == 1 and later[0].data["seq"] == 0  # a new epoch starts at 0
+    assert all(r.ledger.messages[m].processed for m in range(10) if m != 3)
+
+
+def test_a_batch_that_expired_but_was_written_needs_no_bump():
+    # TransactionManager.maybeResolveSequences: "a batch was expired, but subsequent batches
+    # succeeded": the gap is resolved without a bump
+    r = simulate({**EXPIRES, "delivery.timeout.ms": 35, "request.timeout.ms": 35},
+                 [{"type": "lose_response", "message": 3}])
+    assert r.ledger.messages[3].gave_up and r.ledger.messages[3].copies
+    assert not kinds(r, "epoch_bump") and r.outcome["lost"] == 0
