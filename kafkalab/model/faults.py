@@ -8,7 +8,12 @@ type                              selector and options
 ``lose_response``                 ``message`` (the produce request carrying this message id)
                                   and ``attempt`` (default 1): the broker wrote the batch,
                                   its response never arrives.
-``lose_request``                  same selector: the request never reaches the broker.
+``lose_request``                  same selector: the request never reaches the broker;
+                                  the connection broke, so no later request on it does
+                                  either until the producer times out and reconnects.
+``error_response``                same selector plus ``error`` (``NOT_ENOUGH_REPLICAS``,
+                                  default, or ``NOT_LEADER_OR_FOLLOWER``): the broker
+                                  refuses the batch with a retriable error, writes nothing.
 ``delay_response``                same selector plus ``delay_ms``.
 ``consumer_crash``                ``point`` = ``after_poll`` | ``before_processing`` |
                                   ``after_processing`` | ``before_commit`` |
@@ -37,6 +42,9 @@ from typing import Any
 
 from .config import ConfigError
 
+# Retriable produce errors a broker answers without writing the batch (error_response).
+PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
+
 CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
                 "after_commit", "time")
 
@@ -46,6 +54,8 @@ _SPEC: dict[str, dict[str, tuple]] = {
     "lose_request": {"message": ("int", True), "attempt": ("int", False)},
     "delay_response": {"message": ("int", True), "attempt": ("int", False),
                        "delay_ms": ("float", True)},
+    "error_response": {"message": ("int", True), "attempt": ("int", False),
+                       "error": ("error", False)},
     "consumer_crash": {"point": ("point", True), "message": ("int", False),
                        "index": ("int", False), "at_ms": ("float", False),
                        "member": ("int", False)},
@@ -68,6 +78,10 @@ def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         raise FaultError(f"{where}: {key} must be true or false, not {value!r}")
+    if kind == "error":
+        if value in PRODUCE_ERRORS:
+            return value
+        raise FaultError(f"{where}: error {value!r} is not one of: {', '.join(PRODUCE_ERRORS)}")
     if kind == "point":
         if value in CRASH_POINTS:
             return value
@@ -166,6 +180,10 @@ def describe(fault: dict) -> str:
     if kind == "delay_response":
         return (f"the response to the produce request carrying message {fault['message']} is "
                 f"delayed by {fault['delay_ms']:g} ms")
+    if kind == "error_response":
+        return (f"the broker refuses the produce request carrying message {fault['message']} "
+                f"(attempt {fault.get('attempt', 1)}) with "
+                f"{fault.get('error', 'NOT_ENOUGH_REPLICAS')}, writing nothing")
     if kind == "consumer_crash":
         point = fault["point"].replace("_", " ")
         if "at_ms" in fault:

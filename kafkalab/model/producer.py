@@ -39,7 +39,8 @@ class _Accumulator:
 class ProducerClient:
     """One producer instance (a process's KafkaProducer)."""
 
-    def __init__(self, sim, name: str, txn_id: str | None = None, on_ack=None, on_fail=None):
+    def __init__(self, sim, name: str, txn_id: str | None = None, on_ack=None, on_fail=None,
+                 error_faults: dict | None = None):
         self.sim = sim
         self.env = sim.env
         self.name = name
@@ -77,6 +78,12 @@ class ProducerClient:
         # disconnects after socket.max.fails=1 timeout).
         self.connection = 0
         self.response_free_at: dict[int, float] = {}  # connection -> last response's time
+        # A request that never reaches the broker means the connection broke: the broker reads
+        # a connection's requests in order, so none sent after it on that connection arrives.
+        self.broken_connections: set[int] = set()
+        # error_response faults: (message, attempt) -> error (shared by the application's
+        # producer instances, so each fires once)
+        self.error_faults = error_faults if error_faults is not None else {}
         self.unfinished = 0  # batches created and not yet acked or failed
         self.alive = True
         self.fenced = False
@@ -249,11 +256,17 @@ class ProducerClient:
         self.in_flight += 1
         batch.connection = self.connection
         self.in_flight_batches.append(batch)
-        if fate.lose_request:
+        behind = batch.connection in self.broken_connections
+        if fate.lose_request or behind:
+            self.broken_connections.add(batch.connection)
             sim.trace.emit("request_lost", self.name,
-                           "the produce request never reached the broker",
+                           "the produce request never reached the broker"
+                           + (": the connection broke with an earlier request on it, and the "
+                              "broker reads a connection's requests in order" if behind else
+                              " (the connection broke; later requests on it are lost too "
+                              "until the producer notices and reconnects)"),
                            topic=batch.topic, partition=batch.partition,
-                           messages=batch.messages, attempt=attempt)
+                           messages=batch.messages, attempt=attempt, behind=behind)
         else:
             sim.later(sim.net.one_way, self._arrive, batch, attempt, fate, True)
         sim.later(self._client_timeout(batch), self._timeout, batch, attempt)
@@ -273,8 +286,33 @@ class ProducerClient:
             wait = min(wait, max(left, 0))
         return wait
 
+    def _injected_error(self, batch: ProducerBatch, attempt: int) -> str | None:
+        if not self.error_faults:
+            return None
+        for m in batch.messages:
+            error = self.error_faults.pop((m, attempt), None)
+            if error:
+                return error
+        return None
+
     def _arrive(self, batch: ProducerBatch, attempt: int, fate, respond: bool) -> None:
         sim = self.sim
+        error = self._injected_error(batch, attempt) if respond else None
+        if error:
+            # A retriable error before the append (ISR below min.insync.replicas, or this
+            # broker is no longer the leader): nothing is written, the error comes back.
+            sim.trace.emit("rejected", "broker",
+                           f"the broker refused the batch from {self.name}: {error} (retriable; "
+                           "nothing was written)", topic=batch.topic, partition=batch.partition,
+                           messages=batch.messages, error=error, pid=self.pid, epoch=self.epoch)
+            now = sim.env.now
+            ready = now + sim.net.one_way
+            free_at = self.response_free_at.get(batch.connection, 0.0)
+            at = max(ready, free_at)
+            self.response_free_at[batch.connection] = at
+            if at != float("inf"):
+                sim.later(at - now, self._error_response, batch, attempt, error)
+            return
         result = sim.broker.produce(batch.topic, batch.partition, batch.messages, self.pid,
                                     self.epoch, batch.base_seq, bool(self.txn_id), sim.env.now)
         sim.record_append(self, batch, attempt, result)
@@ -329,6 +367,15 @@ class ProducerClient:
             self._retry(batch, count=False, why="the broker asked for it to be resent in order")
             return
         self._finish(batch, result.base_offset, result.duplicate, lost=False, held_ms=held_ms)
+
+    def _error_response(self, batch: ProducerBatch, attempt: int, error: str) -> None:
+        if batch.live_attempt != attempt or batch.done or not self.alive:
+            return
+        batch.live_attempt = 0
+        self.in_flight -= 1
+        self.in_flight_batches.remove(batch)
+        self._retry(batch, count=True, why=f"the broker answered {error}, a retriable error "
+                                           "(nothing was written)")
 
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
@@ -585,6 +632,9 @@ class ProducerApplication:
         self.zombies: list = []
         self.client: ProducerClient | None = None
         self.done = self.env.event()
+        self.error_faults = {(f["message"], f.get("attempt", 1)):
+                             f.get("error", "NOT_ENOUGH_REPLICAS")
+                             for f in sim.faults if f["type"] == "error_response"}
         self.restarts = sorted(
             (f for f in sim.faults if f["type"] == "producer_restart"),
             key=lambda f: f.get("after_message", f.get("at_ms", 0)))
@@ -594,7 +644,8 @@ class ProducerApplication:
         self.instance += 1
         name = "producer" if self.instance == 1 else f"producer#{self.instance}"
         txn_id = self.sim.config["transactional.id"] if self.transactional else None
-        return ProducerClient(self.sim, name, txn_id, on_ack=self._on_ack, on_fail=self._on_fail)
+        return ProducerClient(self.sim, name, txn_id, on_ack=self._on_ack, on_fail=self._on_fail,
+                              error_faults=self.error_faults)
 
     def _on_ack(self, batch, offset):
         self.acked.update(batch.messages)

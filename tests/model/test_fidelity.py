@@ -301,3 +301,43 @@ def test_a_batch_that_expired_but_was_written_needs_no_bump():
                  [{"type": "lose_response", "message": 3}])
     assert r.ledger.messages[3].gave_up and r.ledger.messages[3].copies
     assert not kinds(r, "epoch_bump") and r.outcome["lost"] == 0
+
+
+# -- 8. A broker with no state for a producer accepts any first sequence -------------------------
+# Fact sheet B; ProducerAppendInfo.checkSequence: "If there is no current producer epoch ...
+# accept writes with any sequence number".
+
+
+def test_a_broker_without_state_for_the_pid_accepts_a_non_zero_first_sequence():
+    from kafkalab.model.broker import Broker
+    broker = Broker()
+    broker.create_topic("t", 1)
+    first = broker.produce("t", 0, [7], pid=1000, epoch=0, base_seq=5, transactional=False, now=0)
+    assert first.error is None and first.base_offset == 0
+    gap = broker.produce("t", 0, [8], pid=1000, epoch=0, base_seq=9, transactional=False, now=1)
+    assert gap.error == "OUT_OF_ORDER_SEQUENCE"  # with state, a gap is still refused
+    bumped = broker.produce("t", 0, [9], pid=1000, epoch=1, base_seq=3, transactional=False,
+                            now=2)
+    assert bumped.error == "OUT_OF_ORDER_SEQUENCE"  # a new epoch must start at 0
+
+
+def test_a_lost_request_takes_the_later_requests_on_its_connection_with_it():
+    # The broker reads one connection's requests in order (fact sheet B): a request that never
+    # arrives means the connection broke, so the later ones did not arrive either; all are
+    # retried in order and an idempotent producer loses nothing, although the broker would
+    # have taken seq 1 first (no state for the PID yet).
+    r = simulate({**SINGLES, "enable.idempotence": True},
+                 [{"type": "lose_request", "message": 0}])
+    lost = [e for e in kinds(r, "request_lost")]
+    assert [e.data["messages"][0] for e in lost] == [0, 1, 2, 3, 4]
+    assert [e.data["behind"] for e in lost] == [False, True, True, True, True]
+    assert [m.copies[0].offset for m in r.ledger.messages] == [0, 1, 2, 3, 4]
+    assert r.outcome["lost"] == 0 and not kinds(r, "rejected")
+
+
+def test_a_retriable_error_response_writes_nothing_and_is_retried():
+    r = simulate({**SINGLES, "enable.idempotence": True},
+                 [{"type": "error_response", "message": 2, "error": "NOT_LEADER_OR_FOLLOWER"}])
+    assert "NOT_LEADER_OR_FOLLOWER" in kinds(r, "rejected")[0].text
+    assert [m.copies[0].offset for m in r.ledger.messages] == [0, 1, 2, 3, 4]
+    assert r.outcome["lost"] == 0 and r.outcome["log_duplicates"] == 0
