@@ -341,3 +341,31 @@ def test_a_retriable_error_response_writes_nothing_and_is_retried():
     assert "NOT_LEADER_OR_FOLLOWER" in kinds(r, "rejected")[0].text
     assert [m.copies[0].offset for m in r.ledger.messages] == [0, 1, 2, 3, 4]
     assert r.outcome["lost"] == 0 and r.outcome["log_duplicates"] == 0
+
+
+# -- 9. explain() names auto.offset.reset when nothing was committed -------------------------
+# Fact sheet A: a restarted member resumes from the committed offset; without one,
+# auto.offset.reset decides (earliest, latest, none = raise).
+
+
+def test_explain_never_claims_a_committed_offset_that_does_not_exist():
+    r = simulate({**PREFILLED, "messages": 6, "max.poll.records": 6, "enable.auto.commit": False,
+                  "commit.strategy": "per-batch"},
+                 [{"type": "consumer_crash", "point": "after_processing", "message": 3}])
+    assert r.ledger.duplicates() == [0, 1, 2, 3]
+    text = r.explain(1)
+    assert "committed offset 0" not in text and "from the committed offset" not in text
+    assert "no committed offset for partition 0, so auto.offset.reset=earliest chose offset 0" \
+        in text
+
+
+def test_explain_says_from_the_committed_offset_when_there_is_one():
+    r = simulate({**PREFILLED, "messages": 6, "max.poll.records": 2, "enable.auto.commit": False,
+                  "commit.strategy": "per-batch"},
+                 [{"type": "consumer_crash", "point": "after_processing", "message": 3}])
+    assert "resumed partition 0 from the committed offset 2" in r.explain(2)
+
+
+def test_explain_tells_of_the_epoch_bump_that_let_a_message_through():
+    r = simulate(EXPIRES, NEVER_ARRIVES)
+    assert "bumps its epoch" in r.explain(4) and "gave up" in r.explain(3)
