@@ -59,9 +59,10 @@ def explain(ledger: Ledger, message_id: int) -> str:
         stops = [e for e in events if e.kind == "crash_loop"]
         lines.extend(f"At {_t(e.t)}: {e.text}." for e in stops)
         if not stops:
-            limit = ledger.trace.events[-1].t if ledger.trace.events else 0
-            lines.append(f"The run ended at {_t(limit)} (max.simulated.ms, or nothing left that "
-                         "could move it) before it was processed.")
+            last = ledger.trace.events[-1].t if ledger.trace.events else 0
+            lines.append(f"Nothing happened after {_t(last)}, and the run stopped "
+                         "(max.simulated.ms, or nothing left that could move it) before it was "
+                         "processed.")
     if len(rec.processed) > 1:
         lines.extend(_why_redelivered(ledger, rec))
     return " ".join(lines)

@@ -369,3 +369,16 @@ def test_explain_says_from_the_committed_offset_when_there_is_one():
 def test_explain_tells_of_the_epoch_bump_that_let_a_message_through():
     r = simulate(EXPIRES, NEVER_ARRIVES)
     assert "bumps its epoch" in r.explain(4) and "gave up" in r.explain(3)
+
+
+# -- 11. Two log counts, two names ------------------------------------------------------------
+
+def test_messages_written_more_than_once_and_extra_copies_are_two_numbers():
+    r = simulate({**SINGLES, "enable.idempotence": False, "messages": 2},
+                 [{"type": "lose_response", "message": 0},
+                  {"type": "lose_response", "message": 0, "attempt": 2}])
+    # both messages were in flight on the connection each time: each is written three times
+    assert [len(m.copies) for m in r.ledger.messages] == [3, 3]
+    out = r.outcome
+    assert out["written_more_than_once"] == out["log_duplicates"] == 2
+    assert out["extra_copies"] == 4 and r.ledger.written_more_than_once() == [0, 1]
