@@ -41,6 +41,11 @@ class Incarnation:
     pending_stores: list = field(default_factory=list)
     committed_by_me: dict[int, int] = field(default_factory=dict)
     assignment: list[int] = field(default_factory=list)
+    # The order partitions are fetched in: one whose available records were all handed out
+    # moves to the end (Java SubscriptionState.movePartitionToEnd once a completed fetch is
+    # drained; librdkafka rotates each FetchRequest's start partition, rdkafka_fetcher.c).
+    fetch_order: list[int] = field(default_factory=list)
+    fetched_to: dict[int, int] = field(default_factory=dict)  # partition -> end of its fetch
     generation: int = -1
     polls: int = 0
     next_auto_commit: float = 0.0
@@ -189,6 +194,7 @@ class ConsumerApplication:
         sim, groups = self.sim, self.sim.groups
         inc.generation = groups.join(self.group, self.name)
         inc.assignment = groups.assignment(self.group, self.name)
+        inc.fetch_order, inc.fetched_to = list(inc.assignment), {}
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
         inc.pending_stores = []
         resumed = {}
@@ -313,16 +319,29 @@ class ConsumerApplication:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
         budget = self.c["max.poll.records"]
         out, moved = [], False
-        for p in inc.assignment:
+        drained = []
+        fetched_to = inc.fetched_to
+        for p in inc.fetch_order:
             if budget <= 0:
                 break
             log = self.sim.broker.log(self.topic, p)
-            recs, position = log.read(inc.positions[p], budget, self.read_committed)
-            if position != inc.positions[p]:
+            start = inc.positions[p]
+            if p not in fetched_to:  # a new fetch: what the partition holds now
+                fetched_to[p] = log.lso if self.read_committed else log.hw
+            end = fetched_to[p]
+            recs, position = log.read(start, min(budget, max(end - start, 0)),
+                                      self.read_committed)
+            if position != start:
                 moved = True
                 inc.positions[p] = position
             out.extend((p, off, msg) for off, msg in recs)
             budget -= len(recs)
+            if position >= end:  # this fetch is used up: the next poll fetches afresh
+                del fetched_to[p]
+                if recs:
+                    drained.append(p)  # it returned data: to the end of the fetch order
+        if drained:
+            inc.fetch_order = [p for p in inc.fetch_order if p not in drained] + drained
         return out, moved
 
     # -- processing ----------------------------------------------------------------------

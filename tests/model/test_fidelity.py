@@ -382,3 +382,23 @@ def test_messages_written_more_than_once_and_extra_copies_are_two_numbers():
     out = r.outcome
     assert out["written_more_than_once"] == out["log_duplicates"] == 2
     assert out["extra_copies"] == 4 and r.ledger.written_more_than_once() == [0, 1]
+
+
+# -- 10. Fetch fairness -------------------------------------------------------------------------
+# Fact sheet G: Java drains a partition's buffered fetch, then moves a partition that returned data
+# to the end of the next Fetch (SubscriptionState.movePartitionToEnd, CompletedFetch.drain);
+# librdkafka rotates each FetchRequest's start partition (rdkafka_fetcher.c).
+
+
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_a_busy_low_partition_does_not_starve_the_others(client):
+    r = simulate({"client.model": client, "messages": 60, "partitions": 2,
+                  "producer.send.interval.ms": 1, "linger.ms": 0, "processing.ms": 3,
+                  "max.poll.records": 2,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "commit.strategy": "per-batch"})
+    polls = [e for e in kinds(r, "poll") if e.data["records"]]
+    first_p1 = next(i for i, e in enumerate(polls) if any(rec[0] == 1 for rec in e.data["records"]))
+    last_p0 = max(i for i, e in enumerate(polls) if any(rec[0] == 0 for rec in e.data["records"]))
+    assert first_p1 < last_p0 / 4  # partition 1 is served early, not after partition 0 dries up
+    assert r.outcome["lost"] == 0 and r.outcome["duplicates"] == 0
