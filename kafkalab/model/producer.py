@@ -669,6 +669,8 @@ class ProducerApplication:
     def _run(self):
         env = self.env
         c = self.sim.config
+        if c["producer.start.ms"] > 0:
+            yield env.timeout(c["producer.start.ms"])
         self.client = self._new_client()
         yield from self.client.init()
         pending = list(range(self.n))

@@ -402,3 +402,17 @@ def test_a_busy_low_partition_does_not_starve_the_others(client):
     last_p0 = max(i for i, e in enumerate(polls) if any(rec[0] == 0 for rec in e.data["records"]))
     assert first_p1 < last_p0 / 4  # partition 1 is served early, not after partition 0 dries up
     assert r.outcome["lost"] == 0 and r.outcome["duplicates"] == 0
+
+
+# -- Express: what users need to say ----------------------------------------------------------
+
+def test_a_producer_that_starts_after_the_consumer():
+    # Fact sheet A: auto.offset.reset applies only without a committed offset; a consumer that
+    # joins an empty topic with latest starts at 0 and sees everything written later.
+    late = simulate({"producer.send.interval.ms": 0, "producer.start.ms": 50, "messages": 5,
+                     "auto.offset.reset": "latest"})
+    assert late.outcome["lost"] == 0
+    assert kinds(late, "send")[0].t >= 50 > kinds(late, "join")[0].t
+    early = simulate({"producer.send.interval.ms": 0, "consumer.start.ms": 50, "messages": 5,
+                      "auto.offset.reset": "latest"})
+    assert early.outcome["lost"] == 5
