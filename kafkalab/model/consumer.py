@@ -83,6 +83,8 @@ class ConsumerApplication:
                          if f["type"] == "processing_failure"}
         self.slow = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
                      if f["type"] == "slow_processing"}
+        self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
+                       if f["type"] == "pause"}
         self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
         self.point_counts: dict[str, int] = {}
         self.fired: set[int] = set()  # indices (in self.crashes) of crash faults that fired
@@ -392,10 +394,23 @@ class ConsumerApplication:
         # The careful path checks faults per record; the transform always takes it, as it
         # hands each output record to its producer as soon as it is made.
         watch = bool(self.crashes or self.failures or self.slow or self.crash_p
-                     or self.transform)
+                     or self.transform or self.pauses)
         for record in records:
             p, off, msg = record
             if watch:
+                pause = self.pauses.get(msg)
+                if pause and pause[1] > 0:
+                    # The application waits before it processes this record (not processing
+                    # time): what came before takes effect first, timers fire meanwhile.
+                    pause[1] -= 1
+                    yield from self._flush(inc, done, elapsed, start)
+                    self.sim.trace.emit("pause", self.name,
+                                        f"{self.name} pauses {pause[0]:g} ms before processing "
+                                        f"message {msg} (offset {off})", partition=p,
+                                        offset=off, message=msg, ms=pause[0])
+                    yield from self._sleep(pause[0])
+                    done, elapsed, start = [], 0.0, self.env.now
+                    crash_at = self._next_crash_time()
                 try:
                     self._maybe_crash(inc, "before_processing", msg)
                     if self.failures.get(msg, 0) > 0:

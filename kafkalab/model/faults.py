@@ -29,6 +29,20 @@ type                              selector and options
 ``producer_restart``              ``after_message`` (once the application has sent it) or
                                   ``at_ms``; ``zombie`` (default false): the old instance
                                   keeps running.
+``abort_transaction``             ``transaction`` (the n-th time the transactional producer
+                                  application ends a transaction, from 1): it calls
+                                  abortTransaction() instead of commitTransaction();
+                                  ``resend`` (default true) sends those messages again in
+                                  the next transaction.
+``leave_transaction_open``        ``transaction`` (as above): the application does not end
+                                  it; ``for_ms``: it stalls that long, then commits as
+                                  usual (fenced if the coordinator aborted it meanwhile);
+                                  without ``for_ms`` it never comes back (the coordinator
+                                  aborts it after ``transaction.timeout.ms``).
+``pause``                         ``message``, ``ms``, ``times`` (default 1): the consumer
+                                  application waits this long before processing the
+                                  record (a call out, a GC pause): time passes, timers
+                                  fire, a crash in it leaves the record unprocessed.
 ``random``                        probabilities drawn from the run's seeded RNG:
                                   ``lose_response``, ``lose_request`` (per produce attempt),
                                   ``consumer_crash`` (per processed record).
@@ -64,6 +78,9 @@ _SPEC: dict[str, dict[str, tuple]] = {
                         "times": ("int", False)},
     "producer_restart": {"after_message": ("int", False), "at_ms": ("float", False),
                          "zombie": ("bool", False)},
+    "abort_transaction": {"transaction": ("int", True), "resend": ("bool", False)},
+    "leave_transaction_open": {"transaction": ("int", True), "for_ms": ("float", False)},
+    "pause": {"message": ("int", True), "ms": ("float", True), "times": ("int", False)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
                "consumer_crash": ("prob", False)},
 }
@@ -204,6 +221,19 @@ def describe(fault: dict) -> str:
                 else f"at t={fault['at_ms']:g} ms")
         zombie = " (the old instance lives on as a zombie)" if fault.get("zombie") else ""
         return f"the producer application restarts {when}{zombie}"
+    if kind == "abort_transaction":
+        again = "" if fault.get("resend", True) else " and does not send them again"
+        return (f"the producer application aborts its {_ordinal(fault['transaction'])} "
+                f"transaction instead of committing it{again}")
+    if kind == "leave_transaction_open":
+        how = (f"for {fault['for_ms']:g} ms" if "for_ms" in fault
+               else "and never comes back to it")
+        return (f"the producer application leaves its {_ordinal(fault['transaction'])} "
+                f"transaction open {how}")
+    if kind == "pause":
+        times = fault.get("times", 1)
+        return (f"the consumer application pauses {fault['ms']:g} ms before processing message "
+                f"{fault['message']}" + ("" if times == 1 else f" ({times} times)"))
     parts = [f"{k.replace('_', ' ')} p={v:g}" for k, v in fault.items() if k != "type"]
     return "random faults: " + ", ".join(parts)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .faults import FaultError
+
 SMALL_RUN = 2000  # messages; above this the application hands messages over in chunks
 
 
@@ -635,6 +637,20 @@ class ProducerApplication:
         self.error_faults = {(f["message"], f.get("attempt", 1)):
                              f.get("error", "NOT_ENOUGH_REPLICAS")
                              for f in sim.faults if f["type"] == "error_response"}
+        # Application actions on its transactions, by the n-th time it ends one (from 1):
+        # abortTransaction() instead of commitTransaction(), or leave it open.
+        self.txn_ends = 0
+        self.aborts = {f["transaction"]: f for f in sim.faults
+                       if f["type"] == "abort_transaction"}
+        self.leave_open = {f["transaction"]: f for f in sim.faults
+                           if f["type"] == "leave_transaction_open"}
+        for f in list(self.aborts.values()) + list(self.leave_open.values()):
+            if f["transaction"] < 1:
+                raise FaultError(f"{f['type']}: transaction counts from 1")
+            if not self.transactional:
+                raise FaultError(f"{f['type']}: the producer application is not transactional "
+                                 "(set transactional.id; with pipeline=true the transactions "
+                                 "are the transform's)")
         self.restarts = sorted(
             (f for f in sim.faults if f["type"] == "producer_restart"),
             key=lambda f: f.get("after_message", f.get("at_ms", 0)))
@@ -712,7 +728,23 @@ class ProducerApplication:
                 pending = yield from self._restart(restart, pending)
                 continue
             if self.transactional and (len(self.in_txn) >= per_txn or not pending):
-                ok = yield from self.client.end_transaction(commit=True)
+                self.txn_ends += 1
+                left_open = self.leave_open.pop(self.txn_ends, None)
+                if left_open is not None:
+                    stays = yield from self._leave_open(left_open)
+                    if stays:
+                        break  # the application never comes back to this transaction
+                abort = self.aborts.pop(self.txn_ends, None)
+                if abort is not None:
+                    ok = yield from self.client.end_transaction(commit=False)
+                    if ok:
+                        aborted, self.in_txn = self.in_txn, []
+                        if abort.get("resend", True):  # the application's retry loop
+                            pending = aborted + pending
+                        continue
+                    ok = False
+                else:
+                    ok = yield from self.client.end_transaction(commit=True)
                 if ok:
                     self.committed.update(self.in_txn)
                     self.in_txn = []
@@ -728,6 +760,30 @@ class ProducerApplication:
         if self.zombies:  # the story ends when the zombies have had their say too
             yield self.env.all_of(self.zombies)
         self.done.succeed()
+
+    def _leave_open(self, fault: dict):
+        """The application does not end its transaction: it stalls for ``for_ms`` and then
+        commits as usual, or (no ``for_ms``) never comes back. The coordinator aborts a
+        transaction open longer than transaction.timeout.ms; until then read_committed readers
+        wait at its first offset (the LSO). Returns True if the application never comes back."""
+        sim = self.sim
+        timeout = sim.config["transaction.timeout.ms"]
+        stall = fault.get("for_ms")
+        sim.trace.emit(
+            "txn_left_open", self.client.name,
+            "the application leaves its transaction open "
+            + (f"for {stall:g} ms" if stall is not None else "and never comes back to it")
+            + f" (messages {_span(self.in_txn)}); the coordinator aborts it once "
+            f"transaction.timeout.ms={timeout} has passed, and until then read_committed "
+            "readers cannot read past its first offset",
+            pid=self.client.pid, epoch=self.client.epoch, messages=list(self.in_txn),
+            for_ms=stall)
+        if stall is not None:
+            yield self.env.timeout(stall)
+            return False
+        # kafkalab ends this producer's story once the coordinator has aborted it
+        yield self.env.timeout(timeout + sim.net.rtt + sim.config["transaction.overhead.ms"])
+        return True
 
     def _restart(self, fault: dict, pending: list[int]):
         """The application process dies and comes back: a new producer instance."""

@@ -416,3 +416,50 @@ def test_a_producer_that_starts_after_the_consumer():
     early = simulate({"producer.send.interval.ms": 0, "consumer.start.ms": 50, "messages": 5,
                       "auto.offset.reset": "latest"})
     assert early.outcome["lost"] == 5
+
+
+TXN = {"messages": 10, "transactional.id": "tx", "transaction.messages": 5,
+       "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+       "producer.send.interval.ms": 1, "transaction.timeout.ms": 1000}
+
+
+def test_the_application_aborts_a_transaction_and_sends_it_again():
+    # Fact sheet C: abortTransaction = EndTxn(abort): abort markers; read_committed skips them
+    r = simulate(TXN, [{"type": "abort_transaction", "transaction": 1}])
+    assert [e.data["control"] for e in kinds(r, "marker")] == ["abort", "commit", "commit"]
+    assert r.outcome["aborted_copies"] == 5 and r.outcome["lost"] == 0
+    assert r.outcome["duplicates"] == 0 and r.ledger.messages[0].sends == 2
+    dropped = simulate(TXN, [{"type": "abort_transaction", "transaction": 1, "resend": False}])
+    assert dropped.ledger.lost() == [0, 1, 2, 3, 4]
+
+
+def test_a_transaction_left_open_holds_read_committed_readers_until_the_coordinator_aborts():
+    # Fact sheet C: LSO = first offset of an open transaction; transaction.timeout.ms -> the
+    # coordinator aborts proactively
+    r = simulate(TXN, [{"type": "leave_transaction_open", "transaction": 2}])
+    abort = next(e for e in kinds(r, "txn_abort") if e.actor == "coordinator")
+    assert abort.t >= 1000 and kinds(r, "txn_left_open")
+    assert r.ledger.lost() == [5, 6, 7, 8, 9] and r.outcome["aborted_copies"] == 5
+    late = simulate(TXN, [{"type": "leave_transaction_open", "transaction": 2, "for_ms": 300}])
+    assert late.outcome["lost"] == 0 and min(late.ledger.messages[9].processed) > 300
+
+
+def test_a_transaction_action_needs_a_transactional_producer():
+    from kafkalab.model import FaultError
+    with pytest.raises(FaultError, match="not transactional"):
+        simulate({"messages": 3}, [{"type": "abort_transaction", "transaction": 1}])
+
+
+def test_a_pause_before_processing_lets_librdkafkas_timer_commit_ahead():
+    # Fact sheet E: librdkafka auto-commit, interval 100 ms, 10 consumed, 3 processed, crash:
+    # the restart resumes at 10 (offsets 3-9 lost). The pause is not processing: the record is
+    # not processed when the crash comes.
+    cfg = {**PREFILLED, "client.model": "librdkafka", "messages": 10, "max.poll.records": 10,
+           "auto.commit.interval.ms": 100}
+    crash = {"type": "consumer_crash", "point": "before_processing", "message": 3}
+    paused = simulate(cfg, [{"type": "pause", "message": 3, "ms": 150}, crash])
+    assert kinds(paused, "restart")[0].data["resumed"]["0"] == [10, "committed offset"]
+    assert paused.ledger.lost() == [3, 4, 5, 6, 7, 8, 9]
+    assert not paused.ledger.messages[3].processed
+    at_once = simulate(cfg, [crash])
+    assert at_once.outcome["lost"] == 0
