@@ -14,7 +14,9 @@ type                              selector and options
 ``error_response``                same selector plus ``error`` (``NOT_ENOUGH_REPLICAS``,
                                   default, or ``NOT_LEADER_OR_FOLLOWER``): the broker
                                   refuses the batch with a retriable error, writes nothing.
-``delay_response``                same selector plus ``delay_ms``.
+``delay_response``                same selector plus ``delay_ms``; responses on a
+                                  connection come back in order, so the later ones wait
+                                  behind it (and a lost response holds them back for good).
 ``consumer_crash``                ``point`` = ``after_poll`` | ``before_processing`` |
                                   ``after_processing`` | ``before_commit`` |
                                   ``after_commit`` | ``time``; then ``message`` (the first
