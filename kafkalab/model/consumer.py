@@ -41,6 +41,7 @@ class Incarnation:
     polls: int = 0
     next_auto_commit: float = 0.0
     producer: ProducerClient | None = None
+    in_poll: bool = False  # waiting inside poll() for data: that is polling
 
 
 class ConsumerApplication:
@@ -114,7 +115,9 @@ class ConsumerApplication:
                 yield from inc.producer.init()
             if self.auto_commit and not self.java:
                 self.env.process(self._background_commits(inc))
+            loop = f"{self.name}'s poll loop"
             while True:
+                sim.tick(loop)  # the watchdog: a pass that takes no simulated time is counted
                 if self._needs_rebalance(inc):
                     yield from self._rebalance(inc)
                 if self._drained(inc):
@@ -138,6 +141,8 @@ class ConsumerApplication:
         """One transactional.id per transform instance (as Kafka Streams derives them): two
         live producers sharing one would fence each other."""
         base = self.c["transactional.id"]
+        if base is None:  # a pipeline without transactions: a plain (idempotent) producer
+            return None
         return base if self.c["consumers"] == 1 else f"{base}-{self.index}"
 
     def _die(self, inc: Incarnation, why: str) -> None:
@@ -152,8 +157,11 @@ class ConsumerApplication:
         self.sim.later(self.c["session.timeout.ms"], self._session_expired, inc.number)
 
     def _session_expired(self, number: int) -> None:
+        # A member left down after a crash loop (done, not closed) also times out: its
+        # partitions move to the others, who would otherwise wait for it forever.
         if self.inc is not None and self.inc.number == number and not self.inc.alive \
-                and not self.done.triggered and self.sim.groups.leave(self.group, self.name):
+                and not self.finished_cleanly and self.sim.groups.leave(self.group, self.name):
+            self.sim.notify_all()  # members waiting in poll() see the rebalance
             self.sim.trace.emit("left_group", "coordinator",
                                 f"no heartbeat from {self.name} for session.timeout.ms: the "
                                 "coordinator removes it and rebalances", member=self.name)
@@ -181,7 +189,10 @@ class ConsumerApplication:
     # -- group membership ----------------------------------------------------------------
     def _join(self, inc: Incarnation, first: bool):
         sim, groups = self.sim, self.sim.groups
+        before = groups.generation[self.group]
         inc.generation = groups.join(self.group, self.name)
+        if inc.generation != before:
+            sim.notify_all()  # members waiting in poll() see the rebalance
         inc.assignment = groups.assignment(self.group, self.name)
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
         resumed = {}
@@ -230,8 +241,10 @@ class ConsumerApplication:
         self.sim.later(self.c["max.poll.interval.ms"], self._poll_timer, inc, inc.polls)
 
     def _poll_timer(self, inc: Incarnation, polls: int) -> None:
-        if inc.alive and inc.polls == polls and not self.done.triggered and inc is self.inc \
+        if inc.alive and inc.polls == polls and not inc.in_poll and not self.done.triggered \
+                and inc is self.inc \
                 and self.sim.groups.leave(self.group, self.name):
+            self.sim.notify_all()  # members waiting in poll() see the rebalance
             self.sim.trace.emit(
                 "left_group", self.name,
                 f"{self.name} did not call poll() within max.poll.interval.ms="
@@ -267,20 +280,32 @@ class ConsumerApplication:
             return []  # the group is rebalancing: poll() rejoins before it hands out records
         records, moved = self._read(inc)
         if not records and not moved:
-            waited = 0.0
-            max_wait = self.c["fetch.max.wait.ms"]
-            while not records and not moved and waited < max_wait \
-                    and not sim.upstream_done(self.role):
-                start = env.now
+            # Nothing to read: poll() waits for data. A real poll() returns empty after its
+            # timeout and the application calls it again, fetch after fetch, each waiting up
+            # to fetch.max.wait.ms; the model waits once, until something can change the
+            # answer: data, a member joining or leaving, a scheduled crash, or (Java
+            # auto-commit) the next auto-commit due inside poll(). Nothing a learner sees
+            # differs, and an idle consumer costs no events (the watchdog's budget).
+            inc.in_poll = True  # waiting inside poll() is polling (max.poll.interval.ms)
+            commit_due = False
+            while not records and not moved and not commit_due \
+                    and not self._needs_rebalance(inc) and not self._drained(inc):
                 crash_at = self._next_crash_time()
-                limit = max_wait - waited
-                if crash_at is not None:
-                    limit = min(limit, max(crash_at - env.now, 0))
-                yield env.any_of([env.timeout(limit), sim.data_signal(self.topic)])
-                waited += env.now - start
+                limit = None if crash_at is None else max(crash_at - env.now, 0)
+                if self.auto_commit and self.java and inc.next_auto_commit > env.now:
+                    due = inc.next_auto_commit - env.now
+                    limit = due if limit is None else min(limit, due)
+                wake = [sim.data_signal(self.topic)]
+                if limit is not None:
+                    wake.append(env.timeout(limit))
+                yield env.any_of(wake)
                 if crash_at is not None and env.now >= crash_at:
                     self._fire_time_crash(crash_at)
+                commit_due = self.auto_commit and self.java and env.now >= inc.next_auto_commit
                 records, moved = self._read(inc)
+            inc.in_poll = False
+            inc.polls += 1  # poll() returns: max.poll.interval.ms counts from here
+            self._arm_poll_timer(inc)
         yield from self._sleep(sim.net.one_way)
         if not records and not moved:
             return []
@@ -546,7 +571,8 @@ class ConsumerApplication:
         if inc.producer and inc.producer.alive:
             inc.producer.kill()
         inc.alive = False
-        self.sim.groups.leave(self.group, self.name)
+        if self.sim.groups.leave(self.group, self.name):
+            self.sim.notify_all()  # members waiting in poll() see the rebalance
         self.sim.trace.emit("close", self.name, f"{self.name} closes: {why}",
                             positions=_str_keys(inc.positions))
 
