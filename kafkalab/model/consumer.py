@@ -520,9 +520,23 @@ class ConsumerApplication:
         result = {}
         self._send_commit(inc, offsets, why, "commitSync", result)
         yield from self._sleep(self.sim.net.commit_round_trip)
+        ok = result.get("ok", False)
+        if manual and not ok:
+            self._commit_failed()
         if manual:
             self._maybe_crash(inc, "after_commit", None)
-        return result.get("ok", False)
+        return ok
+
+    def _commit_failed(self) -> None:
+        """commitSync threw CommitFailedException: ``on.commit.error`` says what the
+        application does (a plain poll loop does not catch it: it escapes)."""
+        action = self.c["on.commit.error"]
+        if action == "crash":
+            raise Crash("commitSync() threw CommitFailedException and it escaped the poll "
+                        "loop (on.commit.error=crash)")
+        if action == "close":
+            raise CloseOnError("commitSync() threw CommitFailedException; it escaped the poll "
+                               "loop and the consumer is closed (on.commit.error=close)")
 
     def _commit_async(self, inc: Incarnation, offsets: dict, why: str, auto=False) -> None:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
@@ -569,6 +583,9 @@ class ConsumerApplication:
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "on close()", manual=False)
         if inc.producer and inc.producer.alive:
+            # close() of the transform's producer sends what it holds and waits for the
+            # acknowledgements first (KafkaProducer.close, librdkafka flush before destroy).
+            yield from inc.producer.flush()
             inc.producer.kill()
         inc.alive = False
         if self.sim.groups.leave(self.group, self.name):

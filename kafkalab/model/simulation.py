@@ -49,7 +49,7 @@ class Runaway(Exception):  # noqa: N818 (not an error a caller handles: the watc
 # poll or per commit); a model bug that loops without moving simulated time, or crawls
 # forward by microseconds, trips them and the run stops with a ``stopped`` event.
 EVENTS_PER_MESSAGE = 64  # generous: a record's poll, processing, commit and produce events
-EVENTS_PER_CLIENT = 2_000  # joins, rebalances, idle polls, timers per consumer or producer
+EVENTS_PER_CLIENT = 1_000  # joins, rebalances, restarts, timers per consumer or producer
 WATCH_EVERY = 512  # events between two checks (keeps the watchdog off the hot path)
 
 
@@ -298,7 +298,7 @@ class Simulation:
         derived from the workload: messages, clients, partitions and restarts."""
         c = self.config
         clients = (c["consumers"] + 1) * (2 if self.pipeline else 1) + 1
-        lives = min(c["max.restarts"], 10) + 1
+        lives = min(c["max.restarts"], 5) + 1
         per_ms = EVENTS_PER_MESSAGE * (c["messages"] + c["partitions"] * clients) \
             + EVENTS_PER_CLIENT * clients
         total = (EVENTS_PER_MESSAGE * (c["messages"] + 1) + EVENTS_PER_CLIENT * clients) * lives
@@ -341,12 +341,18 @@ class Simulation:
 
     def _stop(self, why: str, looping: str | None = None) -> None:
         looping = looping or self._looping()
+        recent = Counter(e.kind for e in self.trace.events[-200:])
+        repeats = ", ".join(k for k, _ in recent.most_common(4)) or "no recorded events"
+        storm = recent.get("left_group", 0) + recent.get("rebalance", 0) >= 10
         text = (f"stopped: the simulation made no progress at t={self.env.now:g} ms ({why}; "
-                f"looping: {looping}; {len(self.env._queue):,} events pending). This is a "
-                "kafkalab bug, not Kafka behaviour: please report it with this config")
+                f"looping: {looping}; the trace repeats: {repeats})."
+                + (" A rebalance storm: members keep leaving and rejoining (is processing a "
+                   "batch slower than max.poll.interval.ms?)." if storm else "")
+                + " The outcome counts what happened until then. If this configuration "
+                "should finish, please report it")
         self.stopped = text
-        self.trace.emit("stopped", "kafkalab", text, t_stopped=round(self.env.now, 6),
-                        looping=looping, reason=why)
+        self.trace.emit("stopped", "kafkalab", text, reason=why, looping=looping,
+                        repeats=repeats)
 
     def _looping(self, sample: int = 2_000) -> str:
         """Step a little further and name whose events those are (only after a trip)."""
