@@ -54,6 +54,29 @@ class MessageLedger:
         }
 
 
+# The outcome categories: each message of the workload is in exactly one (``categories()``).
+CATEGORIES = ("exactly_once", "duplicates", "lost", "unseen", "never_sent")
+
+
+def verdict(outcome: dict, messages: int) -> str:
+    """The first line to show for a run: an undrained run says so before anything else."""
+    if outcome.get("stopped"):
+        return outcome["stopped"]
+    if messages == 0:
+        return "nothing to deliver: the workload has 0 messages"
+    if not outcome["drained"]:
+        return (f"NOT DRAINED: the run ended at t={outcome['simulated_ms']:g} ms before every "
+                f"message was through: {outcome['never_sent']} of {messages} never sent, "
+                f"{outcome['unseen']} sent but not processed yet (unseen); every count below "
+                "is partial")
+    problems = [f"{outcome[k]} {label}" for k, label in
+                (("lost", "lost"), ("duplicates", "processed more than once"),
+                 ("log_duplicates", "with 2+ copies in the log")) if outcome.get(k)]
+    if problems:
+        return "; ".join(problems)
+    return f"every message processed exactly once ({messages} of {messages})"
+
+
 class Ledger:
     """Per-message ground truth plus the run's classification."""
 
@@ -75,10 +98,13 @@ class Ledger:
         sink = self.sink_prefix
         self.committed: dict[tuple[str, int], int] = {}
         self.end_time = 0.0
+        self.stopped: str | None = None  # the watchdog's sentence, when it stopped the run
         for e in self.trace.events:
             d = e.data
             kind = e.kind
-            if kind == "send":
+            if kind == "stopped":
+                self.stopped = e.text
+            elif kind == "send":
                 for m in d["messages"]:
                     rec = msgs[m]
                     rec.sends += 1
@@ -136,6 +162,31 @@ class Ledger:
         return [] if self.drained else [m.id for m in self.messages if m.sends and
                                         not m.processed]
 
+    def never_sent(self) -> list[int]:
+        """Messages the application never handed to a producer (the run ended first)."""
+        return [m.id for m in self.messages if not m.sends]
+
+    def exactly_once(self) -> list[int]:
+        return [m.id for m in self.messages if len(m.processed) == 1]
+
+    def categories(self) -> dict[str, list[int]]:
+        """Every message of the workload in exactly one category (drained or not):
+        never sent, processed exactly once, processed more than once, lost (the run drained
+        and it was never processed) or unseen (not processed when an undrained run ended)."""
+        out: dict[str, list[int]] = {k: [] for k in CATEGORIES}
+        drained = self.drained
+        for m in self.messages:
+            n = len(m.processed)
+            if n == 1:
+                out["exactly_once"].append(m.id)
+            elif n > 1:
+                out["duplicates"].append(m.id)
+            elif not m.sends:
+                out["never_sent"].append(m.id)
+            else:
+                out["lost" if drained else "unseen"].append(m.id)
+        return out
+
     def duplicates(self) -> list[int]:
         return [m.id for m in self.messages if len(m.processed) > 1]
 
@@ -160,7 +211,10 @@ class Ledger:
             "extra_copies": sum(max(len(m.visible_copies) - 1, 0) for m in msgs),
             "aborted_copies": sum(len(m.copies) - len(m.visible_copies) for m in msgs),
             "unseen": len(self.unseen()),
+            "never_sent": len(self.never_sent()),
+            "exactly_once": len(self.exactly_once()),
             "drained": self.drained,
+            "stopped": self.stopped,
             "throughput_per_s": round(len(processed_once) / duration * 1000, 3)
             if duration > 0 else 0.0,
             "latency_ms": {
@@ -178,6 +232,8 @@ class Ledger:
             out.append({"type": "lost", "message": m})
         for m in self.unseen():
             out.append({"type": "unseen", "message": m})
+        for m in self.never_sent():
+            out.append({"type": "never-sent", "message": m})
         for m in self.duplicates():
             out.append({"type": "duplicate", "message": m,
                         "times": len(self.messages[m].processed)})
