@@ -321,7 +321,7 @@ class ConsumerApplication:
              f"{self.name} poll() returned nothing; the position moved past control "
              "records or aborted data")
             + f"; position now {_positions(inc.positions)}",
-            records=[list(r) for r in records], positions=_str_keys(inc.positions),
+            records=list(records), positions=_str_keys(inc.positions),
             first=first[1] if first else None)
         if records:
             self._maybe_crash(inc, "after_poll", records[-1][2], records)
@@ -458,7 +458,7 @@ class ConsumerApplication:
             f"{self.name} {verb}: offsets {_offsets(done)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
-            records=[[p, off, msg, round(t, 6), ok] for (p, off, msg, t), ok in
+            records=[(p, off, msg, round(t, 6), ok) for (p, off, msg, t), ok in
                      zip(done, applied, strict=True)], transform=self.transform)
 
     def _slowness(self, msg: int) -> float:

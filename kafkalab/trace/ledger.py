@@ -3,7 +3,7 @@ trace alone (never from the model's live state), and the outcome counts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import mean, median
 
 from .events import Trace
@@ -30,10 +30,12 @@ class MessageLedger:
     first_send: float | None = None
     acked: bool = False
     gave_up: bool = False
-    copies: list[Copy] = field(default_factory=list)  # in the observed topic
-    input_copies: list[Copy] = field(default_factory=list)  # pipeline: in the input topic
-    deliveries: list[tuple[str, int, int, float]] = field(default_factory=list)
-    processed: list[float] = field(default_factory=list)  # sink applications
+    # Sequences, read like lists. Stored as tuples (one shared empty tuple, a 1-tuple for the
+    # usual single entry): a 1,000,000-message run keeps one ledger per message.
+    copies: tuple[Copy, ...] = ()  # in the observed topic
+    input_copies: tuple[Copy, ...] = ()  # pipeline: in the input topic
+    deliveries: tuple[tuple[str, int, int, float], ...] = ()
+    processed: tuple[float, ...] = ()  # sink applications
     ignored: int = 0  # repeats an idempotent sink ignored
     transformed: int = 0  # pipeline: times the transform produced it
 
@@ -128,9 +130,9 @@ class Ledger:
                     copy = Copy(topic, p, base + k, e.t, d["pid"], d["producer"], d["attempt"],
                                 status)
                     if topic == observed:
-                        msgs[m].copies.append(copy)
+                        msgs[m].copies += (copy,)
                     else:
-                        msgs[m].input_copies.append(copy)
+                        msgs[m].input_copies += (copy,)
                     if bucket is not None:
                         bucket.append(copy)
             elif kind == "marker":
@@ -139,13 +141,13 @@ class Ledger:
                     copy.status = status
             elif kind == "poll" and e.actor.startswith(sink):
                 for p, off, m in d["records"]:
-                    msgs[m].deliveries.append((e.actor, p, off, e.t))
+                    msgs[m].deliveries += ((e.actor, p, off, e.t),)
             elif kind == "process":
                 for _p, _off, m, t, applied in d["records"]:
                     if d.get("transform"):
                         msgs[m].transformed += 1
                     elif applied:
-                        msgs[m].processed.append(t)
+                        msgs[m].processed += (t,)
                         self.end_time = max(self.end_time, t)
                     else:
                         msgs[m].ignored += 1
