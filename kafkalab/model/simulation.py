@@ -37,7 +37,7 @@ class ProduceFate:
 NO_FAULT = ProduceFate()
 
 
-class Runaway(Exception):  # noqa: N818 (not an error a caller handles: the watchdog's signal)
+class Runaway(Exception):
     """A loop turned without simulated time moving: raised by ``Simulation.tick``."""
 
     def __init__(self, who: str, passes: int):
