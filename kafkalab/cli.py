@@ -11,6 +11,7 @@ import sys
 
 from . import scenarios
 from .model import ConfigError
+from .model.faults import FaultError, from_json, normalise
 
 EXIT_USAGE = 2
 
@@ -45,12 +46,51 @@ def _literal(text: str):
     return text
 
 
+def _parse_fault(text: str) -> dict:
+    """``--fault type:key=value,key=value`` as one fault-plan entry (validated later)."""
+    kind, _, rest = text.partition(":")
+    if not kind.strip():
+        raise FaultError(f"--fault takes type:key=value,..., not {text!r}")
+    fault: dict = {"type": kind.strip()}
+    for pair in filter(None, (p.strip() for p in rest.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise FaultError(f"--fault {text!r}: {pair!r} is not key=value")
+        fault[key.strip()] = _literal(value.strip())
+    return fault
+
+
+def _fault_plan(path: str | None, entries: list[str]) -> list | None:
+    """The run's fault plan from ``--faults FILE`` and ``--fault ...``; None = the preset's."""
+    if path is None and not entries:
+        return None
+    plan: list = []
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise FaultError(f"--faults {path}: {exc.strerror or exc}") from None
+        plan = from_json(text)
+    return normalise(plan + [_parse_fault(e) for e in entries])
+
+
+def _add_fault_options(p) -> None:
+    p.add_argument("--faults", metavar="PLAN.json",
+                   help="a fault plan (JSON list of faults, see docs) instead of the preset's")
+    p.add_argument("--fault", action="append", default=[], metavar="type:key=value,...",
+                   help="one fault, e.g. consumer_crash:point=after_processing,message=5 "
+                        "(repeatable; with --faults, added to that plan; either replaces the "
+                        "preset's plan)")
+
+
 def _report(result) -> str:
     o = result.outcome
     lines = [f"{result.scenario}: {scenarios.get(result.scenario).title}" if result.scenario
-             else "run", ""]
+             else "run", "", result.verdict]
     keys = ["sent", "acked", "written", "delivered", "processed", "lost", "duplicates",
-            "log_duplicates", "aborted_copies"]
+            "log_duplicates", "aborted_copies"] + (["unseen", "never_sent"] if not o["drained"]
+                                                   else [])
     lines.append("  ".join(f"{k}={o[k]}" for k in keys))
     lines.append(f"simulated throughput {o['throughput_per_s']:g} records/s over "
                  f"{o['simulated_ms']:g} ms; drained={o['drained']}")
@@ -59,10 +99,19 @@ def _report(result) -> str:
             f"{k} {v:g}" for k, v in o["throughput_by_strategy"].items()))
     anomalies = result.anomalies
     lines.extend(f"note: {n}" for n in result.notes)
-    if not anomalies:
-        lines.append("no anomalies: every message processed exactly once")
+    grouped: dict[str, list[int]] = {}
+    for a in anomalies:
+        if a["type"] in ("unseen", "never-sent"):
+            grouped.setdefault(a["type"], []).append(a["message"])
+    for kind, ids in grouped.items():
+        shown = ", ".join(map(str, ids[:20])) + (f" … ({len(ids)} in all)" if len(ids) > 20
+                                                 else "")
+        label = "not processed yet (unseen)" if kind == "unseen" else "never sent"
+        lines.append(f"- {label}: message{'s' if len(ids) > 1 else ''} {shown}")
     explained = set()
     for a in anomalies:
+        if a["type"] in grouped:
+            continue
         m = a.get("message")
         if a["type"] in ("lost", "duplicate", "log-duplicate") and m not in explained:
             explained.add(m)
@@ -87,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--set", action="append", default=[], metavar="key=value",
                      help="override a Kafka property, e.g. enable.idempotence=false (repeatable)")
     run.add_argument("--json", action="store_true", help="print the whole run as JSON")
+    _add_fault_options(run)
 
     report = sub.add_parser("report", help="write a self-contained HTML report")
     report.add_argument("name", help="a preset or preset/variant")
@@ -95,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a Kafka property (repeatable)")
     report.add_argument("--html", required=True, metavar="FILE",
                         help="where to write the report (opens without a kernel or network)")
+    report.add_argument("--messages", type=int, help="messages to send (default: the preset's)")
+    _add_fault_options(report)
 
     sweep = sub.add_parser("sweep", help="try every crash point and lost ack")
     sweep.add_argument("name", help="a preset or preset/variant")
@@ -126,13 +178,19 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError(f"Invalid value {args.seed} for --seed: Value must be at "
                                   "least 0")
             result = scenarios.run(args.name, seed=args.seed, messages=args.messages,
-                                   overrides=_parse_sets(args.set), snapshots=False)
+                                   overrides=_parse_sets(args.set), snapshots=False,
+                                   faults=_fault_plan(args.faults, args.fault))
             print(json.dumps(result.summary(), sort_keys=True) if args.json else _report(result))
             return 0
         if args.command == "report":
             from .report import html_report
 
-            result = scenarios.run(args.name, seed=args.seed, overrides=_parse_sets(args.set))
+            if args.messages is not None and args.messages < 0:
+                raise ConfigError(f"Invalid value {args.messages} for --messages: Value must "
+                                  "be at least 0")
+            result = scenarios.run(args.name, seed=args.seed, messages=args.messages,
+                                   overrides=_parse_sets(args.set),
+                                   faults=_fault_plan(args.faults, args.fault))
             with open(args.html, "w", encoding="utf-8") as fh:
                 fh.write(html_report(result))
             print(f"wrote {args.html}")

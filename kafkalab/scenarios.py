@@ -223,14 +223,15 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
 
 
 def get(name: str) -> Scenario:
-    base, _, variant = name.partition("/")
+    base, slash, variant = name.partition("/")
     if base not in PRESETS:
         import difflib
         hint = difflib.get_close_matches(base, list(PRESETS), n=1)
         raise ConfigError(f"Unknown scenario {base!r}" + (f"; did you mean {hint[0]!r}?" if hint
                                                           else f"; one of: {', '.join(PRESETS)}"))
     scenario = PRESETS[base]
-    return scenario.variant(variant) if variant else scenario
+    # "name/" names a variant too (an empty one): refused, never silently the base preset
+    return scenario.variant(variant) if slash else scenario
 
 
 def run(name: str, seed: int = 0, messages: int | None = None, overrides: dict | None = None,

@@ -6,7 +6,7 @@ Pure Python: it imports neither ipywidgets, plotly nor networkx.
 from ..trace.gcpause import gc_paused
 from ..trace.result import RunResult
 from .config import ConfigError, resolve
-from .faults import FaultError, normalise
+from .faults import FaultError, check_against, normalise
 from .simulation import Simulation
 
 
@@ -18,11 +18,7 @@ def simulate(config: dict | None = None, faults: list[dict] | None = None, seed:
         raise ConfigError(f"Invalid value {seed!r} for seed: Expected a whole number ≥ 0")
     effective = resolve(config)
     plan = normalise(faults)
-    for f in plan:
-        for key in ("message", "after_message"):
-            if key in f and f[key] >= effective["messages"]:
-                raise FaultError(f"{f['type']}: message {f[key]} does not exist; this run "
-                                 f"sends messages 0–{effective['messages'] - 1}")
+    check_against(plan, effective)
     with gc_paused():
         sim = Simulation(effective, plan, seed, snapshots=snapshots)
         sim.run()

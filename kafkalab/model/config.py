@@ -106,6 +106,12 @@ PROPERTIES: dict[str, Property] = {
            doc="What the application does when processing a record fails: crash (process dies, "
                "no close), close (the exception escapes and the consumer is closed), skip (log "
                "it and keep polling).", kafka=False, choices=ERROR_ACTIONS),
+        _p("on.commit.error", "choice", "crash",
+           doc="What the application does when a manual commitSync() throws "
+               "CommitFailedException (the member left the group): crash (the exception "
+               "escapes the poll loop and the process dies: a plain loop), close (it escapes "
+               "and try-with-resources closes the consumer), skip (catch it, keep processing "
+               "and polling; the next poll() rejoins).", kafka=False, choices=ERROR_ACTIONS),
         _p("sink.idempotent", "bool", False,
            doc="The sink ignores a message id it has already applied.", kafka=False),
         _p("pipeline", "bool", False,

@@ -50,6 +50,7 @@ class Incarnation:
     polls: int = 0
     next_auto_commit: float = 0.0
     producer: ProducerClient | None = None
+    in_poll: bool = False  # waiting inside poll() for data: that is polling
 
 
 class ConsumerApplication:
@@ -127,7 +128,9 @@ class ConsumerApplication:
                 # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c):
                 # 0 disables it; close() and a rebalance still commit the stored offsets.
                 self.env.process(self._background_commits(inc))
+            loop = f"{self.name}'s poll loop"
             while True:
+                sim.tick(loop)  # the watchdog: a pass that takes no simulated time is counted
                 if self._needs_rebalance(inc):
                     yield from self._rebalance(inc)
                 if self._drained(inc):
@@ -151,6 +154,8 @@ class ConsumerApplication:
         """One transactional.id per transform instance (as Kafka Streams derives them): two
         live producers sharing one would fence each other."""
         base = self.c["transactional.id"]
+        if base is None:  # a pipeline without transactions: a plain (idempotent) producer
+            return None
         return base if self.c["consumers"] == 1 else f"{base}-{self.index}"
 
     def _die(self, inc: Incarnation, why: str) -> None:
@@ -165,8 +170,11 @@ class ConsumerApplication:
         self.sim.later(self.c["session.timeout.ms"], self._session_expired, inc.number)
 
     def _session_expired(self, number: int) -> None:
+        # A member left down after a crash loop (done, not closed) also times out: its
+        # partitions move to the others, who would otherwise wait for it forever.
         if self.inc is not None and self.inc.number == number and not self.inc.alive \
-                and not self.done.triggered and self.sim.groups.leave(self.group, self.name):
+                and not self.finished_cleanly and self.sim.groups.leave(self.group, self.name):
+            self.sim.notify_all()  # members waiting in poll() see the rebalance
             self.sim.trace.emit("left_group", "coordinator",
                                 f"no heartbeat from {self.name} for session.timeout.ms: the "
                                 "coordinator removes it and rebalances", member=self.name)
@@ -194,7 +202,10 @@ class ConsumerApplication:
     # -- group membership ----------------------------------------------------------------
     def _join(self, inc: Incarnation, first: bool):
         sim, groups = self.sim, self.sim.groups
+        before = groups.generation[self.group]
         inc.generation = groups.join(self.group, self.name)
+        if inc.generation != before:
+            sim.notify_all()  # members waiting in poll() see the rebalance
         inc.assignment = groups.assignment(self.group, self.name)
         inc.fetch_order, inc.fetched_to = list(inc.assignment), {}
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
@@ -245,8 +256,10 @@ class ConsumerApplication:
         self.sim.later(self.c["max.poll.interval.ms"], self._poll_timer, inc, inc.polls)
 
     def _poll_timer(self, inc: Incarnation, polls: int) -> None:
-        if inc.alive and inc.polls == polls and not self.done.triggered and inc is self.inc \
+        if inc.alive and inc.polls == polls and not inc.in_poll and not self.done.triggered \
+                and inc is self.inc \
                 and self.sim.groups.leave(self.group, self.name):
+            self.sim.notify_all()  # members waiting in poll() see the rebalance
             self.sim.trace.emit(
                 "left_group", self.name,
                 f"{self.name} did not call poll() within max.poll.interval.ms="
@@ -282,20 +295,32 @@ class ConsumerApplication:
             return []  # the group is rebalancing: poll() rejoins before it hands out records
         records, moved = self._read(inc)
         if not records and not moved:
-            waited = 0.0
-            max_wait = self.c["fetch.max.wait.ms"]
-            while not records and not moved and waited < max_wait \
-                    and not sim.upstream_done(self.role):
-                start = env.now
+            # Nothing to read: poll() waits for data. A real poll() returns empty after its
+            # timeout and the application calls it again, fetch after fetch, each waiting up
+            # to fetch.max.wait.ms; the model waits once, until something can change the
+            # answer: data, a member joining or leaving, a scheduled crash, or (Java
+            # auto-commit) the next auto-commit due inside poll(). Nothing a learner sees
+            # differs, and an idle consumer costs no events (the watchdog's budget).
+            inc.in_poll = True  # waiting inside poll() is polling (max.poll.interval.ms)
+            commit_due = False
+            while not records and not moved and not commit_due \
+                    and not self._needs_rebalance(inc) and not self._drained(inc):
                 crash_at = self._next_crash_time()
-                limit = max_wait - waited
-                if crash_at is not None:
-                    limit = min(limit, max(crash_at - env.now, 0))
-                yield env.any_of([env.timeout(limit), sim.data_signal(self.topic)])
-                waited += env.now - start
+                limit = None if crash_at is None else max(crash_at - env.now, 0)
+                if self.auto_commit and self.java and inc.next_auto_commit > env.now:
+                    due = inc.next_auto_commit - env.now
+                    limit = due if limit is None else min(limit, due)
+                wake = [sim.data_signal(self.topic)]
+                if limit is not None:
+                    wake.append(env.timeout(limit))
+                yield env.any_of(wake)
                 if crash_at is not None and env.now >= crash_at:
                     self._fire_time_crash(crash_at)
+                commit_due = self.auto_commit and self.java and env.now >= inc.next_auto_commit
                 records, moved = self._read(inc)
+            inc.in_poll = False
+            inc.polls += 1  # poll() returns: max.poll.interval.ms counts from here
+            self._arm_poll_timer(inc)
         yield from self._sleep(sim.net.one_way)
         if not records and not moved:
             return []
@@ -311,7 +336,7 @@ class ConsumerApplication:
              f"{self.name} poll() returned nothing; the position moved past control "
              "records or aborted data")
             + f"; position now {_positions(inc.positions)}",
-            records=[list(r) for r in records], positions=_str_keys(inc.positions),
+            records=list(records), positions=_str_keys(inc.positions),
             first=first[1] if first else None)
         if records:
             self._maybe_crash(inc, "after_poll", records[-1][2], records)
@@ -480,7 +505,7 @@ class ConsumerApplication:
             f"{self.name} {verb}: offsets {_offsets(done)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
-            records=[[p, off, msg, round(t, 6), ok] for (p, off, msg, t), ok in
+            records=[(p, off, msg, round(t, 6), ok) for (p, off, msg, t), ok in
                      zip(done, applied, strict=True)], transform=self.transform,
             **({"stored": stored} if self.stores_after_processing else {}))
 
@@ -557,9 +582,23 @@ class ConsumerApplication:
         result = {}
         self._send_commit(inc, offsets, why, "commitSync", result)
         yield from self._sleep(self.sim.net.commit_round_trip)
+        ok = result.get("ok", False)
+        if manual and not ok:
+            self._commit_failed()
         if manual:
             self._maybe_crash(inc, "after_commit", None)
-        return result.get("ok", False)
+        return ok
+
+    def _commit_failed(self) -> None:
+        """commitSync threw CommitFailedException: ``on.commit.error`` says what the
+        application does (a plain poll loop does not catch it: it escapes)."""
+        action = self.c["on.commit.error"]
+        if action == "crash":
+            raise Crash("commitSync() threw CommitFailedException and it escaped the poll "
+                        "loop (on.commit.error=crash)")
+        if action == "close":
+            raise CloseOnError("commitSync() threw CommitFailedException; it escaped the poll "
+                               "loop and the consumer is closed (on.commit.error=close)")
 
     def _commit_async(self, inc: Incarnation, offsets: dict, why: str, auto=False) -> None:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
@@ -606,9 +645,13 @@ class ConsumerApplication:
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "on close()", manual=False)
         if inc.producer and inc.producer.alive:
+            # close() of the transform's producer sends what it holds and waits for the
+            # acknowledgements first (KafkaProducer.close, librdkafka flush before destroy).
+            yield from inc.producer.flush()
             inc.producer.kill()
         inc.alive = False
-        self.sim.groups.leave(self.group, self.name)
+        if self.sim.groups.leave(self.group, self.name):
+            self.sim.notify_all()  # members waiting in poll() see the rebalance
         self.sim.trace.emit("close", self.name, f"{self.name} closes: {why}",
                             positions=_str_keys(inc.positions))
 

@@ -54,6 +54,7 @@ type                              selector and options
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from .config import ConfigError
@@ -92,31 +93,48 @@ class FaultError(ConfigError):
     """A fault plan entry kafkalab cannot run."""
 
 
+MAX_MS = 1e9  # the longest simulated time a run can have (max.simulated.ms's bound)
+
+
+def _show(value: Any) -> str:
+    """A value for a one-line error: repr, shortened (never fails, even on a huge int)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print (sys.get_int_max_str_digits)
+        text = f"a {value.bit_length()}-bit integer"
+    text = text.replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
     if kind == "bool":
         if isinstance(value, bool):
             return value
-        raise FaultError(f"{where}: {key} must be true or false, not {value!r}")
+        raise FaultError(f"{where}: {key} must be true or false, not {_show(value)}")
     if kind == "error":
         if value in PRODUCE_ERRORS:
             return value
-        raise FaultError(f"{where}: error {value!r} is not one of: {', '.join(PRODUCE_ERRORS)}")
+        raise FaultError(f"{where}: error {_show(value)} is not one of: {', '.join(PRODUCE_ERRORS)}")
     if kind == "point":
-        if value in CRASH_POINTS:
+        if isinstance(value, str) and value in CRASH_POINTS:
             return value
-        raise FaultError(f"{where}: point {value!r} is not one of: {', '.join(CRASH_POINTS)}")
+        raise FaultError(f"{where}: point {_show(value)} is not one of: {', '.join(CRASH_POINTS)}")
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FaultError(f"{where}: {key} must be a number, not {value!r}")
+        raise FaultError(f"{where}: {key} must be a number, not {_show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FaultError(f"{where}: {key} must be a finite number, not {_show(value)}")
     if kind == "int":
         if value != int(value) or value < 0:
-            raise FaultError(f"{where}: {key} must be a whole number ≥ 0, not {value!r}")
+            raise FaultError(f"{where}: {key} must be a whole number ≥ 0, not {_show(value)}")
         return int(value)
     if kind == "prob":
         if not 0 <= value <= 1:
-            raise FaultError(f"{where}: {key} is a probability, between 0 and 1, not {value!r}")
+            raise FaultError(f"{where}: {key} is a probability, between 0 and 1, not "
+                             f"{_show(value)}")
         return float(value)
-    if value < 0:
-        raise FaultError(f"{where}: {key} must be ≥ 0, not {value!r}")
+    if not 0 <= value <= MAX_MS:
+        raise FaultError(f"{where}: {key} must be between 0 and {MAX_MS:.0e} ms, not "
+                         f"{_show(value)}")
     return float(value)
 
 
@@ -135,15 +153,16 @@ def normalise(faults: list[dict] | None) -> list[dict]:
             raise FaultError(f"{where}: each fault is an object with a 'type' "
                              f"(one of: {', '.join(_SPEC)})")
         kind = fault["type"]
-        if kind not in _SPEC:
-            raise FaultError(f"{where}: unknown fault type {kind!r}; one of: {', '.join(_SPEC)}")
+        if not isinstance(kind, str) or kind not in _SPEC:
+            raise FaultError(f"{where}: unknown fault type {_show(kind)}; one of: "
+                             f"{', '.join(_SPEC)}")
         spec = _SPEC[kind]
         out: dict[str, Any] = {"type": kind}
         for key, value in fault.items():
             if key == "type":
                 continue
-            if key not in spec:
-                raise FaultError(f"{where} ({kind}): unknown option {key!r}; allowed: "
+            if not isinstance(key, str) or key not in spec:
+                raise FaultError(f"{where} ({kind}): unknown option {_show(key)}; allowed: "
                                  f"{', '.join(spec)}")
             out[key] = _check_value(f"{where} ({kind})", key, spec[key][0], value)
         for key, (_, required) in spec.items():
@@ -174,6 +193,26 @@ def normalise(faults: list[dict] | None) -> list[dict]:
     return clean
 
 
+def check_against(faults: list[dict], config: dict) -> None:
+    """What only the run's config can tell: a message, a member or a time that does not
+    exist in this run would silently never fire, so it is refused (one line, naming the
+    entry)."""
+    n, members = config["messages"], config["consumers"]
+    limit = config["max.simulated.ms"]
+    for i, f in enumerate(faults):
+        where = f"fault {i + 1} ({f['type']})"
+        for key in ("message", "after_message"):
+            if key in f and f[key] >= n:
+                raise FaultError(f"{where}: message {f[key]} does not exist; this run sends "
+                                 + (f"messages 0–{n - 1}" if n else "no messages"))
+        if "member" in f and f["member"] >= members:
+            raise FaultError(f"{where}: member {f['member']} does not exist; this run has "
+                             f"consumers 0–{members - 1} (consumers={members})")
+        if "at_ms" in f and f["at_ms"] > limit:
+            raise FaultError(f"{where}: at_ms {f['at_ms']:g} is after max.simulated.ms="
+                             f"{limit:g}: it would never fire")
+
+
 def to_json(faults: list[dict]) -> str:
     return json.dumps(normalise(faults), sort_keys=True)
 
@@ -183,6 +222,9 @@ def from_json(text: str) -> list[dict]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FaultError(f"the fault plan is not valid JSON: {exc.msg} at position {exc.pos}") \
+            from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting too deep
+        raise FaultError(f"the fault plan cannot be read: {str(exc).splitlines()[0][:80]}") \
             from None
     return normalise(data)
 

@@ -9,9 +9,11 @@ section for the measurement).
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 import simpy
+from simpy.core import EmptySchedule, StopSimulation
 
 from ..trace.events import Trace
 from .broker import Broker
@@ -33,6 +35,22 @@ class ProduceFate:
 
 
 NO_FAULT = ProduceFate()
+
+
+class Runaway(Exception):
+    """A loop turned without simulated time moving: raised by ``Simulation.tick``."""
+
+    def __init__(self, who: str, passes: int):
+        super().__init__(who, passes)
+        self.who, self.passes = who, passes
+
+# The watchdog (a run always ends): how many scheduler events a run may take, derived from
+# its workload. Legitimate runs stay far below both bounds (every event is per batch, per
+# poll or per commit); a model bug that loops without moving simulated time, or crawls
+# forward by microseconds, trips them and the run stops with a ``stopped`` event.
+EVENTS_PER_MESSAGE = 64  # generous: a record's poll, processing, commit and produce events
+EVENTS_PER_CLIENT = 1_000  # joins, rebalances, restarts, timers per consumer or producer
+WATCH_EVERY = 512  # events between two checks (keeps the watchdog off the hot path)
 
 
 class Simulation:
@@ -58,6 +76,10 @@ class Simulation:
         self._random = next((f for f in faults if f["type"] == "random"), {})
         self._txn_timers: dict[tuple[str, int], bool] = {}
         self.sink = Sink(c["messages"], c["sink.idempotent"])
+        self.stopped: str | None = None  # the watchdog's reason, when it stopped the run
+        self.events_run = 0
+        self._per_ms, self._total = self.event_budget()
+        self._tick_t, self._tick_n = -1.0, 0
 
         P = c["partitions"]
         self.broker.create_topic(INPUT_TOPIC, P)
@@ -94,9 +116,23 @@ class Simulation:
         self._started = env.process(start())
 
     # -- hooks the entities call ---------------------------------------------------------
+    def tick(self, who: str) -> None:
+        """A loop that can turn without yielding calls this each pass: too many passes at
+        one simulated time raise ``Runaway`` (the watchdog then stops the run)."""
+        now = self.env.now
+        if now != self._tick_t:
+            self._tick_t, self._tick_n = now, 0
+            return
+        self._tick_n += 1
+        if self._tick_n > self._per_ms:
+            raise Runaway(who, self._tick_n)
+
     def later(self, delay: float, fn, *args, **kwargs) -> None:
+        self.tick(getattr(fn, "__qualname__", "a timer"))
         event = self.env.timeout(max(delay, 0))
-        event.callbacks.append(lambda _e: fn(*args, **kwargs))
+        callback = lambda _e: fn(*args, **kwargs)  # noqa: E731
+        callback.what = fn  # the watchdog names what was looping
+        event.callbacks.append(callback)
 
     def data_signal(self, topic: str) -> simpy.Event:
         signal = self._signals.get(topic)
@@ -244,13 +280,122 @@ class Simulation:
     def run(self) -> None:
         env = self.env
         done = env.all_of([self.source.done, self._started])
-        env.run(until=env.any_of([done, env.timeout(self.config["max.simulated.ms"])]))
-        self.notify_all()
-        if self.source.done.triggered:
-            finished = env.all_of([a.done for a in self.consumers + self.readers]
-                                  or [env.timeout(0)])
-            limit = self.config["max.simulated.ms"]
-            if env.now < limit:
-                env.run(until=env.any_of([finished, env.timeout(limit - env.now)]))
-        self.drained = self.source.done.triggered and all(
+        limit = self.config["max.simulated.ms"]
+        self._run_until(env.any_of([done, env.timeout(limit)]))
+        if self.stopped is None:
+            self.notify_all()
+            if self.source.done.triggered:
+                finished = env.all_of([a.done for a in self.consumers + self.readers]
+                                      or [env.timeout(0)])
+                if env.now < limit:
+                    self._run_until(env.any_of([finished, env.timeout(limit - env.now)]))
+        self.drained = self.stopped is None and self.source.done.triggered and all(
             a.finished_cleanly for a in self.consumers + self.readers)
+
+    # -- the watchdog --------------------------------------------------------------------
+    def event_budget(self) -> tuple[int, int]:
+        """(events allowed within one simulated millisecond, events allowed in all), both
+        derived from the workload: messages, clients, partitions and restarts."""
+        c = self.config
+        clients = (c["consumers"] + 1) * (2 if self.pipeline else 1) + 1
+        lives = min(c["max.restarts"], 5) + 1
+        per_ms = EVENTS_PER_MESSAGE * (c["messages"] + c["partitions"] * clients) \
+            + EVENTS_PER_CLIENT * clients
+        total = (EVENTS_PER_MESSAGE * (c["messages"] + 1) + EVENTS_PER_CLIENT * clients) * lives
+        return per_ms, total
+
+    def _run_until(self, until: simpy.Event) -> None:
+        """``env.run(until)`` with a watchdog: a bound on events per simulated millisecond
+        (no progress) and on events in all (a storm); either stops the run."""
+        env = self.env
+        if until.callbacks is None:
+            return
+        until.callbacks.append(StopSimulation.callback)
+        per_ms, total = self._per_ms, self._total
+        step = env.step
+        window_t, window_n = env.now, self.events_run
+        try:
+            while True:
+                for _ in range(WATCH_EVERY):
+                    step()
+                self.events_run += WATCH_EVERY
+                if env.now >= window_t + 1:
+                    window_t, window_n = env.now, self.events_run
+                elif self.events_run - window_n > per_ms:
+                    self._stop(f"{self.events_run - window_n:,} scheduler events within one "
+                               f"simulated millisecond (this workload needs at most "
+                               f"{per_ms:,})")
+                    return
+                if self.events_run > total:
+                    self._stop(f"{self.events_run:,} scheduler events in all (this workload "
+                               f"needs at most {total:,}): a storm that moves time only "
+                               "slowly")
+                    return
+        except StopSimulation:
+            return
+        except EmptySchedule:
+            return
+        except Runaway as loop:
+            self._stop(f"{loop.passes:,} passes of {loop.who} at one simulated time (this "
+                       f"workload needs at most {per_ms:,})", loop.who)
+
+    def _stop(self, why: str, looping: str | None = None) -> None:
+        looping = looping or self._looping()
+        recent = Counter(e.kind for e in self.trace.events[-200:])
+        repeats = ", ".join(k for k, _ in recent.most_common(4)) or "no recorded events"
+        storm = recent.get("left_group", 0) + recent.get("rebalance", 0) >= 10
+        text = (f"stopped: the simulation made no progress at t={self.env.now:g} ms ({why}; "
+                f"looping: {looping}; the trace repeats: {repeats})."
+                + (" A rebalance storm: members keep leaving and rejoining (is processing a "
+                   "batch slower than max.poll.interval.ms?)." if storm else "")
+                + " The outcome counts what happened until then. If this configuration "
+                "should finish, please report it")
+        self.stopped = text
+        self.trace.emit("stopped", "kafkalab", text, reason=why, looping=looping,
+                        repeats=repeats)
+
+    def _looping(self, sample: int = 2_000) -> str:
+        """Step a little further and name whose events those are (only after a trip)."""
+        env = self.env
+        seen: Counter = Counter()
+        try:
+            for _ in range(sample):
+                if not env._queue:
+                    break
+                event = env._queue[0][3]
+                for cb in event.callbacks or ():
+                    name = _owner(cb)
+                    if name:
+                        seen[name] += 1
+                env.step()
+        except (StopSimulation, EmptySchedule, Runaway):
+            pass
+        except Exception as exc:  # a diagnosis must never turn into a traceback
+            seen[f"an error while diagnosing ({type(exc).__name__})"] += 1
+        if not seen:
+            return "nothing identifiable"
+        n = sum(seen.values())
+        return ", ".join(f"{name} ({count * 100 // n}%)" for name, count in
+                         seen.most_common(3))
+
+
+def _owner(callback) -> str | None:
+    """Who an event callback belongs to: "consumer-1 in _poll", "consumer-0's _poll_timer"."""
+    what = getattr(callback, "what", None)
+    if what is not None:
+        owner = getattr(what, "__self__", None)
+        name = getattr(owner, "name", None)
+        fn = getattr(what, "__name__", "a timer")
+        return f"{name}'s {fn}" if name else fn
+    proc = getattr(callback, "__self__", None)
+    gen = getattr(proc, "_generator", None)
+    if gen is None:
+        return None
+    frame = gen.gi_frame
+    actor = getattr(frame.f_locals.get("self"), "name", None) if frame else None
+    inner = gen
+    while getattr(inner, "gi_yieldfrom", None) is not None and hasattr(inner.gi_yieldfrom,
+                                                                      "gi_yieldfrom"):
+        inner = inner.gi_yieldfrom
+    where = inner.__name__
+    return f"{actor} in {where}" if actor else where

@@ -3,7 +3,7 @@ trace alone (never from the model's live state), and the outcome counts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import mean, median
 
 from .events import Trace
@@ -30,10 +30,12 @@ class MessageLedger:
     first_send: float | None = None
     acked: bool = False
     gave_up: bool = False
-    copies: list[Copy] = field(default_factory=list)  # in the observed topic
-    input_copies: list[Copy] = field(default_factory=list)  # pipeline: in the input topic
-    deliveries: list[tuple[str, int, int, float]] = field(default_factory=list)
-    processed: list[float] = field(default_factory=list)  # sink applications
+    # Sequences, read like lists. Stored as tuples (one shared empty tuple, a 1-tuple for the
+    # usual single entry): a 1,000,000-message run keeps one ledger per message.
+    copies: tuple[Copy, ...] = ()  # in the observed topic
+    input_copies: tuple[Copy, ...] = ()  # pipeline: in the input topic
+    deliveries: tuple[tuple[str, int, int, float], ...] = ()
+    processed: tuple[float, ...] = ()  # sink applications
     ignored: int = 0  # repeats an idempotent sink ignored
     transformed: int = 0  # pipeline: times the transform produced it
 
@@ -52,6 +54,29 @@ class MessageLedger:
             "delivered": len(self.deliveries), "processed": len(self.processed),
             "ignored_by_sink": self.ignored, "transformed": self.transformed,
         }
+
+
+# The outcome categories: each message of the workload is in exactly one (``categories()``).
+CATEGORIES = ("exactly_once", "duplicates", "lost", "unseen", "never_sent")
+
+
+def verdict(outcome: dict, messages: int) -> str:
+    """The first line to show for a run: an undrained run says so before anything else."""
+    if outcome.get("stopped"):
+        return outcome["stopped"]
+    if messages == 0:
+        return "nothing to deliver: the workload has 0 messages"
+    if not outcome["drained"]:
+        return (f"NOT DRAINED: the run ended at t={outcome['simulated_ms']:g} ms before every "
+                f"message was through: {outcome['never_sent']} of {messages} never sent, "
+                f"{outcome['unseen']} sent but not processed yet (unseen); every count below "
+                "is partial")
+    problems = [f"{outcome[k]} {label}" for k, label in
+                (("lost", "lost"), ("duplicates", "processed more than once"),
+                 ("log_duplicates", "with 2+ copies in the log")) if outcome.get(k)]
+    if problems:
+        return "; ".join(problems)
+    return f"every message processed exactly once ({messages} of {messages})"
 
 
 class Ledger:
@@ -75,10 +100,13 @@ class Ledger:
         sink = self.sink_prefix
         self.committed: dict[tuple[str, int], int] = {}
         self.end_time = 0.0
+        self.stopped: str | None = None  # the watchdog's sentence, when it stopped the run
         for e in self.trace.events:
             d = e.data
             kind = e.kind
-            if kind == "send":
+            if kind == "stopped":
+                self.stopped = e.text
+            elif kind == "send":
                 for m in d["messages"]:
                     rec = msgs[m]
                     rec.sends += 1
@@ -102,9 +130,9 @@ class Ledger:
                     copy = Copy(topic, p, base + k, e.t, d["pid"], d["producer"], d["attempt"],
                                 status)
                     if topic == observed:
-                        msgs[m].copies.append(copy)
+                        msgs[m].copies += (copy,)
                     else:
-                        msgs[m].input_copies.append(copy)
+                        msgs[m].input_copies += (copy,)
                     if bucket is not None:
                         bucket.append(copy)
             elif kind == "marker":
@@ -113,13 +141,13 @@ class Ledger:
                     copy.status = status
             elif kind == "poll" and e.actor.startswith(sink):
                 for p, off, m in d["records"]:
-                    msgs[m].deliveries.append((e.actor, p, off, e.t))
+                    msgs[m].deliveries += ((e.actor, p, off, e.t),)
             elif kind == "process":
                 for _p, _off, m, t, applied in d["records"]:
                     if d.get("transform"):
                         msgs[m].transformed += 1
                     elif applied:
-                        msgs[m].processed.append(t)
+                        msgs[m].processed += (t,)
                         self.end_time = max(self.end_time, t)
                     else:
                         msgs[m].ignored += 1
@@ -135,6 +163,31 @@ class Ledger:
     def unseen(self) -> list[int]:
         return [] if self.drained else [m.id for m in self.messages if m.sends and
                                         not m.processed]
+
+    def never_sent(self) -> list[int]:
+        """Messages the application never handed to a producer (the run ended first)."""
+        return [m.id for m in self.messages if not m.sends]
+
+    def exactly_once(self) -> list[int]:
+        return [m.id for m in self.messages if len(m.processed) == 1]
+
+    def categories(self) -> dict[str, list[int]]:
+        """Every message of the workload in exactly one category (drained or not):
+        never sent, processed exactly once, processed more than once, lost (the run drained
+        and it was never processed) or unseen (not processed when an undrained run ended)."""
+        out: dict[str, list[int]] = {k: [] for k in CATEGORIES}
+        drained = self.drained
+        for m in self.messages:
+            n = len(m.processed)
+            if n == 1:
+                out["exactly_once"].append(m.id)
+            elif n > 1:
+                out["duplicates"].append(m.id)
+            elif not m.sends:
+                out["never_sent"].append(m.id)
+            else:
+                out["lost" if drained else "unseen"].append(m.id)
+        return out
 
     def duplicates(self) -> list[int]:
         return [m.id for m in self.messages if len(m.processed) > 1]
@@ -167,7 +220,10 @@ class Ledger:
             "extra_copies": sum(max(len(m.visible_copies) - 1, 0) for m in msgs),
             "aborted_copies": sum(len(m.copies) - len(m.visible_copies) for m in msgs),
             "unseen": len(self.unseen()),
+            "never_sent": len(self.never_sent()),
+            "exactly_once": len(self.exactly_once()),
             "drained": self.drained,
+            "stopped": self.stopped,
             "throughput_per_s": round(len(processed_once) / duration * 1000, 3)
             if duration > 0 else 0.0,
             "latency_ms": {
@@ -185,6 +241,8 @@ class Ledger:
             out.append({"type": "lost", "message": m})
         for m in self.unseen():
             out.append({"type": "unseen", "message": m})
+        for m in self.never_sent():
+            out.append({"type": "never-sent", "message": m})
         for m in self.duplicates():
             out.append({"type": "duplicate", "message": m,
                         "times": len(self.messages[m].processed)})

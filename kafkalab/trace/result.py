@@ -8,7 +8,7 @@ from functools import cached_property
 
 from .events import Trace
 from .explain import explain
-from .ledger import Ledger
+from .ledger import Ledger, verdict
 
 
 @dataclass
@@ -39,6 +39,11 @@ class RunResult:
     def anomalies(self) -> list[dict]:
         return self.ledger.anomalies()
 
+    @property
+    def verdict(self) -> str:
+        """One line, to show first: stopped, nothing to deliver, NOT DRAINED, or the result."""
+        return verdict(self.outcome, self.config["messages"])
+
     def explain(self, message_id: int) -> str:
         return explain(self.ledger, message_id)
 
@@ -59,8 +64,8 @@ class RunResult:
                 item["explanation"] = self.explain(a["message"])
             anomalies.append(item)
         return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
-                "faults": self.faults, "outcome": self.outcome, "anomalies": anomalies,
-                "notes": self.notes}
+                "faults": self.faults, "verdict": self.verdict, "outcome": self.outcome,
+                "anomalies": anomalies, "notes": self.notes}
 
     def to_dict(self) -> dict:
         return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
