@@ -58,20 +58,27 @@ class _EventLogHandler(logging.Handler):
                             text=record.getMessage())
 
 
+#: The consumer settings every session uses unless the workload's consumer.config overrides
+#: them (kafkalab.crosscheck hands exactly these to the simulation too).
+BASE_CONFIG: dict[str, Any] = {
+    "auto.offset.reset": "earliest",
+    "isolation.level": "read_uncommitted",
+    "fetch.wait.max.ms": 50,
+    "socket.timeout.ms": 5000,
+    "session.timeout.ms": 6000,
+}
+
+
 def consumer_config(spec: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:
     c = spec["consumer"]
-    auto = c["commit"] == "auto"
+    auto = c["commit"] in ("auto", "store-after-processing")
     conf: dict[str, Any] = {
         "bootstrap.servers": spec["bootstrap"],
         "group.id": spec["group"],
         "enable.auto.commit": auto,
-        "enable.auto.offset.store": True,
-        "auto.offset.reset": "earliest",
+        "enable.auto.offset.store": c["commit"] != "store-after-processing",
         "enable.partition.eof": True,
-        "isolation.level": "read_uncommitted",
-        "fetch.wait.max.ms": 50,
-        "socket.timeout.ms": 5000,
-        "session.timeout.ms": 6000,
+        **BASE_CONFIG,
         "logger": logger,
     }
     if auto:
@@ -80,8 +87,22 @@ def consumer_config(spec: dict[str, Any], logger: logging.Logger) -> dict[str, A
     return conf
 
 
-def _take(ck: Any, consumer: Any, n: int, deadline: float) -> tuple[list[Any], bool]:
-    """Up to ``n`` records, stopping early at end-of-partition; (records, reached_eof)."""
+def _producer_end(path: str) -> int | None:
+    """The partition's end offset once the producer application is done, else None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text else None
+
+
+def _take(ck: Any, consumer: Any, n: int, deadline: float,
+          on_first: Any) -> tuple[list[Any], bool]:
+    """Up to ``n`` records, stopping early at end-of-partition; (records, reached_eof).
+
+    ``on_first(offset)`` is called once per session with the offset of the first record or
+    end-of-partition seen: where this session started reading."""
     got: list[Any] = []
     eof = False
     while len(got) < n and not eof:
@@ -90,8 +111,10 @@ def _take(ck: Any, consumer: Any, n: int, deadline: float) -> tuple[list[Any], b
         for m in consumer.consume(num_messages=n - len(got), timeout=0.2):
             err = m.error()
             if err is None:
+                on_first(m.offset())
                 got.append(m)
             elif err.code() == ck.KafkaError._PARTITION_EOF:
+                on_first(m.offset())
                 eof = True
             else:
                 raise ck.KafkaException(err)
@@ -128,9 +151,17 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
     committed = consumer.committed([tp], timeout=5)[0].offset
     low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
     committed_or_none = committed if committed >= 0 else None
-    files.emit(ev="resume", session=session, committed=committed_or_none, low=low, high=high,
-               resumed_from=committed if committed >= 0 else low)
+    files.emit(ev="resume", session=session, committed=committed_or_none, low=low, high=high)
     consumer.assign([ck.TopicPartition(spec["topic"], spec["partition"], ck.OFFSET_STORED)])
+    positioned: list[int] = []
+
+    def on_first(offset: int) -> None:
+        # Where this session starts reading: the committed offset, or auto.offset.reset's pick.
+        if not positioned:
+            positioned.append(offset)
+            files.emit(ev="positioned", session=session, offset=offset,
+                       how="committed offset" if committed_or_none is not None
+                       else f"auto.offset.reset={consumer_config(spec, logger)['auto.offset.reset']}")
 
     def commit(next_offset: int) -> None:
         consumer.commit(
@@ -145,10 +176,17 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
         files.emit(ev="crash", session=session, point=where, record=index, offset=offset)
         os._exit(CRASH_EXIT_CODE)
 
+    processing_s = spec["consumer"].get("processing_ms", 0) / 1000
+
+    def store(m: Any) -> None:
+        # librdkafka's at-least-once pattern: store the offset once the record is processed
+        consumer.store_offsets(message=m)
+        files.emit(ev="store", session=session, offset=m.offset() + 1)
+
     index = 0
     try:
         while True:
-            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline)
+            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline, on_first)
             first_index = index
             for m in batch:
                 files.emit(ev="delivered", session=session, id=int(m.value()), offset=m.offset(),
@@ -166,7 +204,11 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                     if failure["then"] == "raise":
                         raise ProcessingError(f"processing record {i} (offset {offset}) failed")
                 else:
+                    if processing_s:
+                        time.sleep(processing_s)
                     files.process(msg_id)
+                if mode == "store-after-processing":
+                    store(m)  # a skipped record is stored too: the application moves past it
                 if crash and crash["point"] == "after-process" and i == crash["record"]:
                     die("after-process", i, offset)
                 if mode == "after-each":
@@ -174,7 +216,9 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
             if batch and mode == "after-batch":
                 commit(batch[-1].offset() + 1)
             if eof:
-                break
+                end = _producer_end(spec["producer_done_path"])
+                if end is not None and consumer.position([tp])[0].offset >= end:
+                    break
     except ProcessingError as exc:
         # The exception escapes the poll loop; like a try-with-resources / finally block, the
         # application still closes its consumer (with auto-commit, close() commits).

@@ -56,7 +56,10 @@ def build_ledger(
         "processed": sum(e["processed"] for e in ledger),
         "lost": sum(1 for e in ledger if e["processed"] == 0),
         "duplicates": sum(1 for e in ledger if e["processed"] > 1),
-        "log_duplicates": sum(len(e["offsets"]) - 1 for e in ledger if e["offsets"]),
+        # two numbers, two names (as in the simulation's outcome): messages with more than one
+        # copy in the log, and the extra copies themselves
+        "log_duplicates": sum(1 for e in ledger if len(e["offsets"]) > 1),
+        "extra_copies": sum(len(e["offsets"]) - 1 for e in ledger if e["offsets"]),
         "resumed_from": resumed_from,
     }
     return ledger, outcome
