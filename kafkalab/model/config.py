@@ -19,7 +19,15 @@ INT32_MAX = 2147483647
 
 
 class ConfigError(ValueError):
-    """A configuration Kafka (or kafkalab) would refuse. Worded like Kafka's ConfigException."""
+    """A configuration Kafka (or kafkalab) would refuse. Worded like Kafka's ConfigException.
+
+    ``kafka`` is True when a real Kafka client would refuse it too (one of Kafka's own
+    properties), False when only kafkalab does (its workload keys): say "Kafka would refuse"
+    only for the first."""
+
+    def __init__(self, message: str, kafka: bool = True):
+        super().__init__(message)
+        self.kafka = kafka
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,9 @@ COMMIT_STRATEGIES = (
     "per-batch",  # process the whole poll, then commitSync()
     "async-per-batch",  # process the whole poll, then commitAsync()
     "transaction",  # consume-transform-produce: offsets go in the producer's transaction
+    # librdkafka's at-least-once pattern: enable.auto.offset.store=false, the application
+    # calls store_offsets() after processing each record, the background timer commits
+    "store-after-processing",
 )
 
 ERROR_ACTIONS = ("crash", "close", "skip")
@@ -68,7 +79,14 @@ PROPERTIES: dict[str, Property] = {
                "before the consumer starts.", kafka=False, low=0, high=60_000),
         _p("consumer.start.ms", "float", 0.0, doc="When the consumer application starts.",
            kafka=False, low=0, high=3_600_000),
-        _p("commit.strategy", "choice", "auto", doc="How the consumer application commits.",
+        _p("commit.strategy", "choice", "auto",
+           doc="How the consumer application commits: auto (enable.auto.commit does it), "
+               "before-processing (commitSync right after poll), per-record (commitSync each "
+               "record's offset + 1 after processing it), per-batch / async-per-batch "
+               "(commitSync / commitAsync after the whole poll), transaction (offsets in the "
+               "producer's transaction), store-after-processing (librdkafka: "
+               "store_offsets() after each record, the background timer commits; sets "
+               "enable.auto.offset.store=false).",
            kafka=False, choices=COMMIT_STRATEGIES),
         _p("on.processing.error", "choice", "crash",
            doc="What the application does when processing a record fails: crash (process dies, "
@@ -141,7 +159,8 @@ PROPERTIES: dict[str, Property] = {
            doc="Minimum gap between two auto-commits.", low=0, high=INT32_MAX),
         _p("enable.auto.offset.store", "bool", True, True,
            doc="librdkafka only: true stores each message's offset when poll() hands it out; "
-               "false means the application stores it after processing (store_offsets())."),
+               "false means the application stores it after processing each record "
+               "(store_offsets(); the same as commit.strategy=store-after-processing)."),
         _p("max.poll.records", "int", 500, 500, doc="Records one poll() hands out at most.",
            low=1, high=INT32_MAX),
         _p("max.poll.interval.ms", "int", 300_000, 300_000,
@@ -170,7 +189,15 @@ _KEY_ALIASES = {"message.timeout.ms": "delivery.timeout.ms"}
 
 
 def _bad(name: str, value: Any, why: str) -> ConfigError:
+    prop = PROPERTIES.get(name)
+    if prop is not None and not prop.kafka:
+        return _ours(f"{name}={value!r}: {why}")
     return ConfigError(f"Invalid value {value!r} for configuration {name}: {why}")
+
+
+def _ours(message: str) -> ConfigError:
+    """kafkalab refuses one of its own keys (no Kafka client has them)."""
+    return ConfigError(f"kafkalab: {message}", kafka=False)
 
 
 def _coerce(prop: Property, value: Any) -> Any:
@@ -292,6 +319,23 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
     if config["transactional.id"] and not config["enable.idempotence"]:
         raise ConfigError("Cannot set a transactional.id without also enabling idempotence.")
     strategy = config["commit.strategy"]
+    if strategy == "store-after-processing":
+        # rd_kafka_offsets_store() returns ERR__INVALID_ARG while enable.auto.offset.store=true
+        # (rdkafka_offset.c), so the pattern needs it off; it is on by default.
+        if config["client.model"] != "librdkafka":
+            raise _bad("commit.strategy", strategy,
+                       "store_offsets() is librdkafka's API; set client.model=librdkafka (the "
+                       "Java consumer commits what poll() handed out, see per-record)")
+        if config["enable.auto.offset.store"] and "enable.auto.offset.store" in explicit:
+            raise _bad("enable.auto.offset.store", True,
+                       "store_offsets() fails with Local: Invalid argument "
+                       "(RD_KAFKA_RESP_ERR__INVALID_ARG) unless enable.auto.offset.store=false "
+                       "(commit.strategy=store-after-processing needs it off)")
+        config["enable.auto.offset.store"] = False
+        if not config["enable.auto.commit"]:
+            raise _bad("commit.strategy", strategy,
+                       "with enable.auto.commit=false the stored offsets are never committed; "
+                       "keep auto-commit on (the background timer commits what was stored)")
     if strategy == "auto" and not config["enable.auto.commit"]:
         raise _bad("commit.strategy", strategy,
                    "with enable.auto.commit=false nothing would ever commit; choose a manual "
