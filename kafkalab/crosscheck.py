@@ -53,11 +53,15 @@ from typing import Any
 
 from . import real
 from .model import simulate
+from .model.config import PROPERTIES
 
 #: Keys compared by default, in report order.
 COMPARED = ("processed", "lost", "duplicates", "log_duplicates", "resumed_from")
 #: Keys compared when the workload injects a broker fault (the producer side matters too).
 COMPARED_PRODUCER = ("acked", "written", *COMPARED)
+#: What is compared for every message, in this order: the first message that differs in any of
+#: them is printed with both sides' explanations.
+PER_MESSAGE = ("acked", "offsets", "processed", "lost")
 
 #: The simulation preset that teaches each scenario the mock cluster cannot run.
 _TAUGHT_BY = {
@@ -74,11 +78,78 @@ _STRATEGY = {
     "before-processing": "before-processing",
     "after-each": "per-record",
     "after-batch": "per-batch",
+    "store-after-processing": "store-after-processing",
 }
 _CRASH_POINT = {"before-process": "before_processing", "after-process": "after_processing"}
 _ON_ERROR = {"skip": "skip", "raise": "close"}
 
 CONSUMER_START_MS = 20.0
+#: produce_after_start: the simulated producer sends one message every this many ms, and the
+#: consumer joins half an interval after the last message written before it starts.
+LATE_PRODUCER_INTERVAL_MS = 50.0
+
+#: The librdkafka client the simulation needs when it models librdkafka's client timeout
+#: (socket.timeout.ms) itself; until then the model's one client timeout is request.timeout.ms.
+_CLIENT_TIMEOUT = "socket.timeout.ms" if "socket.timeout.ms" in PROPERTIES else \
+    "request.timeout.ms"
+
+
+def _acks(value: Any) -> str:
+    text = str(value).strip().lower()
+    return {"-1": "all"}.get(text, text)
+
+
+def _offset_reset(value: Any) -> str:
+    text = str(value).strip().lower()
+    return {"error": "none"}.get(text, text)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+#: One table: each librdkafka setting a real workload may carry (its own config or the runner's
+#: base settings), the simulation property it becomes and how its value converts. A setting
+#: that is in neither this table nor :data:`RUN_ONLY` makes :func:`simulation_for` refuse the
+#: workload (NotMappable): a property the simulation would not see is never dropped silently.
+CONSUMER_PROPERTIES: dict[str, tuple[str, Any]] = {
+    "auto.offset.reset": ("auto.offset.reset", _offset_reset),
+    "isolation.level": ("isolation.level", _same),
+    "fetch.wait.max.ms": ("fetch.max.wait.ms", int),
+    "session.timeout.ms": ("session.timeout.ms", int),
+    "auto.commit.interval.ms": ("auto.commit.interval.ms", int),
+}
+PRODUCER_PROPERTIES: dict[str, tuple[str, Any]] = {
+    "acks": ("acks", _acks),
+    "request.required.acks": ("acks", _acks),
+    "enable.idempotence": ("enable.idempotence", lambda v: str(v).lower() == "true"),
+    "linger.ms": ("linger.ms", float),
+    "queue.buffering.max.ms": ("linger.ms", float),
+    "max.in.flight.requests.per.connection": ("max.in.flight.requests.per.connection", int),
+    "max.in.flight": ("max.in.flight.requests.per.connection", int),
+    "retries": ("retries", int),
+    "message.send.max.retries": ("retries", int),
+    "retry.backoff.ms": ("retry.backoff.ms", int),
+    "retry.backoff.max.ms": ("retry.backoff.max.ms", int),
+    "message.timeout.ms": ("delivery.timeout.ms", int),
+    "delivery.timeout.ms": ("delivery.timeout.ms", int),
+    "socket.timeout.ms": (_CLIENT_TIMEOUT, int),
+    # librdkafka counts a batch in messages; the simulation in bytes of message.bytes each
+    "batch.num.messages": ("batch.size", lambda v: int(v) * PROPERTIES["message.bytes"].java),
+}
+#: Settings of the real run that have no simulation property, each with the reason it does not
+#: change any outcome the crosscheck compares.
+RUN_ONLY: dict[str, str] = {
+    "consumer:socket.timeout.ms": "the consumer's own request timeout: no workload delays a "
+                                  "consumer-side response",
+}
+#: Settings the simulation has, but that the real consumer cannot exercise as the runner uses
+#: it, with the reason: refused rather than compared.
+UNREACHABLE: dict[str, str] = {
+    "consumer:max.poll.interval.ms": "the real consumer uses assign() (no group join), and "
+                                     "librdkafka enforces max.poll.interval.ms only for "
+                                     "subscribe() (rdkafka_cgrp.c)",
+}
 
 
 class NotMappable(ValueError):
@@ -89,38 +160,80 @@ class NotMappable(ValueError):
 # the simulation side
 
 
+def _carry(where: str, settings: dict[str, Any], table: dict[str, tuple[str, Any]],
+           config: dict[str, Any], carried: dict[str, str]) -> None:
+    for key, value in settings.items():
+        if f"{where}:{key}" in RUN_ONLY:
+            carried[f"{where}:{key}"] = f"not simulated: {RUN_ONLY[f'{where}:{key}']}"
+            continue
+        if f"{where}:{key}" in UNREACHABLE:
+            raise NotMappable(f"{where} setting {key}={value!r}: {UNREACHABLE[f'{where}:{key}']}")
+        if key not in table:
+            raise NotMappable(
+                f"{where} setting {key}={value!r} has no simulation property; the crosscheck "
+                f"carries: {', '.join(sorted(table))}")
+        name, convert = table[key]
+        config[name] = convert(value)
+        carried[f"{where}:{key}"] = name
+
+
 def simulation_for(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list[dict]]:
-    """The simulation ``(config, faults)`` equivalent to a real workload (or its name)."""
+    """The simulation ``(config, faults)`` equivalent to a real workload (or its name).
+
+    Every producer and consumer setting of the real run (the runner's base settings and the
+    workload's own) is carried to the simulation through :data:`PRODUCER_PROPERTIES` and
+    :data:`CONSUMER_PROPERTIES`; one the simulation does not know raises :class:`NotMappable`.
+    Use :func:`carried_properties` to see the translation."""
+    return _simulation_for(workload)[:2]
+
+
+def carried_properties(workload: dict[str, Any] | str) -> dict[str, str]:
+    """``{"producer:<librdkafka name>" | "consumer:<name>": simulation property (or why it is
+    not simulated)}`` for every setting of the real run."""
+    return _simulation_for(workload)[2]
+
+
+def _simulation_for(workload: dict[str, Any] | str):
+    from .real.consumer_app import BASE_CONFIG
+    from .real.runner import PRODUCER_BASE_CONFIG
+
     w = real.normalize(workload)
     p, c = w["producer"], w["consumer"]
-    idempotent = str(p.get("enable.idempotence", False)).lower() == "true"
     config: dict[str, Any] = {
         "client.model": "librdkafka",
         "messages": w["messages"],
         "producer.send.interval.ms": 0,
         "consumer.start.ms": CONSUMER_START_MS,
-        "auto.offset.reset": "earliest",
-        "acks": p.get("acks", "all"),
-        "enable.idempotence": idempotent,
-        "linger.ms": p.get("linger.ms", 5),
+        "enable.idempotence": False,  # the runner's producer: librdkafka's default
         "max.poll.records": c["batch"],
-        "processing.ms": 1,
+        "processing.ms": c["processing_ms"] or 1,
         "commit.strategy": _STRATEGY[c["commit"]],
-        "enable.auto.commit": c["commit"] == "auto",
+        "enable.auto.commit": c["commit"] in real.workloads.AUTO_COMMIT_MODES,
     }
-    if c["commit"] == "auto":
+    if c["commit"] in real.workloads.AUTO_COMMIT_MODES:
         config["auto.commit.interval.ms"] = c["auto_commit_interval_ms"]
+    carried: dict[str, str] = {}
+    _carry("producer", {**PRODUCER_BASE_CONFIG, **p}, PRODUCER_PROPERTIES, config, carried)
+    _carry("consumer", {**BASE_CONFIG, **c["config"]}, CONSUMER_PROPERTIES, config, carried)
     faults: list[dict] = []
 
     fault = w["broker_fault"]
     if fault is not None:
-        config["request.timeout.ms"] = fault["socket_timeout_ms"]
-        config["retry.backoff.ms"] = 100
+        config[_CLIENT_TIMEOUT] = fault["socket_timeout_ms"]
+        carried["producer:socket.timeout.ms"] = _CLIENT_TIMEOUT
         # the real consumer starts once the producer has flushed (the late response included)
         config["consumer.start.ms"] = fault["delay_ms"] + CONSUMER_START_MS
         faults.append({"type": "delay_response", "message": 0, "delay_ms": fault["delay_ms"]})
 
     crash, failure = w["crash"], w["failure"]
+    later = w["produce_after_start"]
+    if later:
+        if crash is not None or failure is not None:
+            raise NotMappable("a crash or failure together with produce_after_start: the "
+                              "record index would depend on where auto.offset.reset starts")
+        interval = LATE_PRODUCER_INTERVAL_MS
+        config["producer.send.interval.ms"] = interval
+        config["consumer.start.ms"] = (w["messages"] - later - 1) * interval + interval / 2
     if crash is not None or failure is not None:
         if fault is not None:
             raise NotMappable("a crash or failure together with a broker fault: with copies in "
@@ -143,12 +256,16 @@ def simulation_for(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list
                 raise NotMappable("a before-process crash with wait_ms > 0 at the first record "
                                   "of a batch: the simulation has no wait between a poll and "
                                   "the first record's processing")
+            if c["commit"] == "store-after-processing":
+                raise NotMappable("a before-process crash with wait_ms > 0 under "
+                                  "store-after-processing: the real wait comes after record "
+                                  "msg-1's store, a slower record msg-1 would come before it")
             faults.append({"type": "slow_processing", "message": msg - 1,
                            "extra_ms": crash["wait_ms"]})
     if failure is not None:
         config["on.processing.error"] = _ON_ERROR[failure["then"]]
         faults.append({"type": "processing_failure", "message": failure["record"]})
-    return config, faults
+    return config, faults, carried
 
 
 def resumed_from(result: Any) -> int | None:
@@ -176,12 +293,18 @@ def simulated_ledger(result: Any) -> list[dict[str, Any]]:
     ]
 
 
-def simulate_workload(name: str, seed: int = 0) -> dict[str, Any]:
-    """Run only the simulation side of a workload (no confluent-kafka needed).
+def _name(workload: dict[str, Any] | str) -> str:
+    return workload if isinstance(workload, str) else str(workload.get("name", "custom"))
+
+
+def simulate_workload(workload: dict[str, Any] | str, seed: int = 0) -> dict[str, Any]:
+    """Run only the simulation side of a workload (a registered name or a workload dict; no
+    confluent-kafka needed).
 
     Returns ``{"name", "config", "faults", "outcome", "ledger", "result"}``; ``outcome`` has
     :data:`kafkalab.real.OUTCOME_KEYS` (``resumed_from`` included), ``result`` the RunResult."""
-    config, faults = simulation_for(name)
+    name = _name(workload)
+    config, faults = simulation_for(workload)
     result = simulate(config, faults, seed, snapshots=False, scenario=f"crosscheck:{name}")
     outcome = {k: result.outcome.get(k) for k in real.OUTCOME_KEYS if k != "resumed_from"}
     outcome["resumed_from"] = resumed_from(result)
@@ -192,6 +315,71 @@ def simulate_workload(name: str, seed: int = 0) -> dict[str, Any]:
 def compared_keys(workload: dict[str, Any] | str) -> list[str]:
     w = real.normalize(workload)
     return list(COMPARED_PRODUCER if w["broker_fault"] is not None else COMPARED)
+
+
+# ---------------------------------------------------------------------------------------------
+# per message
+
+
+def message_outcomes(ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each message's compared outcome: ``{"id", "acked", "offsets", "processed", "lost"}``
+    (``offsets``: its copies in the log; ``lost``: never processed)."""
+    return [{"id": e["id"], "acked": bool(e["acked"]), "offsets": list(e["offsets"]),
+             "processed": e["processed"], "lost": e["processed"] == 0} for e in ledger]
+
+
+def first_difference(simulated: list[dict[str, Any]],
+                     real_ledger: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first message whose outcome differs (in :data:`PER_MESSAGE` order), or None:
+    ``{"id", "fields", "simulated", "real"}``."""
+    sim_rows, real_rows = message_outcomes(simulated), message_outcomes(real_ledger)
+    if len(sim_rows) != len(real_rows):
+        return {"id": None, "fields": ["messages"], "simulated": len(sim_rows),
+                "real": len(real_rows)}
+    for s, r in zip(sim_rows, real_rows, strict=True):
+        fields = [k for k in PER_MESSAGE if s[k] != r[k]]
+        if fields:
+            return {"id": s["id"], "fields": fields, "simulated": s, "real": r}
+    return None
+
+
+def messages_agreeing(simulated: list[dict[str, Any]], real_ledger: list[dict[str, Any]]) -> int:
+    return sum(s == r for s, r in zip(message_outcomes(simulated), message_outcomes(real_ledger),
+                                      strict=False))
+
+
+# ---------------------------------------------------------------------------------------------
+# known divergences: where the model is (still) wrong, probed on the model itself
+
+
+def _probe_interval_zero() -> str | None:
+    """librdkafka starts its auto-commit timer only for an interval > 0 (rdkafka_cgrp.c; the
+    real run shows it: nothing committed, the restart re-reads from 0)."""
+    w = real.get_workload("auto-commit-interval-0-no-timer")
+    if simulate_workload(w)["outcome"]["resumed_from"] == 0:
+        return None
+    return ("the model's librdkafka auto-commit timer still fires with "
+            "auto.commit.interval.ms=0 (librdkafka disables it: rdkafka_cgrp.c); issue 12 "
+            "item 5, the fidelity helper's fix")
+
+
+_PROBES: dict[str, Any] = {"interval-0": _probe_interval_zero}
+_PROBED: dict[str, str | None] = {}
+
+
+def known_divergence(workload: dict[str, Any] | str) -> str | None:
+    """Why the model is known to get this workload wrong (a fix is pending), else None.
+
+    Each entry is a probe run on the model itself, so a divergence stops being "known" the
+    moment the model is fixed and the comparison is strict again."""
+    w = real.normalize(workload)
+    c = w["consumer"]
+    if c["commit"] in real.workloads.AUTO_COMMIT_MODES and c["auto_commit_interval_ms"] == 0 \
+            and (w["crash"] is not None):
+        if "interval-0" not in _PROBED:
+            _PROBED["interval-0"] = _PROBES["interval-0"]()
+        return _PROBED["interval-0"]
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,9 +396,9 @@ def not_comparable() -> list[dict[str, Any]]:
     ]
 
 
-def _unavailable_here(name: str) -> str | None:
-    """A reason this registered workload cannot run on this machine, else None."""
-    if real.get_workload(name)["broker_fault"] is None:
+def _unavailable_here(workload: dict[str, Any] | str) -> str | None:
+    """A reason this workload cannot run on this machine, else None."""
+    if real.normalize(workload)["broker_fault"] is None:
         return None
     from .real.mock_cluster import mock_api_problem
 
@@ -225,14 +413,65 @@ def _unavailable_here(name: str) -> str | None:
 # the cross-check
 
 
+def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> dict[str, Any]:
+    """Run one workload (a registered name or a workload dict) in the simulation and with real
+    clients, and compare the counts and every message's outcome.
+
+    Returns ``{"name", "title", "simulated", "real", "agree", "compared", "differences",
+    "messages", "messages_agree", "first_difference", "known_divergence", "config", "faults",
+    "carried", "workload", "real_elapsed_s"}``. ``first_difference`` (None when every message
+    agrees) names the first differing message with both sides' outcome and explanation."""
+    from .real.ledger import explain_message
+
+    w = real.normalize(workload)
+    name = w["name"]
+    sim = simulate_workload(w)
+    run = real.run_real(w)
+    keys = compared_keys(w)
+    differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
+    diff = first_difference(sim["ledger"], run["ledger"])
+    if diff is not None:
+        differences.append("messages")
+        if diff["id"] is not None:
+            diff["simulated_explanation"] = sim["result"].explain(diff["id"])
+            diff["real_explanation"] = explain_message(run["ledger"][diff["id"]],
+                                                       run["events"])
+    row = {
+        "name": name,
+        "title": w["title"],
+        "simulated": sim["outcome"],
+        "real": run["outcome"],
+        "agree": not differences,
+        "compared": keys,
+        "differences": differences,
+        "messages": len(run["ledger"]),
+        "messages_agree": messages_agreeing(sim["ledger"], run["ledger"]),
+        "first_difference": diff,
+        "known_divergence": None if not differences else known_divergence(w),
+        "config": sim["config"],
+        "faults": sim["faults"],
+        "carried": carried_properties(w),
+        "workload": w,
+        "real_elapsed_s": run["elapsed_s"],
+    }
+    if details:
+        row["simulated_ledger"] = sim["ledger"]
+        row["real_ledger"] = [
+            {k: e[k] for k in ("id", "acked", "offsets", "delivered", "processed")}
+            for e in run["ledger"]
+        ]
+        row["real_notes"] = run["notes"]
+    return row
+
+
 def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[str, Any]:
     """Run each comparable workload in the simulation and with real clients; compare.
 
     ``names``: registered workload names and/or :data:`kafkalab.real.NOT_COMPARABLE` names
-    (default: all of both). Returns ``{"scenarios": [{"name", "title", "simulated", "real",
-    "agree", "compared", "differences", "config", "faults", "real_elapsed_s"}], "not_comparable":
-    [{"name", "reason", "simulation"}], "elapsed_s"}``; with ``details=True`` each scenario also
-    has ``simulated_ledger``, ``real_ledger`` and ``real_notes``.
+    (default: all of both). Returns ``{"scenarios": [row, ...], "not_comparable":
+    [{"name", "reason", "simulation"}], "elapsed_s", "workloads_per_s"}`` with each row as
+    :func:`compare_workload` makes it; with ``details=True`` each row also has
+    ``simulated_ledger``, ``real_ledger`` and ``real_notes``.
 
     Raises :class:`kafkalab.real.RealExtraMissing` (before running anything) without the
     ``real`` extra, :class:`kafkalab.real.WorkloadError` for an unknown name."""
@@ -256,32 +495,10 @@ def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[st
         if why is not None:
             skipped.append({"name": name, "reason": why, "simulation": None})
             continue
-        sim = simulate_workload(name)
-        run = real.run_real(name)
-        keys = compared_keys(name)
-        differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
-        row = {
-            "name": name,
-            "title": real.WORKLOADS[name]["title"],
-            "simulated": sim["outcome"],
-            "real": run["outcome"],
-            "agree": not differences,
-            "compared": keys,
-            "differences": differences,
-            "config": sim["config"],
-            "faults": sim["faults"],
-            "real_elapsed_s": run["elapsed_s"],
-        }
-        if details:
-            row["simulated_ledger"] = sim["ledger"]
-            row["real_ledger"] = [
-                {k: e[k] for k in ("id", "acked", "offsets", "delivered", "processed")}
-                for e in run["ledger"]
-            ]
-            row["real_notes"] = run["notes"]
-        rows.append(row)
-    return {"scenarios": rows, "not_comparable": skipped,
-            "elapsed_s": round(time.monotonic() - started, 3)}
+        rows.append(compare_workload(name, details=details))
+    elapsed = time.monotonic() - started
+    return {"scenarios": rows, "not_comparable": skipped, "elapsed_s": round(elapsed, 3),
+            "workloads_per_s": round(len(rows) / elapsed, 3) if rows and elapsed else None}
 
 
 _SHORT = {"processed": "processed", "lost": "lost", "duplicates": "dup",
@@ -293,16 +510,43 @@ def _cell(outcome: dict[str, Any], keys: list[str]) -> str:
     return " ".join(f"{_SHORT.get(k, k)}={outcome.get(k)}" for k in keys)
 
 
+def _verdict(row: dict[str, Any]) -> str:
+    if row["agree"]:
+        return "yes"
+    text = f"no ({', '.join(row['differences'])})"
+    return text + (" KNOWN MODEL DIVERGENCE" if row.get("known_divergence") else "")
+
+
+def format_difference(row: dict[str, Any]) -> str:
+    """The first differing message of a disagreeing row, with both explanations."""
+    d = row.get("first_difference")
+    if not d:
+        return ""
+    if d["id"] is None:
+        return f"{row['name']}: {d['simulated']} simulated messages, {d['real']} real"
+    lines = [f"{row['name']}: message {d['id']} differs in {', '.join(d['fields'])}",
+             "  simulated: " + " ".join(f"{k}={d['simulated'][k]}" for k in PER_MESSAGE),
+             "  real:      " + " ".join(f"{k}={d['real'][k]}" for k in PER_MESSAGE)]
+    if d.get("simulated_explanation"):
+        lines.append(f"  simulation says: {d['simulated_explanation']}")
+    if d.get("real_explanation"):
+        lines.append(f"  real run says:   {d['real_explanation']}")
+    if row.get("known_divergence"):
+        lines.append(f"  known model divergence: {row['known_divergence']}")
+    return "\n".join(lines)
+
+
 def format_table(report: dict[str, Any]) -> str:
-    """A plain-text table: scenario, simulated, real, agree (yes/no); then the scenarios that
-    are not comparable, each with its reason."""
-    header = ("scenario", "simulated", "real", "agree")
+    """A plain-text table: scenario, simulated, real, messages agreeing, agree (yes/no); then
+    the first differing message of each disagreement with both explanations; then the
+    scenarios that are not comparable, each with its reason."""
+    header = ("scenario", "simulated", "real", "messages", "agree")
     body = [
         (r["name"], _cell(r["simulated"], r["compared"]), _cell(r["real"], r["compared"]),
-         "yes" if r["agree"] else f"no ({', '.join(r['differences'])})")
+         f"{r['messages_agree']}/{r['messages']}" if "messages" in r else "-", _verdict(r))
         for r in report["scenarios"]
     ]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
         return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -311,14 +555,24 @@ def format_table(report: dict[str, Any]) -> str:
     if body:
         out.append("")
         out.append("each cell shows exactly the keys compared for that scenario "
-                   "(dup = duplicates, log_dup = log_duplicates, resumed = resumed_from)")
+                   "(dup = duplicates, log_dup = log_duplicates: messages with more than one "
+                   "copy, resumed = resumed_from); messages = messages whose copies' offsets, "
+                   "acknowledgement and times processed agree")
+    differing = [format_difference(r) for r in report["scenarios"] if not r["agree"]]
+    differing = [d for d in differing if d]
+    if differing:
+        out.append("")
+        out.append("first differing message:")
+        out.extend(differing)
     if report["not_comparable"]:
         out.append("")
         out.append("not comparable:")
         out.extend(f"  {r['name']}: {r['reason']}" for r in report["not_comparable"])
     agreed = sum(r["agree"] for r in report["scenarios"])
+    known = sum(bool(r.get("known_divergence")) for r in report["scenarios"] if not r["agree"])
     out.append("")
     out.append(f"{agreed}/{len(report['scenarios'])} comparable scenarios agree"
+               + (f", {known} known model divergence(s)" if known else "")
                + (f" ({report['elapsed_s']:.1f} s)" if "elapsed_s" in report else ""))
     return "\n".join(out)
 
@@ -342,10 +596,19 @@ def run_crosscheck_cli(as_json: bool = False, names: list[str] | None = None) ->
 __all__ = [
     "COMPARED",
     "COMPARED_PRODUCER",
+    "CONSUMER_PROPERTIES",
+    "PER_MESSAGE",
+    "PRODUCER_PROPERTIES",
     "NotMappable",
+    "carried_properties",
+    "compare_workload",
     "compared_keys",
     "crosscheck",
+    "first_difference",
+    "format_difference",
     "format_table",
+    "known_divergence",
+    "message_outcomes",
     "not_comparable",
     "resumed_from",
     "run_crosscheck_cli",

@@ -98,14 +98,15 @@ def _producer_end(path: str) -> int | None:
 
 
 def _take(ck: Any, consumer: Any, n: int, deadline: float,
-          on_first: Any) -> tuple[list[Any], bool]:
-    """Up to ``n`` records, stopping early at end-of-partition; (records, reached_eof).
+          on_first: Any) -> tuple[list[Any], int | None]:
+    """Up to ``n`` records, stopping early at end-of-partition; (records, the end offset
+    reached or None).
 
     ``on_first(offset)`` is called once per session with the offset of the first record or
     end-of-partition seen: where this session started reading."""
     got: list[Any] = []
-    eof = False
-    while len(got) < n and not eof:
+    eof: int | None = None
+    while len(got) < n and eof is None:
         if time.monotonic() > deadline:
             raise TimeoutError("consumer session deadline passed")
         for m in consumer.consume(num_messages=n - len(got), timeout=0.2):
@@ -115,7 +116,7 @@ def _take(ck: Any, consumer: Any, n: int, deadline: float,
                 got.append(m)
             elif err.code() == ck.KafkaError._PARTITION_EOF:
                 on_first(m.offset())
-                eof = True
+                eof = m.offset()  # the end offset reached (position() is unset without data)
             else:
                 raise ck.KafkaException(err)
     return got, eof
@@ -207,17 +208,19 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                     if processing_s:
                         time.sleep(processing_s)
                     files.process(msg_id)
+                    files.emit(ev="processed", session=session, id=msg_id, offset=offset,
+                               record=i)
+                if crash and crash["point"] == "after-process" and i == crash["record"]:
+                    die("after-process", i, offset)  # processed, its offset not yet stored
                 if mode == "store-after-processing":
                     store(m)  # a skipped record is stored too: the application moves past it
-                if crash and crash["point"] == "after-process" and i == crash["record"]:
-                    die("after-process", i, offset)
                 if mode == "after-each":
                     commit(offset + 1)
             if batch and mode == "after-batch":
                 commit(batch[-1].offset() + 1)
-            if eof:
+            if eof is not None:
                 end = _producer_end(spec["producer_done_path"])
-                if end is not None and consumer.position([tp])[0].offset >= end:
+                if end is not None and eof >= end:
                     break
     except ProcessingError as exc:
         # The exception escapes the poll loop; like a try-with-resources / finally block, the

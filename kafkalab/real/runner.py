@@ -430,7 +430,8 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
     """Run ``workload`` (a dict, or a registered name) with real confluent-kafka clients.
 
     Returns ``{"workload", "outcome", "ledger", "notes", "expectations", "not_comparable",
-    "client_log", "elapsed_s"}``; ``outcome`` has the simulation's integer keys
+    "client_log", "events", "elapsed_s"}`` (``events``: the consumer sessions' event log, for
+    :func:`kafkalab.real.ledger.explain_message`); ``outcome`` has the simulation's integer keys
     (``resumed_from`` is None without a restart); ``expectations`` lists the workload's
     ``expect`` entries the run did not meet (empty = as expected); ``not_comparable`` lists
     "not comparable: ..." caveats when the workload hits a known gap of the mock cluster (its
@@ -539,5 +540,6 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
         "expectations": check_expectations(outcome, w["expect"]),
         "not_comparable": caveats,
         "client_log": log_lines.lines + child_log,
+        "events": [e for e in events if e["ev"] != "log"],
         "elapsed_s": round(time.monotonic() - started, 3),
     }
