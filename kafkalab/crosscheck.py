@@ -49,6 +49,7 @@ Importing this module never imports confluent_kafka: the simulation side
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from . import real
@@ -577,6 +578,226 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+# ---------------------------------------------------------------------------------------------
+# randomised differential testing
+
+#: The space the generator draws from: only workloads both sides run deterministically. A
+#: short auto-commit interval (100 ms) is drawn only with a crash wait of 500 ms, so the timer
+#: has surely committed the last stored offset before the process dies; without a wait the
+#: crash races the timer and the real outcome is not a function of the workload.
+RANDOM_SPACE: dict[str, Any] = {
+    "messages": (3, 10),
+    "commit": real.workloads.COMMIT_MODES,
+    "auto_commit_interval_ms": (100, 60000, 0),
+    "processing_ms": (0, 3),
+    "crash_wait_ms": (0, 500),
+    "broker_delay": {"delay_ms": 2000, "socket_timeout_ms": 500},
+}
+
+
+def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
+    """One workload drawn from :data:`RANDOM_SPACE` (commit mode, batch size, auto-commit
+    interval, processing time, crash point and record, processing failure, offset store,
+    a delayed Produce response, a producer still writing); always mappable."""
+    lo, hi = RANDOM_SPACE["messages"]
+    n = rng.randint(lo, hi)
+    mode = rng.choice(RANDOM_SPACE["commit"])
+    w: dict[str, Any] = {
+        "name": name,
+        "messages": n,
+        "consumer": {"commit": mode, "batch": rng.randint(1, n),
+                     "processing_ms": rng.randint(*RANDOM_SPACE["processing_ms"]),
+                     "auto_commit_interval_ms": rng.choice(RANDOM_SPACE["auto_commit_interval_ms"])
+                     if mode in real.workloads.AUTO_COMMIT_MODES else 5000,
+                     "config": {}},
+        "restart": True,
+    }
+    c = w["consumer"]
+    kind = rng.choices(["crash", "failure", "broker", "late", "none"], [5, 2, 2, 2, 1])[0]
+    if kind == "crash":
+        point = rng.choice(real.workloads.CRASH_POINTS)
+        record = rng.randrange(n)
+        short_timer = mode in real.workloads.AUTO_COMMIT_MODES and \
+            c["auto_commit_interval_ms"] == 100
+        wait = 500 if short_timer else rng.choice(RANDOM_SPACE["crash_wait_ms"])
+        if wait and point == "before-process" and (
+                record % c["batch"] == 0 or mode == "store-after-processing"):
+            point = "after-process"  # no simulated pause there: the same wait after the record
+        w["crash"] = {"point": point, "record": record, "wait_ms": wait}
+    elif kind == "failure":
+        w["failure"] = {"record": rng.randrange(n), "then": rng.choice(("skip", "raise"))}
+    elif kind == "broker":
+        w["messages"] = n = rng.randint(lo, 6)
+        c["batch"] = min(c["batch"], n)
+        w["broker_fault"] = {"type": "delay-produce-response", **RANDOM_SPACE["broker_delay"]}
+        w["producer"] = {"acks": "all", "enable.idempotence": False}
+        if rng.random() < 0.5:  # one request per record, several in flight
+            w["producer"].update({"linger.ms": 0, "batch.num.messages": 1})
+        w["restart"] = False
+    elif kind == "late":
+        w["produce_after_start"] = rng.randint(1, n - 1)
+        c["config"] = {"auto.offset.reset": rng.choice(("earliest", "latest"))}
+        w["restart"] = False
+    else:
+        w["restart"] = False
+    real.normalize(w)
+    simulation_for(w)  # the generator only draws workloads the simulation can mirror
+    return w
+
+
+def _shrink_candidates(w: dict[str, Any]):
+    """Smaller variants of a workload, simplest first."""
+    import copy
+
+    def variant(**changes: Any) -> dict[str, Any]:
+        v = copy.deepcopy(w)
+        for key, value in changes.items():
+            if "." in key:
+                outer, inner = key.split(".", 1)
+                v[outer][inner] = value
+            else:
+                v[key] = value
+        return v
+
+    c = w["consumer"]
+    if w.get("crash") and w["crash"]["wait_ms"]:
+        yield variant(crash={**w["crash"], "wait_ms": 0})
+    if c.get("processing_ms"):
+        yield variant(**{"consumer.processing_ms": 0})
+    if (w.get("producer") or {}).get("batch.num.messages"):
+        p = {k: v for k, v in w["producer"].items() if k not in ("batch.num.messages",
+                                                                  "linger.ms")}
+        yield variant(producer=p)
+    n = w["messages"]
+    last = max([w["crash"]["record"] if w.get("crash") else 0,
+                w["failure"]["record"] if w.get("failure") else 0,
+                w.get("produce_after_start", 0)])
+    for smaller in sorted({last + 1, n // 2, n - 1}):
+        if last < smaller < n and smaller >= 1:
+            yield variant(messages=smaller, **{"consumer.batch": min(c["batch"], smaller)})
+    if c["batch"] > 1:
+        yield variant(**{"consumer.batch": 1})
+        yield variant(**{"consumer.batch": c["batch"] - 1})
+    if w.get("crash") and w["crash"]["record"] > 0:
+        yield variant(crash={**w["crash"], "record": w["crash"]["record"] - 1})
+    if w.get("failure") and w["failure"]["record"] > 0:
+        yield variant(failure={**w["failure"], "record": w["failure"]["record"] - 1})
+    if w.get("produce_after_start", 0) > 1:
+        yield variant(produce_after_start=w["produce_after_start"] - 1)
+
+
+def _valid(w: dict[str, Any]) -> bool:
+    try:
+        real.normalize(w)
+        simulation_for(w)
+    except (real.WorkloadError, NotMappable):
+        return False
+    return True
+
+
+def shrink(workload: dict[str, Any], fails: Any, budget: int = 20) -> tuple[dict[str, Any], int]:
+    """Greedily shrink a failing workload: try each smaller variant, keep the first that still
+    ``fails(w)``, start over; stop when none does or after ``budget`` tries. Returns
+    ``(minimal workload, tries)``."""
+    current, tries = workload, 0
+    improved = True
+    while improved and tries < budget:
+        improved = False
+        for candidate in _shrink_candidates(current):
+            if not _valid(candidate):
+                continue
+            tries += 1
+            if fails(candidate):
+                current, improved = candidate, True
+                break
+            if tries >= budget:
+                break
+    return current, tries
+
+
+def reproduction(workload: dict[str, Any]) -> str:
+    """A ready-to-run reproduction of one comparison, for a shell and for Python."""
+    text = json.dumps(workload, sort_keys=True)
+    return ("python -m kafkalab.crosscheck --workload '" + text + "'\n"
+            "# or, in Python:\n"
+            "from kafkalab.crosscheck import compare_workload, format_difference\n"
+            f"print(format_difference(compare_workload({workload!r})))")
+
+
+def _still_fails(last: dict[str, Any]) -> Any:
+    """A shrink predicate: the candidate still disagrees (and not for a known reason); the
+    last failing comparison is kept in ``last["row"]``."""
+
+    def fails(candidate: dict[str, Any]) -> bool:
+        r = compare_workload(candidate)
+        if not r["agree"] and not r["known_divergence"]:
+            last["row"] = r
+            return True
+        return False
+
+    return fails
+
+
+def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
+               on_example: Any = None) -> dict[str, Any]:
+    """Draw ``examples`` workloads (seeded), run each in the simulation and with real clients,
+    compare message by message. A disagreement that is not a :func:`known_divergence` is
+    shrunk to a minimal workload and reported with a ready-to-run reproduction.
+
+    Returns ``{"seed", "examples": [{"workload", "agree", "known_divergence", "differences",
+    "first_difference", "real_elapsed_s"}], "failures": [{"workload", "minimal",
+    "minimal_difference", "reproduction", "shrink_tries"}], "known_divergences", "agreeing",
+    "elapsed_s", "workloads_per_s"}``."""
+    import time
+
+    real.require_confluent_kafka()
+    rng = random.Random(seed)
+    started = time.monotonic()
+    rows, failures = [], []
+    runs = 0
+    for i in range(examples):
+        w = random_workload(rng, name=f"random-{seed}-{i}")
+        row = compare_workload(w)
+        runs += 1
+        item = {"workload": row["workload"], "agree": row["agree"],
+                "known_divergence": row["known_divergence"],
+                "differences": row["differences"], "first_difference": row["first_difference"],
+                "real_elapsed_s": row["real_elapsed_s"]}
+        rows.append(item)
+        if on_example is not None:
+            on_example(i, item)
+        if row["agree"] or row["known_divergence"]:
+            continue
+        last: dict[str, Any] = {"row": row}
+        minimal, tries = shrink(row["workload"], _still_fails(last), budget=shrink_budget)
+        runs += tries
+        failures.append({"workload": row["workload"], "minimal": minimal,
+                         "minimal_difference": format_difference(last["row"]),
+                         "reproduction": reproduction(minimal), "shrink_tries": tries})
+    elapsed = time.monotonic() - started
+    return {"seed": seed, "examples": rows, "failures": failures,
+            "agreeing": sum(r["agree"] for r in rows),
+            "known_divergences": sum(bool(r["known_divergence"]) and not r["agree"]
+                                     for r in rows),
+            "elapsed_s": round(elapsed, 3),
+            "workloads_per_s": round(runs / elapsed, 3) if elapsed else None}
+
+
+def format_randomised(report: dict[str, Any]) -> str:
+    n = len(report["examples"])
+    out = [f"randomised crosscheck (seed {report['seed']}): {report['agreeing']}/{n} workloads "
+           f"agree message by message, {report['known_divergences']} known model "
+           f"divergence(s), {len(report['failures'])} failure(s); {report['elapsed_s']:.1f} s, "
+           f"{report['workloads_per_s']} workloads/s"]
+    for f in report["failures"]:
+        out.append("")
+        out.append(f"FAILURE, shrunk in {f['shrink_tries']} tries to:")
+        out.append(f["minimal_difference"])
+        out.append("reproduce with:")
+        out.append(f["reproduction"])
+    return "\n".join(out)
+
+
 def run_crosscheck_cli(as_json: bool = False, names: list[str] | None = None) -> tuple[str, int]:
     """``python -m kafkalab crosscheck [--json]``: (text, exit code).
 
@@ -610,9 +831,72 @@ __all__ = [
     "known_divergence",
     "message_outcomes",
     "not_comparable",
+    "random_workload",
+    "randomised",
+    "reproduction",
     "resumed_from",
     "run_crosscheck_cli",
+    "shrink",
     "simulate_workload",
     "simulated_ledger",
     "simulation_for",
 ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kafkalab.crosscheck``: the registered workloads (default), one workload
+    (``--workload JSON``), or ``--random N [--seed S] [--out PATH]``."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m kafkalab.crosscheck",
+                                     description="compare the model with a real Kafka client")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--workload", help="one workload as JSON (a reproduction)")
+    parser.add_argument("--random", type=int, metavar="N", help="N randomised workloads")
+    parser.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
+    parser.add_argument("--out", help="also write the JSON report to this file")
+    args = parser.parse_args(argv)
+    try:
+        if args.workload:
+            try:
+                w = json.loads(args.workload)
+            except json.JSONDecodeError as exc:
+                print(f"kafkalab: --workload is not valid JSON: {exc.msg}", file=sys.stderr)
+                return 2
+            row = compare_workload(w)
+            report: dict[str, Any] = {"scenarios": [row], "not_comparable": []}
+            text = format_table(report)
+            code = 0 if row["agree"] else 1
+        elif args.random:
+            report = randomised(args.random, args.seed,
+                                on_example=None if args.json else lambda i, r: print(
+                                    f"{i + 1}/{args.random} {r['workload']['name']}: "
+                                    + ("agree" if r["agree"] else
+                                       "known divergence" if r["known_divergence"] else
+                                       "DISAGREE"), flush=True))
+            text = format_randomised(report)
+            code = 0 if not report["failures"] else 1
+        else:
+            text, code = run_crosscheck_cli(args.json)
+            print(text)
+            return code
+    except (real.WorkloadError, NotMappable) as exc:
+        print(f"kafkalab: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except real.RealExtraMissing as exc:
+        print(" ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    print(json.dumps(report, indent=2, default=str) if args.json else text)
+    if args.out:
+        print(f"wrote {args.out}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
