@@ -195,8 +195,8 @@ def carried_properties(workload: dict[str, Any] | str) -> dict[str, str]:
 
 
 def _simulation_for(workload: dict[str, Any] | str):
-    from .real.consumer_app import BASE_CONFIG
-    from .real.runner import PRODUCER_BASE_CONFIG
+    from .real.workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
+    from .real.workloads import PRODUCER_BASE_CONFIG
 
     w = real.normalize(workload)
     p, c = w["producer"], w["consumer"]

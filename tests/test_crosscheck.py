@@ -121,8 +121,8 @@ def test_consumer_config_reaches_the_simulation():
 
 
 def test_the_runners_base_settings_reach_the_simulation():
-    from kafkalab.real.consumer_app import BASE_CONFIG
-    from kafkalab.real.runner import PRODUCER_BASE_CONFIG
+    from kafkalab.real.workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
+    from kafkalab.real.workloads import PRODUCER_BASE_CONFIG
 
     config, _ = cc.simulation_for("commit-after-processing-redelivers")
     carried = cc.carried_properties("commit-after-processing-redelivers")

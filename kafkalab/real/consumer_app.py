@@ -20,6 +20,7 @@ import traceback
 from typing import Any
 
 from ._deps import require_confluent_kafka
+from .workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
 
 CRASH_EXIT_CODE = 86  # os._exit at the crash point
 RAISED_EXIT_CODE = 87  # a processing exception escaped the loop; the consumer was closed
@@ -56,17 +57,6 @@ class _EventLogHandler(logging.Handler):
         with contextlib.suppress(OSError):
             self.files.emit(ev="log", session=self.session, level=record.levelname,
                             text=record.getMessage())
-
-
-#: The consumer settings every session uses unless the workload's consumer.config overrides
-#: them (kafkalab.crosscheck hands exactly these to the simulation too).
-BASE_CONFIG: dict[str, Any] = {
-    "auto.offset.reset": "earliest",
-    "isolation.level": "read_uncommitted",
-    "fetch.wait.max.ms": 50,
-    "socket.timeout.ms": 5000,
-    "session.timeout.ms": 6000,
-}
 
 
 def consumer_config(spec: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:

@@ -24,15 +24,17 @@ from typing import Any
 from . import consumer_app
 from ._deps import require_confluent_kafka
 from .ledger import build_ledger
-from .workloads import NOT_COMPARABLE, check_expectations, normalize, not_comparable_parts
+from .workloads import (
+    NOT_COMPARABLE,
+    PRODUCER_BASE_CONFIG,
+    check_expectations,
+    normalize,
+    not_comparable_parts,
+)
 
 PARTITION = 0
 SESSION_DEADLINE_S = 15.0  # a consumer session's own deadline; the parent waits a bit longer
 FLUSH_TIMEOUT_S = 15.0
-#: The producer settings of every run unless the workload's producer config overrides them
-#: (kafkalab.crosscheck hands exactly these to the simulation too).
-PRODUCER_BASE_CONFIG: dict[str, Any] = {"acks": "all", "linger.ms": 5,
-                                        "message.timeout.ms": 10000}
 READBACK_TIMEOUT_S = 10.0
 
 

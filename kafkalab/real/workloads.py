@@ -85,6 +85,18 @@ FORBIDDEN_CONFIG = (
     "client.rack",
 )
 _FORBIDDEN_PREFIXES = ("test.mock.", "sasl.", "ssl.", "security.")
+#: The consumer settings every session uses unless the workload's consumer.config overrides
+#: them, and the producer's unless its producer settings do (kafkalab.crosscheck hands exactly
+#: these to the simulation too).
+CONSUMER_BASE_CONFIG: dict[str, Any] = {
+    "auto.offset.reset": "earliest",
+    "isolation.level": "read_uncommitted",
+    "fetch.wait.max.ms": 50,
+    "socket.timeout.ms": 5000,
+    "session.timeout.ms": 6000,
+}
+PRODUCER_BASE_CONFIG: dict[str, Any] = {"acks": "all", "linger.ms": 5,
+                                        "message.timeout.ms": 10000}
 #: Consumer settings the workload's ``commit`` mode decides (set them through it, not config).
 COMMIT_OWNED_CONFIG = ("enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof")
 
