@@ -116,7 +116,9 @@ class ConsumerApplication:
             if self.transform:
                 inc.producer = ProducerClient(sim, f"{self.name}-producer", self._txn_id())
                 yield from inc.producer.init()
-            if self.auto_commit and not self.java:
+            if self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
+                # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c):
+                # 0 disables it; close() and a rebalance still commit the stored offsets.
                 self.env.process(self._background_commits(inc))
             while True:
                 if self._needs_rebalance(inc):
@@ -558,7 +560,7 @@ class ConsumerApplication:
         """librdkafka: a timer commits the stored offsets every auto.commit.interval.ms."""
         interval = self.c["auto.commit.interval.ms"]
         while True:
-            yield self.env.timeout(max(interval, 1))
+            yield self.env.timeout(interval)
             if not inc.alive or inc is not self.inc or self.done.triggered:
                 return
             self._commit_async(inc, dict(self._stored(inc)), "librdkafka's background auto-commit "

@@ -243,7 +243,22 @@ class ProducerClient:
                            messages=batch.messages, attempt=attempt)
         else:
             sim.later(sim.net.one_way, self._arrive, batch, attempt, fate, True)
-        sim.later(sim.config["request.timeout.ms"], self._timeout, batch, attempt)
+        sim.later(self._client_timeout(batch), self._timeout, batch, attempt)
+
+    def _client_timeout(self, batch: ProducerBatch) -> float:
+        """How long the client waits for this request's response before giving up on it.
+
+        Java: request.timeout.ms. librdkafka: its request.timeout.ms is the broker's acks wait
+        (one replica: never reached); the client waits the lesser of socket.timeout.ms and the
+        first message's remaining message.timeout.ms (CONFIGURATION.md socket.timeout.ms)."""
+        c = self.sim.config
+        if c["client.model"] != "librdkafka":
+            return c["request.timeout.ms"]
+        wait = c["socket.timeout.ms"]
+        if c["delivery.timeout.ms"]:
+            left = c["delivery.timeout.ms"] - (self.env.now - batch.created)
+            wait = min(wait, max(left, 0))
+        return wait
 
     def _arrive(self, batch: ProducerBatch, attempt: int, fate, respond: bool) -> None:
         sim = self.sim
@@ -309,9 +324,14 @@ class ProducerClient:
             self.in_flight -= 1
             self.in_flight_batches.remove(b)
         for b in failed:
-            self._retry(b, count=True, why="no response within request.timeout.ms" if b is batch
+            self._retry(b, count=True, why=f"no response within {self._timeout_name()}"
+                        if b is batch
                         else "the connection was closed when an earlier request on it timed "
                              "out")
+
+    def _timeout_name(self) -> str:
+        return ("request.timeout.ms" if self.sim.config["client.model"] != "librdkafka"
+                else "socket.timeout.ms (librdkafka's client-side wait)")
 
     def _retry(self, batch: ProducerBatch, count: bool, why: str) -> None:
         c = self.sim.config
@@ -320,7 +340,8 @@ class ProducerClient:
         # (the real clients add ±20% jitter; the model does not, to stay easy to follow).
         backoff = min(c["retry.backoff.ms"] * 2 ** max(batch.attempts - 1, 0),
                       max(c["retry.backoff.max.ms"], c["retry.backoff.ms"]))
-        out_of_time = now + backoff - batch.created >= c["delivery.timeout.ms"]
+        limit = c["delivery.timeout.ms"] or float("inf")  # librdkafka: 0 is infinite
+        out_of_time = now + backoff - batch.created >= limit
         out_of_retries = count and batch.attempts > c["retries"]
         if out_of_time or out_of_retries:
             batch.done = True

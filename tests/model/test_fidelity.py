@@ -85,3 +85,184 @@ def test_a_request_timeout_retries_every_request_in_flight_on_the_connection():
 def test_a_lost_response_follows_the_same_rule():
     r = simulate(SINGLES, [{"type": "lose_response", "message": 0}])
     assert sorted(m for e in kinds(r, "retry") for m in e.data["messages"]) == [0, 1, 2, 3, 4]
+
+
+# -- 5. auto.commit.interval.ms=0 -----------------------------------------------------------
+# Fact sheet A: librdkafka "auto.commit.interval.ms=0 disables the commit timer" (rdkafka_cgrp.c
+# starts it only for an interval > 0; CONFIGURATION.md "0 = disable"). Java: ConsumerConfig allows
+# atLeast(0) and ConsumerCoordinator.maybeAutoCommitOffsetsAsync finds a 0 ms timer expired at
+# every poll(), so it commits the previous polls' positions inside every poll().
+
+ZERO = {**PREFILLED, "messages": 12, "max.poll.records": 4, "auto.commit.interval.ms": 0}
+
+
+def test_librdkafka_interval_zero_disables_the_timer():
+    r = simulate({**ZERO, "client.model": "librdkafka"},
+                 [{"type": "consumer_crash", "point": "after_processing", "message": 9}])
+    crash = kinds(r, "crash")[0]
+    assert not [e for e in kinds(r, "commit") if e.t <= crash.t]
+    assert kinds(r, "restart")[0].data["resumed"]["0"] == [0, "auto.offset.reset=earliest"]
+    # close() still commits the stored offsets (rdkafka_assignment.c, enable.auto.commit)
+    assert [e.data["how"] for e in kinds(r, "commit")] == ["on close()"]
+
+
+def test_java_interval_zero_commits_inside_every_poll():
+    r = simulate(ZERO)
+    inside = [e.data["offsets"]["0"] for e in kinds(r, "commit") if "inside poll" in e.data["how"]]
+    # (already right before issue 12: kept as the Java half of the fact)
+    assert inside[1:] == [4, 8] and len(inside) == len(kinds(r, "poll"))
+
+
+# -- 6. Client-specific names and values ----------------------------------------------------
+# librdkafka CONFIGURATION.md: fetch.wait.max.ms (Java: fetch.max.wait.ms), acks "Alias for
+# request.required.acks", delivery.timeout.ms "Alias for message.timeout.ms", linger.ms "Alias
+# for queue.buffering.max.ms", retries "Alias for message.send.max.retries", auto.offset.reset
+# smallest/earliest/beginning, largest/latest/end, error (fact sheet A, librdkafka).
+
+
+def test_librdkafka_names_and_values_resolve_to_the_canonical_key():
+    cfg = resolve({"client.model": "librdkafka", "fetch.wait.max.ms": 100,
+                   "request.required.acks": -1, "auto.offset.reset": "error",
+                   "queue.buffering.max.ms": 7, "message.send.max.retries": 3,
+                   "max.in.flight": 4})
+    assert cfg["fetch.max.wait.ms"] == 100 and cfg["acks"] == "all"
+    assert cfg["auto.offset.reset"] == "none" and cfg["linger.ms"] == 7
+    assert cfg["retries"] == 3 and cfg["max.in.flight.requests.per.connection"] == 4
+    assert "fetch.wait.max.ms" not in cfg
+    for word, ours in (("smallest", "earliest"), ("beginning", "earliest"),
+                       ("largest", "latest"), ("end", "latest")):
+        assert resolve({"client.model": "librdkafka",
+                        "auto.offset.reset": word})["auto.offset.reset"] == ours
+
+
+def test_java_mode_names_librdkafka_for_its_names_and_values():
+    with pytest.raises(ConfigError, match=r"that is librdkafka's name\); did you mean "
+                                          r"'fetch\.max\.wait\.ms'"):
+        resolve({"fetch.wait.max.ms": 100})
+    with pytest.raises(ConfigError, match="librdkafka's word for 'earliest'"):
+        resolve({"auto.offset.reset": "smallest"})
+    assert resolve({"acks": "-1"})["acks"] == "all"  # Java's ProducerConfig accepts -1 too
+
+
+def test_the_config_table_shows_librdkafka_names():
+    from kafkalab.model.config import markdown_table
+    table = markdown_table()
+    assert "`fetch.max.wait.ms` (librdkafka also: `fetch.wait.max.ms`)" in table
+    assert "error = none" in table
+
+
+# -- 13.7: two names of one property, set to different values --------------------------------
+
+def test_two_names_of_one_property_must_agree():
+    with pytest.raises(ConfigError, match=r"another name for delivery\.timeout\.ms"):
+        resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
+                 "delivery.timeout.ms": 2000})
+    same = resolve({"client.model": "librdkafka", "message.timeout.ms": 1000,
+                    "delivery.timeout.ms": "1000"})
+    assert same["delivery.timeout.ms"] == 1000
+
+
+# -- 7. Validation Kafka does ----------------------------------------------------------------
+# Java KafkaProducer.configureDeliveryTimeout: an explicit delivery.timeout.ms below linger.ms +
+# request.timeout.ms is a ConfigException, a defaulted one is raised to the sum. Java
+# ProducerConfig.postProcessAndValidateIdempotenceConfigs: a transactional.id with idempotence
+# off (even switched off because it was only defaulted) is "Cannot set a transactional.id without
+# also enabling idempotence". librdkafka rd_kafka_conf_finalize (rdkafka_conf.c).
+
+
+def test_java_refuses_an_explicit_delivery_timeout_below_linger_plus_request_timeout():
+    with pytest.raises(ConfigError, match=r"delivery\.timeout\.ms should be equal to or larger "
+                                          r"than linger\.ms \+ request\.timeout\.ms"):
+        resolve({"delivery.timeout.ms": 1000, "linger.ms": 5, "request.timeout.ms": 30000})
+    assert resolve({"request.timeout.ms": 200_000})["delivery.timeout.ms"] == 200_005
+    # librdkafka has no such rule: its request.timeout.ms is the broker's
+    assert resolve({"client.model": "librdkafka", "delivery.timeout.ms": 1000})[
+        "delivery.timeout.ms"] == 1000
+
+
+def test_java_transactional_id_with_idempotence_switched_off_by_a_default():
+    with pytest.raises(ConfigError, match=r"^Cannot set a transactional\.id without also enabling "
+                                          r"idempotence"):
+        resolve({"transactional.id": "t", "acks": "1"})
+
+
+def test_librdkafka_refuses_transactional_id_with_explicit_idempotence_off():
+    with pytest.raises(ConfigError, match=r"`transactional\.id` requires "
+                                          r"`enable\.idempotence=true`"):
+        resolve({"client.model": "librdkafka", "transactional.id": "t",
+                 "enable.idempotence": False})
+    assert resolve({"client.model": "librdkafka",
+                    "transactional.id": "t"})["enable.idempotence"] is True
+
+
+def test_librdkafka_message_timeout_defaults_to_transaction_timeout():
+    cfg = resolve({"client.model": "librdkafka", "transactional.id": "t",
+                   "transaction.timeout.ms": 20_000})
+    assert cfg["delivery.timeout.ms"] == 20_000
+    assert resolve({"client.model": "librdkafka"})["delivery.timeout.ms"] == 300_000
+    with pytest.raises(ConfigError, match=r"must be set <= `transaction\.timeout\.ms`"):
+        resolve({"client.model": "librdkafka", "transactional.id": "t",
+                 "message.timeout.ms": 90_000})
+
+
+def test_librdkafka_idempotence_adjusts_defaults_and_refuses_explicit_conflicts():
+    cfg = resolve({"client.model": "librdkafka", "enable.idempotence": True})
+    assert cfg["acks"] == "all" and cfg["max.in.flight.requests.per.connection"] == 5
+    with pytest.raises(ConfigError, match="`acks` must be set to `all`"):
+        resolve({"client.model": "librdkafka", "enable.idempotence": True, "acks": "1"})
+    with pytest.raises(ConfigError, match=r"`max\.in\.flight` must be set <= 5"):
+        resolve({"client.model": "librdkafka", "enable.idempotence": True, "max.in.flight": 6})
+
+
+def test_kafkalab_keys_are_refused_as_kafkalab_not_as_kafka():
+    with pytest.raises(ConfigError, match=r"^kafkalab: commit\.strategy") as info:
+        resolve({"commit.strategy": "auto", "enable.auto.commit": False})
+    assert info.value.kafka is False
+    with pytest.raises(ConfigError) as info:
+        resolve({"acks": "2"})
+    assert info.value.kafka is True
+
+
+
+def test_librdkafka_message_timeout_zero_is_infinite():
+    # CONFIGURATION.md message.timeout.ms: "A time of 0 is infinite"
+    lost = [{"type": "lose_request", "message": 0, "attempt": a} for a in range(1, 6)]
+    r = simulate({"client.model": "librdkafka", "messages": 1, "message.timeout.ms": 0,
+                  "socket.timeout.ms": 10, "retry.backoff.ms": 1}, lost)
+    assert not kinds(r, "gave_up") and r.ledger.messages[0].acked
+
+
+# -- 4. librdkafka's client-side timeout is socket.timeout.ms -------------------------------
+# Fact sheet B / librdkafka CONFIGURATION.md: request.timeout.ms "is only enforced by the broker";
+# "ProduceRequests will use the lesser value of socket.timeout.ms and remaining
+# message.timeout.ms for the first message in the batch". Java: request.timeout.ms is the
+# client's own wait (NetworkClient).
+
+SLOW_ACK = [{"type": "delay_response", "message": 0, "delay_ms": 100}]
+ONE = {"messages": 1, "request.timeout.ms": 50, "auto.offset.reset": "earliest"}
+
+
+def test_java_retries_after_request_timeout_librdkafka_waits_socket_timeout():
+    assert kinds(simulate(ONE, SLOW_ACK), "retry")
+    rdk = simulate({**ONE, "client.model": "librdkafka"}, SLOW_ACK)
+    assert not kinds(rdk, "retry") and rdk.ledger.messages[0].acked
+    short = simulate({**ONE, "client.model": "librdkafka", "socket.timeout.ms": 50}, SLOW_ACK)
+    assert "socket.timeout.ms" in kinds(short, "retry")[0].text
+
+
+def test_librdkafka_waits_no_longer_than_the_remaining_message_timeout():
+    r = simulate({**ONE, "client.model": "librdkafka", "message.timeout.ms": 60,
+                  "linger.ms": 0}, SLOW_ACK)
+    gave_up = kinds(r, "gave_up")
+    assert gave_up and gave_up[0].t <= 61
+
+
+def test_socket_timeout_is_librdkafka_only_and_follows_the_transaction_timeout():
+    with pytest.raises(ConfigError, match="librdkafka property"):
+        resolve({"socket.timeout.ms": 1000})
+    cfg = resolve({"client.model": "librdkafka", "transactional.id": "t",
+                   "transaction.timeout.ms": 20_000})
+    assert cfg["socket.timeout.ms"] == 19_900
+    with pytest.raises(ConfigError, match=r"`socket\.timeout\.ms` must be set <="):
+        resolve({"client.model": "librdkafka", "transactional.id": "t",
+                 "transaction.timeout.ms": 20_000, "socket.timeout.ms": 30_000})
