@@ -89,54 +89,27 @@ CONSUMER_START_MS = 20.0
 #: consumer joins half an interval after the last message written before it starts.
 LATE_PRODUCER_INTERVAL_MS = 50.0
 
-#: The librdkafka client the simulation needs when it models librdkafka's client timeout
-#: (socket.timeout.ms) itself; until then the model's one client timeout is request.timeout.ms.
+#: librdkafka's client-side produce timeout (socket.timeout.ms) in the simulation; a model
+#: without it has one client timeout, request.timeout.ms.
 _CLIENT_TIMEOUT = "socket.timeout.ms" if "socket.timeout.ms" in PROPERTIES else \
     "request.timeout.ms"
 
-
-def _acks(value: Any) -> str:
-    text = str(value).strip().lower()
-    return {"-1": "all"}.get(text, text)
-
-
-def _offset_reset(value: Any) -> str:
-    text = str(value).strip().lower()
-    return {"error": "none"}.get(text, text)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-#: One table: each librdkafka setting a real workload may carry (its own config or the runner's
-#: base settings), the simulation property it becomes and how its value converts. A setting
-#: that is in neither this table nor :data:`RUN_ONLY` makes :func:`simulation_for` refuse the
-#: workload (NotMappable): a property the simulation would not see is never dropped silently.
-CONSUMER_PROPERTIES: dict[str, tuple[str, Any]] = {
-    "auto.offset.reset": ("auto.offset.reset", _offset_reset),
-    "isolation.level": ("isolation.level", _same),
-    "fetch.wait.max.ms": ("fetch.max.wait.ms", int),
-    "session.timeout.ms": ("session.timeout.ms", int),
-    "auto.commit.interval.ms": ("auto.commit.interval.ms", int),
-}
-PRODUCER_PROPERTIES: dict[str, tuple[str, Any]] = {
-    "acks": ("acks", _acks),
-    "request.required.acks": ("acks", _acks),
-    "enable.idempotence": ("enable.idempotence", lambda v: str(v).lower() == "true"),
-    "linger.ms": ("linger.ms", float),
-    "queue.buffering.max.ms": ("linger.ms", float),
-    "max.in.flight.requests.per.connection": ("max.in.flight.requests.per.connection", int),
-    "max.in.flight": ("max.in.flight.requests.per.connection", int),
-    "retries": ("retries", int),
-    "message.send.max.retries": ("retries", int),
-    "retry.backoff.ms": ("retry.backoff.ms", int),
-    "retry.backoff.max.ms": ("retry.backoff.max.ms", int),
-    "message.timeout.ms": ("delivery.timeout.ms", int),
-    "delivery.timeout.ms": ("delivery.timeout.ms", int),
-    "socket.timeout.ms": (_CLIENT_TIMEOUT, int),
+#: Which of the simulation's Kafka properties a real consumer's and a real producer's settings
+#: may set (canonical names; librdkafka's own names and values for them are resolved by the
+#: model's PROPERTIES table, kafkalab.model.config.RDKAFKA_NAMES). A setting outside these,
+#: :data:`CONVERTED`, :data:`RUN_ONLY` and :data:`UNREACHABLE` makes :func:`simulation_for`
+#: refuse the workload (NotMappable): a property the simulation would not see is never
+#: dropped silently.
+CONSUMER_PROPERTIES = ("auto.offset.reset", "isolation.level", "fetch.max.wait.ms",
+                       "session.timeout.ms", "auto.commit.interval.ms")
+PRODUCER_PROPERTIES = ("acks", "enable.idempotence", "linger.ms",
+                       "max.in.flight.requests.per.connection", "retries", "retry.backoff.ms",
+                       "retry.backoff.max.ms", "delivery.timeout.ms", _CLIENT_TIMEOUT)
+#: librdkafka settings the simulation spells differently: (simulation property, conversion).
+CONVERTED: dict[str, tuple[str, Any]] = {
     # librdkafka counts a batch in messages; the simulation in bytes of message.bytes each
-    "batch.num.messages": ("batch.size", lambda v: int(v) * PROPERTIES["message.bytes"].java),
+    "producer:batch.num.messages": ("batch.size",
+                                    lambda v: int(v) * PROPERTIES["message.bytes"].java),
 }
 #: Settings of the real run that have no simulation property, each with the reason it does not
 #: change any outcome the crosscheck compares.
@@ -161,21 +134,32 @@ class NotMappable(ValueError):
 # the simulation side
 
 
-def _carry(where: str, settings: dict[str, Any], table: dict[str, tuple[str, Any]],
+def _carry(where: str, settings: dict[str, Any], allowed: tuple[str, ...],
            config: dict[str, Any], carried: dict[str, str]) -> None:
+    from .model.config import RDKAFKA_NAMES
+
     for key, value in settings.items():
-        if f"{where}:{key}" in RUN_ONLY:
-            carried[f"{where}:{key}"] = f"not simulated: {RUN_ONLY[f'{where}:{key}']}"
+        tag = f"{where}:{key}"
+        if tag in RUN_ONLY:
+            carried[tag] = f"not simulated: {RUN_ONLY[tag]}"
             continue
-        if f"{where}:{key}" in UNREACHABLE:
-            raise NotMappable(f"{where} setting {key}={value!r}: {UNREACHABLE[f'{where}:{key}']}")
-        if key not in table:
+        if tag in UNREACHABLE:
+            raise NotMappable(f"{where} setting {key}={value!r}: {UNREACHABLE[tag]}")
+        if tag in CONVERTED:
+            name, convert = CONVERTED[tag]
+            config[name] = convert(value)
+            carried[tag] = name
+            continue
+        name = RDKAFKA_NAMES.get(key, key)
+        if name not in allowed:
+            known = sorted({*allowed, *(a for a, n in RDKAFKA_NAMES.items() if n in allowed),
+                            *(t.split(":", 1)[1] for t in (*CONVERTED, *RUN_ONLY)
+                              if t.startswith(where + ":"))})
             raise NotMappable(
                 f"{where} setting {key}={value!r} has no simulation property; the crosscheck "
-                f"carries: {', '.join(sorted(table))}")
-        name, convert = table[key]
-        config[name] = convert(value)
-        carried[f"{where}:{key}"] = name
+                f"carries: {', '.join(known)}")
+        config[key] = value  # the model resolves librdkafka's names and values itself
+        carried[tag] = name
 
 
 def simulation_for(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list[dict]]:
@@ -205,7 +189,6 @@ def _simulation_for(workload: dict[str, Any] | str):
         "messages": w["messages"],
         "producer.send.interval.ms": 0,
         "consumer.start.ms": CONSUMER_START_MS,
-        "enable.idempotence": False,  # the runner's producer: librdkafka's default
         "max.poll.records": c["batch"],
         "processing.ms": c["processing_ms"] or 1,
         "commit.strategy": _STRATEGY[c["commit"]],

@@ -110,7 +110,7 @@ def test_consumer_config_reaches_the_simulation():
     # Before: consumer.config was dropped, so a custom workload "agreed" untested.
     w = _custom(consumer={"config": {"auto.offset.reset": "latest", "fetch.wait.max.ms": 100,
                                      "session.timeout.ms": 10000}})
-    config, _ = cc.simulation_for(w)
+    config = cc.simulate_workload(w)["result"].config  # as the model resolved it
     assert config["auto.offset.reset"] == "latest"
     assert config["fetch.max.wait.ms"] == 100  # librdkafka's name for Java's fetch.max.wait.ms
     assert config["session.timeout.ms"] == 10000
@@ -124,7 +124,7 @@ def test_the_runners_base_settings_reach_the_simulation():
     from kafkalab.real.workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
     from kafkalab.real.workloads import PRODUCER_BASE_CONFIG
 
-    config, _ = cc.simulation_for("commit-after-processing-redelivers")
+    config = cc.simulate_workload("commit-after-processing-redelivers")["result"].config
     carried = cc.carried_properties("commit-after-processing-redelivers")
     assert {f"consumer:{k}" for k in BASE_CONFIG} <= set(carried)
     assert {f"producer:{k}" for k in PRODUCER_BASE_CONFIG} <= set(carried)
@@ -141,8 +141,10 @@ def test_producer_config_reaches_the_simulation():
     # batch.num.messages=1: one record per produce request, as in the real run
     produced = [e for e in sim["result"].events if e.kind == "produce"]
     assert all(len(e.data["messages"]) == 1 for e in produced)
+    del w["producer"]["acks"]
     w["producer"]["request.required.acks"] = -1
-    assert cc.simulation_for(w)[0]["acks"] == "all"
+    assert cc.simulate_workload(w)["result"].config["acks"] == "all"
+    assert cc.carried_properties(w)["producer:request.required.acks"] == "acks"
 
 
 def test_an_unknown_setting_is_an_error_not_ignored():
