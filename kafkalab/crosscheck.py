@@ -101,7 +101,7 @@ _CLIENT_TIMEOUT = "socket.timeout.ms" if "socket.timeout.ms" in PROPERTIES else 
 #: refuse the workload (NotMappable): a property the simulation would not see is never
 #: dropped silently.
 CONSUMER_PROPERTIES = ("auto.offset.reset", "isolation.level", "fetch.max.wait.ms",
-                       "session.timeout.ms", "auto.commit.interval.ms")
+                       "session.timeout.ms", "auto.commit.interval.ms", "max.poll.interval.ms")
 PRODUCER_PROPERTIES = ("acks", "enable.idempotence", "linger.ms",
                        "max.in.flight.requests.per.connection", "retries", "retry.backoff.ms",
                        "retry.backoff.max.ms", "delivery.timeout.ms", _CLIENT_TIMEOUT)
@@ -120,9 +120,9 @@ RUN_ONLY: dict[str, str] = {
 #: Settings the simulation has, but that the real consumer cannot exercise as the runner uses
 #: it, with the reason: refused rather than compared.
 UNREACHABLE: dict[str, str] = {
-    "consumer:max.poll.interval.ms": "the real consumer uses assign() (no group join), and "
-                                     "librdkafka enforces max.poll.interval.ms only for "
-                                     "subscribe() (rdkafka_cgrp.c)",
+    "assign:max.poll.interval.ms": "the real consumer uses assign() (no group join), and "
+                                   "librdkafka enforces max.poll.interval.ms only for "
+                                   "subscribe() (rdkafka_cgrp.c): set consumer.subscribe=true",
 }
 
 
@@ -135,7 +135,7 @@ class NotMappable(ValueError):
 
 
 def _carry(where: str, settings: dict[str, Any], allowed: tuple[str, ...],
-           config: dict[str, Any], carried: dict[str, str]) -> None:
+           config: dict[str, Any], carried: dict[str, str], assigned: str = "") -> None:
     from .model.config import RDKAFKA_NAMES
 
     for key, value in settings.items():
@@ -145,6 +145,9 @@ def _carry(where: str, settings: dict[str, Any], allowed: tuple[str, ...],
             continue
         if tag in UNREACHABLE:
             raise NotMappable(f"{where} setting {key}={value!r}: {UNREACHABLE[tag]}")
+        if f"{assigned}:{key}" in UNREACHABLE:
+            raise NotMappable(f"{where} setting {key}={value!r}: "
+                              f"{UNREACHABLE[f'{assigned}:{key}']}")
         if tag in CONVERTED:
             name, convert = CONVERTED[tag]
             config[name] = convert(value)
@@ -198,7 +201,8 @@ def _simulation_for(workload: dict[str, Any] | str):
         config["auto.commit.interval.ms"] = c["auto_commit_interval_ms"]
     carried: dict[str, str] = {}
     _carry("producer", {**PRODUCER_BASE_CONFIG, **p}, PRODUCER_PROPERTIES, config, carried)
-    _carry("consumer", {**BASE_CONFIG, **c["config"]}, CONSUMER_PROPERTIES, config, carried)
+    _carry("consumer", {**BASE_CONFIG, **c["config"]}, CONSUMER_PROPERTIES, config, carried,
+           assigned="" if c["subscribe"] else "assign")
     faults: list[dict] = []
 
     fault = w["broker_fault"]
@@ -209,8 +213,14 @@ def _simulation_for(workload: dict[str, Any] | str):
         config["consumer.start.ms"] = fault["delay_ms"] + CONSUMER_START_MS
         faults.append({"type": "delay_response", "message": 0, "delay_ms": fault["delay_ms"]})
 
-    crash, failure = w["crash"], w["failure"]
+    crash, failure, slow = w["crash"], w["failure"], w["slow"]
     later = w["produce_after_start"]
+    if slow is not None:
+        if later or fault is not None:
+            raise NotMappable("a slow record together with produce_after_start or a broker "
+                              "fault: the record index would not be the message id")
+        faults.append({"type": "slow_processing", "message": slow["record"],
+                       "extra_ms": slow["ms"]})
     if later:
         if crash is not None or failure is not None:
             raise NotMappable("a crash or failure together with produce_after_start: the "
@@ -561,6 +571,24 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def format_markdown(report: dict[str, Any]) -> str:
+    """The README's crosscheck table: one row per comparable workload (what the real client
+    did, messages agreeing, agree), then the not-comparable ones with their reasons."""
+    rows = ["| workload | real client (= simulation when agreed) | messages agreeing | agree |",
+            "|---|---|---|---|"]
+    for r in report["scenarios"]:
+        rows.append(f"| `{r['name']}`: {r['title']} | {_cell(r['real'], r['compared'])} | "
+                    f"{r['messages_agree']}/{r['messages']} | {_verdict(r)} |")
+    out = "\n".join(rows) + "\n"
+    if report["not_comparable"]:
+        out += "\nNot comparable on the mock cluster (never run, never asserted):\n\n"
+        out += "\n".join(f"- `{r['name']}`: {r['reason'].removeprefix('not comparable: ')}"
+                         + (f" (the simulation teaches it in `{r['simulation']}`)"
+                            if r.get("simulation") else "")
+                         for r in report["not_comparable"]) + "\n"
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # randomised differential testing
 
@@ -729,19 +757,31 @@ def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
 
     Returns ``{"seed", "examples": [{"workload", "agree", "known_divergence", "differences",
     "first_difference", "real_elapsed_s"}], "failures": [{"workload", "minimal",
-    "minimal_difference", "reproduction", "shrink_tries"}], "known_divergences", "agreeing",
-    "elapsed_s", "workloads_per_s"}``."""
+    "minimal_difference", "reproduction", "shrink_tries"}], "errors": [{"workload", "error",
+    "reproduction"}] (a real run that failed), "known_divergences", "agreeing", "elapsed_s",
+    "workloads_per_s"}``."""
     import time
 
     real.require_confluent_kafka()
     rng = random.Random(seed)
     started = time.monotonic()
-    rows, failures = [], []
+    rows, failures, errors = [], [], []
     runs = 0
     for i in range(examples):
         w = random_workload(rng, name=f"random-{seed}-{i}")
-        row = compare_workload(w)
         runs += 1
+        try:
+            row = compare_workload(w)
+        except real.RealRunError as exc:  # the real run itself failed: not a disagreement
+            item = {"workload": real.normalize(w), "agree": False, "known_divergence": None,
+                    "differences": [], "first_difference": None, "real_elapsed_s": None,
+                    "error": " ".join(str(exc).split())[:2000]}
+            rows.append(item)
+            errors.append({"workload": item["workload"], "error": item["error"],
+                           "reproduction": reproduction(item["workload"])})
+            if on_example is not None:
+                on_example(i, item)
+            continue
         item = {"workload": row["workload"], "agree": row["agree"],
                 "known_divergence": row["known_divergence"],
                 "differences": row["differences"], "first_difference": row["first_difference"],
@@ -758,7 +798,7 @@ def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
                          "minimal_difference": format_difference(last["row"]),
                          "reproduction": reproduction(minimal), "shrink_tries": tries})
     elapsed = time.monotonic() - started
-    return {"seed": seed, "examples": rows, "failures": failures,
+    return {"seed": seed, "examples": rows, "failures": failures, "errors": errors,
             "agreeing": sum(r["agree"] for r in rows),
             "known_divergences": sum(bool(r["known_divergence"]) and not r["agree"]
                                      for r in rows),
@@ -770,8 +810,14 @@ def format_randomised(report: dict[str, Any]) -> str:
     n = len(report["examples"])
     out = [f"randomised crosscheck (seed {report['seed']}): {report['agreeing']}/{n} workloads "
            f"agree message by message, {report['known_divergences']} known model "
-           f"divergence(s), {len(report['failures'])} failure(s); {report['elapsed_s']:.1f} s, "
+           f"divergence(s), {len(report['failures'])} failure(s), "
+           f"{len(report.get('errors', []))} real-run error(s); {report['elapsed_s']:.1f} s, "
            f"{report['workloads_per_s']} workloads/s"]
+    for e in report.get("errors", []):
+        out.append("")
+        out.append(f"REAL RUN ERROR: {e['error'][:500]}")
+        out.append("reproduce with:")
+        out.append(e["reproduction"])
     for f in report["failures"]:
         out.append("")
         out.append(f"FAILURE, shrunk in {f['shrink_tries']} tries to:")
@@ -810,6 +856,7 @@ __all__ = [
     "crosscheck",
     "first_difference",
     "format_difference",
+    "format_markdown",
     "format_table",
     "known_divergence",
     "message_outcomes",
@@ -858,9 +905,10 @@ def main(argv: list[str] | None = None) -> int:
                                     f"{i + 1}/{args.random} {r['workload']['name']}: "
                                     + ("agree" if r["agree"] else
                                        "known divergence" if r["known_divergence"] else
+                                       "REAL RUN ERROR" if r.get("error") else
                                        "DISAGREE"), flush=True))
             text = format_randomised(report)
-            code = 0 if not report["failures"] else 1
+            code = 0 if not report["failures"] and not report["errors"] else 1
         else:
             text, code = run_crosscheck_cli(args.json)
             print(text)

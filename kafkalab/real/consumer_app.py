@@ -87,8 +87,8 @@ def _producer_end(path: str) -> int | None:
     return int(text) if text else None
 
 
-def _take(ck: Any, consumer: Any, n: int, deadline: float,
-          on_first: Any) -> tuple[list[Any], int | None]:
+def _take(ck: Any, consumer: Any, n: int, deadline: float, on_first: Any, partition: int,
+          on_error: Any) -> tuple[list[Any], int | None]:
     """Up to ``n`` records, stopping early at end-of-partition; (records, the end offset
     reached or None).
 
@@ -99,8 +99,16 @@ def _take(ck: Any, consumer: Any, n: int, deadline: float,
     while len(got) < n and eof is None:
         if time.monotonic() > deadline:
             raise TimeoutError("consumer session deadline passed")
-        for m in consumer.consume(num_messages=n - len(got), timeout=0.2):
+        msgs = consumer.consume(num_messages=n - len(got), timeout=0.2)
+        if not msgs and not got:
+            return got, None  # idle: let the caller check whether the producer is done
+        for m in msgs:
             err = m.error()
+            if err is not None and err.code() == ck.KafkaError._MAX_POLL_EXCEEDED:
+                on_error(err)  # librdkafka left the group; the next consume() rejoins
+                continue
+            if m.partition() != partition:
+                continue  # subscribe(): the mock's other (empty) partitions of the topic
             if err is None:
                 on_first(m.offset())
                 got.append(m)
@@ -130,6 +138,7 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
     session = spec["session"]
     crash = spec.get("crash")
     failure = spec.get("failure")
+    slow = spec.get("slow")
     mode = spec["consumer"]["commit"]
     deadline = time.monotonic() + spec["deadline_s"]
 
@@ -143,7 +152,10 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
     low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
     committed_or_none = committed if committed >= 0 else None
     files.emit(ev="resume", session=session, committed=committed_or_none, low=low, high=high)
-    consumer.assign([ck.TopicPartition(spec["topic"], spec["partition"], ck.OFFSET_STORED)])
+    if spec["consumer"].get("subscribe"):
+        consumer.subscribe([spec["topic"]])  # a group join: max.poll.interval.ms is enforced
+    else:
+        consumer.assign([ck.TopicPartition(spec["topic"], spec["partition"], ck.OFFSET_STORED)])
     positioned: list[int] = []
 
     def on_first(offset: int) -> None:
@@ -155,11 +167,25 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                        else f"auto.offset.reset={consumer_config(spec, logger)['auto.offset.reset']}")
 
     def commit(next_offset: int) -> None:
-        consumer.commit(
-            offsets=[ck.TopicPartition(spec["topic"], spec["partition"], next_offset)],
-            asynchronous=False,
-        )
+        try:
+            consumer.commit(
+                offsets=[ck.TopicPartition(spec["topic"], spec["partition"], next_offset)],
+                asynchronous=False,
+            )
+        except ck.KafkaException as exc:
+            # e.g. UNKNOWN_MEMBER_ID after max.poll.interval.ms: logged, the loop goes on (as
+            # the simulated application does)
+            files.emit(ev="commit_failed", session=session, offset=next_offset,
+                       error=str(exc.args[0]))
+            return
         files.emit(ev="commit", session=session, offset=next_offset)
+
+    # the end of the partition this session last reached (librdkafka reports it once each time)
+    reached: dict[str, int | None] = {"eof": None}
+
+    def on_error(err: Any) -> None:
+        files.emit(ev="max_poll_exceeded", session=session, error=str(err))
+        reached["eof"] = None  # it rejoins and reads again from the committed offset
 
     def die(where: str, index: int, offset: int) -> None:
         if crash["wait_ms"]:
@@ -177,7 +203,10 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
     index = 0
     try:
         while True:
-            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline, on_first)
+            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline, on_first,
+                               spec["partition"], on_error)
+            if eof is not None:
+                reached["eof"] = eof
             first_index = index
             for m in batch:
                 files.emit(ev="delivered", session=session, id=int(m.value()), offset=m.offset(),
@@ -195,6 +224,9 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                     if failure["then"] == "raise":
                         raise ProcessingError(f"processing record {i} (offset {offset}) failed")
                 else:
+                    if slow and i == slow["record"]:
+                        files.emit(ev="slow", session=session, record=i, ms=slow["ms"])
+                        time.sleep(slow["ms"] / 1000)
                     if processing_s:
                         time.sleep(processing_s)
                     files.process(msg_id)
@@ -208,9 +240,11 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                     commit(offset + 1)
             if batch and mode == "after-batch":
                 commit(batch[-1].offset() + 1)
-            if eof is not None:
+            if eof is not None or not batch:
+                # done at the end of the partition once the producer is done too (its file
+                # can appear after the end-of-partition event, which librdkafka sends once)
                 end = _producer_end(spec["producer_done_path"])
-                if end is not None and eof >= end:
+                if end is not None and reached["eof"] is not None and reached["eof"] >= end:
                     break
     except ProcessingError as exc:
         # The exception escapes the poll loop; like a try-with-resources / finally block, the

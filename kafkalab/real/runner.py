@@ -370,6 +370,11 @@ def _describe_session(session: int, code: int, events: list[dict[str, Any]]) -> 
         text += f" (offsets {delivered[0]['offset']}..{delivered[-1]['offset']})"
     if commits:
         text += f"; synchronous commits of next offsets {commits}"
+    failed = [e for e in mine if e["ev"] == "commit_failed"]
+    if failed:
+        text += f"; commits of {[e['offset'] for e in failed]} failed ({failed[0]['error']})"
+    if any(e["ev"] == "max_poll_exceeded" for e in mine):
+        text += "; librdkafka reported max.poll.interval.ms exceeded and the consumer rejoined"
     if stores:
         text += f"; store_offsets() after processing, up to {stores[-1]}"
     for e in mine:
@@ -480,7 +485,11 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
             "producer_done_path": done_path,
             "deadline_s": SESSION_DEADLINE_S,
         }
-        first = {**base, "session": 1, "crash": w["crash"], "failure": w["failure"]}
+        if w["consumer"]["subscribe"] or w["slow"]:
+            # a group join on the mock takes ~3 s, a rejoin more; a slow record its own time
+            base["deadline_s"] = SESSION_DEADLINE_S + 15 + (w["slow"] or {"ms": 0})["ms"] / 1000
+        first = {**base, "session": 1, "crash": w["crash"], "failure": w["failure"],
+                 "slow": w["slow"]}
         if later:
             proc = _start_session(first)
             _wait_for_event(events_path, proc,

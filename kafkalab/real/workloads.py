@@ -24,8 +24,11 @@ A workload is a JSON-compatible dict::
           "auto_commit_interval_ms": 100,  # auto / store-after-processing; 0 = no timer
           "batch": 10,                     # records taken per consume() round
           "processing_ms": 0,              # each record's processing takes this long
+          "subscribe": False,              # True: subscribe() (a group join, max.poll.interval.ms
+                                           # enforced) instead of assign() at the committed offset
           "config": {...},                 # extra librdkafka consumer settings (optional)
       },
+      "slow": None | {"record": 3, "ms": 4500},  # processing one record takes this much longer
       "crash": None | {                    # first consumer process dies with os._exit
           "point": "before-process" | "after-process",
           "record": 2,                     # 0-based index of the record in delivery order
@@ -114,7 +117,8 @@ def _base(name: str, title: str) -> dict[str, Any]:
         "broker_fault": None,
         "produce_after_start": 0,
         "consumer": {"commit": "auto", "auto_commit_interval_ms": 5000, "batch": 10,
-                     "processing_ms": 0, "config": {}},
+                     "processing_ms": 0, "subscribe": False, "config": {}},
+        "slow": None,
         "crash": None,
         "failure": None,
         "restart": True,
@@ -264,7 +268,7 @@ def _per_batch_crash_mid_batch() -> dict[str, Any]:
 def _per_batch_crash_before_process() -> dict[str, Any]:
     w = _base(
         "commit-per-batch-crash-before-process",
-        "commit after each batch of 3; crash before processing record 7: records 6 is "
+        "commit after each batch of 3; crash before processing record 7: record 6 is "
         "processed twice",
     )
     w["consumer"].update(commit="after-batch", batch=3, processing_ms=2)
@@ -329,6 +333,21 @@ def _in_flight_first_delayed() -> dict[str, Any]:
     return w
 
 
+def _max_poll_exceeded() -> dict[str, Any]:
+    w = _base(
+        "slow-record-exceeds-max-poll-interval",
+        "subscribe(); record 3 takes 4.5 s, beyond max.poll.interval.ms=3000: the member is "
+        "dropped from the group, its later commits fail, it rejoins at the last commit and "
+        "processes records 3-9 again",
+    )
+    w["consumer"].update(commit="after-each", subscribe=True,
+                         config={"session.timeout.ms": 3000, "max.poll.interval.ms": 3000})
+    w["slow"] = {"record": 3, "ms": 4500}
+    w["restart"] = False
+    w["expect"] = {"lost": "==0", "duplicates": "==7", "resumed_from": None}
+    return w
+
+
 _FACTORIES = (
     _auto_commit_loses,
     _auto_commit_redelivers,
@@ -348,6 +367,7 @@ _FACTORIES = (
     lambda: _reset("latest"),
     lambda: _reset("earliest"),
     _in_flight_first_delayed,
+    _max_poll_exceeded,
 )
 
 #: Supported workloads, by name. Use :func:`get_workload` for a copy you may change.
@@ -479,6 +499,18 @@ def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
             raise WorkloadError(
                 f"consumer.config may not set {key!r}: consumer.commit decides it "
                 f"(one of {COMMIT_MODES})")
+    if not isinstance(c["subscribe"], bool):
+        raise WorkloadError("consumer.subscribe must be true or false")
+    slow = w["slow"]
+    if slow is not None:
+        if not isinstance(slow, dict) or set(slow) - {"record", "ms"}:
+            raise WorkloadError("slow is {'record': index, 'ms': extra processing time}")
+        slow["record"] = _int("slow.record", slow.get("record"), 0)
+        slow["ms"] = _int("slow.ms", slow.get("ms"), 1)
+        if slow["ms"] > 10000:
+            raise WorkloadError("slow.ms must be at most 10000")
+        if slow["record"] >= w["messages"]:
+            raise WorkloadError("slow.record must be < messages")
     w["produce_after_start"] = _int("produce_after_start", w["produce_after_start"], 0)
     if w["produce_after_start"] >= w["messages"]:
         raise WorkloadError("produce_after_start must be < messages (the first messages are "
