@@ -72,6 +72,10 @@ _TAUGHT_BY = {
     "transactional-offset-commit": "exactly-once-pipeline",
     "exactly-once-consume-transform-produce": "exactly-once-pipeline",
     "replica-data-loss": None,
+    "static-membership": None,
+    "append-then-error-retry-duplicates": None,
+    "leader-failover": None,
+    "rebalance-takeover-timing": None,
 }
 
 _STRATEGY = {

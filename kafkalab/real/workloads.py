@@ -399,6 +399,23 @@ NOT_COMPARABLE: dict[str, str] = {
         "the mock cluster does not lose acknowledged data when a leader fails (acks=1 loss, "
         "unclean leader election are not modelled)"
     ),
+    "static-membership": (
+        "the mock cluster ignores group.instance.id: a restarted static member is treated as "
+        "a new one, so keeping its assignment without a rebalance cannot be shown"
+    ),
+    "append-then-error-retry-duplicates": (
+        "the mock cluster returns an injected produce error without appending the batch, so "
+        "NOT_ENOUGH_REPLICAS_AFTER_APPEND (written, then the retry duplicates it) cannot be shown"
+    ),
+    "leader-failover": (
+        "the mock cluster does not move a partition's leader when its broker goes down (only "
+        "an explicit leader change does), and keeps one log per partition"
+    ),
+    "rebalance-takeover-timing": (
+        "the mock cluster delays JoinGroup by about session.timeout.ms - 1000 ms after a member "
+        "expires or joins and checks sessions about once a second, so takeover times are "
+        "inflated (offsets and per-message outcomes are compared, never timings)"
+    ),
 }
 
 
