@@ -607,13 +607,17 @@ RANDOM_SPACE: dict[str, Any] = {
     "processing_ms": (0, 3),
     "crash_wait_ms": (0, 500),
     "broker_delay": {"delay_ms": 2000, "socket_timeout_ms": 500},
+    # subscribe() with a slow record: librdkafka needs max.poll.interval.ms >= session.timeout.ms;
+    # the record takes 1.5 times the interval (librdkafka checks it twice a second)
+    "max_poll": {"session.timeout.ms": 3000, "max.poll.interval.ms": 3000},
 }
 
 
 def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
     """One workload drawn from :data:`RANDOM_SPACE` (commit mode, batch size, auto-commit
     interval, processing time, crash point and record, processing failure, offset store,
-    a delayed Produce response, a producer still writing); always mappable."""
+    a delayed Produce response, a producer still writing, a record slower than
+    max.poll.interval.ms); always mappable."""
     lo, hi = RANDOM_SPACE["messages"]
     n = rng.randint(lo, hi)
     mode = rng.choice(RANDOM_SPACE["commit"])
@@ -628,7 +632,8 @@ def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
         "restart": True,
     }
     c = w["consumer"]
-    kind = rng.choices(["crash", "failure", "broker", "late", "none"], [5, 2, 2, 2, 1])[0]
+    kind = rng.choices(["crash", "failure", "broker", "late", "slow", "none"],
+                       [5, 2, 2, 2, 1, 1])[0]
     if kind == "crash":
         point = rng.choice(real.workloads.CRASH_POINTS)
         record = rng.randrange(n)
@@ -652,6 +657,12 @@ def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
     elif kind == "late":
         w["produce_after_start"] = rng.randint(1, n - 1)
         c["config"] = {"auto.offset.reset": rng.choice(("earliest", "latest"))}
+        w["restart"] = False
+    elif kind == "slow":  # a record slower than max.poll.interval.ms, with a group join
+        c["subscribe"] = True
+        c["config"] = dict(RANDOM_SPACE["max_poll"])
+        w["slow"] = {"record": rng.randrange(n),
+                     "ms": RANDOM_SPACE["max_poll"]["max.poll.interval.ms"] * 3 // 2}
         w["restart"] = False
     else:
         w["restart"] = False

@@ -232,6 +232,24 @@ def test_a_disagreement_prints_both_explanations():
     assert "9/10" in table and "first differing message:" in table
 
 
+def test_the_readme_lists_every_workload_and_gap():
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Checked against a real client", 1)[1].split("\n## ", 1)[0]
+    for name in [*real.list_workloads(), *real.NOT_COMPARABLE]:
+        assert f"`{name}`" in section, name
+    assert "make crosscheck-deep" in section and "DEEP_FIGURES" not in section
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(real.WORKLOADS) and all(line.endswith("| yes |") for line in rows)
+
+
+def test_markdown_table_shape():
+    row = {"name": "w", "title": "t", "agree": True, "differences": [], "compared": ["lost"],
+           "real": {"lost": 1}, "messages": 10, "messages_agree": 10}
+    text = cc.format_markdown({"scenarios": [row], "not_comparable": cc.not_comparable()})
+    assert "| `w`: t | lost=1 | 10/10 | yes |" in text
+    assert "- `zombie-fencing`: the mock cluster does not fence" in text
+
+
 # -- the randomised differential test, offline parts ----------------------------------------
 
 
@@ -255,6 +273,7 @@ def test_random_workloads_are_seeded_valid_and_cover_the_space():
     assert any(w.get("broker_fault") and w["producer"].get("batch.num.messages") == 1
                for w in ws)
     assert any(w.get("produce_after_start") for w in ws)
+    assert any(w.get("slow") and w["consumer"]["subscribe"] for w in ws)
     assert {w["crash"]["point"] for w in ws if w.get("crash")} == {"before-process",
                                                                      "after-process"}
     assert len({w["consumer"]["batch"] for w in ws}) > 5
