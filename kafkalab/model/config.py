@@ -89,6 +89,10 @@ PROPERTIES: dict[str, Property] = {
                "before the consumer starts.", kafka=False, low=0, high=60_000),
         _p("consumer.start.ms", "float", 0.0, doc="When the consumer application starts.",
            kafka=False, low=0, high=3_600_000),
+        _p("producer.start.ms", "float", 0.0,
+           doc="When the producer application starts (after the consumer, for a consumer "
+               "that joins an empty topic: with auto.offset.reset=latest it starts at the end "
+               "and still sees everything).", kafka=False, low=0, high=3_600_000),
         _p("commit.strategy", "choice", "auto",
            doc="How the consumer application commits: auto (enable.auto.commit does it), "
                "before-processing (commitSync right after poll), per-record (commitSync each "

@@ -41,6 +41,11 @@ class Incarnation:
     pending_stores: list = field(default_factory=list)
     committed_by_me: dict[int, int] = field(default_factory=dict)
     assignment: list[int] = field(default_factory=list)
+    # The order partitions are fetched in: one whose available records were all handed out
+    # moves to the end (Java SubscriptionState.movePartitionToEnd once a completed fetch is
+    # drained; librdkafka rotates each FetchRequest's start partition, rdkafka_fetcher.c).
+    fetch_order: list[int] = field(default_factory=list)
+    fetched_to: dict[int, int] = field(default_factory=dict)  # partition -> end of its fetch
     generation: int = -1
     polls: int = 0
     next_auto_commit: float = 0.0
@@ -78,6 +83,8 @@ class ConsumerApplication:
                          if f["type"] == "processing_failure"}
         self.slow = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
                      if f["type"] == "slow_processing"}
+        self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
+                       if f["type"] == "pause"}
         self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
         self.point_counts: dict[str, int] = {}
         self.fired: set[int] = set()  # indices (in self.crashes) of crash faults that fired
@@ -189,6 +196,7 @@ class ConsumerApplication:
         sim, groups = self.sim, self.sim.groups
         inc.generation = groups.join(self.group, self.name)
         inc.assignment = groups.assignment(self.group, self.name)
+        inc.fetch_order, inc.fetched_to = list(inc.assignment), {}
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
         inc.pending_stores = []
         resumed = {}
@@ -313,16 +321,29 @@ class ConsumerApplication:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
         budget = self.c["max.poll.records"]
         out, moved = [], False
-        for p in inc.assignment:
+        drained = []
+        fetched_to = inc.fetched_to
+        for p in inc.fetch_order:
             if budget <= 0:
                 break
             log = self.sim.broker.log(self.topic, p)
-            recs, position = log.read(inc.positions[p], budget, self.read_committed)
-            if position != inc.positions[p]:
+            start = inc.positions[p]
+            if p not in fetched_to:  # a new fetch: what the partition holds now
+                fetched_to[p] = log.lso if self.read_committed else log.hw
+            end = fetched_to[p]
+            recs, position = log.read(start, min(budget, max(end - start, 0)),
+                                      self.read_committed)
+            if position != start:
                 moved = True
                 inc.positions[p] = position
             out.extend((p, off, msg) for off, msg in recs)
             budget -= len(recs)
+            if position >= end:  # this fetch is used up: the next poll fetches afresh
+                del fetched_to[p]
+                if recs:
+                    drained.append(p)  # it returned data: to the end of the fetch order
+        if drained:
+            inc.fetch_order = [p for p in inc.fetch_order if p not in drained] + drained
         return out, moved
 
     # -- processing ----------------------------------------------------------------------
@@ -373,10 +394,23 @@ class ConsumerApplication:
         # The careful path checks faults per record; the transform always takes it, as it
         # hands each output record to its producer as soon as it is made.
         watch = bool(self.crashes or self.failures or self.slow or self.crash_p
-                     or self.transform)
+                     or self.transform or self.pauses)
         for record in records:
             p, off, msg = record
             if watch:
+                pause = self.pauses.get(msg)
+                if pause and pause[1] > 0:
+                    # The application waits before it processes this record (not processing
+                    # time): what came before takes effect first, timers fire meanwhile.
+                    pause[1] -= 1
+                    yield from self._flush(inc, done, elapsed, start)
+                    self.sim.trace.emit("pause", self.name,
+                                        f"{self.name} pauses {pause[0]:g} ms before processing "
+                                        f"message {msg} (offset {off})", partition=p,
+                                        offset=off, message=msg, ms=pause[0])
+                    yield from self._sleep(pause[0])
+                    done, elapsed, start = [], 0.0, self.env.now
+                    crash_at = self._next_crash_time()
                 try:
                     self._maybe_crash(inc, "before_processing", msg)
                     if self.failures.get(msg, 0) > 0:

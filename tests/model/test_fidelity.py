@@ -266,3 +266,200 @@ def test_socket_timeout_is_librdkafka_only_and_follows_the_transaction_timeout()
     with pytest.raises(ConfigError, match=r"`socket\.timeout\.ms` must be set <="):
         resolve({"client.model": "librdkafka", "transactional.id": "t",
                  "transaction.timeout.ms": 20_000, "socket.timeout.ms": 30_000})
+
+
+# -- 3. An expired batch under idempotence (KIP-360) ----------------------------------------
+# Fact sheet B: "A batch that expires (delivery.timeout.ms) leaves a sequence gap: the Java
+# idempotent producer marks the sequence unresolved, bumps its epoch and resets sequences
+# (TransactionManager, KIP-360); only the expired batch fails, later batches are delivered."
+# librdkafka drains its in-flight requests and bumps the epoch (rd_kafka_idemp_drain_epoch_bump,
+# INTRODUCTION.md "Message timeout considerations").
+
+EXPIRES = {"messages": 10, "linger.ms": 0, "producer.send.interval.ms": 30,
+           "enable.idempotence": True, "request.timeout.ms": 20, "delivery.timeout.ms": 100,
+           "retry.backoff.ms": 1, "retry.backoff.max.ms": 1, "auto.offset.reset": "earliest"}
+NEVER_ARRIVES = [{"type": "lose_request", "message": 3, "attempt": a} for a in range(1, 12)]
+
+
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_an_expired_batch_bumps_the_epoch_and_later_batches_are_delivered(client):
+    extra = {"socket.timeout.ms": 20} if client == "librdkafka" else {}
+    r = simulate({**EXPIRES, "client.model": client, **extra}, NEVER_ARRIVES)
+    assert [m.id for m in r.ledger.messages if m.gave_up] == [3]
+    assert r.ledger.lost() == [3]  # the application was told (send callback error)
+    bump = kinds(r, "epoch_bump")
+    assert len(bump) == 1 and bump[0].data["epoch"] == 1
+    later = [e for e in kinds(r, "append") if e.t > bump[0].t]
+    assert later[0].data["epoch"] == 1 and later[0].data["seq"] == 0  # a new epoch starts at 0
+    assert all(r.ledger.messages[m].processed for m in range(10) if m != 3)
+
+
+def test_a_batch_that_expired_but_was_written_needs_no_bump():
+    # TransactionManager.maybeResolveSequences: "a batch was expired, but subsequent batches
+    # succeeded": the gap is resolved without a bump
+    r = simulate({**EXPIRES, "delivery.timeout.ms": 35, "request.timeout.ms": 35},
+                 [{"type": "lose_response", "message": 3}])
+    assert r.ledger.messages[3].gave_up and r.ledger.messages[3].copies
+    assert not kinds(r, "epoch_bump") and r.outcome["lost"] == 0
+
+
+# -- 8. A broker with no state for a producer accepts any first sequence -------------------------
+# Fact sheet B; ProducerAppendInfo.checkSequence: "If there is no current producer epoch ...
+# accept writes with any sequence number".
+
+
+def test_a_broker_without_state_for_the_pid_accepts_a_non_zero_first_sequence():
+    from kafkalab.model.broker import Broker
+    broker = Broker()
+    broker.create_topic("t", 1)
+    first = broker.produce("t", 0, [7], pid=1000, epoch=0, base_seq=5, transactional=False, now=0)
+    assert first.error is None and first.base_offset == 0
+    gap = broker.produce("t", 0, [8], pid=1000, epoch=0, base_seq=9, transactional=False, now=1)
+    assert gap.error == "OUT_OF_ORDER_SEQUENCE"  # with state, a gap is still refused
+    bumped = broker.produce("t", 0, [9], pid=1000, epoch=1, base_seq=3, transactional=False,
+                            now=2)
+    assert bumped.error == "OUT_OF_ORDER_SEQUENCE"  # a new epoch must start at 0
+
+
+def test_a_lost_request_takes_the_later_requests_on_its_connection_with_it():
+    # The broker reads one connection's requests in order (fact sheet B): a request that never
+    # arrives means the connection broke, so the later ones did not arrive either; all are
+    # retried in order and an idempotent producer loses nothing, although the broker would
+    # have taken seq 1 first (no state for the PID yet).
+    r = simulate({**SINGLES, "enable.idempotence": True},
+                 [{"type": "lose_request", "message": 0}])
+    lost = [e for e in kinds(r, "request_lost")]
+    assert [e.data["messages"][0] for e in lost] == [0, 1, 2, 3, 4]
+    assert [e.data["behind"] for e in lost] == [False, True, True, True, True]
+    assert [m.copies[0].offset for m in r.ledger.messages] == [0, 1, 2, 3, 4]
+    assert r.outcome["lost"] == 0 and not kinds(r, "rejected")
+
+
+def test_a_retriable_error_response_writes_nothing_and_is_retried():
+    r = simulate({**SINGLES, "enable.idempotence": True},
+                 [{"type": "error_response", "message": 2, "error": "NOT_LEADER_OR_FOLLOWER"}])
+    assert "NOT_LEADER_OR_FOLLOWER" in kinds(r, "rejected")[0].text
+    assert [m.copies[0].offset for m in r.ledger.messages] == [0, 1, 2, 3, 4]
+    assert r.outcome["lost"] == 0 and r.outcome["log_duplicates"] == 0
+
+
+# -- 9. explain() names auto.offset.reset when nothing was committed -------------------------
+# Fact sheet A: a restarted member resumes from the committed offset; without one,
+# auto.offset.reset decides (earliest, latest, none = raise).
+
+
+def test_explain_never_claims_a_committed_offset_that_does_not_exist():
+    r = simulate({**PREFILLED, "messages": 6, "max.poll.records": 6, "enable.auto.commit": False,
+                  "commit.strategy": "per-batch"},
+                 [{"type": "consumer_crash", "point": "after_processing", "message": 3}])
+    assert r.ledger.duplicates() == [0, 1, 2, 3]
+    text = r.explain(1)
+    assert "committed offset 0" not in text and "from the committed offset" not in text
+    assert "no committed offset for partition 0, so auto.offset.reset=earliest chose offset 0" \
+        in text
+
+
+def test_explain_says_from_the_committed_offset_when_there_is_one():
+    r = simulate({**PREFILLED, "messages": 6, "max.poll.records": 2, "enable.auto.commit": False,
+                  "commit.strategy": "per-batch"},
+                 [{"type": "consumer_crash", "point": "after_processing", "message": 3}])
+    assert "resumed partition 0 from the committed offset 2" in r.explain(2)
+
+
+def test_explain_tells_of_the_epoch_bump_that_let_a_message_through():
+    r = simulate(EXPIRES, NEVER_ARRIVES)
+    assert "bumps its epoch" in r.explain(4) and "gave up" in r.explain(3)
+
+
+# -- 11. Two log counts, two names ------------------------------------------------------------
+
+def test_messages_written_more_than_once_and_extra_copies_are_two_numbers():
+    r = simulate({**SINGLES, "enable.idempotence": False, "messages": 2},
+                 [{"type": "lose_response", "message": 0},
+                  {"type": "lose_response", "message": 0, "attempt": 2}])
+    # both messages were in flight on the connection each time: each is written three times
+    assert [len(m.copies) for m in r.ledger.messages] == [3, 3]
+    out = r.outcome
+    assert out["written_more_than_once"] == out["log_duplicates"] == 2
+    assert out["extra_copies"] == 4 and r.ledger.written_more_than_once() == [0, 1]
+
+
+# -- 10. Fetch fairness -------------------------------------------------------------------------
+# Fact sheet G: Java drains a partition's buffered fetch, then moves a partition that returned data
+# to the end of the next Fetch (SubscriptionState.movePartitionToEnd, CompletedFetch.drain);
+# librdkafka rotates each FetchRequest's start partition (rdkafka_fetcher.c).
+
+
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_a_busy_low_partition_does_not_starve_the_others(client):
+    r = simulate({"client.model": client, "messages": 60, "partitions": 2,
+                  "producer.send.interval.ms": 1, "linger.ms": 0, "processing.ms": 3,
+                  "max.poll.records": 2,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "commit.strategy": "per-batch"})
+    polls = [e for e in kinds(r, "poll") if e.data["records"]]
+    first_p1 = next(i for i, e in enumerate(polls) if any(rec[0] == 1 for rec in e.data["records"]))
+    last_p0 = max(i for i, e in enumerate(polls) if any(rec[0] == 0 for rec in e.data["records"]))
+    assert first_p1 < last_p0 / 4  # partition 1 is served early, not after partition 0 dries up
+    assert r.outcome["lost"] == 0 and r.outcome["duplicates"] == 0
+
+
+# -- Express: what users need to say ----------------------------------------------------------
+
+def test_a_producer_that_starts_after_the_consumer():
+    # Fact sheet A: auto.offset.reset applies only without a committed offset; a consumer that
+    # joins an empty topic with latest starts at 0 and sees everything written later.
+    late = simulate({"producer.send.interval.ms": 0, "producer.start.ms": 50, "messages": 5,
+                     "auto.offset.reset": "latest"})
+    assert late.outcome["lost"] == 0
+    assert kinds(late, "send")[0].t >= 50 > kinds(late, "join")[0].t
+    early = simulate({"producer.send.interval.ms": 0, "consumer.start.ms": 50, "messages": 5,
+                      "auto.offset.reset": "latest"})
+    assert early.outcome["lost"] == 5
+
+
+TXN = {"messages": 10, "transactional.id": "tx", "transaction.messages": 5,
+       "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+       "producer.send.interval.ms": 1, "transaction.timeout.ms": 1000}
+
+
+def test_the_application_aborts_a_transaction_and_sends_it_again():
+    # Fact sheet C: abortTransaction = EndTxn(abort): abort markers; read_committed skips them
+    r = simulate(TXN, [{"type": "abort_transaction", "transaction": 1}])
+    assert [e.data["control"] for e in kinds(r, "marker")] == ["abort", "commit", "commit"]
+    assert r.outcome["aborted_copies"] == 5 and r.outcome["lost"] == 0
+    assert r.outcome["duplicates"] == 0 and r.ledger.messages[0].sends == 2
+    dropped = simulate(TXN, [{"type": "abort_transaction", "transaction": 1, "resend": False}])
+    assert dropped.ledger.lost() == [0, 1, 2, 3, 4]
+
+
+def test_a_transaction_left_open_holds_read_committed_readers_until_the_coordinator_aborts():
+    # Fact sheet C: LSO = first offset of an open transaction; transaction.timeout.ms -> the
+    # coordinator aborts proactively
+    r = simulate(TXN, [{"type": "leave_transaction_open", "transaction": 2}])
+    abort = next(e for e in kinds(r, "txn_abort") if e.actor == "coordinator")
+    assert abort.t >= 1000 and kinds(r, "txn_left_open")
+    assert r.ledger.lost() == [5, 6, 7, 8, 9] and r.outcome["aborted_copies"] == 5
+    late = simulate(TXN, [{"type": "leave_transaction_open", "transaction": 2, "for_ms": 300}])
+    assert late.outcome["lost"] == 0 and min(late.ledger.messages[9].processed) > 300
+
+
+def test_a_transaction_action_needs_a_transactional_producer():
+    from kafkalab.model import FaultError
+    with pytest.raises(FaultError, match="not transactional"):
+        simulate({"messages": 3}, [{"type": "abort_transaction", "transaction": 1}])
+
+
+def test_a_pause_before_processing_lets_librdkafkas_timer_commit_ahead():
+    # Fact sheet E: librdkafka auto-commit, interval 100 ms, 10 consumed, 3 processed, crash:
+    # the restart resumes at 10 (offsets 3-9 lost). The pause is not processing: the record is
+    # not processed when the crash comes.
+    cfg = {**PREFILLED, "client.model": "librdkafka", "messages": 10, "max.poll.records": 10,
+           "auto.commit.interval.ms": 100}
+    crash = {"type": "consumer_crash", "point": "before_processing", "message": 3}
+    paused = simulate(cfg, [{"type": "pause", "message": 3, "ms": 150}, crash])
+    assert kinds(paused, "restart")[0].data["resumed"]["0"] == [10, "committed offset"]
+    assert paused.ledger.lost() == [3, 4, 5, 6, 7, 8, 9]
+    assert not paused.ledger.messages[3].processed
+    at_once = simulate(cfg, [crash])
+    assert at_once.outcome["lost"] == 0
