@@ -87,7 +87,22 @@ def crosscheck_wall_time():
         return str(exc)
     rows = report["scenarios"]
     return {"comparable": len(rows), "agree": sum(r["agree"] for r in rows),
-            "seconds": report["elapsed_s"]}
+            "seconds": report["elapsed_s"], "workloads_per_s": report["workloads_per_s"]}
+
+
+def crosscheck_randomised(examples: int = 12, seed: int = 0):
+    """The randomised differential test as CI runs it: random workloads, each run in the
+    simulation and with real clients, compared message by message (workloads per second)."""
+    from kafkalab import crosscheck as cc
+    from kafkalab.real import RealExtraMissing
+
+    try:
+        report = cc.randomised(examples=examples, seed=seed)
+    except RealExtraMissing as exc:
+        return str(exc)
+    return {"examples": examples, "seed": seed, "agree": report["agreeing"],
+            "failures": len(report["failures"]), "seconds": report["elapsed_s"],
+            "workloads_per_s": report["workloads_per_s"]}
 
 
 def main() -> None:
@@ -134,6 +149,7 @@ def main() -> None:
         results["sweep"] = sweep_benchmark()
     results["lab_sweep"] = lab_sweep_200()
     results["crosscheck"] = crosscheck_wall_time()
+    results["crosscheck_randomised"] = crosscheck_randomised()
 
     out = Path("build")
     out.mkdir(exist_ok=True)
@@ -150,7 +166,8 @@ def main() -> None:
     ]
     for k, v in commit_cost.items():
         rows.append((f"commit-cost: {k} (records per simulated s)", f"{v:,.0f}"))
-    for section in ("lab", "lab_commit_per_record", "sweep", "lab_sweep", "crosscheck"):
+    for section in ("lab", "lab_commit_per_record", "sweep", "lab_sweep", "crosscheck",
+                    "crosscheck_randomised"):
         if isinstance(results[section], dict):
             for k, v in results[section].items():
                 rows.append((f"{section}: {k}", str(v)))
