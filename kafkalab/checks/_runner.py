@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..model import ConfigError, simulate
-from ..model.config import resolve
+from ..model.config import PROPERTIES, resolve
 from ..model.faults import describe
 from ..trace import RunResult
 from .result import FAIL, PASS, CheckResult, not_done
@@ -47,6 +47,11 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
             notes.append(f"this check sets {key}={value!r} itself; your value "
                          f"{config[key]!r} was not used")
     merged = {**base, **config, **forced}
+    if merged.get("client.model") == "librdkafka" and "socket.timeout.ms" in PROPERTIES \
+            and "request.timeout.ms" in base and "socket.timeout.ms" not in config:
+        # librdkafka's client gives up on an unanswered request after socket.timeout.ms (its
+        # request.timeout.ms is the broker's acks wait): the check's quick retry needs both
+        merged["socket.timeout.ms"] = base["request.timeout.ms"]
     try:
         effective = resolve(merged)
     except ConfigError as exc:
