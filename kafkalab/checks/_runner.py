@@ -46,12 +46,7 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
         if key in config and config[key] != value:
             notes.append(f"this check sets {key}={value!r} itself; your value "
                          f"{config[key]!r} was not used")
-    merged = {**base, **config, **forced}
-    if merged.get("client.model") == "librdkafka" and "socket.timeout.ms" in PROPERTIES \
-            and "request.timeout.ms" in base and "socket.timeout.ms" not in config:
-        # librdkafka's client gives up on an unanswered request after socket.timeout.ms (its
-        # request.timeout.ms is the broker's acks wait): the check's quick retry needs both
-        merged["socket.timeout.ms"] = base["request.timeout.ms"]
+    merged = _merge(base, config, forced)
     try:
         effective = resolve(merged)
     except ConfigError as exc:
@@ -74,6 +69,16 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
     return merged, notes
 
 
+def _merge(base: dict, config: dict, forced: dict) -> dict:
+    merged = {**base, **config, **forced}
+    if merged.get("client.model") == "librdkafka" and "socket.timeout.ms" in PROPERTIES \
+            and "request.timeout.ms" in base and "socket.timeout.ms" not in config:
+        # librdkafka's client gives up on an unanswered request after socket.timeout.ms (its
+        # request.timeout.ms is the broker's acks wait): the check's quick retry needs both
+        merged["socket.timeout.ms"] = base["request.timeout.ms"]
+    return merged
+
+
 def _redundant(config: dict, base: dict, forced: dict, effective: dict) -> list[str]:
     """Keys of the learner's dict that change nothing: without them the client's defaults (and
     the other settings) resolve to the same configuration."""
@@ -83,7 +88,7 @@ def _redundant(config: dict, base: dict, forced: dict, effective: dict) -> list[
             continue
         rest = {k: v for k, v in config.items() if k != key}
         try:
-            same = resolve({**base, **rest, **forced}) == effective
+            same = resolve(_merge(base, rest, forced)) == effective
         except Exception:  # needed: without it Kafka would refuse the configuration
             same = False
         if same:
