@@ -293,7 +293,8 @@ def test_producer_restart_needs_a_transactional_id_and_read_committed():
 # background timer commits the stored offsets every auto.commit.interval.ms (5000 by default),
 # processed or not; the Java consumer commits inside poll(), positions of earlier polls only.
 @pytest.mark.parametrize("config", [{}, {"enable.auto.commit": True},
-                                    {"auto.commit.interval.ms": 60_000}])
+                                    {"auto.commit.interval.ms": 60_000},
+                                    {"auto.commit.interval.ms": 1_000_000_000}])
 def test_librdkafka_auto_commit_loses_whatever_the_interval(config):
     result = check_no_loss(config, client="librdkafka")
     _failed(result, "was lost", "background auto-commit", "ran ahead of processing")
@@ -314,6 +315,7 @@ def test_the_timing_sweep_spans_the_interval():
 
 def test_auto_commit_that_is_at_least_once_passes_the_timing_sweep():
     _passed(check_no_loss({"enable.auto.offset.store": False}, client="librdkafka"))
+    _passed(check_no_loss({"auto.commit.interval.ms": 1_000_000_000}, client="java"))
     result = check_no_loss({}, client="java")
     _passed(result)
     assert "auto-commit timer fires mid-batch" in result.summary
