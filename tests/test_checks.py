@@ -304,13 +304,16 @@ def test_librdkafka_auto_commit_loses_whatever_the_interval(config):
 
 def test_the_timing_sweep_spans_the_interval():
     from kafkalab.checks import timings
+    from kafkalab.model.config import resolve
 
-    variants = timings({"enable.auto.commit": True, "auto.commit.interval.ms": 5000}, 12)
+    variants = timings(resolve({"max.poll.records": 5}), 12)  # auto-commit on, every 5 s
     pers = [v["processing.ms"] for v in variants if v]
     assert min(pers) * 5 >= 5000  # a batch of 5 takes at least one interval
     assert max(pers) > 5000  # and one record can span a whole interval
     assert all(v["max.simulated.ms"] > 12 * v["processing.ms"] for v in variants if v)
-    assert timings({"enable.auto.commit": False}, 12) == [{}]
+    assert all(v["max.poll.interval.ms"] > 5 * v["processing.ms"] for v in variants if v)
+    assert timings(resolve({"enable.auto.commit": False, "commit.strategy": "per-batch"}),
+                   12) == [{}]
 
 
 def test_auto_commit_that_is_at_least_once_passes_the_timing_sweep():
