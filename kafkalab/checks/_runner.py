@@ -203,10 +203,10 @@ def explore(check: str, config: dict, prop: Callable[[RunResult], Violation | No
                            f"{variant['auto.commit.interval.ms']:,} ms: a longer interval only "
                            "makes the timer fire later, not safer"
                            if "auto.commit.interval.ms" in variant else "")
-                found.summary += (f" (in a workload where each record takes "
+                found.summary += (f", in a workload where each record takes "
                                   f"{variant['processing.ms']:g} ms to process, so the "
                                   f"auto-commit timer fires while a batch is in progress"
-                                  f"{lowered})")
+                                  f"{lowered}")
             return found
     spread = ""
     if len(variants) > 1:
