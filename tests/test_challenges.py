@@ -3,8 +3,8 @@
 Every challenge cell (tagged ``challenge``) is run as the notebook ships it, on its defaults:
 its ``check_challenge`` must not say solved. Then each challenge is run on a solution: it must.
 The solutions live here, not in the notebook. Facts: /work/shared/reference/kafka-semantics.md
-§A (close() commits positions past a failed record with auto-commit; auto.offset.reset=latest
-skips what was written before the consumer started), §B (a restarted producer without a
+§A (an application that catches a processing error and keeps polling skips that record;
+auto.offset.reset=latest skips what was written before the consumer started), §B (a restarted producer without a
 transactional.id gets a new PID), §C (read_uncommitted reads aborted output; a zombie is fenced
 when it next talks to the broker after the new instance's initTransactions).
 """
@@ -37,7 +37,7 @@ SOLUTIONS = {
                         [{"type": "consumer_crash", "point": "before_processing", "index": 1}],
                         seed=0),
     2: lambda: scenarios.run("at-least-once-manual-commit",
-                             overrides={"enable.auto.commit": True, "on.processing.error": "close"},
+                             overrides={"on.processing.error": "skip"},
                              faults=[{"type": "processing_failure", "message": 5}]),
     3: lambda: scenarios.run("idempotent-producer-lost-ack", overrides={},
                              faults=[{"type": "producer_restart", "after_message": 3}]),
