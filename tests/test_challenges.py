@@ -4,9 +4,9 @@ Every challenge cell (tagged ``challenge``) is run as the notebook ships it, on 
 its ``check_challenge`` must not say solved. Then each challenge is run on a solution: it must.
 The solutions live here, not in the notebook. Facts: /work/shared/reference/kafka-semantics.md
 §A (an application that catches a processing error and keeps polling skips that record;
-auto.offset.reset=latest skips what was written before the consumer started), §B (a restarted producer without a
-transactional.id gets a new PID), §C (read_uncommitted reads aborted output; a zombie is fenced
-when it next talks to the broker after the new instance's initTransactions).
+auto.offset.reset=latest skips what was written before the consumer started), §B (a restarted
+producer without a transactional.id gets a new PID), §C (read_uncommitted reads aborted output; a
+zombie is fenced when it next talks to the broker after the new instance's initTransactions).
 """
 
 from __future__ import annotations

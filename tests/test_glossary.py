@@ -28,6 +28,7 @@ def _tool(name: str):
 
 glossary = _tool("glossary")
 PATH = glossary.path_notebooks()
+LINKED = PATH + glossary.solution_notebooks()
 
 
 def _md(path: Path) -> list[str]:
@@ -39,7 +40,7 @@ def test_the_path_is_00_to_08():
     assert [p.name[:2] for p in PATH] == [f"{n:02d}" for n in range(9)]
 
 
-@pytest.mark.parametrize("path", PATH, ids=[p.name for p in PATH])
+@pytest.mark.parametrize("path", LINKED, ids=[p.name for p in LINKED])
 def test_notebook_is_in_step_with_docs_and_links(path):
     made = _tool("make_exercises").dumps(glossary.rendered(path))
     assert made == path.read_text(encoding="utf-8"), \
@@ -65,12 +66,12 @@ def test_every_term_has_one_sentence_and_a_place_on_the_path():
             assert (glossary.GLOSSARY.parent / link).resolve().exists(), (name, link)
 
 
-@pytest.mark.parametrize("path", PATH, ids=[p.name for p in PATH])
+@pytest.mark.parametrize("path", LINKED, ids=[p.name for p in LINKED])
 def test_each_term_is_linked_at_its_first_use(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     for term, (cell, start, end, link) in glossary.first_uses(nb, path.name).items():
         text = "".join(nb["cells"][cell]["source"])[start:end]
-        assert link == glossary.target(term, path.name), \
+        assert link == glossary.target(term, glossary.where(path)), \
             f"{path.name}: the first use of {term!r} ({text!r}, cell {cell}) is not linked"
 
 
@@ -84,11 +85,12 @@ def test_epoch_is_explained_where_05_first_uses_it():
 
 def test_glossary_links_land_on_a_heading_of_notebook_00():
     anchors = {glossary.anchor(t) for t in glossary.glossary_terms()}
-    for path in PATH:
+    for path in LINKED:
         for md in _md(path):
-            for target in re.findall(r"\]\(((?:00_start_here\.ipynb)?#[^)]+)\)", md):
-                if path.name != glossary.FIRST:
-                    assert target.startswith(glossary.FIRST), (path.name, target)
+            for target in re.findall(r"\]\(((?:(?:\.\./notebooks/)?00_start_here\.ipynb)?#[^)]+)\)",
+                                     md):
+                expected = glossary.target("X", glossary.where(path)).rsplit("#", 1)[0]
+                assert target.rsplit("#", 1)[0] == expected, (path.name, target)
                 assert target.split("#", 1)[1] in anchors, (path.name, target)
 
 

@@ -5,9 +5,10 @@
 * ``docs/glossary.md`` becomes the last section of notebook 00 (a markdown cell tagged
   ``glossary``); ``docs/cheatsheet.md`` the last cell of notebook 08 (tagged ``cheatsheet``).
   Links into ``../notebooks/`` are rewritten relative to the notebooks.
-* In every notebook 00–08, the first use of each term in :data:`TERMS` (in markdown, outside
-  headings, code and links) becomes a link to that term in notebook 00's glossary. A later run
-  leaves existing links alone, so the script is idempotent.
+* In every notebook 00–08 and every solution notebook (so every exercise: run
+  ``make exercises`` after this), the first use of each term in :data:`TERMS` (in markdown,
+  outside headings, code and links) becomes a link to that term in notebook 00's glossary. A
+  later run leaves existing links alone, so the script is idempotent.
 
 ``tests/test_glossary.py`` checks that the committed notebooks equal what this script makes.
 """
@@ -70,7 +71,12 @@ def anchor(term: str) -> str:
 
 
 def target(term: str, notebook: str) -> str:
-    return f"#{anchor(term)}" if notebook == FIRST else f"{FIRST}#{anchor(term)}"
+    """The link to ``term`` from ``notebook`` (a path relative to the repository)."""
+    if notebook == f"notebooks/{FIRST}":
+        return f"#{anchor(term)}"
+    if notebook.startswith("notebooks/"):
+        return f"{FIRST}#{anchor(term)}"
+    return f"../notebooks/{FIRST}#{anchor(term)}"  # solutions/ and exercises/
 
 
 def glossary_terms() -> list[str]:
@@ -182,18 +188,27 @@ def rendered(path: Path) -> dict:
         _set_last_cell(nb, "glossary", glossary_cell_text(), path.name)
     if path.name.startswith("08_"):
         _set_last_cell(nb, "cheatsheet", cheatsheet_cell_text(), path.name)
-    return link_first_uses(nb, path.name)
+    return link_first_uses(nb, where(path))
+
+
+def where(path: Path) -> str:
+    return path.resolve().relative_to(ROOT).as_posix()
 
 
 def path_notebooks() -> list[Path]:
     return [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if p.name[:2] in PATH_NOTEBOOKS]
 
 
+def solution_notebooks() -> list[Path]:
+    """The exercises are made from these (tools/make_exercises.py), links included."""
+    return sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT / "tools"))
     from make_exercises import dumps
 
-    for path in path_notebooks():
+    for path in path_notebooks() + solution_notebooks():
         text = dumps(rendered(path))
         if text != path.read_text(encoding="utf-8"):
             path.write_text(text, encoding="utf-8")
