@@ -12,6 +12,7 @@ import sys
 from . import scenarios
 from .model import ConfigError
 from .model.faults import FaultError, from_json, normalise
+from .trace.anomalies import describe as describe_anomaly
 
 EXIT_USAGE = 2
 
@@ -117,8 +118,7 @@ def _report(result) -> str:
             explained.add(m)
             lines.append(f"- {a['type']}: {result.explain(m)}")
         elif a["type"] not in ("lost", "duplicate", "log-duplicate"):
-            detail = {k: v for k, v in a.items() if k != "type"}
-            lines.append(f"- {a['type']} {json.dumps(detail)}")
+            lines.append(f"- {a['type']}: {describe_anomaly(a)}")
     return "\n".join(lines)
 
 

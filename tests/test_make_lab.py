@@ -19,6 +19,8 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -38,6 +40,27 @@ def _lines(stream, out: queue.Queue) -> None:
     for line in stream:
         out.put(line)
     out.put(None)
+
+
+def _wait_until_it_answers(url: str, lines: queue.Queue, seen: list[str]) -> None:
+    """The server logs "is running at" a moment before it accepts connections: retry a refused
+    connection, each time after the next log line or a short pause, up to the deadline."""
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as reply:
+                assert reply.status == 200
+                return
+        except urllib.error.URLError as exc:
+            if not isinstance(exc.reason, ConnectionRefusedError) or \
+                    time.monotonic() > deadline:
+                raise AssertionError("the server never answered:\n" + "".join(seen)) from exc
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        assert line is not None, "make lab stopped:\n" + "".join(seen)
+        seen.append(line)
 
 
 def _make_args() -> list[str]:
@@ -88,16 +111,21 @@ def test_make_lab_starts_jupyterlab_and_serves_notebook_00():
         if os.geteuid() == 0:
             assert sum("--allow-root" in s and s.startswith("make lab:") for s in seen) == 1
         assert "no browser is opened" in text
-        base, token = re.match(r"(http://[^/]+)/lab/tree/00_start_here\.ipynb\?token=(\w+)",
+        base, token = re.match(r"(http://[^/]+)/lab/tree/notebooks/00_start_here\.ipynb\?token=(\w+)",
                                url).groups()
         assert base == f"http://localhost:{env['LAB_PORT']}"
+        _wait_until_it_answers(f"{base}/api/status?token={token}", lines, seen)
         with urllib.request.urlopen(url, timeout=60) as page:
             assert page.status == 200 and "JupyterLab" in page.read().decode()
-        api = f"{base}/api/contents/00_start_here.ipynb?content=1&token={token}"
+        api = f"{base}/api/contents/notebooks/00_start_here.ipynb?content=1&token={token}"
         with urllib.request.urlopen(api, timeout=60) as reply:
             model = json.load(reply)
         assert model["type"] == "notebook" and model["name"] == "00_start_here.ipynb"
         assert model["content"]["cells"], "notebook 00 came back empty"
+        # its "Practice" and glossary links leave notebooks/: they must be inside the root too
+        exercises = f"{base}/api/contents/exercises?token={token}"
+        with urllib.request.urlopen(exercises, timeout=60) as reply:
+            assert json.load(reply)["type"] == "directory"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

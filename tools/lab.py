@@ -1,4 +1,7 @@
-"""`make lab`: start JupyterLab on notebooks/ wherever a learner types it.
+"""`make lab`: start JupyterLab on the course wherever a learner types it.
+
+The server's root is the repository (as on Binder), so the notebooks' links to
+``../exercises/`` and ``../docs/`` work; the URL opens ``notebooks/00_start_here.ipynb``.
 
 * as root (containers, cloud notebooks, CI-like machines) JupyterLab refuses to start unless
   given ``--allow-root``: pass it, and say so in one line;
@@ -19,7 +22,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST = "00_start_here.ipynb"
+FIRST = "notebooks/00_start_here.ipynb"
 
 
 def free_port(start: int = 8888, tries: int = 100) -> int:
@@ -45,7 +48,7 @@ def is_root() -> bool:
 
 
 def command(env: dict, port: int, token: str, root: bool, display: bool) -> list[str]:
-    args = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
+    args = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}",
             f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
             f"--ServerApp.ip={env.get('LAB_IP', 'localhost')}",
             f"--IdentityProvider.token={token}"]

@@ -6,6 +6,7 @@ the first counterexample and its explanation) or ``… not done yet``.
 """
 
 from ._runner import CRASH_POINTS, crash_schedules, timings
+from .challenges import check_challenge
 from .configs import (
     check_exactly_once,
     check_fast_and_safe,
@@ -30,6 +31,7 @@ __all__ = [
     "Wrong",
     "at_least",
     "at_most",
+    "check_challenge",
     "check_consumer_loop",
     "check_exactly_once",
     "check_fast_and_safe",

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..model import ConfigError, simulate
-from ..model.config import resolve
+from ..model.config import PROPERTIES, resolve
 from ..model.faults import describe
 from ..trace import RunResult
 from .result import FAIL, PASS, CheckResult, not_done
@@ -19,6 +19,7 @@ from .rules import violations
 CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
                 "after_commit")
 MAX_INDEX = 40  # a crash point is tried at most this many times per run
+MAX_INTERVAL_MS = 2_400_000  # the longest auto-commit interval the timing sweep can span
 
 
 def is_stub(value) -> bool:
@@ -46,7 +47,7 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
         if key in config and config[key] != value:
             notes.append(f"this check sets {key}={value!r} itself; your value "
                          f"{config[key]!r} was not used")
-    merged = {**base, **config, **forced}
+    merged = _merge(base, config, forced)
     try:
         effective = resolve(merged)
     except ConfigError as exc:
@@ -69,6 +70,16 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
     return merged, notes
 
 
+def _merge(base: dict, config: dict, forced: dict) -> dict:
+    merged = {**base, **config, **forced}
+    if merged.get("client.model") == "librdkafka" and "socket.timeout.ms" in PROPERTIES \
+            and "request.timeout.ms" in base and "socket.timeout.ms" not in config:
+        # librdkafka's client gives up on an unanswered request after socket.timeout.ms (its
+        # request.timeout.ms is the broker's acks wait): the check's quick retry needs both
+        merged["socket.timeout.ms"] = base["request.timeout.ms"]
+    return merged
+
+
 def _redundant(config: dict, base: dict, forced: dict, effective: dict) -> list[str]:
     """Keys of the learner's dict that change nothing: without them the client's defaults (and
     the other settings) resolve to the same configuration."""
@@ -78,7 +89,7 @@ def _redundant(config: dict, base: dict, forced: dict, effective: dict) -> list[
             continue
         rest = {k: v for k, v in config.items() if k != key}
         try:
-            same = resolve({**base, **rest, **forced}) == effective
+            same = resolve(_merge(base, rest, forced)) == effective
         except Exception:  # needed: without it Kafka would refuse the configuration
             same = False
         if same:
@@ -97,11 +108,21 @@ def timings(effective: dict, messages: int) -> list[dict]:
     if not effective.get("enable.auto.commit"):
         return out
     interval = max(float(effective["auto.commit.interval.ms"]), 1.0)
+    # processing.ms is at most 600 s: an interval longer than 4 records of that cannot be made
+    # to fire mid-batch, so it is lowered to that (a longer one only fires later, not safer)
+    capped = min(interval, MAX_INTERVAL_MS)
     for factor in (0.25, 0.6, 2.0):
-        per = min(round(interval * factor, 3), 600_000.0)
+        per = min(round(capped * factor, 3), 600_000.0)
         if per > 1.0 and all(t.get("processing.ms") != per for t in out):
-            out.append({"processing.ms": per,
-                        "max.simulated.ms": max(60_000.0, 60 * messages * per)})
+            batch = per * min(int(effective["max.poll.records"]), messages)
+            variant = {"processing.ms": per,
+                       "max.simulated.ms": max(60_000.0, 60 * messages * per),
+                       # a slow batch must not become a poll-timeout (rebalance) story
+                       "max.poll.interval.ms": min(max(int(effective["max.poll.interval.ms"]),
+                                                       int(2 * batch) + 1000), 2_147_483_647)}
+            if capped < interval:
+                variant["auto.commit.interval.ms"] = int(capped)
+            out.append(variant)
     return out
 
 
@@ -178,9 +199,14 @@ def explore(check: str, config: dict, prop: Callable[[RunResult], Violation | No
         if found is not None:
             found.runs = runs
             if variant.get("processing.ms"):
-                found.summary += (f" (in a workload where each record takes "
+                lowered = (f", with auto.commit.interval.ms lowered to "
+                           f"{variant['auto.commit.interval.ms']:,} ms: a longer interval only "
+                           "makes the timer fire later, not safer"
+                           if "auto.commit.interval.ms" in variant else "")
+                found.summary += (f", in a workload where each record takes "
                                   f"{variant['processing.ms']:g} ms to process, so the "
-                                  f"auto-commit timer fires while a batch is in progress)")
+                                  f"auto-commit timer fires while a batch is in progress"
+                                  f"{lowered}")
             return found
     spread = ""
     if len(variants) > 1:

@@ -54,7 +54,7 @@ def _why_unseen(run: RunResult, m: int) -> str:
     if end >= limit:
         return (f"was never processed (the run had not finished after {limit / 1000:g} s of "
                 "simulated time)")
-    return (f"was never processed: the run stopped at t={end:g} ms with nothing left that "
+    return (f"was never processed: the run stopped at t={end:,.0f} ms with nothing left that "
             "could deliver it")
 
 
