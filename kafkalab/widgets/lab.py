@@ -42,6 +42,7 @@ from ..viz.log import log_spec
 from ..viz.timeline import now_line, series, timeline_spec
 from ..viz.topology import build_graph, layout_positions, topology_spec
 from . import tools
+from .live_figure import LiveFigure
 from .number_box import FloatBox, IntBox, NumberBox
 
 DEFAULT_SCENARIO = "at-most-once-auto-commit"
@@ -180,7 +181,7 @@ class Lab(widgets.VBox):
         self.slider.observe(self._on_slider, names="value")
 
         self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget(layout={"width": FIGURE_WIDTH})
+            name: LiveFigure(layout={"width": FIGURE_WIDTH})
             for name in ("timeline", "ledger", "log", "topology")}
         self._sent: dict[str, dict] = {name: {} for name in self.figures}
 
@@ -635,8 +636,8 @@ class Lab(widgets.VBox):
         """Text in a number box that is not a number: say so; the box keeps its last number."""
         if change["new"]:
             self._set_error(change["new"])
-        elif not self._busy:
-            self.rerun()  # the box is readable again (its value may not have changed)
+        elif not self._busy and not change["owner"].clearing:
+            self.rerun()  # readable again with the same number (a new number reruns anyway)
 
     def _on_scenario(self, change) -> None:
         if not self._busy:
