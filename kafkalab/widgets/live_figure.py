@@ -59,10 +59,10 @@ export default {
 """
 
 # Each LiveFigure: the loader module itself waits (top-level await) for the bundle, imports its
-# own instance of plotly's module (one per figure, as anywidget does with _esm: a module shared by
-# several figures left them without data) and re-exports its widget. anywidget then sees an ES module that is slow to import, exactly as when
-# it imports the 4.9 MB bundle from _esm; comm messages for the figure queue meanwhile. (Waiting
-# inside initialize() instead loses the figure's first updates.)
+# own instance of plotly's module (one per figure, as anywidget does with _esm) and re-exports
+# its widget. anywidget sees an ES module that is slow to import, as when it imports the 4.9 MB
+# bundle from _esm; the figure's comm messages queue meanwhile, so the wait must stay short
+# (hence the kernel pushes the bundle: measured here, a 3 s wait lost a figure's first updates).
 _FIGURE_ESM = _DEFERRED + """
 const url = URL.createObjectURL(await deferred().promise);
 const plotlyWidget = await import(/* webpackIgnore: true */ url);
