@@ -51,7 +51,7 @@ MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() 
 NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
-FIGURE_HEIGHT = 460  # px at most: a figure and the controls fit a 1280x720 laptop screen
+FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
 
@@ -128,17 +128,17 @@ def _make_controls() -> dict[str, widgets.Widget]:
         "messages": it("messages", 10, f"messages to send (1–{MAX_LAB_MESSAGES:,})"),
         "seed": it("seed", 0, "the random seed (random faults)"),
         # faults
-        "crash.after.record": it("crash.after.record (−1 none)", NONE,
+        "crash.after.record": it("crash.after.record", NONE,
                                  "the consumer crashes after processing this message"),
-        "processing.failure.record": it("processing.failure.record (−1 none)", NONE,
+        "processing.failure.record": it("processing.failure.record", NONE,
                                         "processing this message fails once"),
-        "lost.acks": it("lost.acks (first N messages)", 0,
+        "lost.acks": it("lost.acks (first N)", 0,
                         "lose the produce response of the first N messages' batches"),
         "lost.acks.probability": ft("lost.acks probability", 0.0,
                                     "each produce response is lost with this probability"),
         "crash.probability": ft("crash probability", 0.0,
                                 "the consumer crashes after each record with this probability"),
-        "producer.restart.after.message": it("producer.restart.after (−1 none)", NONE,
+        "producer.restart.after.message": it("producer.restart.after", NONE,
                                              "the producer application restarts after sending "
                                              "this message"),
         "producer.restart.zombie": cb("old producer lives on (zombie)", False),
@@ -239,7 +239,8 @@ class Lab(widgets.VBox):
                    "enable.auto.offset.store", "commit.strategy", "max.poll.records",
                    "isolation.level", "on.processing.error")),
             group(("acks", "retries", "enable.idempotence", "transactions", "messages", "seed")),
-            group(FAULT_CONTROLS),
+            widgets.VBox([widgets.HTML("<span style='font-size:12px;color:#555'>a message id, "
+                                       "or −1 for none</span>"), group(FAULT_CONTROLS)]),
         ], titles=("Consumer", "Producer and workload", "Faults"), selected_index=0,
             layout=widgets.Layout(width=f"{CONTROL_PX + 40}px"))
         self.settings_panel.add_class("kafkalab-settings")
@@ -260,7 +261,6 @@ class Lab(widgets.VBox):
         self.scenario_picker.layout = widgets.Layout(width=f"{CONTROL_PX + 40}px")
         self.scenario_picker.style = {"description_width": "60px"}
         return [
-            widgets.HTML("<b>kafkalab: see Kafka's delivery guarantees</b>"),
             self.story, self.error_box,
             widgets.HBox([side, main], layout=widgets.Layout(width="100%", align_items=
                                                               "flex-start")),
@@ -323,9 +323,11 @@ class Lab(widgets.VBox):
                 message = f"{name}: {message} (still showing {before['preset'].name})"
             self._set_error(message)
             return False
-        self.story.value = (f"<div style='font-size:13px;line-height:1.35'><b>"
-                            f"{html.escape(preset.title)}</b> · <span style='color:#444'>"
-                            f"{html.escape(preset.story)}</span></div>")
+        # one line until opened: the figures stay on a laptop screen beside the controls
+        self.story.value = (f"<details style='font-size:13px;line-height:1.35'><summary>"
+                            f"<b>{html.escape(preset.title)}</b> <span style='color:#555'>"
+                            f"(the story: click)</span></summary><span style='color:#444'>"
+                            f"{html.escape(preset.story)}</span></details>")
         self._update_real_button()
         return True
 
@@ -789,15 +791,17 @@ class Lab(widgets.VBox):
                  ("delivered", o["delivered"], None), ("processed", o["processed"], None),
                  ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
                  ("log duplicates", o["log_duplicates"], C["purple"]),
-                 ("throughput", f"{o['throughput_per_s']:,.0f} rec/s (simulated)", None)]
+                 ("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None)]
         parts = []
         for label, value, color in cells:
             style = f"color:{color};font-weight:bold" if color and value else ""
-            parts.append(f"<span style='margin-right:14px'>{label}: <span style='{style}'>"
+            parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
+                         f"<span style='{style}'>"
                          f"{value}</span></span>")
         drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
                                                         f"{o.get('unseen', 0)})</i>"
-        self.counters.value = "<div style='font-size:14px'>" + "".join(parts) + drained + "</div>"
+        self.counters.value = ("<div style='font-size:12.5px;line-height:1.4'>" + " ".join(parts)
+                               + drained + "</div>")
 
     def _update_fault_note(self) -> None:
         if self._other_faults:

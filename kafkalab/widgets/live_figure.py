@@ -67,6 +67,26 @@ _FIGURE_ESM = _DEFERRED + """
 const url = URL.createObjectURL(await deferred().promise);
 const plotlyWidget = await import(/* webpackIgnore: true */ url);
 URL.revokeObjectURL(url);
+// Follow the width of the figure's container (the notebook, a tab, a side panel opening):
+// under anywidget, plotly's view never hears of a resize and keeps its first width.
+const View = plotlyWidget.FigureView.prototype;
+const render = View.perform_render, remove = View.remove;
+View.perform_render = function () {
+  render.apply(this, arguments);
+  let width = null, frame = 0;
+  this.kafkalabResize = new ResizeObserver((entries) => {
+    const w = Math.round(entries[0].contentRect.width);
+    if (w === width || w === 0) return;
+    width = w;
+    cancelAnimationFrame(frame);
+    frame = requestAnimationFrame(() => this.autosizeFigure());
+  });
+  this.kafkalabResize.observe(this.el);
+};
+View.remove = function () {
+  if (this.kafkalabResize) this.kafkalabResize.disconnect();
+  return remove.apply(this, arguments);
+};
 export default plotlyWidget.default;
 """
 
