@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml $(PINS)
 	$(PY) -m pip install --quiet -c $(PINS) -e ".[test,bench]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+# As root it passes --allow-root (and says so), with no display it opens no browser; it prints
+# the URL to open. LAB_PORT=9000 make lab picks the port (default: the first free from 8888).
 lab: $(STAMP)
-	$(PY) -m jupyter lab notebooks/
+	@$(PY) tools/lab.py
 
 test: $(STAMP)
 	$(PY) -m ruff check .

@@ -35,6 +35,10 @@ class Incarnation:
     alive: bool = True
     positions: dict[int, int] = field(default_factory=dict)
     stored: dict[int, int] = field(default_factory=dict)  # librdkafka offset store
+    # store_offsets() calls made during processing that is still under way: (t, partition,
+    # next offset). Each takes effect at its own time t, so the background timer sees every
+    # store as it happens, mid-batch (see ConsumerApplication._stored).
+    pending_stores: list = field(default_factory=list)
     committed_by_me: dict[int, int] = field(default_factory=dict)
     assignment: list[int] = field(default_factory=list)
     generation: int = -1
@@ -112,7 +116,9 @@ class ConsumerApplication:
             if self.transform:
                 inc.producer = ProducerClient(sim, f"{self.name}-producer", self._txn_id())
                 yield from inc.producer.init()
-            if self.auto_commit and not self.java:
+            if self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
+                # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c):
+                # 0 disables it; close() and a rebalance still commit the stored offsets.
                 self.env.process(self._background_commits(inc))
             while True:
                 if self._needs_rebalance(inc):
@@ -184,6 +190,7 @@ class ConsumerApplication:
         inc.generation = groups.join(self.group, self.name)
         inc.assignment = groups.assignment(self.group, self.name)
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
+        inc.pending_stores = []
         resumed = {}
         for p in inc.assignment:
             committed = groups.committed_offset(self.group, self.topic, p)
@@ -219,7 +226,7 @@ class ConsumerApplication:
     def _rebalance(self, inc: Incarnation):
         if self.auto_commit and inc.assignment:
             # onJoinPrepare: commit before giving the partitions up
-            offsets = inc.positions if self.java else inc.stored
+            offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "before the rebalance",
                                              manual=False)
@@ -396,17 +403,28 @@ class ConsumerApplication:
                     if self.crash_p and sim.rng.random() < self.crash_p:
                         raise Crash(f"random crash after processing message {msg}")
                 except Crash:
-                    yield from self._flush(inc, done, elapsed, start)
+                    # processed, but the application dies before its store_offsets() call
+                    yield from self._flush(inc, done, elapsed, start, store_last=False)
                     raise
             else:
                 elapsed += per
                 done.append((p, off, msg, start + elapsed))
         yield from self._flush(inc, done, elapsed, start)
 
-    def _flush(self, inc: Incarnation, done, elapsed, start):
+    def _flush(self, inc: Incarnation, done, elapsed, start, store_last=True):
         """Let the processing time pass, then apply the processed records' side effects."""
+        stored = {}
+        if self.stores_after_processing:
+            # librdkafka's at-least-once pattern: enable.auto.offset.store=false and
+            # store_offsets() right after each record is processed; each store takes effect
+            # at that record's own time, so the timer can commit it mid-batch.
+            for p, off, _, t in (done if store_last else done[:-1]):
+                inc.pending_stores.append((t, p, off + 1))
+                stored[str(p)] = off + 1
         if elapsed > 0:
             yield self.env.timeout(max(start + elapsed - self.env.now, 0))
+        if self.stores_after_processing:
+            self._stored(inc)
         if not done:
             return
         sim = self.sim
@@ -422,11 +440,6 @@ class ConsumerApplication:
         else:
             applied = sim.sink.apply_many([r[2] for r in done])
             verb = "processed into the sink"
-        if self.stores_after_processing:
-            # librdkafka's at-least-once pattern: enable.auto.offset.store=false and
-            # store_offsets() once a message is processed; the timer commits only those.
-            for p, off, _, _ in done:
-                inc.stored[p] = off + 1
         skipped = applied.count(False)
         sim.trace.emit(
             "process", self.name,
@@ -434,7 +447,22 @@ class ConsumerApplication:
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
             records=[[p, off, msg, round(t, 6), ok] for (p, off, msg, t), ok in
-                     zip(done, applied, strict=True)], transform=self.transform)
+                     zip(done, applied, strict=True)], transform=self.transform,
+            **({"stored": stored} if self.stores_after_processing else {}))
+
+    def _stored(self, inc: Incarnation) -> dict:
+        """librdkafka's offset store as it is now: every store_offsets() made by this time."""
+        pending = inc.pending_stores
+        if pending:
+            now = self.env.now
+            keep = []
+            for t, p, off in pending:
+                if t <= now + 1e-9:
+                    inc.stored[p] = off
+                else:
+                    keep.append((t, p, off))
+            inc.pending_stores = keep
+        return inc.stored
 
     def _slowness(self, msg: int) -> float:
         slow = self.slow.get(msg)
@@ -532,15 +560,15 @@ class ConsumerApplication:
         """librdkafka: a timer commits the stored offsets every auto.commit.interval.ms."""
         interval = self.c["auto.commit.interval.ms"]
         while True:
-            yield self.env.timeout(max(interval, 1))
+            yield self.env.timeout(interval)
             if not inc.alive or inc is not self.inc or self.done.triggered:
                 return
-            self._commit_async(inc, dict(inc.stored), "librdkafka's background auto-commit "
+            self._commit_async(inc, dict(self._stored(inc)), "librdkafka's background auto-commit "
                                "of the stored offsets", auto=True)
 
     def _close(self, inc: Incarnation, why: str):
         if self.auto_commit:
-            offsets = inc.positions if self.java else inc.stored
+            offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "on close()", manual=False)
         if inc.producer and inc.producer.alive:

@@ -60,10 +60,14 @@ class ProducerClient:
         self.window: dict[tuple[str, int], list[ProducerBatch]] = {}
         self.in_flight = 0
         self.in_flight_batches: list[ProducerBatch] = []
-        # Responses on one connection come back in order, so once one is lost no later one on
-        # that connection arrives: the client times out, disconnects and retries them all.
+        # Responses on one connection come back in order (the broker answers a connection's
+        # requests in the order it read them): a delayed response holds back every later one
+        # on that connection, a lost one holds them back for good. When a request times out,
+        # the client closes the connection, so every request in flight on it fails and is
+        # retried on a new one (Java NetworkClient.handleTimedOutRequests; librdkafka
+        # disconnects after socket.max.fails=1 timeout).
         self.connection = 0
-        self.broken_connection: int | None = None
+        self.response_free_at: dict[int, float] = {}  # connection -> last response's time
         self.unfinished = 0  # batches created and not yet acked or failed
         self.alive = True
         self.fenced = False
@@ -248,16 +252,23 @@ class ProducerClient:
         sim.record_append(self, batch, attempt, result)
         if not respond:
             return
+        now = sim.env.now
+        ready = now + sim.net.append_ms + sim.net.one_way + fate.delay_ms
+        # head of line: not before the response to the previous request on this connection
+        free_at = self.response_free_at.get(batch.connection, 0.0)
         if fate.lose_response:
-            sim.later(sim.net.append_ms + sim.net.one_way, self._connection_lost, batch,
-                      attempt, result.base_offset)
+            self.response_free_at[batch.connection] = float("inf")
+            if free_at != float("inf"):
+                sim.later(ready - now, self._connection_lost, batch, attempt,
+                          result.base_offset)
             return
-        delay = sim.net.append_ms + sim.net.one_way + fate.delay_ms
-        sim.later(delay, self._response, batch, attempt, result)
+        at = max(ready, free_at)
+        self.response_free_at[batch.connection] = at
+        if at == float("inf"):
+            return  # behind a lost response: it never arrives; the request timeout notices
+        sim.later(at - now, self._response, batch, attempt, result, at - ready)
 
     def _connection_lost(self, batch: ProducerBatch, attempt: int, offset: int) -> None:
-        if self.broken_connection is None:
-            self.broken_connection = batch.connection
         self.sim.trace.emit(
             "ack_lost", self.name,
             f"the broker's response for the batch to partition {batch.partition} (offset "
@@ -266,11 +277,9 @@ class ProducerClient:
             topic=batch.topic, partition=batch.partition, messages=batch.messages,
             attempt=attempt, offset=offset)
 
-    def _response(self, batch: ProducerBatch, attempt: int, result) -> None:
+    def _response(self, batch: ProducerBatch, attempt: int, result, held_ms: float = 0.0) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return  # timed out already (a late response is ignored), or the process is dead
-        if batch.connection == self.broken_connection:
-            return  # responses stop at the lost one; the request timeout will notice
         batch.live_attempt = 0
         self.in_flight -= 1
         self.in_flight_batches.remove(batch)
@@ -285,25 +294,24 @@ class ProducerClient:
                                 messages=batch.messages, error=result.error)
             self._retry(batch, count=False, why="the broker asked for it to be resent in order")
             return
-        self._finish(batch, result.base_offset, result.duplicate, lost=False)
+        self._finish(batch, result.base_offset, result.duplicate, lost=False, held_ms=held_ms)
 
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return
-        if batch.connection == self.broken_connection:
-            # Disconnect: every request still in flight on this connection fails and is
-            # retried on a new one.
-            failed = [b for b in self.in_flight_batches if b.connection == batch.connection]
+        # Disconnect: every request still in flight on this connection fails and is retried
+        # on a new one (their responses, if any come, are ignored).
+        failed = [b for b in self.in_flight_batches if b.connection == batch.connection]
+        if batch.connection == self.connection:
             self.connection += 1
-            self.broken_connection = None
-        else:
-            failed = [batch]
         for b in failed:
             b.live_attempt = 0
             self.in_flight -= 1
             self.in_flight_batches.remove(b)
         for b in failed:
-            self._retry(b, count=True, why="no response within request.timeout.ms")
+            self._retry(b, count=True, why="no response within request.timeout.ms" if b is batch
+                        else "the connection was closed when an earlier request on it timed "
+                             "out")
 
     def _retry(self, batch: ProducerBatch, count: bool, why: str) -> None:
         c = self.sim.config
@@ -312,7 +320,8 @@ class ProducerClient:
         # (the real clients add ±20% jitter; the model does not, to stay easy to follow).
         backoff = min(c["retry.backoff.ms"] * 2 ** max(batch.attempts - 1, 0),
                       max(c["retry.backoff.max.ms"], c["retry.backoff.ms"]))
-        out_of_time = now + backoff - batch.created >= c["delivery.timeout.ms"]
+        limit = c["delivery.timeout.ms"] or float("inf")  # librdkafka: 0 is infinite
+        out_of_time = now + backoff - batch.created >= limit
         out_of_retries = count and batch.attempts > c["retries"]
         if out_of_time or out_of_retries:
             batch.done = True
@@ -341,7 +350,8 @@ class ProducerClient:
             self.ready.sort(key=lambda b: b.not_before)
         self._poke()
 
-    def _finish(self, batch: ProducerBatch, offset: int, duplicate: bool, lost: bool) -> None:
+    def _finish(self, batch: ProducerBatch, offset: int, duplicate: bool, lost: bool,
+                held_ms: float = 0.0) -> None:
         batch.done = True
         self.unfinished -= 1
         if duplicate:
@@ -352,9 +362,14 @@ class ProducerClient:
         else:
             text = (f"{self.name} got the acknowledgement: partition {batch.partition}, "
                     f"offset {offset}")
+        extra = {}
+        if held_ms > 0:
+            text += (f" ({held_ms:g} ms late: responses on a connection come back in order, and "
+                     "it waited behind an earlier one)")
+            extra["held_ms"] = round(held_ms, 6)
         self.sim.trace.emit("ack", self.name, text, topic=batch.topic,
                             partition=batch.partition, messages=batch.messages, offset=offset,
-                            duplicate=duplicate)
+                            duplicate=duplicate, **extra)
         self.on_ack(batch, offset)
         self._check_idle()
         self._poke()

@@ -229,7 +229,9 @@ def test_slow_processing_is_slow_once_by_default():
 
 
 def test_giving_up_on_a_batch_lets_the_batches_behind_it_go():
-    r = scenarios.run("idempotent-producer-lost-ack", overrides={"delivery.timeout.ms": 40})
+    # Java refuses delivery.timeout.ms < linger.ms + request.timeout.ms (configureDeliveryTimeout)
+    r = scenarios.run("idempotent-producer-lost-ack", overrides={"delivery.timeout.ms": 40,
+                                                                 "request.timeout.ms": 40})
     assert r.drained and r.ledger.messages[3].gave_up
     assert r.ledger.messages[9].copies and r.outcome["unseen"] == 0
     # the batch the producer gave up on had been written: the callback error was a false alarm
