@@ -20,14 +20,19 @@ Values = Mapping[str, Any]
 # (control, when it has no effect, why) — checked in this order; the first match per control wins.
 _RULES: tuple[tuple[str, Callable[[Values], bool], Callable[[Values], str]], ...] = (
     ("enable.auto.commit",
-     lambda v: v["enable.auto.commit"] and v["commit.strategy"] not in AUTO_COMMITTING,
-     lambda v: f"no effect here: commit.strategy is {v['commit.strategy']}, so in this model "
-               "the application's own commits are the only ones (choose auto to see the "
-               "background commit)"),
+     # Java: auto-commit inside poll() commits what the previous poll handed out, which the
+     # application's own commit after processing already covers. NOT so for librdkafka: its
+     # timer commits stored offsets mid-batch, so a crash then loses records (the model runs it).
+     lambda v: v["enable.auto.commit"] and v["commit.strategy"] not in AUTO_COMMITTING
+     and v["client.model"] == "java",
+     lambda v: f"no effect on the outcome here: commit.strategy is {v['commit.strategy']}, "
+               "so the application's own commits already cover what the Java client's "
+               "auto-commit in poll() would commit (it only adds a commit in close())"),
     ("auto.commit.interval.ms",
-     lambda v: not v["enable.auto.commit"] or v["commit.strategy"] not in AUTO_COMMITTING,
-     lambda v: "no effect here: nothing auto-commits (enable.auto.commit is off or "
-               "commit.strategy is manual)"),
+     lambda v: not v["enable.auto.commit"] or (v["commit.strategy"] not in AUTO_COMMITTING
+                                               and v["client.model"] == "java"),
+     lambda v: "no effect here: " + ("enable.auto.commit is off" if not v["enable.auto.commit"]
+                                     else "the application's own commits decide")),
     ("enable.auto.offset.store",
      lambda v: v["client.model"] != "librdkafka",
      lambda v: "no effect here: a librdkafka property; client.model is java"),
