@@ -12,6 +12,7 @@ Run with ``make e2e-lite`` (builds the site first) or ``pytest tests/lite``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -189,6 +190,12 @@ def _lab_box(page, description: str):
 
 def _type(page, description: str, text: str) -> None:
     box = _lab_box(page, description)
+    for group in ("Consumer", "Producer and workload", "Faults"):  # the Lab's accordion
+        if box.is_visible():
+            break
+        page.locator(".kafkalab-settings").get_by_text(group, exact=True).first.click()
+        with contextlib.suppress(Exception):  # not in this group: try the next one
+            box.wait_for(state="visible", timeout=2000)
     box.scroll_into_view_if_needed()
     box.click()
     page.keyboard.press("Control+A")
