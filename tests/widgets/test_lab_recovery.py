@@ -220,3 +220,16 @@ def test_the_bundle_is_pushed_as_a_message_not_state(monkeypatch):
     assert sent and sent[-1][0] == {"kind": "kafkalab-plotly-bundle"} and sent[-1][1][0] > 10**6
     widget._handle_custom_msg({"kind": "kafkalab-need-plotly-bundle"}, [])  # a page asks
     assert len(sent) == 2
+
+
+def test_settings_module_is_free_of_widgets():
+    import subprocess
+    import sys
+
+    code = ("import sys, kafkalab.widgets.settings as s\n"
+            "print(any(m in sys.modules for m in ('ipywidgets', 'plotly', 'anywidget')))\n"
+            "print(s.faults_to_controls([{'type': 'consumer_crash', 'point': 'after_processing',"
+            " 'message': 3}])[0]['crash.after.record'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["False", "3"], out.stderr
