@@ -518,7 +518,7 @@ class ConsumerApplication:
         if manual:
             self._maybe_crash(inc, "before_commit", None)
         result = {}
-        self._send_commit(inc, offsets, why, "commitSync", result)
+        self._send_commit(inc, offsets, why, "commitSync", result, owned=manual)
         yield from self._sleep(self.sim.net.commit_round_trip)
         ok = result.get("ok", False)
         if manual and not ok:
@@ -542,16 +542,16 @@ class ConsumerApplication:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
             if auto else offsets
         if offsets:
-            self._send_commit(inc, offsets, why, "commitAsync", {})
+            self._send_commit(inc, offsets, why, "commitAsync", {}, owned=not auto)
 
-    def _send_commit(self, inc, offsets, why, api, result) -> None:
+    def _send_commit(self, inc, offsets, why, api, result, owned=False) -> None:
         sim = self.sim
         offsets = dict(offsets)
         for p, o in offsets.items():
             inc.committed_by_me[p] = o
 
         def arrive():
-            ok = sim.groups.commit(self.group, self.name, self.topic, offsets)
+            ok = sim.groups.commit(self.group, self.name, self.topic, offsets, owned=owned)
             result["ok"] = ok
             text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
             if ok:
@@ -559,9 +559,13 @@ class ConsumerApplication:
                                f"{why})", offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic)
             else:
+                why_failed = ("it is no longer a member of the group"
+                              if not sim.groups.is_member(self.group, self.name) else
+                              "a rebalance gave the partition to another member: its "
+                              "generation is old, ILLEGAL_GENERATION")
                 sim.trace.emit("commit_failed", self.name,
                                f"{self.name}'s commit of {text} failed: CommitFailedException "
-                               "(it is no longer a member of the group)",
+                               f"({why_failed})",
                                offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic)
 
