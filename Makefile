@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PINS := binder/requirements.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 
-.PHONY: lab test bench lint e2e lite e2e-lite exercises pins clean
+.PHONY: lab test bench fuzz lint e2e lite e2e-lite exercises pins clean
 
 $(STAMP): pyproject.toml $(PINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# The model's property tests at 2,000 examples each (CI runs a few dozen): the taught
+# guarantees with 1-3 consumers, conservation, termination, the fault-plan JSON fuzz. A failing
+# property leaves its minimal counterexample in build/fuzz/<property>.json.
+fuzz: $(STAMP)
+	mkdir -p build/fuzz
+	KAFKALAB_FUZZ_EXAMPLES=2000 KAFKALAB_FUZZ_OUT=build/fuzz $(PY) -m pytest -p no:cacheprovider \
+		tests/model/test_properties.py tests/model/test_conservation.py \
+		tests/model/test_fault_plan_fuzz.py tests/model/test_termination.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
