@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             return code
     except ConfigError as exc:
-        print(f"kafkalab: {exc}", file=sys.stderr)
+        # kafkalab's own keys already say "kafkalab: …" (ConfigError.kafka is False for them)
+        text = str(exc)
+        print(text if text.startswith("kafkalab: ") else f"kafkalab: {text}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"kafkalab: {exc}", file=sys.stderr)

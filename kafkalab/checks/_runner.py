@@ -51,7 +51,9 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
     try:
         effective = resolve(merged)
     except ConfigError as exc:
-        return CheckResult(check, FAIL, f"Kafka would refuse this configuration: {exc}")
+        if exc.kafka:
+            return CheckResult(check, FAIL, f"Kafka would refuse this configuration: {exc}")
+        return CheckResult(check, FAIL, f"this configuration cannot be run: {exc}")
     except Exception as exc:  # hostile values the validator did not foresee
         return CheckResult(check, FAIL, f"this configuration cannot be used: "
                                         f"{type(exc).__name__}: {exc}")
