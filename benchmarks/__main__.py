@@ -87,7 +87,22 @@ def crosscheck_wall_time():
         return str(exc)
     rows = report["scenarios"]
     return {"comparable": len(rows), "agree": sum(r["agree"] for r in rows),
-            "seconds": report["elapsed_s"]}
+            "seconds": report["elapsed_s"], "workloads_per_s": report["workloads_per_s"]}
+
+
+def crosscheck_randomised(examples: int = 12, seed: int = 0):
+    """The randomised differential test as CI runs it: random workloads, each run in the
+    simulation and with real clients, compared message by message (workloads per second)."""
+    from kafkalab import crosscheck as cc
+    from kafkalab.real import RealExtraMissing
+
+    try:
+        report = cc.randomised(examples=examples, seed=seed)
+    except RealExtraMissing as exc:
+        return str(exc)
+    return {"examples": examples, "seed": seed, "agree": report["agreeing"],
+            "failures": len(report["failures"]), "seconds": report["elapsed_s"],
+            "workloads_per_s": report["workloads_per_s"]}
 
 
 BIG_RUN = ["at-least-once-manual-commit", "--messages", "1000000", "--set",
@@ -199,6 +214,7 @@ def main() -> None:
         results["sweep"] = sweep_benchmark()
     results["lab_sweep"] = lab_sweep_200()
     results["crosscheck"] = crosscheck_wall_time()
+    results["crosscheck_randomised"] = crosscheck_randomised()
     results["cli_1m"] = cli_peak_rss_1m()
     results["report_100k"] = report_size_100k()
     results["watchdog"] = watchdog_stop_times()
@@ -219,7 +235,7 @@ def main() -> None:
     for k, v in commit_cost.items():
         rows.append((f"commit-cost: {k} (records per simulated s)", f"{v:,.0f}"))
     for section in ("lab", "lab_commit_per_record", "sweep", "lab_sweep", "crosscheck",
-                    "cli_1m", "report_100k", "watchdog"):
+                    "crosscheck_randomised", "cli_1m", "report_100k", "watchdog"):
         if isinstance(results[section], dict):
             for k, v in results[section].items():
                 rows.append((f"{section}: {k}", str(v)))

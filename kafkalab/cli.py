@@ -12,6 +12,7 @@ import sys
 from . import scenarios
 from .model import ConfigError
 from .model.faults import FaultError, from_json, normalise
+from .trace.anomalies import describe as describe_anomaly
 
 EXIT_USAGE = 2
 
@@ -117,8 +118,7 @@ def _report(result) -> str:
             explained.add(m)
             lines.append(f"- {a['type']}: {result.explain(m)}")
         elif a["type"] not in ("lost", "duplicate", "log-duplicate"):
-            detail = {k: v for k, v in a.items() if k != "type"}
-            lines.append(f"- {a['type']} {json.dumps(detail)}")
+            lines.append(f"- {a['type']}: {describe_anomaly(a)}")
     return "\n".join(lines)
 
 
@@ -209,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             return code
     except ConfigError as exc:
-        print(f"kafkalab: {exc}", file=sys.stderr)
+        # kafkalab's own keys already say "kafkalab: …" (ConfigError.kafka is False for them)
+        text = str(exc)
+        print(text if text.startswith("kafkalab: ") else f"kafkalab: {text}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"kafkalab: {exc}", file=sys.stderr)

@@ -49,15 +49,20 @@ Importing this module never imports confluent_kafka: the simulation side
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from . import real
 from .model import simulate
+from .model.config import PROPERTIES
 
 #: Keys compared by default, in report order.
 COMPARED = ("processed", "lost", "duplicates", "log_duplicates", "resumed_from")
 #: Keys compared when the workload injects a broker fault (the producer side matters too).
 COMPARED_PRODUCER = ("acked", "written", *COMPARED)
+#: What is compared for every message, in this order: the first message that differs in any of
+#: them is printed with both sides' explanations.
+PER_MESSAGE = ("acked", "offsets", "processed", "lost")
 
 #: The simulation preset that teaches each scenario the mock cluster cannot run.
 _TAUGHT_BY = {
@@ -67,6 +72,10 @@ _TAUGHT_BY = {
     "transactional-offset-commit": "exactly-once-pipeline",
     "exactly-once-consume-transform-produce": "exactly-once-pipeline",
     "replica-data-loss": None,
+    "static-membership": None,
+    "append-then-error-retry-duplicates": None,
+    "leader-failover": None,
+    "rebalance-takeover-timing": None,
 }
 
 _STRATEGY = {
@@ -74,11 +83,51 @@ _STRATEGY = {
     "before-processing": "before-processing",
     "after-each": "per-record",
     "after-batch": "per-batch",
+    "store-after-processing": "store-after-processing",
 }
 _CRASH_POINT = {"before-process": "before_processing", "after-process": "after_processing"}
 _ON_ERROR = {"skip": "skip", "raise": "close"}
 
 CONSUMER_START_MS = 20.0
+#: produce_after_start: the simulated producer sends one message every this many ms, and the
+#: consumer joins half an interval after the last message written before it starts.
+LATE_PRODUCER_INTERVAL_MS = 50.0
+
+#: librdkafka's client-side produce timeout (socket.timeout.ms) in the simulation; a model
+#: without it has one client timeout, request.timeout.ms.
+_CLIENT_TIMEOUT = "socket.timeout.ms" if "socket.timeout.ms" in PROPERTIES else \
+    "request.timeout.ms"
+
+#: Which of the simulation's Kafka properties a real consumer's and a real producer's settings
+#: may set (canonical names; librdkafka's own names and values for them are resolved by the
+#: model's PROPERTIES table, kafkalab.model.config.RDKAFKA_NAMES). A setting outside these,
+#: :data:`CONVERTED`, :data:`RUN_ONLY` and :data:`UNREACHABLE` makes :func:`simulation_for`
+#: refuse the workload (NotMappable): a property the simulation would not see is never
+#: dropped silently.
+CONSUMER_PROPERTIES = ("auto.offset.reset", "isolation.level", "fetch.max.wait.ms",
+                       "session.timeout.ms", "auto.commit.interval.ms", "max.poll.interval.ms")
+PRODUCER_PROPERTIES = ("acks", "enable.idempotence", "linger.ms",
+                       "max.in.flight.requests.per.connection", "retries", "retry.backoff.ms",
+                       "retry.backoff.max.ms", "delivery.timeout.ms", _CLIENT_TIMEOUT)
+#: librdkafka settings the simulation spells differently: (simulation property, conversion).
+CONVERTED: dict[str, tuple[str, Any]] = {
+    # librdkafka counts a batch in messages; the simulation in bytes of message.bytes each
+    "producer:batch.num.messages": ("batch.size",
+                                    lambda v: int(v) * PROPERTIES["message.bytes"].java),
+}
+#: Settings of the real run that have no simulation property, each with the reason it does not
+#: change any outcome the crosscheck compares.
+RUN_ONLY: dict[str, str] = {
+    "consumer:socket.timeout.ms": "the consumer's own request timeout: no workload delays a "
+                                  "consumer-side response",
+}
+#: Settings the simulation has, but that the real consumer cannot exercise as the runner uses
+#: it, with the reason: refused rather than compared.
+UNREACHABLE: dict[str, str] = {
+    "assign:max.poll.interval.ms": "the real consumer uses assign() (no group join), and "
+                                   "librdkafka enforces max.poll.interval.ms only for "
+                                   "subscribe() (rdkafka_cgrp.c): set consumer.subscribe=true",
+}
 
 
 class NotMappable(ValueError):
@@ -89,38 +138,100 @@ class NotMappable(ValueError):
 # the simulation side
 
 
+def _carry(where: str, settings: dict[str, Any], allowed: tuple[str, ...],
+           config: dict[str, Any], carried: dict[str, str], assigned: str = "") -> None:
+    from .model.config import RDKAFKA_NAMES
+
+    for key, value in settings.items():
+        tag = f"{where}:{key}"
+        if tag in RUN_ONLY:
+            carried[tag] = f"not simulated: {RUN_ONLY[tag]}"
+            continue
+        if tag in UNREACHABLE:
+            raise NotMappable(f"{where} setting {key}={value!r}: {UNREACHABLE[tag]}")
+        if f"{assigned}:{key}" in UNREACHABLE:
+            raise NotMappable(f"{where} setting {key}={value!r}: "
+                              f"{UNREACHABLE[f'{assigned}:{key}']}")
+        if tag in CONVERTED:
+            name, convert = CONVERTED[tag]
+            config[name] = convert(value)
+            carried[tag] = name
+            continue
+        name = RDKAFKA_NAMES.get(key, key)
+        if name not in allowed:
+            known = sorted({*allowed, *(a for a, n in RDKAFKA_NAMES.items() if n in allowed),
+                            *(t.split(":", 1)[1] for t in (*CONVERTED, *RUN_ONLY)
+                              if t.startswith(where + ":"))})
+            raise NotMappable(
+                f"{where} setting {key}={value!r} has no simulation property; the crosscheck "
+                f"carries: {', '.join(known)}")
+        config[key] = value  # the model resolves librdkafka's names and values itself
+        carried[tag] = name
+
+
 def simulation_for(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list[dict]]:
-    """The simulation ``(config, faults)`` equivalent to a real workload (or its name)."""
+    """The simulation ``(config, faults)`` equivalent to a real workload (or its name).
+
+    Every producer and consumer setting of the real run (the runner's base settings and the
+    workload's own) is carried to the simulation through :data:`PRODUCER_PROPERTIES` and
+    :data:`CONSUMER_PROPERTIES`; one the simulation does not know raises :class:`NotMappable`.
+    Use :func:`carried_properties` to see the translation."""
+    return _simulation_for(workload)[:2]
+
+
+def carried_properties(workload: dict[str, Any] | str) -> dict[str, str]:
+    """``{"producer:<librdkafka name>" | "consumer:<name>": simulation property (or why it is
+    not simulated)}`` for every setting of the real run."""
+    return _simulation_for(workload)[2]
+
+
+def _simulation_for(workload: dict[str, Any] | str):
+    from .real.workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
+    from .real.workloads import PRODUCER_BASE_CONFIG
+
     w = real.normalize(workload)
     p, c = w["producer"], w["consumer"]
-    idempotent = str(p.get("enable.idempotence", False)).lower() == "true"
     config: dict[str, Any] = {
         "client.model": "librdkafka",
         "messages": w["messages"],
         "producer.send.interval.ms": 0,
         "consumer.start.ms": CONSUMER_START_MS,
-        "auto.offset.reset": "earliest",
-        "acks": p.get("acks", "all"),
-        "enable.idempotence": idempotent,
-        "linger.ms": p.get("linger.ms", 5),
         "max.poll.records": c["batch"],
-        "processing.ms": 1,
+        "processing.ms": c["processing_ms"] or 1,
         "commit.strategy": _STRATEGY[c["commit"]],
-        "enable.auto.commit": c["commit"] == "auto",
+        "enable.auto.commit": c["commit"] in real.workloads.AUTO_COMMIT_MODES,
     }
-    if c["commit"] == "auto":
+    if c["commit"] in real.workloads.AUTO_COMMIT_MODES:
         config["auto.commit.interval.ms"] = c["auto_commit_interval_ms"]
+    carried: dict[str, str] = {}
+    _carry("producer", {**PRODUCER_BASE_CONFIG, **p}, PRODUCER_PROPERTIES, config, carried)
+    _carry("consumer", {**BASE_CONFIG, **c["config"]}, CONSUMER_PROPERTIES, config, carried,
+           assigned="" if c["subscribe"] else "assign")
     faults: list[dict] = []
 
     fault = w["broker_fault"]
     if fault is not None:
-        config["request.timeout.ms"] = fault["socket_timeout_ms"]
-        config["retry.backoff.ms"] = 100
+        config[_CLIENT_TIMEOUT] = fault["socket_timeout_ms"]
+        carried["producer:socket.timeout.ms"] = _CLIENT_TIMEOUT
         # the real consumer starts once the producer has flushed (the late response included)
         config["consumer.start.ms"] = fault["delay_ms"] + CONSUMER_START_MS
         faults.append({"type": "delay_response", "message": 0, "delay_ms": fault["delay_ms"]})
 
-    crash, failure = w["crash"], w["failure"]
+    crash, failure, slow = w["crash"], w["failure"], w["slow"]
+    later = w["produce_after_start"]
+    if slow is not None:
+        if later or fault is not None:
+            raise NotMappable("a slow record together with produce_after_start or a broker "
+                              "fault: the record index would not be the message id")
+        faults.append({"type": "slow_processing", "message": slow["record"],
+                       "extra_ms": slow["ms"]})
+    if later:
+        if crash is not None or failure is not None:
+            raise NotMappable("a crash or failure together with produce_after_start: the "
+                              "record index would depend on where auto.offset.reset starts")
+        interval = LATE_PRODUCER_INTERVAL_MS
+        config["producer.send.interval.ms"] = interval
+        config["consumer.start.ms"] = (w["messages"] - later - 1) * interval + interval / 2
     if crash is not None or failure is not None:
         if fault is not None:
             raise NotMappable("a crash or failure together with a broker fault: with copies in "
@@ -143,12 +254,16 @@ def simulation_for(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list
                 raise NotMappable("a before-process crash with wait_ms > 0 at the first record "
                                   "of a batch: the simulation has no wait between a poll and "
                                   "the first record's processing")
+            if c["commit"] == "store-after-processing":
+                raise NotMappable("a before-process crash with wait_ms > 0 under "
+                                  "store-after-processing: the real wait comes after record "
+                                  "msg-1's store, a slower record msg-1 would come before it")
             faults.append({"type": "slow_processing", "message": msg - 1,
                            "extra_ms": crash["wait_ms"]})
     if failure is not None:
         config["on.processing.error"] = _ON_ERROR[failure["then"]]
         faults.append({"type": "processing_failure", "message": failure["record"]})
-    return config, faults
+    return config, faults, carried
 
 
 def resumed_from(result: Any) -> int | None:
@@ -176,12 +291,18 @@ def simulated_ledger(result: Any) -> list[dict[str, Any]]:
     ]
 
 
-def simulate_workload(name: str, seed: int = 0) -> dict[str, Any]:
-    """Run only the simulation side of a workload (no confluent-kafka needed).
+def _name(workload: dict[str, Any] | str) -> str:
+    return workload if isinstance(workload, str) else str(workload.get("name", "custom"))
+
+
+def simulate_workload(workload: dict[str, Any] | str, seed: int = 0) -> dict[str, Any]:
+    """Run only the simulation side of a workload (a registered name or a workload dict; no
+    confluent-kafka needed).
 
     Returns ``{"name", "config", "faults", "outcome", "ledger", "result"}``; ``outcome`` has
     :data:`kafkalab.real.OUTCOME_KEYS` (``resumed_from`` included), ``result`` the RunResult."""
-    config, faults = simulation_for(name)
+    name = _name(workload)
+    config, faults = simulation_for(workload)
     result = simulate(config, faults, seed, snapshots=False, scenario=f"crosscheck:{name}")
     outcome = {k: result.outcome.get(k) for k in real.OUTCOME_KEYS if k != "resumed_from"}
     outcome["resumed_from"] = resumed_from(result)
@@ -192,6 +313,71 @@ def simulate_workload(name: str, seed: int = 0) -> dict[str, Any]:
 def compared_keys(workload: dict[str, Any] | str) -> list[str]:
     w = real.normalize(workload)
     return list(COMPARED_PRODUCER if w["broker_fault"] is not None else COMPARED)
+
+
+# ---------------------------------------------------------------------------------------------
+# per message
+
+
+def message_outcomes(ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each message's compared outcome: ``{"id", "acked", "offsets", "processed", "lost"}``
+    (``offsets``: its copies in the log; ``lost``: never processed)."""
+    return [{"id": e["id"], "acked": bool(e["acked"]), "offsets": list(e["offsets"]),
+             "processed": e["processed"], "lost": e["processed"] == 0} for e in ledger]
+
+
+def first_difference(simulated: list[dict[str, Any]],
+                     real_ledger: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first message whose outcome differs (in :data:`PER_MESSAGE` order), or None:
+    ``{"id", "fields", "simulated", "real"}``."""
+    sim_rows, real_rows = message_outcomes(simulated), message_outcomes(real_ledger)
+    if len(sim_rows) != len(real_rows):
+        return {"id": None, "fields": ["messages"], "simulated": len(sim_rows),
+                "real": len(real_rows)}
+    for s, r in zip(sim_rows, real_rows, strict=True):
+        fields = [k for k in PER_MESSAGE if s[k] != r[k]]
+        if fields:
+            return {"id": s["id"], "fields": fields, "simulated": s, "real": r}
+    return None
+
+
+def messages_agreeing(simulated: list[dict[str, Any]], real_ledger: list[dict[str, Any]]) -> int:
+    return sum(s == r for s, r in zip(message_outcomes(simulated), message_outcomes(real_ledger),
+                                      strict=False))
+
+
+# ---------------------------------------------------------------------------------------------
+# known divergences: where the model is (still) wrong, probed on the model itself
+
+
+def _probe_interval_zero() -> str | None:
+    """librdkafka starts its auto-commit timer only for an interval > 0 (rdkafka_cgrp.c; the
+    real run shows it: nothing committed, the restart re-reads from 0)."""
+    w = real.get_workload("auto-commit-interval-0-no-timer")
+    if simulate_workload(w)["outcome"]["resumed_from"] == 0:
+        return None
+    return ("the model's librdkafka auto-commit timer still fires with "
+            "auto.commit.interval.ms=0 (librdkafka disables it: rdkafka_cgrp.c); issue 12 "
+            "item 5, the fidelity helper's fix")
+
+
+_PROBES: dict[str, Any] = {"interval-0": _probe_interval_zero}
+_PROBED: dict[str, str | None] = {}
+
+
+def known_divergence(workload: dict[str, Any] | str) -> str | None:
+    """Why the model is known to get this workload wrong (a fix is pending), else None.
+
+    Each entry is a probe run on the model itself, so a divergence stops being "known" the
+    moment the model is fixed and the comparison is strict again."""
+    w = real.normalize(workload)
+    c = w["consumer"]
+    if c["commit"] in real.workloads.AUTO_COMMIT_MODES and c["auto_commit_interval_ms"] == 0 \
+            and (w["crash"] is not None):
+        if "interval-0" not in _PROBED:
+            _PROBED["interval-0"] = _PROBES["interval-0"]()
+        return _PROBED["interval-0"]
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,9 +394,9 @@ def not_comparable() -> list[dict[str, Any]]:
     ]
 
 
-def _unavailable_here(name: str) -> str | None:
-    """A reason this registered workload cannot run on this machine, else None."""
-    if real.get_workload(name)["broker_fault"] is None:
+def _unavailable_here(workload: dict[str, Any] | str) -> str | None:
+    """A reason this workload cannot run on this machine, else None."""
+    if real.normalize(workload)["broker_fault"] is None:
         return None
     from .real.mock_cluster import mock_api_problem
 
@@ -225,14 +411,65 @@ def _unavailable_here(name: str) -> str | None:
 # the cross-check
 
 
+def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> dict[str, Any]:
+    """Run one workload (a registered name or a workload dict) in the simulation and with real
+    clients, and compare the counts and every message's outcome.
+
+    Returns ``{"name", "title", "simulated", "real", "agree", "compared", "differences",
+    "messages", "messages_agree", "first_difference", "known_divergence", "config", "faults",
+    "carried", "workload", "real_elapsed_s"}``. ``first_difference`` (None when every message
+    agrees) names the first differing message with both sides' outcome and explanation."""
+    from .real.ledger import explain_message
+
+    w = real.normalize(workload)
+    name = w["name"]
+    sim = simulate_workload(w)
+    run = real.run_real(w)
+    keys = compared_keys(w)
+    differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
+    diff = first_difference(sim["ledger"], run["ledger"])
+    if diff is not None:
+        differences.append("messages")
+        if diff["id"] is not None:
+            diff["simulated_explanation"] = sim["result"].explain(diff["id"])
+            diff["real_explanation"] = explain_message(run["ledger"][diff["id"]],
+                                                       run["events"])
+    row = {
+        "name": name,
+        "title": w["title"],
+        "simulated": sim["outcome"],
+        "real": run["outcome"],
+        "agree": not differences,
+        "compared": keys,
+        "differences": differences,
+        "messages": len(run["ledger"]),
+        "messages_agree": messages_agreeing(sim["ledger"], run["ledger"]),
+        "first_difference": diff,
+        "known_divergence": None if not differences else known_divergence(w),
+        "config": sim["config"],
+        "faults": sim["faults"],
+        "carried": carried_properties(w),
+        "workload": w,
+        "real_elapsed_s": run["elapsed_s"],
+    }
+    if details:
+        row["simulated_ledger"] = sim["ledger"]
+        row["real_ledger"] = [
+            {k: e[k] for k in ("id", "acked", "offsets", "delivered", "processed")}
+            for e in run["ledger"]
+        ]
+        row["real_notes"] = run["notes"]
+    return row
+
+
 def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[str, Any]:
     """Run each comparable workload in the simulation and with real clients; compare.
 
     ``names``: registered workload names and/or :data:`kafkalab.real.NOT_COMPARABLE` names
-    (default: all of both). Returns ``{"scenarios": [{"name", "title", "simulated", "real",
-    "agree", "compared", "differences", "config", "faults", "real_elapsed_s"}], "not_comparable":
-    [{"name", "reason", "simulation"}], "elapsed_s"}``; with ``details=True`` each scenario also
-    has ``simulated_ledger``, ``real_ledger`` and ``real_notes``.
+    (default: all of both). Returns ``{"scenarios": [row, ...], "not_comparable":
+    [{"name", "reason", "simulation"}], "elapsed_s", "workloads_per_s"}`` with each row as
+    :func:`compare_workload` makes it; with ``details=True`` each row also has
+    ``simulated_ledger``, ``real_ledger`` and ``real_notes``.
 
     Raises :class:`kafkalab.real.RealExtraMissing` (before running anything) without the
     ``real`` extra, :class:`kafkalab.real.WorkloadError` for an unknown name."""
@@ -256,32 +493,10 @@ def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[st
         if why is not None:
             skipped.append({"name": name, "reason": why, "simulation": None})
             continue
-        sim = simulate_workload(name)
-        run = real.run_real(name)
-        keys = compared_keys(name)
-        differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
-        row = {
-            "name": name,
-            "title": real.WORKLOADS[name]["title"],
-            "simulated": sim["outcome"],
-            "real": run["outcome"],
-            "agree": not differences,
-            "compared": keys,
-            "differences": differences,
-            "config": sim["config"],
-            "faults": sim["faults"],
-            "real_elapsed_s": run["elapsed_s"],
-        }
-        if details:
-            row["simulated_ledger"] = sim["ledger"]
-            row["real_ledger"] = [
-                {k: e[k] for k in ("id", "acked", "offsets", "delivered", "processed")}
-                for e in run["ledger"]
-            ]
-            row["real_notes"] = run["notes"]
-        rows.append(row)
-    return {"scenarios": rows, "not_comparable": skipped,
-            "elapsed_s": round(time.monotonic() - started, 3)}
+        rows.append(compare_workload(name, details=details))
+    elapsed = time.monotonic() - started
+    return {"scenarios": rows, "not_comparable": skipped, "elapsed_s": round(elapsed, 3),
+            "workloads_per_s": round(len(rows) / elapsed, 3) if rows and elapsed else None}
 
 
 _SHORT = {"processed": "processed", "lost": "lost", "duplicates": "dup",
@@ -293,16 +508,43 @@ def _cell(outcome: dict[str, Any], keys: list[str]) -> str:
     return " ".join(f"{_SHORT.get(k, k)}={outcome.get(k)}" for k in keys)
 
 
+def _verdict(row: dict[str, Any]) -> str:
+    if row["agree"]:
+        return "yes"
+    text = f"no ({', '.join(row['differences'])})"
+    return text + (" KNOWN MODEL DIVERGENCE" if row.get("known_divergence") else "")
+
+
+def format_difference(row: dict[str, Any]) -> str:
+    """The first differing message of a disagreeing row, with both explanations."""
+    d = row.get("first_difference")
+    if not d:
+        return ""
+    if d["id"] is None:
+        return f"{row['name']}: {d['simulated']} simulated messages, {d['real']} real"
+    lines = [f"{row['name']}: message {d['id']} differs in {', '.join(d['fields'])}",
+             "  simulated: " + " ".join(f"{k}={d['simulated'][k]}" for k in PER_MESSAGE),
+             "  real:      " + " ".join(f"{k}={d['real'][k]}" for k in PER_MESSAGE)]
+    if d.get("simulated_explanation"):
+        lines.append(f"  simulation says: {d['simulated_explanation']}")
+    if d.get("real_explanation"):
+        lines.append(f"  real run says:   {d['real_explanation']}")
+    if row.get("known_divergence"):
+        lines.append(f"  known model divergence: {row['known_divergence']}")
+    return "\n".join(lines)
+
+
 def format_table(report: dict[str, Any]) -> str:
-    """A plain-text table: scenario, simulated, real, agree (yes/no); then the scenarios that
-    are not comparable, each with its reason."""
-    header = ("scenario", "simulated", "real", "agree")
+    """A plain-text table: scenario, simulated, real, messages agreeing, agree (yes/no); then
+    the first differing message of each disagreement with both explanations; then the
+    scenarios that are not comparable, each with its reason."""
+    header = ("scenario", "simulated", "real", "messages", "agree")
     body = [
         (r["name"], _cell(r["simulated"], r["compared"]), _cell(r["real"], r["compared"]),
-         "yes" if r["agree"] else f"no ({', '.join(r['differences'])})")
+         f"{r['messages_agree']}/{r['messages']}" if "messages" in r else "-", _verdict(r))
         for r in report["scenarios"]
     ]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
 
     def line(row: tuple[str, ...]) -> str:
         return "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -311,15 +553,292 @@ def format_table(report: dict[str, Any]) -> str:
     if body:
         out.append("")
         out.append("each cell shows exactly the keys compared for that scenario "
-                   "(dup = duplicates, log_dup = log_duplicates, resumed = resumed_from)")
+                   "(dup = duplicates, log_dup = log_duplicates: messages with more than one "
+                   "copy, resumed = resumed_from); messages = messages whose copies' offsets, "
+                   "acknowledgement and times processed agree")
+    differing = [format_difference(r) for r in report["scenarios"] if not r["agree"]]
+    differing = [d for d in differing if d]
+    if differing:
+        out.append("")
+        out.append("first differing message:")
+        out.extend(differing)
     if report["not_comparable"]:
         out.append("")
         out.append("not comparable:")
         out.extend(f"  {r['name']}: {r['reason']}" for r in report["not_comparable"])
     agreed = sum(r["agree"] for r in report["scenarios"])
+    known = sum(bool(r.get("known_divergence")) for r in report["scenarios"] if not r["agree"])
     out.append("")
     out.append(f"{agreed}/{len(report['scenarios'])} comparable scenarios agree"
+               + (f", {known} known model divergence(s)" if known else "")
                + (f" ({report['elapsed_s']:.1f} s)" if "elapsed_s" in report else ""))
+    return "\n".join(out)
+
+
+def format_markdown(report: dict[str, Any]) -> str:
+    """The README's crosscheck table: one row per comparable workload (what the real client
+    did, messages agreeing, agree), then the not-comparable ones with their reasons."""
+    rows = ["| workload | real client (= simulation when agreed) | messages agreeing | agree |",
+            "|---|---|---|---|"]
+    for r in report["scenarios"]:
+        rows.append(f"| `{r['name']}`: {r['title']} | {_cell(r['real'], r['compared'])} | "
+                    f"{r['messages_agree']}/{r['messages']} | {_verdict(r)} |")
+    out = "\n".join(rows) + "\n"
+    if report["not_comparable"]:
+        out += "\nNot comparable on the mock cluster (never run, never asserted):\n\n"
+        out += "\n".join(f"- `{r['name']}`: {r['reason'].removeprefix('not comparable: ')}"
+                         + (f" (the simulation teaches it in `{r['simulation']}`)"
+                            if r.get("simulation") else "")
+                         for r in report["not_comparable"]) + "\n"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# randomised differential testing
+
+#: The space the generator draws from: only workloads both sides run deterministically. A
+#: short auto-commit interval (100 ms) is drawn only with a crash wait of 500 ms, so the timer
+#: has surely committed the last stored offset before the process dies; without a wait the
+#: crash races the timer and the real outcome is not a function of the workload.
+RANDOM_SPACE: dict[str, Any] = {
+    "messages": (3, 10),
+    "commit": real.workloads.COMMIT_MODES,
+    "auto_commit_interval_ms": (100, 60000, 0),
+    "processing_ms": (0, 3),
+    "crash_wait_ms": (0, 500),
+    "broker_delay": {"delay_ms": 2000, "socket_timeout_ms": 500},
+    # subscribe() with a slow record: librdkafka needs max.poll.interval.ms >= session.timeout.ms;
+    # the record takes 1.5 times the interval (librdkafka checks it twice a second)
+    "max_poll": {"session.timeout.ms": 3000, "max.poll.interval.ms": 3000},
+}
+
+
+def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
+    """One workload drawn from :data:`RANDOM_SPACE` (commit mode, batch size, auto-commit
+    interval, processing time, crash point and record, processing failure, offset store,
+    a delayed Produce response, a producer still writing, a record slower than
+    max.poll.interval.ms); always mappable."""
+    lo, hi = RANDOM_SPACE["messages"]
+    n = rng.randint(lo, hi)
+    mode = rng.choice(RANDOM_SPACE["commit"])
+    w: dict[str, Any] = {
+        "name": name,
+        "messages": n,
+        "consumer": {"commit": mode, "batch": rng.randint(1, n),
+                     "processing_ms": rng.randint(*RANDOM_SPACE["processing_ms"]),
+                     "auto_commit_interval_ms": rng.choice(RANDOM_SPACE["auto_commit_interval_ms"])
+                     if mode in real.workloads.AUTO_COMMIT_MODES else 5000,
+                     "config": {}},
+        "restart": True,
+    }
+    c = w["consumer"]
+    kind = rng.choices(["crash", "failure", "broker", "late", "slow", "none"],
+                       [5, 2, 2, 2, 1, 1])[0]
+    if kind == "crash":
+        point = rng.choice(real.workloads.CRASH_POINTS)
+        record = rng.randrange(n)
+        short_timer = mode in real.workloads.AUTO_COMMIT_MODES and \
+            c["auto_commit_interval_ms"] == 100
+        wait = 500 if short_timer else rng.choice(RANDOM_SPACE["crash_wait_ms"])
+        if wait and point == "before-process" and (
+                record % c["batch"] == 0 or mode == "store-after-processing"):
+            point = "after-process"  # no simulated pause there: the same wait after the record
+        w["crash"] = {"point": point, "record": record, "wait_ms": wait}
+    elif kind == "failure":
+        w["failure"] = {"record": rng.randrange(n), "then": rng.choice(("skip", "raise"))}
+    elif kind == "broker":
+        w["messages"] = n = rng.randint(lo, 6)
+        c["batch"] = min(c["batch"], n)
+        w["broker_fault"] = {"type": "delay-produce-response", **RANDOM_SPACE["broker_delay"]}
+        w["producer"] = {"acks": "all", "enable.idempotence": False}
+        if rng.random() < 0.5:  # one request per record, several in flight
+            w["producer"].update({"linger.ms": 0, "batch.num.messages": 1})
+        w["restart"] = False
+    elif kind == "late":
+        w["produce_after_start"] = rng.randint(1, n - 1)
+        c["config"] = {"auto.offset.reset": rng.choice(("earliest", "latest"))}
+        w["restart"] = False
+    elif kind == "slow":  # a record slower than max.poll.interval.ms, with a group join
+        c["subscribe"] = True
+        c["config"] = dict(RANDOM_SPACE["max_poll"])
+        w["slow"] = {"record": rng.randrange(n),
+                     "ms": RANDOM_SPACE["max_poll"]["max.poll.interval.ms"] * 3 // 2}
+        w["restart"] = False
+    else:
+        w["restart"] = False
+    real.normalize(w)
+    simulation_for(w)  # the generator only draws workloads the simulation can mirror
+    return w
+
+
+def _shrink_candidates(w: dict[str, Any]):
+    """Smaller variants of a workload, simplest first."""
+    import copy
+
+    def variant(**changes: Any) -> dict[str, Any]:
+        v = copy.deepcopy(w)
+        for key, value in changes.items():
+            if "." in key:
+                outer, inner = key.split(".", 1)
+                v[outer][inner] = value
+            else:
+                v[key] = value
+        return v
+
+    c = w["consumer"]
+    if w.get("crash") and w["crash"]["wait_ms"]:
+        yield variant(crash={**w["crash"], "wait_ms": 0})
+    if c.get("processing_ms"):
+        yield variant(**{"consumer.processing_ms": 0})
+    if (w.get("producer") or {}).get("batch.num.messages"):
+        p = {k: v for k, v in w["producer"].items() if k not in ("batch.num.messages",
+                                                                  "linger.ms")}
+        yield variant(producer=p)
+    n = w["messages"]
+    last = max([w["crash"]["record"] if w.get("crash") else 0,
+                w["failure"]["record"] if w.get("failure") else 0,
+                w.get("produce_after_start", 0)])
+    for smaller in sorted({last + 1, n // 2, n - 1}):
+        if last < smaller < n and smaller >= 1:
+            yield variant(messages=smaller, **{"consumer.batch": min(c["batch"], smaller)})
+    if c["batch"] > 1:
+        yield variant(**{"consumer.batch": 1})
+        yield variant(**{"consumer.batch": c["batch"] - 1})
+    if w.get("crash") and w["crash"]["record"] > 0:
+        yield variant(crash={**w["crash"], "record": w["crash"]["record"] - 1})
+    if w.get("failure") and w["failure"]["record"] > 0:
+        yield variant(failure={**w["failure"], "record": w["failure"]["record"] - 1})
+    if w.get("produce_after_start", 0) > 1:
+        yield variant(produce_after_start=w["produce_after_start"] - 1)
+
+
+def _valid(w: dict[str, Any]) -> bool:
+    try:
+        real.normalize(w)
+        simulation_for(w)
+    except (real.WorkloadError, NotMappable):
+        return False
+    return True
+
+
+def shrink(workload: dict[str, Any], fails: Any, budget: int = 20) -> tuple[dict[str, Any], int]:
+    """Greedily shrink a failing workload: try each smaller variant, keep the first that still
+    ``fails(w)``, start over; stop when none does or after ``budget`` tries. Returns
+    ``(minimal workload, tries)``."""
+    current, tries = workload, 0
+    improved = True
+    while improved and tries < budget:
+        improved = False
+        for candidate in _shrink_candidates(current):
+            if not _valid(candidate):
+                continue
+            tries += 1
+            if fails(candidate):
+                current, improved = candidate, True
+                break
+            if tries >= budget:
+                break
+    return current, tries
+
+
+def reproduction(workload: dict[str, Any]) -> str:
+    """A ready-to-run reproduction of one comparison, for a shell and for Python."""
+    text = json.dumps(workload, sort_keys=True)
+    return ("python -m kafkalab.crosscheck --workload '" + text + "'\n"
+            "# or, in Python:\n"
+            "from kafkalab.crosscheck import compare_workload, format_difference\n"
+            f"print(format_difference(compare_workload({workload!r})))")
+
+
+def _still_fails(last: dict[str, Any]) -> Any:
+    """A shrink predicate: the candidate still disagrees (and not for a known reason); the
+    last failing comparison is kept in ``last["row"]``."""
+
+    def fails(candidate: dict[str, Any]) -> bool:
+        r = compare_workload(candidate)
+        if not r["agree"] and not r["known_divergence"]:
+            last["row"] = r
+            return True
+        return False
+
+    return fails
+
+
+def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
+               on_example: Any = None) -> dict[str, Any]:
+    """Draw ``examples`` workloads (seeded), run each in the simulation and with real clients,
+    compare message by message. A disagreement that is not a :func:`known_divergence` is
+    shrunk to a minimal workload and reported with a ready-to-run reproduction.
+
+    Returns ``{"seed", "examples": [{"workload", "agree", "known_divergence", "differences",
+    "first_difference", "real_elapsed_s"}], "failures": [{"workload", "minimal",
+    "minimal_difference", "reproduction", "shrink_tries"}], "errors": [{"workload", "error",
+    "reproduction"}] (a real run that failed), "known_divergences", "agreeing", "elapsed_s",
+    "workloads_per_s"}``."""
+    import time
+
+    real.require_confluent_kafka()
+    rng = random.Random(seed)
+    started = time.monotonic()
+    rows, failures, errors = [], [], []
+    runs = 0
+    for i in range(examples):
+        w = random_workload(rng, name=f"random-{seed}-{i}")
+        runs += 1
+        try:
+            row = compare_workload(w)
+        except real.RealRunError as exc:  # the real run itself failed: not a disagreement
+            item = {"workload": real.normalize(w), "agree": False, "known_divergence": None,
+                    "differences": [], "first_difference": None, "real_elapsed_s": None,
+                    "error": " ".join(str(exc).split())[:2000]}
+            rows.append(item)
+            errors.append({"workload": item["workload"], "error": item["error"],
+                           "reproduction": reproduction(item["workload"])})
+            if on_example is not None:
+                on_example(i, item)
+            continue
+        item = {"workload": row["workload"], "agree": row["agree"],
+                "known_divergence": row["known_divergence"],
+                "differences": row["differences"], "first_difference": row["first_difference"],
+                "real_elapsed_s": row["real_elapsed_s"]}
+        rows.append(item)
+        if on_example is not None:
+            on_example(i, item)
+        if row["agree"] or row["known_divergence"]:
+            continue
+        last: dict[str, Any] = {"row": row}
+        minimal, tries = shrink(row["workload"], _still_fails(last), budget=shrink_budget)
+        runs += tries
+        failures.append({"workload": row["workload"], "minimal": minimal,
+                         "minimal_difference": format_difference(last["row"]),
+                         "reproduction": reproduction(minimal), "shrink_tries": tries})
+    elapsed = time.monotonic() - started
+    return {"seed": seed, "examples": rows, "failures": failures, "errors": errors,
+            "agreeing": sum(r["agree"] for r in rows),
+            "known_divergences": sum(bool(r["known_divergence"]) and not r["agree"]
+                                     for r in rows),
+            "elapsed_s": round(elapsed, 3),
+            "workloads_per_s": round(runs / elapsed, 3) if elapsed else None}
+
+
+def format_randomised(report: dict[str, Any]) -> str:
+    n = len(report["examples"])
+    out = [f"randomised crosscheck (seed {report['seed']}): {report['agreeing']}/{n} workloads "
+           f"agree message by message, {report['known_divergences']} known model "
+           f"divergence(s), {len(report['failures'])} failure(s), "
+           f"{len(report.get('errors', []))} real-run error(s); {report['elapsed_s']:.1f} s, "
+           f"{report['workloads_per_s']} workloads/s"]
+    for e in report.get("errors", []):
+        out.append("")
+        out.append(f"REAL RUN ERROR: {e['error'][:500]}")
+        out.append("reproduce with:")
+        out.append(e["reproduction"])
+    for f in report["failures"]:
+        out.append("")
+        out.append(f"FAILURE, shrunk in {f['shrink_tries']} tries to:")
+        out.append(f["minimal_difference"])
+        out.append("reproduce with:")
+        out.append(f["reproduction"])
     return "\n".join(out)
 
 
@@ -342,14 +861,88 @@ def run_crosscheck_cli(as_json: bool = False, names: list[str] | None = None) ->
 __all__ = [
     "COMPARED",
     "COMPARED_PRODUCER",
+    "CONSUMER_PROPERTIES",
+    "PER_MESSAGE",
+    "PRODUCER_PROPERTIES",
     "NotMappable",
+    "carried_properties",
+    "compare_workload",
     "compared_keys",
     "crosscheck",
+    "first_difference",
+    "format_difference",
+    "format_markdown",
     "format_table",
+    "known_divergence",
+    "message_outcomes",
     "not_comparable",
+    "random_workload",
+    "randomised",
+    "reproduction",
     "resumed_from",
     "run_crosscheck_cli",
+    "shrink",
     "simulate_workload",
     "simulated_ledger",
     "simulation_for",
 ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kafkalab.crosscheck``: the registered workloads (default), one workload
+    (``--workload JSON``), or ``--random N [--seed S] [--out PATH]``."""
+    import argparse
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m kafkalab.crosscheck",
+                                     description="compare the model with a real Kafka client")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--workload", help="one workload as JSON (a reproduction)")
+    parser.add_argument("--random", type=int, metavar="N", help="N randomised workloads")
+    parser.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
+    parser.add_argument("--out", help="also write the JSON report to this file")
+    args = parser.parse_args(argv)
+    try:
+        if args.workload:
+            try:
+                w = json.loads(args.workload)
+            except json.JSONDecodeError as exc:
+                print(f"kafkalab: --workload is not valid JSON: {exc.msg}", file=sys.stderr)
+                return 2
+            row = compare_workload(w)
+            report: dict[str, Any] = {"scenarios": [row], "not_comparable": []}
+            text = format_table(report)
+            code = 0 if row["agree"] else 1
+        elif args.random:
+            report = randomised(args.random, args.seed,
+                                on_example=None if args.json else lambda i, r: print(
+                                    f"{i + 1}/{args.random} {r['workload']['name']}: "
+                                    + ("agree" if r["agree"] else
+                                       "known divergence" if r["known_divergence"] else
+                                       "REAL RUN ERROR" if r.get("error") else
+                                       "DISAGREE"), flush=True))
+            text = format_randomised(report)
+            code = 0 if not report["failures"] and not report["errors"] else 1
+        else:
+            text, code = run_crosscheck_cli(args.json)
+            print(text)
+            return code
+    except (real.WorkloadError, NotMappable) as exc:
+        print(f"kafkalab: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except real.RealExtraMissing as exc:
+        print(" ".join(str(exc).split()), file=sys.stderr)
+        return 2
+    if args.out:
+        path = Path(args.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str))
+    print(json.dumps(report, indent=2, default=str) if args.json else text)
+    if args.out:
+        print(f"wrote {args.out}")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,6 +16,8 @@ import html
 import json
 from functools import lru_cache
 
+from .trace.anomalies import describe as describe_anomaly
+
 EXPLAIN_LIMIT = 40  # anomalies explained in full; the rest are listed
 LIST_LIMIT = 300  # anomalies listed at all; the page says how many more there are
 LOG_ANIMATION_LIMIT = 300  # records; above this the page would grow by megabytes
@@ -181,9 +183,7 @@ def _anomalies(result) -> str:
             items.append(f"<li><b>message {m}</b> — {label}<br>"
                          f"{html.escape(result.explain(m))}</li>")
         else:
-            detail = ", ".join(f"{k}={v}" for k, v in a.items() if k != "type")
-            items.append(f"<li><b>{html.escape(kind)}</b> (Jepsen's name): "
-                         f"{html.escape(detail)}</li>")
+            items.append(f"<li><b>{html.escape(kind)}</b>: {html.escape(describe_anomaly(a))}</li>")
     if not items:
         if not result.config.get("messages"):
             return "<p>Nothing to deliver: the workload has 0 messages.</p>"

@@ -286,3 +286,98 @@ def test_producer_restart_needs_a_transactional_id_and_read_committed():
     _passed(check_producer_restart({"transactional.id": "app"}, client="librdkafka"))
     assert check_producer_restart(...).status == "not done"
     _failed(check_producer_restart({"transactional.id": ""}), "must not be empty")
+
+
+# -- issue 14.1: timing, constraints, causes ----------------------------------------------------
+# kafka-semantics.md §A: librdkafka stores each offset as poll() hands the message out and a
+# background timer commits the stored offsets every auto.commit.interval.ms (5000 by default),
+# processed or not; the Java consumer commits inside poll(), positions of earlier polls only.
+@pytest.mark.parametrize("config", [{}, {"enable.auto.commit": True},
+                                    {"auto.commit.interval.ms": 60_000},
+                                    {"auto.commit.interval.ms": 1_000_000_000}])
+def test_librdkafka_auto_commit_loses_whatever_the_interval(config):
+    result = check_no_loss(config, client="librdkafka")
+    _failed(result, "was lost", "background auto-commit", "ran ahead of processing")
+    # the counterexample's workload makes the timer fire while a batch is processed
+    assert result.counterexample["config"]["processing.ms"] > 1
+
+
+def test_the_timing_sweep_spans_the_interval():
+    from kafkalab.checks import timings
+    from kafkalab.model.config import resolve
+
+    variants = timings(resolve({"max.poll.records": 5}), 12)  # auto-commit on, every 5 s
+    pers = [v["processing.ms"] for v in variants if v]
+    assert min(pers) * 5 >= 5000  # a batch of 5 takes at least one interval
+    assert max(pers) > 5000  # and one record can span a whole interval
+    assert all(v["max.simulated.ms"] > 12 * v["processing.ms"] for v in variants if v)
+    assert all(v["max.poll.interval.ms"] > 5 * v["processing.ms"] for v in variants if v)
+    assert timings(resolve({"enable.auto.commit": False, "commit.strategy": "per-batch"}),
+                   12) == [{}]
+
+
+def test_auto_commit_that_is_at_least_once_passes_the_timing_sweep():
+    _passed(check_no_loss({"enable.auto.offset.store": False}, client="librdkafka"))
+    _passed(check_no_loss({"auto.commit.interval.ms": 1_000_000_000}, client="java"))
+    result = check_no_loss({}, client="java")
+    _passed(result)
+    assert "auto-commit timer fires mid-batch" in result.summary
+
+
+@pytest.mark.parametrize("check, config, words", [
+    (lambda c: check_no_loss(c, require={"enable.auto.commit": False}),
+     {"commit.strategy": "per-record"}, ["the task asks for enable.auto.commit=false",
+                                         "the default"]),
+    (lambda c: check_no_loss(c, require={"partitions": 2, "consumers": 2}), AT_LEAST_ONCE,
+     ["the task asks for partitions=2", "consumers=2"]),
+    (lambda c: check_fast_and_safe(c, min_throughput=2500, require={"max.poll.records": 20}),
+     {**AT_LEAST_ONCE, "commit.strategy": "async-per-batch", "max.poll.records": 500},
+     ["the task asks for max.poll.records=20"]),
+])
+def test_a_check_enforces_its_tasks_constraints(check, config, words):
+    _failed(check(config), *words)
+
+
+def test_in_flight_as_many_as_idempotence_allows():
+    from kafkalab.checks import AS_MANY_AS_IDEMPOTENCE_ALLOWS
+
+    rule = {"max.in.flight.requests.per.connection": AS_MANY_AS_IDEMPOTENCE_ALLOWS}
+    result = check_idempotent_producer({"max.in.flight.requests.per.connection": 1},
+                                       client="java", require=rule)
+    _failed(result, "as many as idempotence allows", "fewer than that")
+    assert "5" not in result.summary  # the constraint is named, the answer is not given
+    _passed(check_idempotent_producer({"max.in.flight.requests.per.connection": 5},
+                                      client="java", require=rule))
+
+
+def test_a_transaction_never_committed_is_named_as_the_cause():
+    # §C: read_committed reads only below the LSO, which stays at an open transaction's start
+    result = check_exactly_once({"transactional.id": "t", "commit.strategy": "per-batch",
+                                 "enable.auto.commit": False,
+                                 "isolation.level": "read_committed"})
+    _failed(result, "never committed", "last stable offset never moved", "read_committed")
+    assert "had not finished" not in result.summary
+
+
+def test_minimal_refuses_settings_the_defaults_already_give():
+    _failed(check_producer_restart({"transactional.id": "app",
+                                    "isolation.level": "read_committed"},
+                                   client="librdkafka", minimal=True),
+            "only what the librdkafka defaults do not already give", "isolation.level")
+    _passed(check_producer_restart({"transactional.id": "app"}, client="librdkafka",
+                                   minimal=True))
+
+
+def test_a_wrong_signature_is_reported_at_the_learners_line():
+    def handle_batch(records, process):  # this line's number is what the learner needs
+        pass
+
+    line = handle_batch.__code__.co_firstlineno
+    _failed(check_consumer_loop(handle_batch), "TypeError", f"line {line} of your code",
+            "handle_batch(records, process)")
+
+    def apply(db, message_id, value):
+        db["total"] += value  # KeyError here, at this line
+
+    _failed(check_idempotent_sink(apply), "KeyError",
+            f"line {apply.__code__.co_firstlineno + 1} of your code")

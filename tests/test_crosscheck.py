@@ -1,8 +1,8 @@
 """The simulation against real confluent-kafka clients (kafkalab.crosscheck).
 
-The simulation-only tests need no confluent-kafka. The real runs (six workloads on librdkafka's
-in-process mock cluster, 1-3 s each, ~10 s in all here) happen once per session; the notebook
-test runs them a second time inside a kernel."""
+The simulation-only tests need no confluent-kafka. The real runs (19 workloads on librdkafka's
+mock cluster, 1-3 s each) happen once per session, the randomised differential test runs 12
+more; the notebook test runs the 19 a second time inside a kernel."""
 
 from __future__ import annotations
 
@@ -30,6 +30,33 @@ EXPECTED = {
     "non-idempotent-producer-duplicates": {"lost": 0, "duplicates": 10, "log_duplicates": 10,
                                            "resumed_from": None},
     "auto-commit-close-on-error-loses": {"lost": 7, "duplicates": 0, "resumed_from": 10},
+    # librdkafka's offset store per record (fact sheet A, "At-least-once with librdkafka"):
+    # the timer commits the last store; the crash came after processing record 4, before its
+    # store, so only record 4 runs twice
+    "store-after-processing-resumes-at-last-store": {"lost": 0, "duplicates": 1,
+                                                     "resumed_from": 4},
+    "store-after-processing-close-on-error-keeps": {"lost": 0, "duplicates": 0,
+                                                    "resumed_from": 3},
+    "store-after-processing-skip-loses-one": {"lost": 1, "duplicates": 0, "resumed_from": None},
+    # fact sheet A: auto.commit.interval.ms=0 disables librdkafka's timer (rdkafka_cgrp.c)
+    "auto-commit-interval-0-no-timer": {"lost": 0, "duplicates": 4, "resumed_from": 0},
+    "store-commit-interval-0-no-timer": {"lost": 0, "duplicates": 4, "resumed_from": 0},
+    "commit-per-batch-crash-mid-batch": {"lost": 0, "duplicates": 2, "resumed_from": 4},
+    "commit-per-batch-crash-before-process": {"lost": 0, "duplicates": 1, "resumed_from": 6},
+    "commit-before-processing-small-batches-loses": {"lost": 2, "duplicates": 0,
+                                                     "resumed_from": 8},
+    "commit-after-each-skip-loses-one": {"lost": 1, "duplicates": 0, "resumed_from": None},
+    # fact sheet A: auto.offset.reset for a group without a committed offset
+    "auto-offset-reset-latest-new-group": {"lost": 6, "duplicates": 0, "resumed_from": None},
+    "auto-offset-reset-earliest-new-group": {"lost": 0, "duplicates": 0, "resumed_from": None},
+    # fact sheet B: responses on one connection come back in order, so one late response makes
+    # every request in flight behind it time out and be retried
+    "single-record-requests-first-response-delayed": {"lost": 0, "duplicates": 5,
+                                                      "log_duplicates": 5,
+                                                      "resumed_from": None},
+    # fact sheet A/G: exceeding max.poll.interval.ms drops the member; its later commits fail
+    # (UNKNOWN_MEMBER_ID on the real client) and it resumes from the last commit: 3-9 again
+    "slow-record-exceeds-max-poll-interval": {"lost": 0, "duplicates": 7, "resumed_from": None},
 }
 
 
@@ -49,8 +76,236 @@ def test_every_registered_workload_has_a_simulation():
     assert set(EXPECTED) == set(real.list_workloads())
     for name, want in EXPECTED.items():
         sim = cc.simulate_workload(name)
-        assert {k: sim["outcome"][k] for k in want} == want, name
         assert sim["result"].config["client.model"] == "librdkafka"
+        if cc.known_divergence(name):
+            continue  # the model is known to be wrong here (a fix is pending): see below
+        assert {k: sim["outcome"][k] for k in want} == want, name
+
+
+def test_known_divergences_are_probed_on_the_model():
+    # A divergence is "known" only while the model still shows it; for every other workload
+    # the comparison is strict.
+    for name in EXPECTED:
+        why = cc.known_divergence(name)
+        if why is None:
+            continue
+        sim = cc.simulate_workload(name)
+        assert {k: sim["outcome"][k] for k in EXPECTED[name]} != EXPECTED[name], name
+        assert "issue 12" in why
+    assert cc.known_divergence("commit-after-processing-redelivers") is None
+
+
+# -- simulation_for carries every setting -------------------------------------------------
+
+
+def _custom(**changes):
+    w = real.get_workload("commit-after-processing-redelivers")
+    w.update(name="custom", expect={})
+    for key, value in changes.items():
+        if key == "consumer":
+            w["consumer"].update(value)
+        else:
+            w[key] = value
+    return w
+
+
+def test_consumer_config_reaches_the_simulation():
+    # Before: consumer.config was dropped, so a custom workload "agreed" untested.
+    w = _custom(consumer={"config": {"auto.offset.reset": "latest", "fetch.wait.max.ms": 100,
+                                     "session.timeout.ms": 10000}})
+    config = cc.simulate_workload(w)["result"].config  # as the model resolved it
+    assert config["auto.offset.reset"] == "latest"
+    assert config["fetch.max.wait.ms"] == 100  # librdkafka's name for Java's fetch.max.wait.ms
+    assert config["session.timeout.ms"] == 10000
+    assert cc.carried_properties(w)["consumer:fetch.wait.max.ms"] == "fetch.max.wait.ms"
+    # librdkafka's own value spellings (fact sheet A)
+    w["consumer"]["config"] = {"auto.offset.reset": "smallest"}
+    assert cc.simulate_workload(w)["result"].config["auto.offset.reset"] == "earliest"
+
+
+def test_the_runners_base_settings_reach_the_simulation():
+    from kafkalab.real.workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
+    from kafkalab.real.workloads import PRODUCER_BASE_CONFIG
+
+    config = cc.simulate_workload("commit-after-processing-redelivers")["result"].config
+    carried = cc.carried_properties("commit-after-processing-redelivers")
+    assert {f"consumer:{k}" for k in BASE_CONFIG} <= set(carried)
+    assert {f"producer:{k}" for k in PRODUCER_BASE_CONFIG} <= set(carried)
+    assert config["isolation.level"] == "read_uncommitted"  # not librdkafka's default
+    assert config["delivery.timeout.ms"] == PRODUCER_BASE_CONFIG["message.timeout.ms"]
+    assert carried["consumer:socket.timeout.ms"].startswith("not simulated: ")
+
+
+def test_producer_config_reaches_the_simulation():
+    w = real.get_workload("single-record-requests-first-response-delayed")
+    config, _ = cc.simulation_for(w)
+    assert config["linger.ms"] == 0
+    sim = cc.simulate_workload(w)
+    # batch.num.messages=1: one record per produce request, as in the real run
+    produced = [e for e in sim["result"].events if e.kind == "produce"]
+    assert all(len(e.data["messages"]) == 1 for e in produced)
+    del w["producer"]["acks"]
+    w["producer"]["request.required.acks"] = -1
+    assert cc.simulate_workload(w)["result"].config["acks"] == "all"
+    assert cc.carried_properties(w)["producer:request.required.acks"] == "acks"
+
+
+def test_an_unknown_setting_is_an_error_not_ignored():
+    w = _custom(consumer={"config": {"queued.min.messages": 5}})
+    with pytest.raises(cc.NotMappable, match=r"queued\.min\.messages"):
+        cc.simulation_for(w)
+    w = _custom(producer={"acks": "all", "compression.type": "lz4"})
+    with pytest.raises(cc.NotMappable, match=r"compression\.type"):
+        cc.simulation_for(w)
+    # the simulation has it, but the real consumer (assign(), no group join) cannot show it
+    w = _custom(consumer={"config": {"max.poll.interval.ms": 1000}})
+    with pytest.raises(cc.NotMappable, match="subscribe"):
+        cc.simulation_for(w)
+    # with subscribe() it is exercised, so it is carried
+    w["consumer"]["subscribe"] = True
+    assert cc.carried_properties(w)["consumer:max.poll.interval.ms"] == "max.poll.interval.ms"
+    # the commit mode owns these: refused by the workload check itself
+    w = _custom(consumer={"config": {"enable.auto.offset.store": False}})
+    with pytest.raises(real.WorkloadError, match=r"consumer\.commit decides"):
+        cc.simulation_for(w)
+
+
+def test_store_after_processing_maps_to_its_strategy():
+    config, _ = cc.simulation_for("store-after-processing-resumes-at-last-store")
+    assert config["commit.strategy"] == "store-after-processing"
+    assert config["enable.auto.commit"] is True and config["auto.commit.interval.ms"] == 100
+    w = real.get_workload("store-after-processing-resumes-at-last-store")
+    w["crash"] = {"point": "before-process", "record": 4, "wait_ms": 500}
+    with pytest.raises(cc.NotMappable, match="store-after-processing"):
+        cc.simulation_for(w)
+
+
+def test_a_late_producer_is_timed_around_the_consumer_start():
+    sim = cc.simulate_workload("auto-offset-reset-latest-new-group")
+    join = next(e for e in sim["result"].events if e.kind == "join")
+    appended = [e.data["messages"][0] for e in sim["result"].events
+                if e.kind == "append" and e.t < join.t]
+    assert appended == list(range(6))  # 6 written before the group starts, 4 after
+    assert join.data["resumed"]["0"] == [6, "auto.offset.reset=latest"]
+
+
+# -- per-message comparison -----------------------------------------------------------------
+
+
+def _entry(i, offsets, processed, acked=True):
+    return {"id": i, "acked": acked, "offsets": offsets, "delivered": processed,
+            "processed": processed}
+
+
+def test_first_difference_is_per_message():
+    sim = [_entry(0, [0], 1), _entry(1, [1], 2), _entry(2, [2], 1)]
+    same_counts = [_entry(0, [0], 2), _entry(1, [1], 1), _entry(2, [2], 1)]
+    # the counts agree (processed 4, one duplicate) but the messages do not
+    assert sum(e["processed"] for e in sim) == sum(e["processed"] for e in same_counts)
+    d = cc.first_difference(sim, same_counts)
+    assert d["id"] == 0 and d["fields"] == ["processed"]
+    assert d["simulated"]["processed"] == 1 and d["real"]["processed"] == 2
+    assert cc.messages_agreeing(sim, same_counts) == 1
+    assert cc.first_difference(sim, [dict(e) for e in sim]) is None
+    moved = [_entry(0, [0], 1), _entry(1, [1, 3], 2), _entry(2, [2], 1)]
+    assert cc.first_difference(sim, moved)["fields"] == ["offsets"]
+    lost = [_entry(0, [0], 1), _entry(1, [1], 2), _entry(2, [2], 0)]
+    assert cc.first_difference(sim, lost)["fields"] == ["processed", "lost"]
+
+
+def test_a_disagreement_prints_both_explanations():
+    row = {"name": "w", "agree": False, "differences": ["messages"], "known_divergence": None,
+           "first_difference": {
+               "id": 3, "fields": ["processed"],
+               "simulated": {"acked": True, "offsets": [3], "processed": 1, "lost": False},
+               "real": {"acked": True, "offsets": [3], "processed": 2, "lost": False},
+               "simulated_explanation": "Message 3: processed exactly once.",
+               "real_explanation": "Message 3: DUPLICATE (processed 2 times)."}}
+    text = cc.format_difference(row)
+    assert "message 3 differs in processed" in text
+    assert "simulation says: Message 3: processed exactly once." in text
+    assert "real run says:   Message 3: DUPLICATE" in text
+    table = cc.format_table({"scenarios": [{**row, "simulated": {}, "real": {},
+                                            "compared": [], "messages": 10,
+                                            "messages_agree": 9}],
+                             "not_comparable": []})
+    assert "9/10" in table and "first differing message:" in table
+
+
+def test_the_readme_lists_every_workload_and_gap():
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Checked against a real client", 1)[1].split("\n## ", 1)[0]
+    for name in [*real.list_workloads(), *real.NOT_COMPARABLE]:
+        assert f"`{name}`" in section, name
+    assert "make crosscheck-deep" in section and "DEEP_FIGURES" not in section
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(real.WORKLOADS) and all(line.endswith("| yes |") for line in rows)
+
+
+def test_markdown_table_shape():
+    row = {"name": "w", "title": "t", "agree": True, "differences": [], "compared": ["lost"],
+           "real": {"lost": 1}, "messages": 10, "messages_agree": 10}
+    text = cc.format_markdown({"scenarios": [row], "not_comparable": cc.not_comparable()})
+    assert "| `w`: t | lost=1 | 10/10 | yes |" in text
+    assert "- `zombie-fencing`: the mock cluster does not fence" in text
+
+
+# -- the randomised differential test, offline parts ----------------------------------------
+
+
+def test_random_workloads_are_seeded_valid_and_cover_the_space():
+    import random
+
+    draws = [cc.random_workload(random.Random(7)) for _ in range(2)]
+    assert draws[0] == draws[1]
+    rng = random.Random(1)
+    ws = [cc.random_workload(rng) for _ in range(300)]
+    for w in ws:
+        cc.simulation_for(w)  # mappable, by construction
+        crash = w.get("crash")
+        c = w["consumer"]
+        if crash and c["commit"] in ("auto", "store-after-processing") \
+                and c["auto_commit_interval_ms"] == 100:
+            assert crash["wait_ms"] == 500  # never a race between the timer and the crash
+    assert {w["consumer"]["commit"] for w in ws} == set(real.workloads.COMMIT_MODES)
+    assert {w["consumer"]["auto_commit_interval_ms"] for w in ws
+            if w["consumer"]["commit"] == "auto"} == {0, 100, 60000}
+    assert any(w.get("broker_fault") and w["producer"].get("batch.num.messages") == 1
+               for w in ws)
+    assert any(w.get("produce_after_start") for w in ws)
+    assert any(w.get("slow") and w["consumer"]["subscribe"] for w in ws)
+    assert {w["crash"]["point"] for w in ws if w.get("crash")} == {"before-process",
+                                                                     "after-process"}
+    assert len({w["consumer"]["batch"] for w in ws}) > 5
+
+
+def test_shrink_finds_a_minimal_workload():
+    w = {"name": "x", "messages": 10, "restart": True,
+         "consumer": {"commit": "after-batch", "batch": 7, "processing_ms": 3,
+                      "auto_commit_interval_ms": 5000, "config": {}},
+         "crash": {"point": "after-process", "record": 6, "wait_ms": 500}}
+
+    def fails(candidate):  # a pretend bug: any crash at record >= 2 of a batch of >= 3
+        return candidate["consumer"]["batch"] >= 3 and candidate["crash"]["record"] >= 2
+
+    minimal, tries = cc.shrink(w, fails, budget=50)
+    assert minimal["consumer"]["batch"] == 3 and minimal["crash"]["record"] == 2
+    assert minimal["crash"]["wait_ms"] == 0 and minimal["consumer"]["processing_ms"] == 0
+    assert minimal["messages"] == 3
+    assert tries <= 50
+    text = cc.reproduction(minimal)
+    shell = text.splitlines()[0]
+    assert shell.startswith("python -m kafkalab.crosscheck --workload '")
+    assert json.loads(shell.split("'", 1)[1].rsplit("'", 1)[0]) == minimal
+
+
+def test_the_cli_reports_an_unmappable_workload_in_one_line(capsys):
+    w = _custom(consumer={"config": {"queued.min.messages": 5}})
+    assert cc.main(["--workload", json.dumps(w)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "queued.min.messages" in err
+    assert cc.main(["--workload", "{nope"]) == 2
+
 
 
 def test_the_crash_lands_where_the_real_one_does():
@@ -143,15 +398,62 @@ def test_crosscheck_agrees_on_every_comparable_scenario(report):
     # every registered workload is either compared or listed with a reason, never dropped
     assert set(rows) | skipped >= set(real.list_workloads())
     for name, row in rows.items():
-        assert row["agree"], (name, row["differences"], row["simulated"], row["real"])
+        # what the real client does, per the fact sheet (and the workload's own expectations)
         for key, value in EXPECTED[name].items():
             assert row["real"][key] == value, (name, key)
+        assert real.check_expectations(row["real"], real.WORKLOADS[name]["expect"]) == []
         assert {"lost", "duplicates", "log_duplicates", "resumed_from"} <= set(row["compared"])
         assert "delivered" not in row["compared"]
-        assert len(row["simulated_ledger"]) == len(row["real_ledger"]) == 10
+        assert len(row["simulated_ledger"]) == len(row["real_ledger"]) == row["messages"]
+        if row["known_divergence"]:
+            # the model is still wrong here (a fix is pending); shown, never bent
+            assert not row["agree"] and row["first_difference"]["real_explanation"]
+            continue
+        assert row["agree"], (name, cc.format_difference(row), row["simulated"], row["real"])
+        assert row["messages_agree"] == row["messages"] and row["first_difference"] is None
+    agreeing = sum(r["agree"] for r in rows.values())
+    assert agreeing >= 15
     text = cc.format_table(report)
-    assert f"{len(rows)}/{len(rows)} comparable scenarios agree" in text
+    assert f"{agreeing}/{len(rows)} comparable scenarios agree" in text
     json.dumps({k: v for k, v in report.items()})  # JSON-serialisable
+
+
+@needs_real
+def test_real_runs_show_the_behaviours_the_new_workloads_target(report):
+    rows = {r["name"]: r for r in report["scenarios"]}
+    ledger = {name: {e["id"]: e for e in row["real_ledger"]} for name, row in rows.items()}
+    # head-of-line: all five single-record requests were retried, each message twice in the log
+    in_flight = ledger["single-record-requests-first-response-delayed"]
+    assert [e["offsets"] for e in in_flight.values()] == [[i, i + 5] for i in range(5)]
+    # latest: the group starts at the end, the six messages already written are never read
+    latest = ledger["auto-offset-reset-latest-new-group"]
+    assert [i for i, e in latest.items() if e["processed"] == 0] == list(range(6))
+    # librdkafka's per-record store: the timer committed mid-batch, record 4 ran twice
+    store = ledger["store-after-processing-resumes-at-last-store"]
+    assert [i for i, e in store.items() if e["processed"] == 2] == [4]
+    # interval 0: no timer at all, the restart re-read everything processed before the crash
+    assert rows["auto-commit-interval-0-no-timer"]["real"]["resumed_from"] == 0
+    # max.poll.interval.ms: records 3-9 were processed before the rejoin and again after it
+    slow = ledger["slow-record-exceeds-max-poll-interval"]
+    assert [i for i, e in slow.items() if e["processed"] == 2] == list(range(3, 10))
+    notes = " ".join(rows["slow-record-exceeds-max-poll-interval"]["real_notes"])
+    assert "UNKNOWN_MEMBER_ID" in notes and "max.poll.interval.ms exceeded" in notes
+
+
+@needs_real
+def test_randomised_differential():
+    """Seeded random workloads from the space both sides run, compared message by message;
+    a failure is shrunk and printed as a ready-to-run reproduction. `make crosscheck-deep`
+    runs 200 of them; KAFKALAB_CROSSCHECK_SEED picks another seed."""
+    import os
+
+    seed = int(os.environ.get("KAFKALAB_CROSSCHECK_SEED", "12"))
+    rep = cc.randomised(examples=12, seed=seed, shrink_budget=8)
+    print("\n" + cc.format_randomised(rep))
+    assert len(rep["examples"]) == 12
+    assert rep["failures"] == [] and rep["errors"] == [], cc.format_randomised(rep)
+    for item in rep["examples"]:
+        assert item["agree"] or item["known_divergence"], item
 
 
 @needs_real
@@ -179,7 +481,8 @@ def test_notebook_runs_clean():
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None  # stored without outputs
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+    # the real runs take one to a few seconds each, more on a busy machine
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs

@@ -5,7 +5,8 @@ fault schedules and returns a :class:`CheckResult` that displays as ``✓ ...``,
 the first counterexample and its explanation) or ``… not done yet``.
 """
 
-from ._runner import CRASH_POINTS, crash_schedules
+from ._runner import CRASH_POINTS, crash_schedules, timings
+from .challenges import check_challenge
 from .configs import (
     check_exactly_once,
     check_fast_and_safe,
@@ -15,13 +16,22 @@ from .configs import (
     check_producer_restart,
 )
 from .loop import Record, check_consumer_loop
+from .misconceptions import Wrong
 from .result import CheckResult
+from .rules import AS_MANY_AS_IDEMPOTENCE_ALLOWS, SET_EXPLICITLY, Rule, at_least, at_most
 from .sink import check_idempotent_sink, deposit
 
 __all__ = [
+    "AS_MANY_AS_IDEMPOTENCE_ALLOWS",
     "CRASH_POINTS",
+    "SET_EXPLICITLY",
     "CheckResult",
     "Record",
+    "Rule",
+    "Wrong",
+    "at_least",
+    "at_most",
+    "check_challenge",
     "check_consumer_loop",
     "check_exactly_once",
     "check_fast_and_safe",
@@ -32,4 +42,5 @@ __all__ = [
     "check_producer_restart",
     "crash_schedules",
     "deposit",
+    "timings",
 ]

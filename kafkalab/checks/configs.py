@@ -4,8 +4,9 @@ reports the first run that breaks the property, with the model's explanation."""
 from __future__ import annotations
 
 from ..model import simulate
+from ..model.config import resolve
 from ..trace import RunResult
-from ._runner import circumstances, explore, prepare
+from ._runner import explore, prepare, sentence_end, timings
 from .result import FAIL, PASS, CheckResult
 
 MESSAGES = 12
@@ -31,10 +32,30 @@ def _lost(run: RunResult):
     if ledger.lost():
         return ledger.lost()[0], "was lost"
     if ledger.unseen():
-        limit = run.config["max.simulated.ms"] / 1000
-        return ledger.unseen()[0], (f"was never processed (the run had not finished after "
-                                    f"{limit:g} s of simulated time)")
+        m = ledger.unseen()[0]
+        return m, _why_unseen(run, m)
     return None
+
+
+def _why_unseen(run: RunResult, m: int) -> str:
+    """Why message ``m`` was never processed, from the run's structure (never its text)."""
+    copies = run.ledger.messages[m].copies
+    reader = "the read_committed reader" if run.config.get("pipeline") else "the consumer"
+    if copies and all(c.status == "open" for c in copies) and \
+            run.config.get("isolation.level") == "read_committed":
+        return (f"was never processed: it was written to the {copies[0].topic} topic inside a "
+                f"transaction that was never committed, so the last stable offset never moved "
+                f"past it and {reader} saw nothing")
+    if not copies and run.ledger.messages[m].sends:
+        where = "output" if run.config.get("pipeline") else "input"
+        return f"was never processed: it never reached the {where} topic"
+    end = run.events[-1].t if run.events else 0.0
+    limit = run.config["max.simulated.ms"]
+    if end >= limit:
+        return (f"was never processed (the run had not finished after {limit / 1000:g} s of "
+                "simulated time)")
+    return (f"was never processed: the run stopped at t={end:,.0f} ms with nothing left that "
+            "could deliver it")
 
 
 def _duplicated(run: RunResult):
@@ -57,39 +78,49 @@ def _exactly_once(run: RunResult):
     return _lost(run) or _duplicated(run)
 
 
-def check_no_loss(config, client: str | None = None, random_seeds: int = 8) -> CheckResult:
-    """At least once: no message is lost, whatever point the consumer crashes at."""
-    ready = prepare("check_no_loss", config, CONSUMER_BASE, _forced(client))
+def _timed(cfg: dict) -> list[dict]:
+    return timings(resolve(cfg), cfg["messages"])
+
+
+def check_no_loss(config, client: str | None = None, random_seeds: int = 8,
+                  require: dict | None = None, minimal: bool = False) -> CheckResult:
+    """At least once: no message is lost, whatever point the consumer crashes at (and, with
+    auto-commit on, whenever its timer fires: see :func:`kafkalab.checks.timings`).
+    ``require``/``minimal``: the task's stated constraints (:mod:`kafkalab.checks.rules`)."""
+    ready = prepare("check_no_loss", config, CONSUMER_BASE, _forced(client), require, minimal)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
     return explore("check_no_loss", cfg, _lost, _row_lost, "no message lost", notes,
-                   random_seeds=random_seeds)
+                   random_seeds=random_seeds, timing=_timed(cfg))
 
 
-def check_no_duplicates(config, client: str | None = None,
-                        random_seeds: int = 8) -> CheckResult:
+def check_no_duplicates(config, client: str | None = None, random_seeds: int = 8,
+                        require: dict | None = None, minimal: bool = False) -> CheckResult:
     """At most once: no message is processed twice, whatever point the consumer crashes at."""
-    ready = prepare("check_no_duplicates", config, CONSUMER_BASE, _forced(client))
+    ready = prepare("check_no_duplicates", config, CONSUMER_BASE, _forced(client), require,
+                    minimal)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
     return explore("check_no_duplicates", cfg, _duplicated, _row_duplicated,
-                   "no message processed twice", notes, random_seeds=random_seeds)
+                   "no message processed twice", notes, random_seeds=random_seeds,
+                   timing=_timed(cfg))
 
 
-def check_exactly_once(config, client: str | None = None, random_seeds: int = 8) -> CheckResult:
+def check_exactly_once(config, client: str | None = None, random_seeds: int = 8,
+                       require: dict | None = None, minimal: bool = False) -> CheckResult:
     """Consume-transform-produce (``pipeline=true``): the downstream reader processes every
     message exactly once, whatever point the transform crashes at."""
     ready = prepare("check_exactly_once", config, PIPELINE_BASE,
-                    _forced(client, pipeline=True))
+                    _forced(client, pipeline=True), require, minimal)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
     return explore("check_exactly_once", cfg, _exactly_once,
                    lambda row: _row_lost(row) or _row_duplicated(row),
                    "every message processed exactly once downstream", notes,
-                   random_seeds=random_seeds)
+                   random_seeds=random_seeds, timing=_timed(cfg))
 
 
 def _producer_schedules(messages: int):
@@ -109,10 +140,12 @@ def _producer_safe(run: RunResult):
     return _lost(run) or _duplicated(run)
 
 
-def check_idempotent_producer(config, client: str | None = None) -> CheckResult:
+def check_idempotent_producer(config, client: str | None = None, require: dict | None = None,
+                              minimal: bool = False) -> CheckResult:
     """Every single lost acknowledgement and every single lost produce request: no copy of a
     message twice in the log, nothing lost."""
-    ready = prepare("check_idempotent_producer", config, PRODUCER_BASE, _forced(client))
+    ready = prepare("check_idempotent_producer", config, PRODUCER_BASE, _forced(client),
+                    require, minimal)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
@@ -130,13 +163,13 @@ COST_FORCED = {"messages": 500, "processing.ms": 0.2, "network.rtt.ms": 2.0,
 
 
 def check_fast_and_safe(config, min_throughput: float = 2000, client: str | None = None,
-                        random_seeds: int = 8) -> CheckResult:
+                        random_seeds: int = 8, require: dict | None = None) -> CheckResult:
     """Throughput of at least ``min_throughput`` messages/s on the commit-cost workload
     (500 records, 0.2 ms of processing each, 2 ms round trips, 1 ms per commit write) *and*
     no message lost under the crash schedules of :func:`check_no_loss`."""
     name = "check_fast_and_safe"
     forced = {**COST_FORCED, **({"client.model": client} if client else {})}
-    ready = prepare(name, config, COST_BASE, forced)
+    ready = prepare(name, config, COST_BASE, forced, require)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
@@ -191,13 +224,15 @@ def _restart_in_scope(run: RunResult) -> bool:
     return back is not None and (settled is None or back < settled)
 
 
-def check_producer_restart(config, client: str | None = None) -> CheckResult:
+def check_producer_restart(config, client: str | None = None, require: dict | None = None,
+                           minimal: bool = False) -> CheckResult:
     """The producer application restarts (a deployment, a crash) while an acknowledgement is
     lost, with and without the old instance living on as a zombie, and resends what it has no
     acknowledgement for: the consumer must process every message exactly once."""
     name = "check_producer_restart"
     ready = prepare(name, config, RESTART_BASE,
-                    _forced(client, **{"transaction.messages": 5, "restart.delay.ms": 100.0}))
+                    _forced(client, **{"transaction.messages": 5, "restart.delay.ms": 100.0}),
+                    require, minimal)
     if isinstance(ready, CheckResult):
         return ready
     cfg, notes = ready
@@ -210,7 +245,7 @@ def check_producer_restart(config, client: str | None = None) -> CheckResult:
         bad = _exactly_once(run)
         if bad is not None:
             message, verb = bad
-            return CheckResult(name, FAIL, f"message {message} {verb} {circumstances(run)}",
+            return CheckResult(name, FAIL, f"message {message} {verb}{sentence_end(run)}",
                                details=run.explain(message), runs=runs,
                                counterexample={"config": cfg, "faults": faults, "seed": 0,
                                                "message": message}, run=run, notes=notes)

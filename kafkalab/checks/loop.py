@@ -16,10 +16,9 @@ everything processed ends up committed.
 from __future__ import annotations
 
 import random
-import traceback
 from typing import NamedTuple
 
-from ._runner import is_stub
+from ._runner import is_stub, learner_line, signature_problem
 from .result import FAIL, PASS, CheckResult, not_done
 
 RECORDS = 12
@@ -124,6 +123,9 @@ def check_consumer_loop(handle_batch, random_seeds: int = 20) -> CheckResult:
         return CheckResult(name, FAIL, "`handle_batch` should be a function "
                                        "handle_batch(records, process, commit), not a "
                                        f"{type(handle_batch).__name__}")
+    wrong = signature_problem(handle_batch, "handle_batch", ("records", "process", "commit"))
+    if wrong:
+        return CheckResult(name, FAIL, wrong)
     runs = crashes = 0
     counts: dict[str, int] = {}
     plans = [(None, None, "no crash")]
@@ -138,9 +140,8 @@ def check_consumer_loop(handle_batch, random_seeds: int = 20) -> CheckResult:
             return CheckResult(name, FAIL, str(exc), details=_when(consumer, label),
                                runs=runs + 1)
         except Exception as exc:
-            where = traceback.extract_tb(exc.__traceback__)[-1]
             return CheckResult(name, FAIL, f"handle_batch() raised {type(exc).__name__}: "
-                                           f"{exc} (line {where.lineno})",
+                                           f"{exc} ({learner_line(exc, handle_batch)})",
                                details=_when(consumer, label), runs=runs + 1)
         runs += 1
         crashes += len(consumer.crashes)

@@ -82,8 +82,11 @@ class CheckResult:
 
 
 def _replay_hint(ce: dict) -> str:
-    return (f"Counterexample: faults={ce['faults']!r}, seed={ce['seed']}; "
-            "`.replay()` on this result runs it again.")
+    from ..model.faults import describe
+
+    faults = "; ".join(describe(f) for f in ce["faults"]) or "no faults at all"
+    return (f"Counterexample: {faults} (seed {ce['seed']}). `.replay()` on this result runs it "
+            "again; `.counterexample` holds its configuration and fault plan.")
 
 
 def not_done(check: str, what: str) -> CheckResult:

@@ -12,11 +12,9 @@ the learner's function, with a fresh ``db`` per run.
 
 from __future__ import annotations
 
-import traceback
-
 from ..model import simulate
 from ..trace import RunResult
-from ._runner import circumstances, is_stub
+from ._runner import circumstances, is_stub, learner_line, signature_problem
 from .configs import CONSUMER_BASE, MESSAGES
 from .result import FAIL, PASS, CheckResult, not_done
 
@@ -65,6 +63,9 @@ def check_idempotent_sink(apply, random_seeds: int = 6) -> CheckResult:
         return CheckResult(name, FAIL, f"`apply` should be a function "
                                        f"apply(db, message_id, value), not a "
                                        f"{type(apply).__name__}")
+    wrong = signature_problem(apply, "apply", ("db", "message_id", "value"))
+    if wrong:
+        return CheckResult(name, FAIL, wrong)
     runs = replay_runs(random_seeds)
     total_calls = redeliveries = 0
     for run, faults, seed in runs:
@@ -78,10 +79,9 @@ def check_idempotent_sink(apply, random_seeds: int = 6) -> CheckResult:
             except NotImplementedError:
                 return not_done(name, "apply() still raises NotImplementedError")
             except Exception as exc:
-                where = traceback.extract_tb(exc.__traceback__)[-1]
                 return CheckResult(
                     name, FAIL, f"apply(db, {m}, {deposit(m)}) raised "
-                                f"{type(exc).__name__}: {exc} (line {where.lineno})",
+                                f"{type(exc).__name__}: {exc} ({learner_line(exc, apply)})",
                     details="db before the call: " + _short(db), runs=total_calls)
             total_calls += 1
             redeliveries += again

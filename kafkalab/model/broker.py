@@ -69,8 +69,9 @@ class Broker:
                         return ProduceResult("OUT_OF_ORDER_SEQUENCE")
                 elif base_seq != 0:  # a new epoch must start at sequence 0
                     return ProduceResult("OUT_OF_ORDER_SEQUENCE")
-            elif base_seq != 0:
-                return ProduceResult("OUT_OF_ORDER_SEQUENCE")
+            # No state for this producer (a new PID, or its state expired): any first sequence
+            # is accepted (ProducerAppendInfo.checkSequence: "If there is no current producer
+            # epoch ... accept writes with any sequence number").
             if state is None or epoch > state.epoch:
                 state = self.producer_state[key] = ProducerState(epoch)
             batch = log.append(messages, pid, epoch, base_seq, transactional, now)

@@ -12,6 +12,7 @@ librdkafka's (confluent-kafka-python and most non-Java clients), from the fact s
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,15 @@ INT32_MAX = 2147483647
 
 
 class ConfigError(ValueError):
-    """A configuration Kafka (or kafkalab) would refuse. Worded like Kafka's ConfigException."""
+    """A configuration Kafka (or kafkalab) would refuse. Worded like Kafka's ConfigException.
+
+    ``kafka`` is True when a real Kafka client would refuse it too (one of Kafka's own
+    properties), False when only kafkalab does (its workload keys): say "Kafka would refuse"
+    only for the first."""
+
+    def __init__(self, message: str, kafka: bool = True):
+        super().__init__(message)
+        self.kafka = kafka
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,15 @@ class Property:
     high: float | None = None
     choices: tuple = ()
     nullable: bool = False
+    # librdkafka's own spellings: other names of the property (``rd_kafka_conf`` aliases or
+    # librdkafka's name where Java's differs) and other words for its values. Accepted with
+    # client.model=librdkafka and stored under Kafka's (Java's) spelling; refused with
+    # client.model=java, naming librdkafka.
+    rdkafka_names: tuple = ()
+    rdkafka_values: tuple = ()  # ((librdkafka's word, Java's word), ...)
+    # "librdkafka": a property only that client has. The other client model refuses a value
+    # other than the default (the default changes nothing there, so the Lab may pass it).
+    only: str | None = None
 
 
 def _p(name, kind, java, librdkafka=..., doc="", **kw) -> Property:
@@ -47,6 +65,9 @@ COMMIT_STRATEGIES = (
     "per-batch",  # process the whole poll, then commitSync()
     "async-per-batch",  # process the whole poll, then commitAsync()
     "transaction",  # consume-transform-produce: offsets go in the producer's transaction
+    # librdkafka's at-least-once pattern: enable.auto.offset.store=false, the application
+    # calls store_offsets() after processing each record, the background timer commits
+    "store-after-processing",
 )
 
 ERROR_ACTIONS = ("crash", "close", "skip")
@@ -68,7 +89,18 @@ PROPERTIES: dict[str, Property] = {
                "before the consumer starts.", kafka=False, low=0, high=60_000),
         _p("consumer.start.ms", "float", 0.0, doc="When the consumer application starts.",
            kafka=False, low=0, high=3_600_000),
-        _p("commit.strategy", "choice", "auto", doc="How the consumer application commits.",
+        _p("producer.start.ms", "float", 0.0,
+           doc="When the producer application starts (after the consumer, for a consumer "
+               "that joins an empty topic: with auto.offset.reset=latest it starts at the end "
+               "and still sees everything).", kafka=False, low=0, high=3_600_000),
+        _p("commit.strategy", "choice", "auto",
+           doc="How the consumer application commits: auto (enable.auto.commit does it), "
+               "before-processing (commitSync right after poll), per-record (commitSync each "
+               "record's offset + 1 after processing it), per-batch / async-per-batch "
+               "(commitSync / commitAsync after the whole poll), transaction (offsets in the "
+               "producer's transaction), store-after-processing (librdkafka: "
+               "store_offsets() after each record, the background timer commits; sets "
+               "enable.auto.offset.store=false).",
            kafka=False, choices=COMMIT_STRATEGIES),
         _p("on.processing.error", "choice", "crash",
            doc="What the application does when processing a record fails: crash (process dies, "
@@ -114,22 +146,35 @@ PROPERTIES: dict[str, Property] = {
            doc="Coordinator time for AddPartitionsToTxn / EndTxn and writing markers.",
            kafka=False, low=0, high=60_000),
         # -- producer
-        _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for.",
-           choices=("0", "1", "all")),
+        _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for "
+           "(-1 means all, in both clients).", choices=("0", "1", "all"),
+           rdkafka_names=("request.required.acks",)),
         _p("retries", "int", INT32_MAX, INT32_MAX, doc="Retries of a failed produce request.",
-           low=0, high=INT32_MAX),
+           low=0, high=INT32_MAX, rdkafka_names=("message.send.max.retries",)),
         _p("retry.backoff.ms", "int", 100, 100, doc="Wait before a retry.", low=0,
            high=INT32_MAX),
         _p("retry.backoff.max.ms", "int", 1000, 1000,
            doc="Retry backoff doubles from retry.backoff.ms up to this.", low=0,
            high=INT32_MAX),
         _p("request.timeout.ms", "int", 30_000, 30_000,
-           doc="How long the producer waits for a response.", low=0, high=INT32_MAX),
-        _p("delivery.timeout.ms", "int", 120_000, 300_000,
-           doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms).",
+           doc="Java: how long the producer waits for a response before it retries. "
+               "librdkafka: enforced by the broker only (its acks wait; the client's own wait "
+               "is socket.timeout.ms), so with one replica it never fires.",
            low=0, high=INT32_MAX),
+        _p("socket.timeout.ms", "int", 60_000, 60_000,
+           doc="librdkafka only: how long the producer waits for a response (the lesser of "
+               "this and the first message's remaining message.timeout.ms) before it retries; "
+               "with a transactional.id it defaults to transaction.timeout.ms - 100 (at least "
+               "900).", low=10, high=300_000, only="librdkafka"),
+        _p("delivery.timeout.ms", "int", 120_000, 300_000,
+           doc="Bound on the whole send, retries included (librdkafka: message.timeout.ms; "
+               "0 is infinite there, and with a transactional.id it defaults to "
+               "transaction.timeout.ms). Java refuses an explicit value below linger.ms + "
+               "request.timeout.ms and raises a defaulted one to that sum.",
+           low=0, high=INT32_MAX, rdkafka_names=("message.timeout.ms",)),
         _p("max.in.flight.requests.per.connection", "int", 5, 1_000_000,
-           doc="Unacknowledged produce requests at once.", low=1, high=1_000_000),
+           doc="Unacknowledged produce requests at once.", low=1, high=1_000_000,
+           rdkafka_names=("max.in.flight",)),
         _p("enable.idempotence", "bool", True, False,
            doc="PID + per-partition sequence numbers: the broker drops retried duplicates."),
         _p("transactional.id", "str", None, None,
@@ -137,17 +182,20 @@ PROPERTIES: dict[str, Property] = {
         _p("transaction.timeout.ms", "int", 60_000, 60_000,
            doc="The coordinator aborts a transaction open this long.", low=1, high=INT32_MAX),
         _p("linger.ms", "float", 5.0, 5.0, doc="Wait for more records before sending a batch.",
-           low=0, high=900_000),
+           low=0, high=900_000, rdkafka_names=("queue.buffering.max.ms",)),
         _p("batch.size", "int", 16_384, 1_000_000, doc="Bytes per partition batch.", low=1,
            high=INT32_MAX),
         # -- consumer
         _p("group.id", "str", "kafkalab", doc="The consumer group."),
         _p("enable.auto.commit", "bool", True, True, doc="Commit offsets in the background."),
         _p("auto.commit.interval.ms", "int", 5000, 5000,
-           doc="Minimum gap between two auto-commits.", low=0, high=INT32_MAX),
-        _p("enable.auto.offset.store", "bool", True, True,
+           doc="Minimum gap between two auto-commits. 0: Java commits inside every poll(); "
+               "librdkafka disables the timer (only close() and a rebalance commit).",
+           low=0, high=INT32_MAX),
+        _p("enable.auto.offset.store", "bool", True, True, only="librdkafka",
            doc="librdkafka only: true stores each message's offset when poll() hands it out; "
-               "false means the application stores it after processing (store_offsets())."),
+               "false means the application stores it after processing each record "
+               "(store_offsets(); the same as commit.strategy=store-after-processing)."),
         _p("max.poll.records", "int", 500, 500, doc="Records one poll() hands out at most.",
            low=1, high=INT32_MAX),
         _p("max.poll.interval.ms", "int", 300_000, 300_000,
@@ -156,30 +204,38 @@ PROPERTIES: dict[str, Property] = {
         _p("session.timeout.ms", "int", 45_000, 45_000,
            doc="A member without heartbeats this long is removed.", low=1, high=INT32_MAX),
         _p("fetch.max.wait.ms", "int", 500, 500,
-           doc="Longest a fetch waits on the broker for data.", low=0, high=INT32_MAX),
+           doc="Longest a fetch waits on the broker for data.", low=0, high=INT32_MAX,
+           rdkafka_names=("fetch.wait.max.ms",)),
         _p("auto.offset.reset", "choice", "latest", "latest",
            doc="Where to start without a committed offset (none = raise).",
-           choices=("earliest", "latest", "none")),
+           choices=("earliest", "latest", "none"),
+           rdkafka_values=(("smallest", "earliest"), ("beginning", "earliest"),
+                           ("largest", "latest"), ("end", "latest"), ("error", "none"))),
         _p("isolation.level", "choice", "read_uncommitted", "read_committed",
            doc="read_committed stops at the LSO and skips aborted records.",
            choices=("read_uncommitted", "read_committed")),
     ]
 }
 
-# librdkafka spells some values differently; accept them and store Kafka's spelling.
-_VALUE_ALIASES = {
-    "acks": {"-1": "all", "all": "all", "0": "0", "1": "1"},
-    "auto.offset.reset": {"smallest": "earliest", "largest": "latest", "beginning": "earliest",
-                          "end": "latest"},
-}
-_KEY_ALIASES = {"message.timeout.ms": "delivery.timeout.ms"}
+# Values both clients spell two ways (Java's ProducerConfig accepts acks=-1 too).
+_VALUE_ALIASES = {"acks": {"-1": "all"}}
+# librdkafka's names -> Kafka's (Java's) name, from the table.
+RDKAFKA_NAMES = {alias: p.name for p in PROPERTIES.values() for alias in p.rdkafka_names}
 
 
 def _bad(name: str, value: Any, why: str) -> ConfigError:
+    prop = PROPERTIES.get(name)
+    if prop is not None and not prop.kafka:
+        return _ours(f"{name}={value!r}: {why}")
     return ConfigError(f"Invalid value {value!r} for configuration {name}: {why}")
 
 
-def _coerce(prop: Property, value: Any) -> Any:
+def _ours(message: str) -> ConfigError:
+    """kafkalab refuses one of its own keys (no Kafka client has them)."""
+    return ConfigError(f"kafkalab: {message}", kafka=False)
+
+
+def _coerce(prop: Property, value: Any, client: str = "java") -> Any:
     name = prop.name
     if value is None:
         if prop.nullable:
@@ -213,6 +269,13 @@ def _coerce(prop: Property, value: Any) -> Any:
     if prop.kind == "choice":
         text = str(value).strip().lower() if not isinstance(value, bool) else str(value)
         text = _VALUE_ALIASES.get(name, {}).get(text, text)
+        theirs = dict(prop.rdkafka_values)
+        if text in theirs:
+            if client == "librdkafka":
+                return theirs[text]
+            raise _bad(name, value, f"String must be one of: {', '.join(prop.choices)} "
+                                    f"({text!r} is librdkafka's word for {theirs[text]!r}; "
+                                    "set client.model=librdkafka to use it)")
         if text not in prop.choices:
             raise _bad(name, value, f"String must be one of: {', '.join(prop.choices)}")
         return text
@@ -232,8 +295,12 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def closest_key(name: str) -> str | None:
-    match = difflib.get_close_matches(name, list(PROPERTIES) + list(_KEY_ALIASES), n=1, cutoff=0.5)
+def closest_key(name: str, client: str = "librdkafka") -> str | None:
+    """The property name closest to ``name`` (librdkafka's names count for librdkafka only)."""
+    if client != "librdkafka" and name in RDKAFKA_NAMES:
+        return RDKAFKA_NAMES[name]
+    names = list(PROPERTIES) + (list(RDKAFKA_NAMES) if client == "librdkafka" else [])
+    match = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     return match[0] if match else None
 
 
@@ -251,35 +318,68 @@ def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     Raises ConfigError naming the bad key or value and what is allowed.
     """
     overrides = dict(overrides or {})
-    for alias, real in _KEY_ALIASES.items():
-        if alias in overrides:
-            overrides[real] = overrides.pop(alias)
-    for key in overrides:
-        if key not in PROPERTIES:
-            hint = closest_key(key)
-            suffix = f"; did you mean {hint!r}?" if hint else ""
-            raise ConfigError(f"Unknown configuration {key!r}{suffix}")
     client = _coerce(PROPERTIES["client.model"], overrides.get("client.model", "java"))
+    for key in overrides:
+        if key in PROPERTIES or (client == "librdkafka" and key in RDKAFKA_NAMES):
+            continue
+        hint = closest_key(key, client)
+        if key in RDKAFKA_NAMES:
+            raise ConfigError(f"Unknown configuration {key!r} for client.model=java (that is "
+                              f"librdkafka's name); did you mean {hint!r}? (the Java client "
+                              "would only log it as unknown and ignore it)")
+        suffix = f"; did you mean {hint!r}?" if hint else ""
+        raise ConfigError(f"Unknown configuration {key!r}{suffix}")
+    if client == "librdkafka":
+        _merge_rdkafka_names(overrides)
     config = defaults(client)
     explicit = set()
     for key, value in overrides.items():
-        config[key] = _coerce(PROPERTIES[key], value)
+        prop = PROPERTIES[key]
+        config[key] = _coerce(prop, value, client)
+        if prop.only and prop.only != client and config[key] != prop.java:
+            raise ConfigError(f"Invalid value {value!r} for configuration {key}: it is a "
+                              f"{prop.only} property (client.model={client} has no such "
+                              f"setting); set client.model={prop.only} to use it")
         explicit.add(key)
     _check_combinations(config, explicit)
     return config
 
 
+def _merge_rdkafka_names(overrides: dict[str, Any]) -> None:
+    """librdkafka's names become Kafka's; two names of one property must agree."""
+    for alias, real in RDKAFKA_NAMES.items():
+        if alias not in overrides:
+            continue
+        value = overrides.pop(alias)
+        if real in overrides and not _same(PROPERTIES[real], overrides[real], value):
+            raise ConfigError(f"Invalid value {value!r} for configuration {alias}: it is "
+                              f"another name for {real}, which is set to {overrides[real]!r}; "
+                              "set one of them (librdkafka would keep whichever was set last)")
+        overrides.setdefault(real, value)
+
+
+def _same(prop: Property, a: Any, b: Any) -> bool:
+    return _coerce(prop, a, "librdkafka") == _coerce(prop, b, "librdkafka")
+
+
 def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
-    if config["client.model"] == "librdkafka" and (
-        config["enable.idempotence"] or config["transactional.id"]
-    ):
-        # librdkafka adjusts these itself for idempotence unless the user set them.
-        config["enable.idempotence"] = True
-        if "max.in.flight.requests.per.connection" not in explicit:
-            config["max.in.flight.requests.per.connection"] = 5
-    # Idempotence needs acks=all and at most 5 in-flight requests (ProducerConfig). An explicit
-    # enable.idempotence=true that conflicts is a ConfigException; a defaulted one is switched off.
+    if config["client.model"] == "librdkafka":
+        _check_librdkafka_producer(config, explicit)
+    else:
+        _check_java_producer(config, explicit)
+    _check_consumer(config, explicit)
+
+
+def _check_java_producer(config: dict[str, Any], explicit: set[str]) -> None:
+    """ProducerConfig.postProcessAndValidateIdempotenceConfigs and
+    KafkaProducer.configureDeliveryTimeout, in their order."""
+    # Idempotence needs retries > 0, acks=all and at most 5 in-flight requests. An explicit
+    # enable.idempotence=true that conflicts is a ConfigException; a defaulted one is switched
+    # off (logged at INFO/WARN only).
     conflicts = []
+    if config["retries"] == 0:
+        conflicts.append(("retries", "Must set retries to non-zero when using the idempotent "
+                                     "producer."))
     if config["acks"] != "all":
         conflicts.append(("acks", "Must set acks to all in order to use the idempotent producer. "
                                   "Otherwise we cannot guarantee idempotence."))
@@ -287,17 +387,94 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
         conflicts.append(("max.in.flight.requests.per.connection",
                           "Must set max.in.flight.requests.per.connection to at most 5 to use "
                           "the idempotent producer."))
-    if config["retries"] == 0:
-        conflicts.append(("retries", "Must set retries to non-zero when using the idempotent "
-                                     "producer."))
     if config["enable.idempotence"] and conflicts:
-        if "enable.idempotence" in explicit or config["transactional.id"]:
+        if "enable.idempotence" in explicit:
             name, why = conflicts[0]
             raise _bad(name, config[name], why)
         config["enable.idempotence"] = False
     if config["transactional.id"] and not config["enable.idempotence"]:
-        raise ConfigError("Cannot set a transactional.id without also enabling idempotence.")
+        raise ConfigError("Cannot set a transactional.id without also enabling idempotence."
+                          + (f" ({conflicts[0][0]}={config[conflicts[0][0]]!r} switched the "
+                             "defaulted enable.idempotence off)" if conflicts and
+                             "enable.idempotence" not in explicit else ""))
+    # An explicit delivery.timeout.ms below linger.ms + request.timeout.ms is refused; a
+    # defaulted one is raised to that sum (with a WARN).
+    floor = min(config["linger.ms"] + config["request.timeout.ms"], INT32_MAX)
+    if config["delivery.timeout.ms"] < floor:
+        if "delivery.timeout.ms" in explicit:
+            raise ConfigError(
+                "delivery.timeout.ms should be equal to or larger than linger.ms + "
+                f"request.timeout.ms (here {config['delivery.timeout.ms']} < "
+                f"{_fmt(config['linger.ms'])} + {config['request.timeout.ms']})")
+        config["delivery.timeout.ms"] = math.ceil(floor)
+
+
+def _check_librdkafka_producer(config: dict[str, Any], explicit: set[str]) -> None:
+    """rd_kafka_conf_finalize / rd_kafka_topic_conf_finalize (rdkafka_conf.c): librdkafka
+    refuses a conflicting value the user set and adjusts one it defaulted."""
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"librdkafka refuses this configuration: {why}")
+
+    if config["transactional.id"] and not config["enable.idempotence"]:
+        if "enable.idempotence" in explicit:
+            raise refuse("`transactional.id` requires `enable.idempotence=true`")
+        config["enable.idempotence"] = True
+    if config["transactional.id"]:
+        # "Make sure at least one request can be sent before the transaction times out."
+        if "socket.timeout.ms" not in explicit:
+            config["socket.timeout.ms"] = max(config["transaction.timeout.ms"] - 100, 900)
+        elif config["socket.timeout.ms"] > config["transaction.timeout.ms"] + 100:
+            raise refuse("`socket.timeout.ms` must be set <= `transaction.timeout.ms` + 100")
+    if config["enable.idempotence"]:
+        if "max.in.flight.requests.per.connection" in explicit:
+            if config["max.in.flight.requests.per.connection"] > 5:
+                raise refuse("`max.in.flight` must be set <= 5 when `enable.idempotence` is "
+                             "true")
+        else:
+            config["max.in.flight.requests.per.connection"] = min(
+                config["max.in.flight.requests.per.connection"], 5)
+        if "retries" in explicit:
+            if config["retries"] < 1:
+                raise refuse("`retries` must be set >= 1 when `enable.idempotence` is true")
+        else:
+            config["retries"] = INT32_MAX
+        if "acks" in explicit:
+            if config["acks"] != "all":
+                raise refuse("`acks` must be set to `all` when `enable.idempotence` is true")
+        else:
+            config["acks"] = "all"
+    if config["transactional.id"]:
+        # message.timeout.ms defaults to transaction.timeout.ms and may not exceed it.
+        if "delivery.timeout.ms" not in explicit:
+            config["delivery.timeout.ms"] = config["transaction.timeout.ms"]
+        elif config["delivery.timeout.ms"] > config["transaction.timeout.ms"]:
+            raise refuse("`message.timeout.ms` must be set <= `transaction.timeout.ms`")
+    timeout = config["delivery.timeout.ms"]
+    if timeout != 0 and timeout <= config["linger.ms"]:  # 0 is infinite
+        if "linger.ms" in explicit:
+            raise refuse("`message.timeout.ms` must be greater than `linger.ms`")
+        config["linger.ms"] = timeout - 0.1
+
+
+def _check_consumer(config: dict[str, Any], explicit: set[str]) -> None:
     strategy = config["commit.strategy"]
+    if strategy == "store-after-processing":
+        # rd_kafka_offsets_store() returns ERR__INVALID_ARG while enable.auto.offset.store=true
+        # (rdkafka_offset.c), so the pattern needs it off; it is on by default.
+        if config["client.model"] != "librdkafka":
+            raise _bad("commit.strategy", strategy,
+                       "store_offsets() is librdkafka's API; set client.model=librdkafka (the "
+                       "Java consumer commits what poll() handed out, see per-record)")
+        if config["enable.auto.offset.store"] and "enable.auto.offset.store" in explicit:
+            raise _bad("enable.auto.offset.store", True,
+                       "store_offsets() fails with Local: Invalid argument "
+                       "(RD_KAFKA_RESP_ERR__INVALID_ARG) unless enable.auto.offset.store=false "
+                       "(commit.strategy=store-after-processing needs it off)")
+        config["enable.auto.offset.store"] = False
+        if not config["enable.auto.commit"]:
+            raise _bad("commit.strategy", strategy,
+                       "with enable.auto.commit=false the stored offsets are never committed; "
+                       "keep auto-commit on (the background timer commits what was stored)")
     if strategy == "auto" and not config["enable.auto.commit"]:
         raise _bad("commit.strategy", strategy,
                    "with enable.auto.commit=false nothing would ever commit; choose a manual "
@@ -310,15 +487,14 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
     if config["pipeline"] and config["enable.auto.commit"] and strategy == "transaction":
         raise _bad("enable.auto.commit", True, "a transactional pipeline must not auto-commit: "
                                                "its offsets are committed by the transaction")
-    if config["client.model"] != "librdkafka" and not config["enable.auto.offset.store"]:
-        raise _bad("enable.auto.offset.store", False, "is a librdkafka property; set "
-                                                      "client.model=librdkafka to use it")
 
 
 def markdown_table() -> str:
     """Every property with both client models' defaults: docs/configuration.md is this."""
 
-    def show(v):
+    def show(v, p=None):
+        if p is not None and p.only and p.only != "java":
+            return f"({p.only} only)"
         return "(none)" if v is None else f"`{str(v).lower() if isinstance(v, bool) else v}`"
 
     rows = ["| property | Kafka? | Java default | librdkafka default | allowed | meaning |",
@@ -330,6 +506,12 @@ def markdown_table() -> str:
             allowed = f"{_fmt(p.low)} … {_fmt(p.high)}"
         else:
             allowed = p.kind
-        rows.append(f"| `{p.name}` | {'yes' if p.kafka else 'kafkalab'} | {show(p.java)} | "
+        if p.rdkafka_values:
+            allowed += " (librdkafka also: " + ", ".join(
+                f"{theirs} = {ours}" for theirs, ours in p.rdkafka_values) + ")"
+        name = f"`{p.name}`"
+        if p.rdkafka_names:
+            name += " (librdkafka also: " + ", ".join(f"`{a}`" for a in p.rdkafka_names) + ")"
+        rows.append(f"| {name} | {'yes' if p.kafka else 'kafkalab'} | {show(p.java, p)} | "
                     f"{show(p.librdkafka)} | {allowed} | {p.doc} |")
     return "\n".join(rows) + "\n"

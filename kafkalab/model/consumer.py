@@ -35,8 +35,17 @@ class Incarnation:
     alive: bool = True
     positions: dict[int, int] = field(default_factory=dict)
     stored: dict[int, int] = field(default_factory=dict)  # librdkafka offset store
+    # store_offsets() calls made during processing that is still under way: (t, partition,
+    # next offset). Each takes effect at its own time t, so the background timer sees every
+    # store as it happens, mid-batch (see ConsumerApplication._stored).
+    pending_stores: list = field(default_factory=list)
     committed_by_me: dict[int, int] = field(default_factory=dict)
     assignment: list[int] = field(default_factory=list)
+    # The order partitions are fetched in: one whose available records were all handed out
+    # moves to the end (Java SubscriptionState.movePartitionToEnd once a completed fetch is
+    # drained; librdkafka rotates each FetchRequest's start partition, rdkafka_fetcher.c).
+    fetch_order: list[int] = field(default_factory=list)
+    fetched_to: dict[int, int] = field(default_factory=dict)  # partition -> end of its fetch
     generation: int = -1
     polls: int = 0
     next_auto_commit: float = 0.0
@@ -75,6 +84,8 @@ class ConsumerApplication:
                          if f["type"] == "processing_failure"}
         self.slow = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
                      if f["type"] == "slow_processing"}
+        self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
+                       if f["type"] == "pause"}
         self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
         self.point_counts: dict[str, int] = {}
         self.fired: set[int] = set()  # indices (in self.crashes) of crash faults that fired
@@ -113,7 +124,9 @@ class ConsumerApplication:
             if self.transform:
                 inc.producer = ProducerClient(sim, f"{self.name}-producer", self._txn_id())
                 yield from inc.producer.init()
-            if self.auto_commit and not self.java:
+            if self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
+                # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c):
+                # 0 disables it; close() and a rebalance still commit the stored offsets.
                 self.env.process(self._background_commits(inc))
             loop = f"{self.name}'s poll loop"
             while True:
@@ -194,7 +207,9 @@ class ConsumerApplication:
         if inc.generation != before:
             sim.notify_all()  # members waiting in poll() see the rebalance
         inc.assignment = groups.assignment(self.group, self.name)
+        inc.fetch_order, inc.fetched_to = list(inc.assignment), {}
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
+        inc.pending_stores = []
         resumed = {}
         for p in inc.assignment:
             committed = groups.committed_offset(self.group, self.topic, p)
@@ -230,7 +245,7 @@ class ConsumerApplication:
     def _rebalance(self, inc: Incarnation):
         if self.auto_commit and inc.assignment:
             # onJoinPrepare: commit before giving the partitions up
-            offsets = inc.positions if self.java else inc.stored
+            offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "before the rebalance",
                                              manual=False)
@@ -331,16 +346,29 @@ class ConsumerApplication:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
         budget = self.c["max.poll.records"]
         out, moved = [], False
-        for p in inc.assignment:
+        drained = []
+        fetched_to = inc.fetched_to
+        for p in inc.fetch_order:
             if budget <= 0:
                 break
             log = self.sim.broker.log(self.topic, p)
-            recs, position = log.read(inc.positions[p], budget, self.read_committed)
-            if position != inc.positions[p]:
+            start = inc.positions[p]
+            if p not in fetched_to:  # a new fetch: what the partition holds now
+                fetched_to[p] = log.lso if self.read_committed else log.hw
+            end = fetched_to[p]
+            recs, position = log.read(start, min(budget, max(end - start, 0)),
+                                      self.read_committed)
+            if position != start:
                 moved = True
                 inc.positions[p] = position
             out.extend((p, off, msg) for off, msg in recs)
             budget -= len(recs)
+            if position >= end:  # this fetch is used up: the next poll fetches afresh
+                del fetched_to[p]
+                if recs:
+                    drained.append(p)  # it returned data: to the end of the fetch order
+        if drained:
+            inc.fetch_order = [p for p in inc.fetch_order if p not in drained] + drained
         return out, moved
 
     # -- processing ----------------------------------------------------------------------
@@ -391,10 +419,23 @@ class ConsumerApplication:
         # The careful path checks faults per record; the transform always takes it, as it
         # hands each output record to its producer as soon as it is made.
         watch = bool(self.crashes or self.failures or self.slow or self.crash_p
-                     or self.transform)
+                     or self.transform or self.pauses)
         for record in records:
             p, off, msg = record
             if watch:
+                pause = self.pauses.get(msg)
+                if pause and pause[1] > 0:
+                    # The application waits before it processes this record (not processing
+                    # time): what came before takes effect first, timers fire meanwhile.
+                    pause[1] -= 1
+                    yield from self._flush(inc, done, elapsed, start)
+                    self.sim.trace.emit("pause", self.name,
+                                        f"{self.name} pauses {pause[0]:g} ms before processing "
+                                        f"message {msg} (offset {off})", partition=p,
+                                        offset=off, message=msg, ms=pause[0])
+                    yield from self._sleep(pause[0])
+                    done, elapsed, start = [], 0.0, self.env.now
+                    crash_at = self._next_crash_time()
                 try:
                     self._maybe_crash(inc, "before_processing", msg)
                     if self.failures.get(msg, 0) > 0:
@@ -421,17 +462,28 @@ class ConsumerApplication:
                     if self.crash_p and sim.rng.random() < self.crash_p:
                         raise Crash(f"random crash after processing message {msg}")
                 except Crash:
-                    yield from self._flush(inc, done, elapsed, start)
+                    # processed, but the application dies before its store_offsets() call
+                    yield from self._flush(inc, done, elapsed, start, store_last=False)
                     raise
             else:
                 elapsed += per
                 done.append((p, off, msg, start + elapsed))
         yield from self._flush(inc, done, elapsed, start)
 
-    def _flush(self, inc: Incarnation, done, elapsed, start):
+    def _flush(self, inc: Incarnation, done, elapsed, start, store_last=True):
         """Let the processing time pass, then apply the processed records' side effects."""
+        stored = {}
+        if self.stores_after_processing:
+            # librdkafka's at-least-once pattern: enable.auto.offset.store=false and
+            # store_offsets() right after each record is processed; each store takes effect
+            # at that record's own time, so the timer can commit it mid-batch.
+            for p, off, _, t in (done if store_last else done[:-1]):
+                inc.pending_stores.append((t, p, off + 1))
+                stored[str(p)] = off + 1
         if elapsed > 0:
             yield self.env.timeout(max(start + elapsed - self.env.now, 0))
+        if self.stores_after_processing:
+            self._stored(inc)
         if not done:
             return
         sim = self.sim
@@ -447,11 +499,6 @@ class ConsumerApplication:
         else:
             applied = sim.sink.apply_many([r[2] for r in done])
             verb = "processed into the sink"
-        if self.stores_after_processing:
-            # librdkafka's at-least-once pattern: enable.auto.offset.store=false and
-            # store_offsets() once a message is processed; the timer commits only those.
-            for p, off, _, _ in done:
-                inc.stored[p] = off + 1
         skipped = applied.count(False)
         sim.trace.emit(
             "process", self.name,
@@ -459,7 +506,22 @@ class ConsumerApplication:
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
             records=[(p, off, msg, round(t, 6), ok) for (p, off, msg, t), ok in
-                     zip(done, applied, strict=True)], transform=self.transform)
+                     zip(done, applied, strict=True)], transform=self.transform,
+            **({"stored": stored} if self.stores_after_processing else {}))
+
+    def _stored(self, inc: Incarnation) -> dict:
+        """librdkafka's offset store as it is now: every store_offsets() made by this time."""
+        pending = inc.pending_stores
+        if pending:
+            now = self.env.now
+            keep = []
+            for t, p, off in pending:
+                if t <= now + 1e-9:
+                    inc.stored[p] = off
+                else:
+                    keep.append((t, p, off))
+            inc.pending_stores = keep
+        return inc.stored
 
     def _slowness(self, msg: int) -> float:
         slow = self.slow.get(msg)
@@ -575,15 +637,15 @@ class ConsumerApplication:
         """librdkafka: a timer commits the stored offsets every auto.commit.interval.ms."""
         interval = self.c["auto.commit.interval.ms"]
         while True:
-            yield self.env.timeout(max(interval, 1))
+            yield self.env.timeout(interval)
             if not inc.alive or inc is not self.inc or self.done.triggered:
                 return
-            self._commit_async(inc, dict(inc.stored), "librdkafka's background auto-commit "
+            self._commit_async(inc, dict(self._stored(inc)), "librdkafka's background auto-commit "
                                "of the stored offsets", auto=True)
 
     def _close(self, inc: Incarnation, why: str):
         if self.auto_commit:
-            offsets = inc.positions if self.java else inc.stored
+            offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "on close()", manual=False)
         if inc.producer and inc.producer.alive:

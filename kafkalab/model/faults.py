@@ -8,8 +8,15 @@ type                              selector and options
 ``lose_response``                 ``message`` (the produce request carrying this message id)
                                   and ``attempt`` (default 1): the broker wrote the batch,
                                   its response never arrives.
-``lose_request``                  same selector: the request never reaches the broker.
-``delay_response``                same selector plus ``delay_ms``.
+``lose_request``                  same selector: the request never reaches the broker;
+                                  the connection broke, so no later request on it does
+                                  either until the producer times out and reconnects.
+``error_response``                same selector plus ``error`` (``NOT_ENOUGH_REPLICAS``,
+                                  default, or ``NOT_LEADER_OR_FOLLOWER``): the broker
+                                  refuses the batch with a retriable error, writes nothing.
+``delay_response``                same selector plus ``delay_ms``; responses on a
+                                  connection come back in order, so the later ones wait
+                                  behind it (and a lost response holds them back for good).
 ``consumer_crash``                ``point`` = ``after_poll`` | ``before_processing`` |
                                   ``after_processing`` | ``before_commit`` |
                                   ``after_commit`` | ``time``; then ``message`` (the first
@@ -24,6 +31,20 @@ type                              selector and options
 ``producer_restart``              ``after_message`` (once the application has sent it) or
                                   ``at_ms``; ``zombie`` (default false): the old instance
                                   keeps running.
+``abort_transaction``             ``transaction`` (the n-th time the transactional producer
+                                  application ends a transaction, from 1): it calls
+                                  abortTransaction() instead of commitTransaction();
+                                  ``resend`` (default true) sends those messages again in
+                                  the next transaction.
+``leave_transaction_open``        ``transaction`` (as above): the application does not end
+                                  it; ``for_ms``: it stalls that long, then commits as
+                                  usual (fenced if the coordinator aborted it meanwhile);
+                                  without ``for_ms`` it never comes back (the coordinator
+                                  aborts it after ``transaction.timeout.ms``).
+``pause``                         ``message``, ``ms``, ``times`` (default 1): the consumer
+                                  application waits this long before processing the
+                                  record (a call out, a GC pause): time passes, timers
+                                  fire, a crash in it leaves the record unprocessed.
 ``random``                        probabilities drawn from the run's seeded RNG:
                                   ``lose_response``, ``lose_request`` (per produce attempt),
                                   ``consumer_crash`` (per processed record).
@@ -38,6 +59,9 @@ from typing import Any
 
 from .config import ConfigError
 
+# Retriable produce errors a broker answers without writing the batch (error_response).
+PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
+
 CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
                 "after_commit", "time")
 
@@ -47,6 +71,8 @@ _SPEC: dict[str, dict[str, tuple]] = {
     "lose_request": {"message": ("int", True), "attempt": ("int", False)},
     "delay_response": {"message": ("int", True), "attempt": ("int", False),
                        "delay_ms": ("float", True)},
+    "error_response": {"message": ("int", True), "attempt": ("int", False),
+                       "error": ("error", False)},
     "consumer_crash": {"point": ("point", True), "message": ("int", False),
                        "index": ("int", False), "at_ms": ("float", False),
                        "member": ("int", False)},
@@ -55,6 +81,9 @@ _SPEC: dict[str, dict[str, tuple]] = {
                         "times": ("int", False)},
     "producer_restart": {"after_message": ("int", False), "at_ms": ("float", False),
                          "zombie": ("bool", False)},
+    "abort_transaction": {"transaction": ("int", True), "resend": ("bool", False)},
+    "leave_transaction_open": {"transaction": ("int", True), "for_ms": ("float", False)},
+    "pause": {"message": ("int", True), "ms": ("float", True), "times": ("int", False)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
                "consumer_crash": ("prob", False)},
 }
@@ -82,6 +111,10 @@ def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
         if isinstance(value, bool):
             return value
         raise FaultError(f"{where}: {key} must be true or false, not {_show(value)}")
+    if kind == "error":
+        if value in PRODUCE_ERRORS:
+            return value
+        raise FaultError(f"{where}: error {_show(value)} is not one of: {', '.join(PRODUCE_ERRORS)}")
     if kind == "point":
         if isinstance(value, str) and value in CRASH_POINTS:
             return value
@@ -208,6 +241,10 @@ def describe(fault: dict) -> str:
     if kind == "delay_response":
         return (f"the response to the produce request carrying message {fault['message']} is "
                 f"delayed by {fault['delay_ms']:g} ms")
+    if kind == "error_response":
+        return (f"the broker refuses the produce request carrying message {fault['message']} "
+                f"(attempt {fault.get('attempt', 1)}) with "
+                f"{fault.get('error', 'NOT_ENOUGH_REPLICAS')}, writing nothing")
     if kind == "consumer_crash":
         point = fault["point"].replace("_", " ")
         if "at_ms" in fault:
@@ -228,6 +265,19 @@ def describe(fault: dict) -> str:
                 else f"at t={fault['at_ms']:g} ms")
         zombie = " (the old instance lives on as a zombie)" if fault.get("zombie") else ""
         return f"the producer application restarts {when}{zombie}"
+    if kind == "abort_transaction":
+        again = "" if fault.get("resend", True) else " and does not send them again"
+        return (f"the producer application aborts its {_ordinal(fault['transaction'])} "
+                f"transaction instead of committing it{again}")
+    if kind == "leave_transaction_open":
+        how = (f"for {fault['for_ms']:g} ms" if "for_ms" in fault
+               else "and never comes back to it")
+        return (f"the producer application leaves its {_ordinal(fault['transaction'])} "
+                f"transaction open {how}")
+    if kind == "pause":
+        times = fault.get("times", 1)
+        return (f"the consumer application pauses {fault['ms']:g} ms before processing message "
+                f"{fault['message']}" + ("" if times == 1 else f" ({times} times)"))
     parts = [f"{k.replace('_', ' ')} p={v:g}" for k, v in fault.items() if k != "type"]
     return "random faults: " + ", ".join(parts)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .faults import FaultError
+
 SMALL_RUN = 2000  # messages; above this the application hands messages over in chunks
 
 
@@ -27,6 +29,7 @@ class ProducerBatch:
     connection: int = 0  # which connection the live attempt went out on
     not_before: float = 0.0
     done: bool = False
+    seq_reset: bool = False  # its sequence was rewritten by an epoch bump after it was sent
 
 
 @dataclass
@@ -38,7 +41,8 @@ class _Accumulator:
 class ProducerClient:
     """One producer instance (a process's KafkaProducer)."""
 
-    def __init__(self, sim, name: str, txn_id: str | None = None, on_ack=None, on_fail=None):
+    def __init__(self, sim, name: str, txn_id: str | None = None, on_ack=None, on_fail=None,
+                 error_faults: dict | None = None):
         self.sim = sim
         self.env = sim.env
         self.name = name
@@ -53,6 +57,14 @@ class ProducerClient:
         self.on_fail = on_fail or (lambda batch: None)
         self.pid, self.epoch = -1, -1
         self.next_seq: dict[tuple[str, int], int] = {}
+        # Resolving a sequence gap after a batch expired (KIP-360): the last acknowledged
+        # sequence per partition, the partitions whose gap is not resolved yet (-> the next
+        # sequence after the expired batch), and whether an epoch bump is waiting for the
+        # requests in flight to drain.
+        self.last_acked: dict[tuple[str, int], int] = {}
+        self.unresolved: dict[tuple[str, int], int] = {}
+        self.bump_pending = False
+        self.java = sim.config["client.model"] != "librdkafka"
         self.accumulators: dict[tuple[str, int], _Accumulator] = {}
         self.ready: list[ProducerBatch] = []
         # Idempotence: per partition, batches sent and not yet done, oldest first. At most
@@ -60,10 +72,20 @@ class ProducerClient:
         self.window: dict[tuple[str, int], list[ProducerBatch]] = {}
         self.in_flight = 0
         self.in_flight_batches: list[ProducerBatch] = []
-        # Responses on one connection come back in order, so once one is lost no later one on
-        # that connection arrives: the client times out, disconnects and retries them all.
+        # Responses on one connection come back in order (the broker answers a connection's
+        # requests in the order it read them): a delayed response holds back every later one
+        # on that connection, a lost one holds them back for good. When a request times out,
+        # the client closes the connection, so every request in flight on it fails and is
+        # retried on a new one (Java NetworkClient.handleTimedOutRequests; librdkafka
+        # disconnects after socket.max.fails=1 timeout).
         self.connection = 0
-        self.broken_connection: int | None = None
+        self.response_free_at: dict[int, float] = {}  # connection -> last response's time
+        # A request that never reaches the broker means the connection broke: the broker reads
+        # a connection's requests in order, so none sent after it on that connection arrives.
+        self.broken_connections: set[int] = set()
+        # error_response faults: (message, attempt) -> error (shared by the application's
+        # producer instances, so each fires once)
+        self.error_faults = error_faults if error_faults is not None else {}
         self.unfinished = 0  # batches created and not yet acked or failed
         self.alive = True
         self.fenced = False
@@ -145,6 +167,10 @@ class ProducerClient:
 
     def _drain(self, now: float) -> None:
         self._close_batches(now)
+        if self.bump_pending:
+            if self.in_flight:
+                return  # drain first: nothing new goes out until the epoch is bumped
+            self._bump_epoch()
         while self.ready and self.in_flight < self.max_in_flight and self.alive:
             batch = self.ready[0]
             if batch.not_before > now or not self._window_allows(batch):
@@ -232,32 +258,85 @@ class ProducerClient:
         self.in_flight += 1
         batch.connection = self.connection
         self.in_flight_batches.append(batch)
-        if fate.lose_request:
+        behind = batch.connection in self.broken_connections
+        if fate.lose_request or behind:
+            self.broken_connections.add(batch.connection)
             sim.trace.emit("request_lost", self.name,
-                           "the produce request never reached the broker",
+                           "the produce request never reached the broker"
+                           + (": the connection broke with an earlier request on it, and the "
+                              "broker reads a connection's requests in order" if behind else
+                              " (the connection broke; later requests on it are lost too "
+                              "until the producer notices and reconnects)"),
                            topic=batch.topic, partition=batch.partition,
-                           messages=batch.messages, attempt=attempt)
+                           messages=batch.messages, attempt=attempt, behind=behind)
         else:
             sim.later(sim.net.one_way, self._arrive, batch, attempt, fate, True)
-        sim.later(sim.config["request.timeout.ms"], self._timeout, batch, attempt)
+        sim.later(self._client_timeout(batch), self._timeout, batch, attempt)
+
+    def _client_timeout(self, batch: ProducerBatch) -> float:
+        """How long the client waits for this request's response before giving up on it.
+
+        Java: request.timeout.ms. librdkafka: its request.timeout.ms is the broker's acks wait
+        (one replica: never reached); the client waits the lesser of socket.timeout.ms and the
+        first message's remaining message.timeout.ms (CONFIGURATION.md socket.timeout.ms)."""
+        c = self.sim.config
+        if c["client.model"] != "librdkafka":
+            return c["request.timeout.ms"]
+        wait = c["socket.timeout.ms"]
+        if c["delivery.timeout.ms"]:
+            left = c["delivery.timeout.ms"] - (self.env.now - batch.created)
+            wait = min(wait, max(left, 0))
+        return wait
+
+    def _injected_error(self, batch: ProducerBatch, attempt: int) -> str | None:
+        if not self.error_faults:
+            return None
+        for m in batch.messages:
+            error = self.error_faults.pop((m, attempt), None)
+            if error:
+                return error
+        return None
 
     def _arrive(self, batch: ProducerBatch, attempt: int, fate, respond: bool) -> None:
         sim = self.sim
+        error = self._injected_error(batch, attempt) if respond else None
+        if error:
+            # A retriable error before the append (ISR below min.insync.replicas, or this
+            # broker is no longer the leader): nothing is written, the error comes back.
+            sim.trace.emit("rejected", "broker",
+                           f"the broker refused the batch from {self.name}: {error} (retriable; "
+                           "nothing was written)", topic=batch.topic, partition=batch.partition,
+                           messages=batch.messages, error=error, pid=self.pid, epoch=self.epoch)
+            now = sim.env.now
+            ready = now + sim.net.one_way
+            free_at = self.response_free_at.get(batch.connection, 0.0)
+            at = max(ready, free_at)
+            self.response_free_at[batch.connection] = at
+            if at != float("inf"):
+                sim.later(at - now, self._error_response, batch, attempt, error)
+            return
         result = sim.broker.produce(batch.topic, batch.partition, batch.messages, self.pid,
                                     self.epoch, batch.base_seq, bool(self.txn_id), sim.env.now)
         sim.record_append(self, batch, attempt, result)
         if not respond:
             return
+        now = sim.env.now
+        ready = now + sim.net.append_ms + sim.net.one_way + fate.delay_ms
+        # head of line: not before the response to the previous request on this connection
+        free_at = self.response_free_at.get(batch.connection, 0.0)
         if fate.lose_response:
-            sim.later(sim.net.append_ms + sim.net.one_way, self._connection_lost, batch,
-                      attempt, result.base_offset)
+            self.response_free_at[batch.connection] = float("inf")
+            if free_at != float("inf"):
+                sim.later(ready - now, self._connection_lost, batch, attempt,
+                          result.base_offset)
             return
-        delay = sim.net.append_ms + sim.net.one_way + fate.delay_ms
-        sim.later(delay, self._response, batch, attempt, result)
+        at = max(ready, free_at)
+        self.response_free_at[batch.connection] = at
+        if at == float("inf"):
+            return  # behind a lost response: it never arrives; the request timeout notices
+        sim.later(at - now, self._response, batch, attempt, result, at - ready)
 
     def _connection_lost(self, batch: ProducerBatch, attempt: int, offset: int) -> None:
-        if self.broken_connection is None:
-            self.broken_connection = batch.connection
         self.sim.trace.emit(
             "ack_lost", self.name,
             f"the broker's response for the batch to partition {batch.partition} (offset "
@@ -266,11 +345,9 @@ class ProducerClient:
             topic=batch.topic, partition=batch.partition, messages=batch.messages,
             attempt=attempt, offset=offset)
 
-    def _response(self, batch: ProducerBatch, attempt: int, result) -> None:
+    def _response(self, batch: ProducerBatch, attempt: int, result, held_ms: float = 0.0) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return  # timed out already (a late response is ignored), or the process is dead
-        if batch.connection == self.broken_connection:
-            return  # responses stop at the lost one; the request timeout will notice
         batch.live_attempt = 0
         self.in_flight -= 1
         self.in_flight_batches.remove(batch)
@@ -278,32 +355,120 @@ class ProducerClient:
             self._fence("INVALID_PRODUCER_EPOCH")
             return
         if result.error == "OUT_OF_ORDER_SEQUENCE":
+            gap = self._gap_after_expiry(batch)
             self.sim.trace.emit("rejected", self.name,
                                 f"the broker rejected seq {batch.base_seq}: "
-                                "OutOfOrderSequence (an earlier batch is missing); retrying in "
-                                "order", topic=batch.topic, partition=batch.partition,
+                                "OutOfOrderSequence (an earlier batch is missing); "
+                                + ("that batch expired, so the gap is real: the producer will "
+                                   "bump its epoch and restart its sequences at 0 (KIP-360)"
+                                   if gap else "retrying in order"),
+                                topic=batch.topic, partition=batch.partition,
                                 messages=batch.messages, error=result.error)
+            if gap:
+                self.bump_pending = True
             self._retry(batch, count=False, why="the broker asked for it to be resent in order")
             return
-        self._finish(batch, result.base_offset, result.duplicate, lost=False)
+        self._finish(batch, result.base_offset, result.duplicate, lost=False, held_ms=held_ms)
+
+    def _error_response(self, batch: ProducerBatch, attempt: int, error: str) -> None:
+        if batch.live_attempt != attempt or batch.done or not self.alive:
+            return
+        batch.live_attempt = 0
+        self.in_flight -= 1
+        self.in_flight_batches.remove(batch)
+        self._retry(batch, count=True, why=f"the broker answered {error}, a retriable error "
+                                           "(nothing was written)")
 
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return
-        if batch.connection == self.broken_connection:
-            # Disconnect: every request still in flight on this connection fails and is
-            # retried on a new one.
-            failed = [b for b in self.in_flight_batches if b.connection == batch.connection]
+        # Disconnect: every request still in flight on this connection fails and is retried
+        # on a new one (their responses, if any come, are ignored).
+        failed = [b for b in self.in_flight_batches if b.connection == batch.connection]
+        if batch.connection == self.connection:
             self.connection += 1
-            self.broken_connection = None
-        else:
-            failed = [batch]
         for b in failed:
             b.live_attempt = 0
             self.in_flight -= 1
             self.in_flight_batches.remove(b)
         for b in failed:
-            self._retry(b, count=True, why="no response within request.timeout.ms")
+            self._retry(b, count=True, why=f"no response within {self._timeout_name()}"
+                        if b is batch
+                        else "the connection was closed when an earlier request on it timed "
+                             "out")
+
+    def _timeout_name(self) -> str:
+        return ("request.timeout.ms" if self.sim.config["client.model"] != "librdkafka"
+                else "socket.timeout.ms (librdkafka's client-side wait)")
+
+    # -- sequence gaps (KIP-360) ----------------------------------------------------------------
+    def _gap_after_expiry(self, batch: ProducerBatch) -> bool:
+        """Java TransactionManager.canRetry for OutOfOrderSequence (idempotent, not
+        transactional): bump the epoch when this batch directly follows an expired one's
+        sequences (or is the next one and nothing is unresolved); otherwise just retry."""
+        if not self.idempotent or self.txn_id or batch.seq_reset:
+            return False
+        key = (batch.topic, batch.partition)
+        if key not in self.unresolved:
+            return False  # the earlier batch is still being retried: wait for it
+        return batch.base_seq == self.unresolved[key] or not self.java
+
+    def _expired(self, batch: ProducerBatch) -> None:
+        """A sent batch expired: its sequences may be a gap in the broker's view."""
+        if not self.idempotent or self.txn_id or not batch.attempts:
+            return
+        key = (batch.topic, batch.partition)
+        end = batch.base_seq + len(batch.messages)
+        self.unresolved[key] = max(self.unresolved.get(key, end), end)
+        if not self.java:
+            # librdkafka: a timed-out message leaves a gap: drain the requests in flight, then
+            # bump the epoch (rd_kafka_idemp_drain_epoch_bump, rdkafka_idempotence.c)
+            self.bump_pending = True
+        self._resolve_sequences()
+
+    def _resolve_sequences(self) -> None:
+        """Java TransactionManager.maybeResolveSequences: once nothing of a partition is in
+        flight, a gap is resolved if later batches were acknowledged after it (the expired
+        batch had been written after all); otherwise the epoch is bumped."""
+        for key, _next in list(self.unresolved.items()):
+            if any(b.attempts and not b.done for b in self.window.get(key, ())):
+                continue
+            if self.last_acked.get(key, -1) + 1 != self.next_seq.get(key, 0):
+                self.bump_pending = True
+            else:
+                del self.unresolved[key]
+        if self.bump_pending:
+            self._poke()
+
+    def _bump_epoch(self) -> None:
+        """Same PID, epoch + 1, every partition's unfinished batches renumbered from 0: the
+        broker takes a new epoch starting at sequence 0, so later batches are delivered."""
+        self.bump_pending = False
+        self.epoch += 1
+        renumbered = []
+        keys = set(self.next_seq)
+        for key in sorted(keys):
+            seen: dict[int, ProducerBatch] = {}
+            for b in self.window.get(key, []) + self.ready:
+                if (b.topic, b.partition) == key and not b.done:
+                    seen[id(b)] = b
+            seq = 0
+            for b in sorted(seen.values(), key=lambda b: b.base_seq):
+                b.base_seq = seq
+                b.seq_reset = b.attempts > 0
+                seq += len(b.messages)
+                renumbered.append(b)
+            self.next_seq[key] = seq
+            self.last_acked[key] = -1
+        self.unresolved.clear()
+        how = ("locally (Java TransactionManager.bumpIdempotentProducerEpoch)" if self.java else
+               "after draining its requests (librdkafka InitProducerId with its current PID)")
+        self.sim.trace.emit(
+            "epoch_bump", self.name,
+            f"{self.name} bumps its epoch {how}: PID {self.pid} epoch {self.epoch}; the "
+            f"{len(renumbered)} unfinished batch(es) restart at sequence 0, so the expired "
+            "batch's gap is skipped (KIP-360)",
+            pid=self.pid, epoch=self.epoch, renumbered=len(renumbered))
 
     def _retry(self, batch: ProducerBatch, count: bool, why: str) -> None:
         c = self.sim.config
@@ -312,7 +477,8 @@ class ProducerClient:
         # (the real clients add ±20% jitter; the model does not, to stay easy to follow).
         backoff = min(c["retry.backoff.ms"] * 2 ** max(batch.attempts - 1, 0),
                       max(c["retry.backoff.max.ms"], c["retry.backoff.ms"]))
-        out_of_time = now + backoff - batch.created >= c["delivery.timeout.ms"]
+        limit = c["delivery.timeout.ms"] or float("inf")  # librdkafka: 0 is infinite
+        out_of_time = now + backoff - batch.created >= limit
         out_of_retries = count and batch.attempts > c["retries"]
         if out_of_time or out_of_retries:
             batch.done = True
@@ -324,6 +490,7 @@ class ProducerClient:
                                 topic=batch.topic, partition=batch.partition,
                                 messages=batch.messages, reason=why)
             self.on_fail(batch)
+            self._expired(batch)
             self._check_idle()
             self._poke()  # the batches queued behind it may go now
             return
@@ -341,7 +508,8 @@ class ProducerClient:
             self.ready.sort(key=lambda b: b.not_before)
         self._poke()
 
-    def _finish(self, batch: ProducerBatch, offset: int, duplicate: bool, lost: bool) -> None:
+    def _finish(self, batch: ProducerBatch, offset: int, duplicate: bool, lost: bool,
+                held_ms: float = 0.0) -> None:
         batch.done = True
         self.unfinished -= 1
         if duplicate:
@@ -352,9 +520,20 @@ class ProducerClient:
         else:
             text = (f"{self.name} got the acknowledgement: partition {batch.partition}, "
                     f"offset {offset}")
+        extra = {}
+        if held_ms > 0:
+            text += (f" ({held_ms:g} ms late: responses on a connection come back in order, and "
+                     "it waited behind an earlier one)")
+            extra["held_ms"] = round(held_ms, 6)
         self.sim.trace.emit("ack", self.name, text, topic=batch.topic,
                             partition=batch.partition, messages=batch.messages, offset=offset,
-                            duplicate=duplicate)
+                            duplicate=duplicate, **extra)
+        if self.idempotent and batch.base_seq >= 0:
+            key = (batch.topic, batch.partition)
+            last = batch.base_seq + len(batch.messages) - 1
+            self.last_acked[key] = max(self.last_acked.get(key, -1), last)
+            if self.unresolved:
+                self._resolve_sequences()
         self.on_ack(batch, offset)
         self._check_idle()
         self._poke()
@@ -455,6 +634,23 @@ class ProducerApplication:
         self.zombies: list = []
         self.client: ProducerClient | None = None
         self.done = self.env.event()
+        self.error_faults = {(f["message"], f.get("attempt", 1)):
+                             f.get("error", "NOT_ENOUGH_REPLICAS")
+                             for f in sim.faults if f["type"] == "error_response"}
+        # Application actions on its transactions, by the n-th time it ends one (from 1):
+        # abortTransaction() instead of commitTransaction(), or leave it open.
+        self.txn_ends = 0
+        self.aborts = {f["transaction"]: f for f in sim.faults
+                       if f["type"] == "abort_transaction"}
+        self.leave_open = {f["transaction"]: f for f in sim.faults
+                           if f["type"] == "leave_transaction_open"}
+        for f in list(self.aborts.values()) + list(self.leave_open.values()):
+            if f["transaction"] < 1:
+                raise FaultError(f"{f['type']}: transaction counts from 1")
+            if not self.transactional:
+                raise FaultError(f"{f['type']}: the producer application is not transactional "
+                                 "(set transactional.id; with pipeline=true the transactions "
+                                 "are the transform's)")
         self.restarts = sorted(
             (f for f in sim.faults if f["type"] == "producer_restart"),
             key=lambda f: f.get("after_message", f.get("at_ms", 0)))
@@ -464,7 +660,8 @@ class ProducerApplication:
         self.instance += 1
         name = "producer" if self.instance == 1 else f"producer#{self.instance}"
         txn_id = self.sim.config["transactional.id"] if self.transactional else None
-        return ProducerClient(self.sim, name, txn_id, on_ack=self._on_ack, on_fail=self._on_fail)
+        return ProducerClient(self.sim, name, txn_id, on_ack=self._on_ack, on_fail=self._on_fail,
+                              error_faults=self.error_faults)
 
     def _on_ack(self, batch, offset):
         self.acked.update(batch.messages)
@@ -488,6 +685,8 @@ class ProducerApplication:
     def _run(self):
         env = self.env
         c = self.sim.config
+        if c["producer.start.ms"] > 0:
+            yield env.timeout(c["producer.start.ms"])
         self.client = self._new_client()
         yield from self.client.init()
         pending = list(range(self.n))
@@ -529,7 +728,23 @@ class ProducerApplication:
                 pending = yield from self._restart(restart, pending)
                 continue
             if self.transactional and (len(self.in_txn) >= per_txn or not pending):
-                ok = yield from self.client.end_transaction(commit=True)
+                self.txn_ends += 1
+                left_open = self.leave_open.pop(self.txn_ends, None)
+                if left_open is not None:
+                    stays = yield from self._leave_open(left_open)
+                    if stays:
+                        break  # the application never comes back to this transaction
+                abort = self.aborts.pop(self.txn_ends, None)
+                if abort is not None:
+                    ok = yield from self.client.end_transaction(commit=False)
+                    if ok:
+                        aborted, self.in_txn = self.in_txn, []
+                        if abort.get("resend", True):  # the application's retry loop
+                            pending = aborted + pending
+                        continue
+                    ok = False
+                else:
+                    ok = yield from self.client.end_transaction(commit=True)
                 if ok:
                     self.committed.update(self.in_txn)
                     self.in_txn = []
@@ -545,6 +760,30 @@ class ProducerApplication:
         if self.zombies:  # the story ends when the zombies have had their say too
             yield self.env.all_of(self.zombies)
         self.done.succeed()
+
+    def _leave_open(self, fault: dict):
+        """The application does not end its transaction: it stalls for ``for_ms`` and then
+        commits as usual, or (no ``for_ms``) never comes back. The coordinator aborts a
+        transaction open longer than transaction.timeout.ms; until then read_committed readers
+        wait at its first offset (the LSO). Returns True if the application never comes back."""
+        sim = self.sim
+        timeout = sim.config["transaction.timeout.ms"]
+        stall = fault.get("for_ms")
+        sim.trace.emit(
+            "txn_left_open", self.client.name,
+            "the application leaves its transaction open "
+            + (f"for {stall:g} ms" if stall is not None else "and never comes back to it")
+            + f" (messages {_span(self.in_txn)}); the coordinator aborts it once "
+            f"transaction.timeout.ms={timeout} has passed, and until then read_committed "
+            "readers cannot read past its first offset",
+            pid=self.client.pid, epoch=self.client.epoch, messages=list(self.in_txn),
+            for_ms=stall)
+        if stall is not None:
+            yield self.env.timeout(stall)
+            return False
+        # kafkalab ends this producer's story once the coordinator has aborted it
+        yield self.env.timeout(timeout + sim.net.rtt + sim.config["transaction.overhead.ms"])
+        return True
 
     def _restart(self, fault: dict, pending: list[int]):
         """The application process dies and comes back: a new producer instance."""

@@ -20,6 +20,7 @@ import traceback
 from typing import Any
 
 from ._deps import require_confluent_kafka
+from .workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
 
 CRASH_EXIT_CODE = 86  # os._exit at the crash point
 RAISED_EXIT_CODE = 87  # a processing exception escaped the loop; the consumer was closed
@@ -60,18 +61,14 @@ class _EventLogHandler(logging.Handler):
 
 def consumer_config(spec: dict[str, Any], logger: logging.Logger) -> dict[str, Any]:
     c = spec["consumer"]
-    auto = c["commit"] == "auto"
+    auto = c["commit"] in ("auto", "store-after-processing")
     conf: dict[str, Any] = {
         "bootstrap.servers": spec["bootstrap"],
         "group.id": spec["group"],
         "enable.auto.commit": auto,
-        "enable.auto.offset.store": True,
-        "auto.offset.reset": "earliest",
+        "enable.auto.offset.store": c["commit"] != "store-after-processing",
         "enable.partition.eof": True,
-        "isolation.level": "read_uncommitted",
-        "fetch.wait.max.ms": 50,
-        "socket.timeout.ms": 5000,
-        "session.timeout.ms": 6000,
+        **BASE_CONFIG,
         "logger": logger,
     }
     if auto:
@@ -80,19 +77,44 @@ def consumer_config(spec: dict[str, Any], logger: logging.Logger) -> dict[str, A
     return conf
 
 
-def _take(ck: Any, consumer: Any, n: int, deadline: float) -> tuple[list[Any], bool]:
-    """Up to ``n`` records, stopping early at end-of-partition; (records, reached_eof)."""
+def _producer_end(path: str) -> int | None:
+    """The partition's end offset once the producer application is done, else None."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text else None
+
+
+def _take(ck: Any, consumer: Any, n: int, deadline: float, on_first: Any, partition: int,
+          on_error: Any) -> tuple[list[Any], int | None]:
+    """Up to ``n`` records, stopping early at end-of-partition; (records, the end offset
+    reached or None).
+
+    ``on_first(offset)`` is called once per session with the offset of the first record or
+    end-of-partition seen: where this session started reading."""
     got: list[Any] = []
-    eof = False
-    while len(got) < n and not eof:
+    eof: int | None = None
+    while len(got) < n and eof is None:
         if time.monotonic() > deadline:
             raise TimeoutError("consumer session deadline passed")
-        for m in consumer.consume(num_messages=n - len(got), timeout=0.2):
+        msgs = consumer.consume(num_messages=n - len(got), timeout=0.2)
+        if not msgs and not got:
+            return got, None  # idle: let the caller check whether the producer is done
+        for m in msgs:
             err = m.error()
+            if err is not None and err.code() == ck.KafkaError._MAX_POLL_EXCEEDED:
+                on_error(err)  # librdkafka left the group; the next consume() rejoins
+                continue
+            if m.partition() != partition:
+                continue  # subscribe(): the mock's other (empty) partitions of the topic
             if err is None:
+                on_first(m.offset())
                 got.append(m)
             elif err.code() == ck.KafkaError._PARTITION_EOF:
-                eof = True
+                on_first(m.offset())
+                eof = m.offset()  # the end offset reached (position() is unset without data)
             else:
                 raise ck.KafkaException(err)
     return got, eof
@@ -116,6 +138,7 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
     session = spec["session"]
     crash = spec.get("crash")
     failure = spec.get("failure")
+    slow = spec.get("slow")
     mode = spec["consumer"]["commit"]
     deadline = time.monotonic() + spec["deadline_s"]
 
@@ -128,16 +151,41 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
     committed = consumer.committed([tp], timeout=5)[0].offset
     low, high = consumer.get_watermark_offsets(tp, timeout=5, cached=False)
     committed_or_none = committed if committed >= 0 else None
-    files.emit(ev="resume", session=session, committed=committed_or_none, low=low, high=high,
-               resumed_from=committed if committed >= 0 else low)
-    consumer.assign([ck.TopicPartition(spec["topic"], spec["partition"], ck.OFFSET_STORED)])
+    files.emit(ev="resume", session=session, committed=committed_or_none, low=low, high=high)
+    if spec["consumer"].get("subscribe"):
+        consumer.subscribe([spec["topic"]])  # a group join: max.poll.interval.ms is enforced
+    else:
+        consumer.assign([ck.TopicPartition(spec["topic"], spec["partition"], ck.OFFSET_STORED)])
+    positioned: list[int] = []
+
+    def on_first(offset: int) -> None:
+        # Where this session starts reading: the committed offset, or auto.offset.reset's pick.
+        if not positioned:
+            positioned.append(offset)
+            files.emit(ev="positioned", session=session, offset=offset,
+                       how="committed offset" if committed_or_none is not None
+                       else f"auto.offset.reset={consumer_config(spec, logger)['auto.offset.reset']}")
 
     def commit(next_offset: int) -> None:
-        consumer.commit(
-            offsets=[ck.TopicPartition(spec["topic"], spec["partition"], next_offset)],
-            asynchronous=False,
-        )
+        try:
+            consumer.commit(
+                offsets=[ck.TopicPartition(spec["topic"], spec["partition"], next_offset)],
+                asynchronous=False,
+            )
+        except ck.KafkaException as exc:
+            # e.g. UNKNOWN_MEMBER_ID after max.poll.interval.ms: logged, the loop goes on (as
+            # the simulated application does)
+            files.emit(ev="commit_failed", session=session, offset=next_offset,
+                       error=str(exc.args[0]))
+            return
         files.emit(ev="commit", session=session, offset=next_offset)
+
+    # the end of the partition this session last reached (librdkafka reports it once each time)
+    reached: dict[str, int | None] = {"eof": None}
+
+    def on_error(err: Any) -> None:
+        files.emit(ev="max_poll_exceeded", session=session, error=str(err))
+        reached["eof"] = None  # it rejoins and reads again from the committed offset
 
     def die(where: str, index: int, offset: int) -> None:
         if crash["wait_ms"]:
@@ -145,10 +193,20 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
         files.emit(ev="crash", session=session, point=where, record=index, offset=offset)
         os._exit(CRASH_EXIT_CODE)
 
+    processing_s = spec["consumer"].get("processing_ms", 0) / 1000
+
+    def store(m: Any) -> None:
+        # librdkafka's at-least-once pattern: store the offset once the record is processed
+        consumer.store_offsets(message=m)
+        files.emit(ev="store", session=session, offset=m.offset() + 1)
+
     index = 0
     try:
         while True:
-            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline)
+            batch, eof = _take(ck, consumer, spec["consumer"]["batch"], deadline, on_first,
+                               spec["partition"], on_error)
+            if eof is not None:
+                reached["eof"] = eof
             first_index = index
             for m in batch:
                 files.emit(ev="delivered", session=session, id=int(m.value()), offset=m.offset(),
@@ -166,15 +224,28 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                     if failure["then"] == "raise":
                         raise ProcessingError(f"processing record {i} (offset {offset}) failed")
                 else:
+                    if slow and i == slow["record"]:
+                        files.emit(ev="slow", session=session, record=i, ms=slow["ms"])
+                        time.sleep(slow["ms"] / 1000)
+                    if processing_s:
+                        time.sleep(processing_s)
                     files.process(msg_id)
+                    files.emit(ev="processed", session=session, id=msg_id, offset=offset,
+                               record=i)
                 if crash and crash["point"] == "after-process" and i == crash["record"]:
-                    die("after-process", i, offset)
+                    die("after-process", i, offset)  # processed, its offset not yet stored
+                if mode == "store-after-processing":
+                    store(m)  # a skipped record is stored too: the application moves past it
                 if mode == "after-each":
                     commit(offset + 1)
             if batch and mode == "after-batch":
                 commit(batch[-1].offset() + 1)
-            if eof:
-                break
+            if eof is not None or not batch:
+                # done at the end of the partition once the producer is done too (its file
+                # can appear after the end-of-partition event, which librdkafka sends once)
+                end = _producer_end(spec["producer_done_path"])
+                if end is not None and reached["eof"] is not None and reached["eof"] >= end:
+                    break
     except ProcessingError as exc:
         # The exception escapes the poll loop; like a try-with-resources / finally block, the
         # application still closes its consumer (with auto-commit, close() commits).

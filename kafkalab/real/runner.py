@@ -24,7 +24,13 @@ from typing import Any
 from . import consumer_app
 from ._deps import require_confluent_kafka
 from .ledger import build_ledger
-from .workloads import NOT_COMPARABLE, check_expectations, normalize, not_comparable_parts
+from .workloads import (
+    NOT_COMPARABLE,
+    PRODUCER_BASE_CONFIG,
+    check_expectations,
+    normalize,
+    not_comparable_parts,
+)
 
 PARTITION = 0
 SESSION_DEADLINE_S = 15.0  # a consumer session's own deadline; the parent waits a bit longer
@@ -187,68 +193,109 @@ def _create_topic(
 # producer
 
 
-def _produce(
-    ck: Any, w: dict[str, Any], bootstrap: str, topic: str, mock: Any,
-    logger: logging.Logger, notes: list[str],
-) -> dict[int, dict[str, Any]]:
-    n = w["messages"]
-    conf: dict[str, Any] = {
-        "bootstrap.servers": bootstrap,
-        "acks": "all",
-        "linger.ms": 5,
-        "message.timeout.ms": 10000,
-        "logger": logger,
-    }
-    conf.update(w["producer"])
-    fault = w["broker_fault"]
-    if fault is not None:
-        conf["socket.timeout.ms"] = fault["socket_timeout_ms"]
-        mock.start_request_tracking()
-        mock.delay_produce_responses([fault["delay_ms"]])
-    producer = ck.Producer(conf)
-    acks: dict[int, dict[str, Any]] = {}
+class _Producer:
+    """The producer application: one librdkafka producer that writes message ids as key and
+    value to partition 0, possibly in two phases (``produce_after_start``)."""
 
-    def report(msg_id: int):
-        def on_delivery(err: Any, msg: Any) -> None:
-            acks[msg_id] = {
-                "acked": err is None,
-                "offset": msg.offset() if err is None else None,
-                "error": None if err is None else str(err),
-            }
+    def __init__(self, ck: Any, w: dict[str, Any], bootstrap: str, topic: str, mock: Any,
+                 logger: logging.Logger) -> None:
+        self.ck, self.w, self.topic, self.mock = ck, w, topic, mock
+        conf: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            **PRODUCER_BASE_CONFIG,
+            "logger": logger,
+        }
+        conf.update(w["producer"])
+        fault = w["broker_fault"]
+        if fault is not None:
+            conf["socket.timeout.ms"] = fault["socket_timeout_ms"]
+            mock.start_request_tracking()
+            mock.delay_produce_responses([fault["delay_ms"]])
+        self.conf = conf
+        self.producer = ck.Producer(conf)
+        self.acks: dict[int, dict[str, Any]] = {}
+        self.unacked = 0
 
-        return on_delivery
+    def send(self, ids: range) -> None:
+        acks = self.acks
 
-    for i in range(n):
-        producer.produce(topic, key=str(i).encode(), value=str(i).encode(), partition=PARTITION,
-                         on_delivery=report(i))
-        producer.poll(0)
-    left = producer.flush(FLUSH_TIMEOUT_S)
-    if left:
-        notes.append(f"producer: {left} message(s) still unacknowledged after {FLUSH_TIMEOUT_S} s")
-    shown = {k: conf[k] for k in ("acks", "enable.idempotence", "linger.ms") if k in conf}
-    notes.append(
-        f"producer: {n} messages (ids 0..{n - 1} as key and value) to partition {PARTITION} of "
-        f"{topic} with {shown}; {sum(a['acked'] for a in acks.values())} acknowledged"
-    )
-    if fault is not None:
-        produce_requests = mock.count_requests(0)
-        mock.stop_request_tracking()
+        def report(msg_id: int):
+            def on_delivery(err: Any, msg: Any) -> None:
+                acks[msg_id] = {
+                    "acked": err is None,
+                    "offset": msg.offset() if err is None else None,
+                    "error": None if err is None else str(err),
+                }
+
+            return on_delivery
+
+        for i in ids:
+            self.producer.produce(self.topic, key=str(i).encode(), value=str(i).encode(),
+                                  partition=PARTITION, on_delivery=report(i))
+            self.producer.poll(0)
+        self.unacked += self.producer.flush(FLUSH_TIMEOUT_S)
+
+    def close(self, notes: list[str]) -> None:
+        n, conf, fault, topic = self.w["messages"], self.conf, self.w["broker_fault"], self.topic
+        if self.unacked:
+            notes.append(f"producer: {self.unacked} message(s) still unacknowledged after "
+                         f"{FLUSH_TIMEOUT_S} s")
+        shown = {k: conf[k] for k in ("acks", "enable.idempotence", "linger.ms",
+                                      "batch.num.messages") if k in conf}
+        later = self.w["produce_after_start"]
         notes.append(
-            f"broker fault: the first Produce response was delayed {fault['delay_ms']} ms, beyond "
-            f"the producer's socket.timeout.ms={fault['socket_timeout_ms']}; the mock broker "
-            f"received {produce_requests} Produce requests"
+            f"producer: {n} messages (ids 0..{n - 1} as key and value) to partition {PARTITION} "
+            f"of {topic} with {shown}; {sum(a['acked'] for a in self.acks.values())} "
+            "acknowledged"
+            + (f"; the last {later} were produced after the first consumer session knew where "
+               "it starts" if later else "")
         )
-    try:
-        partitions = len(producer.list_topics(topic, timeout=5).topics[topic].partitions)
-        if partitions != 1:
+        if fault is not None:
+            produce_requests = self.mock.count_requests(0)
+            self.mock.stop_request_tracking()
             notes.append(
-                f"topic {topic} has {partitions} partitions (the mock cluster auto-creates topics "
-                f"with its default count); only partition {PARTITION} is used"
+                f"broker fault: the first Produce response was delayed {fault['delay_ms']} ms, "
+                f"beyond the producer's socket.timeout.ms={fault['socket_timeout_ms']}; the mock "
+                f"broker received {produce_requests} Produce requests"
             )
-    except (ck.KafkaException, KeyError):
-        pass
-    del producer
-    return acks
+        try:
+            partitions = len(self.producer.list_topics(topic, timeout=5).topics[topic].partitions)
+            if partitions != 1:
+                notes.append(
+                    f"topic {topic} has {partitions} partitions (the mock cluster auto-creates "
+                    f"topics with its default count); only partition {PARTITION} is used"
+                )
+        except (self.ck.KafkaException, KeyError):
+            pass
+        del self.producer
+
+
+def _end_offset(ck: Any, bootstrap: str, topic: str, group: str,
+                logger: logging.Logger) -> int:
+    """The partition's high watermark, asked of the broker."""
+    consumer = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": f"{group}-meta",
+                            "enable.auto.commit": False, "logger": logger})
+    try:
+        _, high = consumer.get_watermark_offsets(ck.TopicPartition(topic, PARTITION), timeout=5,
+                                                 cached=False)
+        return int(high)
+    finally:
+        consumer.close()
+
+
+def _wait_for_event(path: str, proc: subprocess.Popen, predicate: Any,
+                    timeout_s: float) -> dict[str, Any]:
+    """Wait (re-reading the event log) until an event matches, the child exits, or time is up."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for event in _read_events(path):
+            if predicate(event):
+                return event
+        if proc.poll() is not None:
+            raise RealRunError("the consumer session ended before it knew where it starts")
+        if time.monotonic() > deadline:
+            raise RealRunError("the consumer session did not start reading in time")
+        time.sleep(0.02)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,7 +303,12 @@ def _produce(
 
 
 def _run_session(spec: dict[str, Any]) -> int:
-    """Run one consumer session in a fresh interpreter and return its exit code.
+    """Run one consumer session in a fresh interpreter and return its exit code."""
+    return _wait_session(_start_session(spec), spec)
+
+
+def _start_session(spec: dict[str, Any]) -> subprocess.Popen:
+    """Start one consumer session in a fresh interpreter.
 
     A new process (``python -m kafkalab.real.consumer_app``) rather than a fork: forking a
     process that holds librdkafka handles is unsafe, and unlike multiprocessing's spawn it does
@@ -271,8 +323,15 @@ def _run_session(spec: dict[str, Any]) -> int:
         stdin=subprocess.PIPE,
         env=env,
     )
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(spec).encode())
+    proc.stdin.close()
+    return proc
+
+
+def _wait_session(proc: subprocess.Popen, spec: dict[str, Any]) -> int:
     try:
-        proc.communicate(json.dumps(spec).encode(), timeout=spec["deadline_s"] + 10)
+        proc.wait(timeout=spec["deadline_s"] + 10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
@@ -297,18 +356,27 @@ def _read_sink(path: str) -> list[int]:
 def _describe_session(session: int, code: int, events: list[dict[str, Any]]) -> str:
     mine = [e for e in events if e.get("session") == session]
     resume = next((e for e in mine if e["ev"] == "resume"), {})
+    positioned = next((e for e in mine if e["ev"] == "positioned"), {})
     delivered = [e for e in mine if e["ev"] == "delivered"]
     commits = [e["offset"] for e in mine if e["ev"] == "commit"]
+    stores = [e["offset"] for e in mine if e["ev"] == "store"]
     committed = resume.get("committed")
     start = (
         f"committed offset {committed}" if committed is not None
-        else f"no committed offset, auto.offset.reset=earliest → {resume.get('resumed_from')}"
+        else f"no committed offset, {positioned.get('how')} → {positioned.get('offset')}"
     )
     text = f"consumer session {session}: started from {start}; {len(delivered)} records delivered"
     if delivered:
         text += f" (offsets {delivered[0]['offset']}..{delivered[-1]['offset']})"
     if commits:
         text += f"; synchronous commits of next offsets {commits}"
+    failed = [e for e in mine if e["ev"] == "commit_failed"]
+    if failed:
+        text += f"; commits of {[e['offset'] for e in failed]} failed ({failed[0]['error']})"
+    if any(e["ev"] == "max_poll_exceeded" for e in mine):
+        text += "; librdkafka reported max.poll.interval.ms exceeded and the consumer rejoined"
+    if stores:
+        text += f"; store_offsets() after processing, up to {stores[-1]}"
     for e in mine:
         if e["ev"] == "failed":
             text += f"; processing record {e['record']} (offset {e['offset']}) failed"
@@ -369,7 +437,8 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
     """Run ``workload`` (a dict, or a registered name) with real confluent-kafka clients.
 
     Returns ``{"workload", "outcome", "ledger", "notes", "expectations", "not_comparable",
-    "client_log", "elapsed_s"}``; ``outcome`` has the simulation's integer keys
+    "client_log", "events", "elapsed_s"}`` (``events``: the consumer sessions' event log, for
+    :func:`kafkalab.real.ledger.explain_message`); ``outcome`` has the simulation's integer keys
     (``resumed_from`` is None without a restart); ``expectations`` lists the workload's
     ``expect`` entries the run did not meet (empty = as expected); ``not_comparable`` lists
     "not comparable: ..." caveats when the workload hits a known gap of the mock cluster (its
@@ -392,9 +461,19 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
     with tempfile.TemporaryDirectory(prefix="kafkalab-real-") as tmp, _cluster(
         ck, w, bootstrap_servers, topic, logger, notes
     ) as (bootstrap, mock):
-        acks = _produce(ck, w, bootstrap, topic, mock, logger, notes)
+        producer = _Producer(ck, w, bootstrap, topic, mock, logger)
+        n, later = w["messages"], w["produce_after_start"]
+        producer.send(range(n - later))
         events_path = os.path.join(tmp, "events.jsonl")
         sink_path = os.path.join(tmp, "sink.txt")
+        done_path = os.path.join(tmp, "producer-done.txt")
+
+        def producer_done() -> None:
+            end = _end_offset(ck, bootstrap, topic, group, logger)
+            with open(done_path + ".tmp", "w", encoding="utf-8") as f:
+                f.write(str(end))
+            os.replace(done_path + ".tmp", done_path)
+
         base = {
             "bootstrap": bootstrap,
             "topic": topic,
@@ -403,10 +482,27 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
             "consumer": w["consumer"],
             "events_path": events_path,
             "sink_path": sink_path,
+            "producer_done_path": done_path,
             "deadline_s": SESSION_DEADLINE_S,
         }
-        codes = [_run_session({**base, "session": 1, "crash": w["crash"],
-                               "failure": w["failure"]})]
+        if w["consumer"]["subscribe"] or w["slow"]:
+            # a group join on the mock takes ~3 s, a rejoin more; a slow record its own time
+            base["deadline_s"] = SESSION_DEADLINE_S + 15 + (w["slow"] or {"ms": 0})["ms"] / 1000
+        first = {**base, "session": 1, "crash": w["crash"], "failure": w["failure"],
+                 "slow": w["slow"]}
+        if later:
+            proc = _start_session(first)
+            _wait_for_event(events_path, proc,
+                            lambda e: e["ev"] == "positioned" and e["session"] == 1,
+                            SESSION_DEADLINE_S)
+            producer.send(range(n - later, n))
+            producer_done()
+            codes = [_wait_session(proc, first)]
+        else:
+            producer_done()
+            codes = [_run_session(first)]
+        producer.close(notes)
+        acks = producer.acks
         expected_ends = (0, consumer_app.CRASH_EXIT_CODE, consumer_app.RAISED_EXIT_CODE)
         if codes[0] in expected_ends[1:] and w["restart"]:
             codes.append(_run_session({**base, "session": 2, "crash": None, "failure": None}))
@@ -424,8 +520,8 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
     deliveries = [e["id"] for e in events if e["ev"] == "delivered"]
     resumed_from = None
     if len(codes) > 1:
-        resume = next(e for e in events if e["ev"] == "resume" and e["session"] == 2)
-        resumed_from = resume["resumed_from"]
+        resume = next(e for e in events if e["ev"] == "positioned" and e["session"] == 2)
+        resumed_from = resume["offset"]
     ledger, outcome = build_ledger(w["messages"], acks, log, deliveries, processed, resumed_from)
     for session, code in enumerate(codes, start=1):
         notes.append(_describe_session(session, code, events))
@@ -455,5 +551,6 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
         "expectations": check_expectations(outcome, w["expect"]),
         "not_comparable": caveats,
         "client_log": log_lines.lines + child_log,
+        "events": [e for e in events if e["ev"] != "log"],
         "elapsed_s": round(time.monotonic() - started, 3),
     }

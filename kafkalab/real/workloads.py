@@ -16,12 +16,19 @@ A workload is a JSON-compatible dict::
           "delay_ms": 2000,                # the first Produce response comes this late...
           "socket_timeout_ms": 500,        # ...after the producer gave up waiting: it retries
       },
+      "produce_after_start": 0,            # the last k messages are produced only once the
+                                           # first consumer knows where it starts
       "consumer": {
-          "commit": "auto" | "before-processing" | "after-each" | "after-batch",
-          "auto_commit_interval_ms": 100,  # only with commit == "auto"
+          "commit": "auto" | "before-processing" | "after-each" | "after-batch"
+                    | "store-after-processing",
+          "auto_commit_interval_ms": 100,  # auto / store-after-processing; 0 = no timer
           "batch": 10,                     # records taken per consume() round
+          "processing_ms": 0,              # each record's processing takes this long
+          "subscribe": False,              # True: subscribe() (a group join, max.poll.interval.ms
+                                           # enforced) instead of assign() at the committed offset
           "config": {...},                 # extra librdkafka consumer settings (optional)
       },
+      "slow": None | {"record": 3, "ms": 4500},  # processing one record takes this much longer
       "crash": None | {                    # first consumer process dies with os._exit
           "point": "before-process" | "after-process",
           "record": 2,                     # 0-based index of the record in delivery order
@@ -39,7 +46,10 @@ Commit strategies: ``auto`` = librdkafka's background auto-commit with
 ``enable.auto.offset.store=true`` (offsets stored as records are handed out); ``before-processing``
 = synchronous commit of the batch's next offset right after consume(), then processing;
 ``after-each`` = process, then synchronous commit of that record's offset + 1; ``after-batch`` =
-process the whole batch, then one synchronous commit.
+process the whole batch, then one synchronous commit; ``store-after-processing`` = librdkafka's
+at-least-once pattern: ``enable.auto.offset.store=false``, the application calls
+``store_offsets()`` after processing each record, and the background auto-commit commits what
+was stored (``auto.commit.interval.ms=0`` turns that timer off: only ``close()`` commits).
 """
 
 from __future__ import annotations
@@ -48,7 +58,10 @@ import copy
 import re
 from typing import Any
 
-COMMIT_MODES = ("auto", "before-processing", "after-each", "after-batch")
+COMMIT_MODES = ("auto", "before-processing", "after-each", "after-batch",
+                "store-after-processing")
+#: Commit modes that use librdkafka's background auto-commit (enable.auto.commit=true).
+AUTO_COMMIT_MODES = ("auto", "store-after-processing")
 CRASH_POINTS = ("before-process", "after-process")
 FAILURE_HANDLING = ("skip", "raise")
 BROKER_FAULTS = ("delay-produce-response",)
@@ -61,6 +74,7 @@ OUTCOME_KEYS = (
     "lost",
     "duplicates",
     "log_duplicates",
+    "extra_copies",
     "resumed_from",
 )
 
@@ -74,6 +88,20 @@ FORBIDDEN_CONFIG = (
     "client.rack",
 )
 _FORBIDDEN_PREFIXES = ("test.mock.", "sasl.", "ssl.", "security.")
+#: The consumer settings every session uses unless the workload's consumer.config overrides
+#: them, and the producer's unless its producer settings do (kafkalab.crosscheck hands exactly
+#: these to the simulation too).
+CONSUMER_BASE_CONFIG: dict[str, Any] = {
+    "auto.offset.reset": "earliest",
+    "isolation.level": "read_uncommitted",
+    "fetch.wait.max.ms": 50,
+    "socket.timeout.ms": 5000,
+    "session.timeout.ms": 6000,
+}
+PRODUCER_BASE_CONFIG: dict[str, Any] = {"acks": "all", "linger.ms": 5,
+                                        "message.timeout.ms": 10000}
+#: Consumer settings the workload's ``commit`` mode decides (set them through it, not config).
+COMMIT_OWNED_CONFIG = ("enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof")
 
 
 class WorkloadError(ValueError):
@@ -87,7 +115,10 @@ def _base(name: str, title: str) -> dict[str, Any]:
         "messages": 10,
         "producer": {"acks": "all", "enable.idempotence": False},
         "broker_fault": None,
-        "consumer": {"commit": "auto", "auto_commit_interval_ms": 5000, "batch": 10, "config": {}},
+        "produce_after_start": 0,
+        "consumer": {"commit": "auto", "auto_commit_interval_ms": 5000, "batch": 10,
+                     "processing_ms": 0, "subscribe": False, "config": {}},
+        "slow": None,
         "crash": None,
         "failure": None,
         "restart": True,
@@ -173,6 +204,150 @@ def _close_on_error_loses() -> dict[str, Any]:
     return w
 
 
+def _store_after_processing_resumes() -> dict[str, Any]:
+    w = _base(
+        "store-after-processing-resumes-at-last-store",
+        "librdkafka at-least-once: store each offset after processing; the 100 ms timer commits "
+        "the last store before the crash (after processing record 4, before storing it), "
+        "mid-batch: only record 4 is processed twice",
+    )
+    w["consumer"].update(commit="store-after-processing", auto_commit_interval_ms=100)
+    w["crash"] = {"point": "after-process", "record": 4, "wait_ms": 500}
+    w["expect"] = {"lost": "==0", "duplicates": "==1", "resumed_from": 4}
+    return w
+
+
+def _store_after_processing_close_on_error() -> dict[str, Any]:
+    w = _base(
+        "store-after-processing-close-on-error-keeps",
+        "an exception escapes the poll loop; close() commits only what was stored after "
+        "processing, so the failed record is read again",
+    )
+    w["consumer"].update(commit="store-after-processing", auto_commit_interval_ms=60000)
+    w["failure"] = {"record": 3, "then": "raise"}
+    w["expect"] = {"lost": "==0", "duplicates": "==0", "resumed_from": 3}
+    return w
+
+
+def _store_after_processing_skip() -> dict[str, Any]:
+    w = _base(
+        "store-after-processing-skip-loses-one",
+        "a processing error is logged and skipped (its offset stored anyway): that record is lost",
+    )
+    w["consumer"].update(commit="store-after-processing", auto_commit_interval_ms=100, batch=4)
+    w["failure"] = {"record": 5, "then": "skip"}
+    w["expect"] = {"lost": "==1", "duplicates": "==0", "resumed_from": None}
+    return w
+
+
+def _interval_zero(mode: str) -> dict[str, Any]:
+    label = "auto" if mode == "auto" else "store"
+    w = _base(
+        f"{label}-commit-interval-0-no-timer",
+        f"librdkafka auto.commit.interval.ms=0 ({mode}) turns the commit timer off: "
+        "nothing is committed before the crash, the restart re-reads from the start",
+    )
+    w["consumer"].update(commit=mode, auto_commit_interval_ms=0)
+    w["crash"] = {"point": "after-process", "record": 3, "wait_ms": 500}
+    w["expect"] = {"lost": "==0", "duplicates": "==4", "resumed_from": 0}
+    return w
+
+
+def _per_batch_crash_mid_batch() -> dict[str, Any]:
+    w = _base(
+        "commit-per-batch-crash-mid-batch",
+        "commit after each batch of 4; crash after processing record 5, mid second batch: "
+        "that batch is re-delivered",
+    )
+    w["consumer"].update(commit="after-batch", batch=4)
+    w["crash"] = {"point": "after-process", "record": 5, "wait_ms": 0}
+    w["expect"] = {"lost": "==0", "duplicates": "==2", "resumed_from": 4}
+    return w
+
+
+def _per_batch_crash_before_process() -> dict[str, Any]:
+    w = _base(
+        "commit-per-batch-crash-before-process",
+        "commit after each batch of 3; crash before processing record 7: record 6 is "
+        "processed twice",
+    )
+    w["consumer"].update(commit="after-batch", batch=3, processing_ms=2)
+    w["crash"] = {"point": "before-process", "record": 7, "wait_ms": 0}
+    w["expect"] = {"lost": "==0", "duplicates": "==1", "resumed_from": 6}
+    return w
+
+
+def _before_processing_small_batches() -> dict[str, Any]:
+    w = _base(
+        "commit-before-processing-small-batches-loses",
+        "commit each batch of 4 right after consume(); crash after record 5: records 6 and 7 "
+        "were committed, never processed",
+    )
+    w["consumer"].update(commit="before-processing", batch=4)
+    w["crash"] = {"point": "after-process", "record": 5, "wait_ms": 0}
+    w["expect"] = {"lost": "==2", "duplicates": "==0", "resumed_from": 8}
+    return w
+
+
+def _skip_on_error() -> dict[str, Any]:
+    w = _base(
+        "commit-after-each-skip-loses-one",
+        "commit after each record; a processing error is logged and skipped: that record is lost",
+    )
+    w["consumer"].update(commit="after-each", batch=5)
+    w["failure"] = {"record": 4, "then": "skip"}
+    w["expect"] = {"lost": "==1", "duplicates": "==0", "resumed_from": None}
+    return w
+
+
+def _reset(which: str) -> dict[str, Any]:
+    lost = "==6" if which == "latest" else "==0"
+    w = _base(
+        f"auto-offset-reset-{which}-new-group",
+        f"a new group (no committed offset) starts while the producer is still writing: "
+        f"auto.offset.reset={which} "
+        + ("skips the 6 messages already in the log" if which == "latest"
+           else "reads them all"),
+    )
+    w["produce_after_start"] = 4
+    w["consumer"].update(commit="after-each", config={"auto.offset.reset": which})
+    w["restart"] = False
+    w["expect"] = {"lost": lost, "duplicates": "==0", "resumed_from": None}
+    return w
+
+
+def _in_flight_first_delayed() -> dict[str, Any]:
+    w = _base(
+        "single-record-requests-first-response-delayed",
+        "five single-record Produce requests in flight on one connection; the first response is "
+        "late, the later ones queue behind it: every request times out and is retried",
+    )
+    w["messages"] = 5
+    w["producer"] = {"acks": "all", "enable.idempotence": False, "linger.ms": 0,
+                     "batch.num.messages": 1}
+    w["broker_fault"] = {"type": "delay-produce-response", "delay_ms": 2000,
+                         "socket_timeout_ms": 500}
+    w["consumer"].update(commit="after-each")
+    w["restart"] = False
+    w["expect"] = {"lost": "==0", "duplicates": "==5", "acked": "==sent", "resumed_from": None}
+    return w
+
+
+def _max_poll_exceeded() -> dict[str, Any]:
+    w = _base(
+        "slow-record-exceeds-max-poll-interval",
+        "subscribe(); record 3 takes 4.5 s, beyond max.poll.interval.ms=3000: the member is "
+        "dropped from the group, its later commits fail, it rejoins at the last commit and "
+        "processes records 3-9 again",
+    )
+    w["consumer"].update(commit="after-each", subscribe=True,
+                         config={"session.timeout.ms": 3000, "max.poll.interval.ms": 3000})
+    w["slow"] = {"record": 3, "ms": 4500}
+    w["restart"] = False
+    w["expect"] = {"lost": "==0", "duplicates": "==7", "resumed_from": None}
+    return w
+
+
 _FACTORIES = (
     _auto_commit_loses,
     _auto_commit_redelivers,
@@ -180,6 +355,19 @@ _FACTORIES = (
     _commit_after_redelivers,
     _non_idempotent_duplicates,
     _close_on_error_loses,
+    _store_after_processing_resumes,
+    _store_after_processing_close_on_error,
+    _store_after_processing_skip,
+    lambda: _interval_zero("auto"),
+    lambda: _interval_zero("store-after-processing"),
+    _per_batch_crash_mid_batch,
+    _per_batch_crash_before_process,
+    _before_processing_small_batches,
+    _skip_on_error,
+    lambda: _reset("latest"),
+    lambda: _reset("earliest"),
+    _in_flight_first_delayed,
+    _max_poll_exceeded,
 )
 
 #: Supported workloads, by name. Use :func:`get_workload` for a copy you may change.
@@ -210,6 +398,23 @@ NOT_COMPARABLE: dict[str, str] = {
     "replica-data-loss": (
         "the mock cluster does not lose acknowledged data when a leader fails (acks=1 loss, "
         "unclean leader election are not modelled)"
+    ),
+    "static-membership": (
+        "the mock cluster ignores group.instance.id: a restarted static member is treated as "
+        "a new one, so keeping its assignment without a rebalance cannot be shown"
+    ),
+    "append-then-error-retry-duplicates": (
+        "the mock cluster returns an injected produce error without appending the batch, so "
+        "NOT_ENOUGH_REPLICAS_AFTER_APPEND (written, then the retry duplicates it) cannot be shown"
+    ),
+    "leader-failover": (
+        "the mock cluster does not move a partition's leader when its broker goes down (only "
+        "an explicit leader change does), and keeps one log per partition"
+    ),
+    "rebalance-takeover-timing": (
+        "the mock cluster delays JoinGroup by about session.timeout.ms - 1000 ms after a member "
+        "expires or joins and checks sessions about once a second, so takeover times are "
+        "inflated (offsets and per-message outcomes are compared, never timings)"
     ),
 }
 
@@ -300,9 +505,33 @@ def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
     if c["commit"] not in COMMIT_MODES:
         raise WorkloadError(f"consumer.commit must be one of {COMMIT_MODES}")
     c["auto_commit_interval_ms"] = _int("consumer.auto_commit_interval_ms",
-                                        c["auto_commit_interval_ms"], 1)
+                                        c["auto_commit_interval_ms"], 0)
     c["batch"] = _int("consumer.batch", c["batch"], 1)
+    c["processing_ms"] = _int("consumer.processing_ms", c["processing_ms"], 0)
+    if c["processing_ms"] > 1000:
+        raise WorkloadError("consumer.processing_ms must be at most 1000")
     c["config"] = _check_config("consumer.config", c["config"])
+    for key in COMMIT_OWNED_CONFIG:
+        if key in c["config"]:
+            raise WorkloadError(
+                f"consumer.config may not set {key!r}: consumer.commit decides it "
+                f"(one of {COMMIT_MODES})")
+    if not isinstance(c["subscribe"], bool):
+        raise WorkloadError("consumer.subscribe must be true or false")
+    slow = w["slow"]
+    if slow is not None:
+        if not isinstance(slow, dict) or set(slow) - {"record", "ms"}:
+            raise WorkloadError("slow is {'record': index, 'ms': extra processing time}")
+        slow["record"] = _int("slow.record", slow.get("record"), 0)
+        slow["ms"] = _int("slow.ms", slow.get("ms"), 1)
+        if slow["ms"] > 10000:
+            raise WorkloadError("slow.ms must be at most 10000")
+        if slow["record"] >= w["messages"]:
+            raise WorkloadError("slow.record must be < messages")
+    w["produce_after_start"] = _int("produce_after_start", w["produce_after_start"], 0)
+    if w["produce_after_start"] >= w["messages"]:
+        raise WorkloadError("produce_after_start must be < messages (the first messages are "
+                            "written before the consumer starts)")
 
     crash = w["crash"]
     if crash is not None:
@@ -346,6 +575,9 @@ def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
                 "broker_fault.delay_ms must exceed socket_timeout_ms by at least 1000 ms "
                 "(librdkafka checks request timeouts once per second)"
             )
+    if fault is not None and w["produce_after_start"]:
+        raise WorkloadError("a broker fault together with produce_after_start is not supported "
+                            "(the fault is aimed at the first Produce request)")
     if not isinstance(w["restart"], bool):
         raise WorkloadError("restart must be true or false")
     if not isinstance(w["expect"], dict):

@@ -17,7 +17,6 @@ def explain(ledger: Ledger, message_id: int) -> str:
         raise ValueError(f"message {message_id!r} is not in this run (ids 0–"
                          f"{len(ledger.messages) - 1})")
     rec = ledger.messages[message_id]
-    events = ledger.trace.events
     lines: list[str] = []
     verdict = _verdict(ledger, rec)
     lines.append(f"Message {message_id}: {verdict}.")
@@ -56,12 +55,7 @@ def explain(ledger: Ledger, message_id: int) -> str:
     if rec.copies and not rec.processed and ledger.drained:
         lines.extend(_why_lost(ledger, rec))
     if not rec.processed and not ledger.drained:
-        stops = [e for e in events if e.kind == "crash_loop"]
-        lines.extend(f"At {_t(e.t)}: {e.text}." for e in stops)
-        if not stops:
-            limit = ledger.trace.events[-1].t if ledger.trace.events else 0
-            lines.append(f"The run ended at {_t(limit)} (max.simulated.ms, or nothing left that "
-                         "could move it) before it was processed.")
+        lines.extend(_why_unseen(ledger, rec))
     if len(rec.processed) > 1:
         lines.extend(_why_redelivered(ledger, rec))
     return " ".join(lines)
@@ -80,13 +74,25 @@ def _verdict(ledger: Ledger, rec) -> str:
 
 def _produce_story(ledger: Ledger, m: int) -> list[str]:
     out = []
+    rec = ledger.messages[m]
+    written = rec.copies[0].t if rec.copies else float("inf")
     for e in ledger.trace.events:
         about_m = e.kind in ("ack_lost", "request_lost", "retry", "duplicate_batch", "gave_up",
                              "rejected") and m in e.data.get("messages", ())
         restart = e.kind == "producer_restart" or (e.kind == "init_producer" and "#" in e.actor)
-        if about_m or restart:
+        # an epoch bump between its send and its write renumbered it (KIP-360)
+        bump = e.kind == "epoch_bump" and rec.first_send is not None \
+            and rec.first_send <= e.t <= written
+        if about_m or restart or bump:
             out.append(f"At {_t(e.t)}: {e.text}.")
     return out
+
+
+def _how(event, partition) -> str:
+    """How a join/restart/rebalance chose its offset for ``partition``, as the trace says."""
+    how = event.data["resumed"][str(partition)][1]
+    return "the committed offset" if how == "committed offset" else \
+        f"no committed offset: {how}"
 
 
 def _copy_offsets(rec):
@@ -138,9 +144,10 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
                        and e.actor.startswith(sink)
                        and e.data["resumed"].get(str(p), [-1])[0] > off), None)
         if resume is not None:
-            out.append(f"The restarted consumer resumed at offset "
-                       f"{resume.data['resumed'][str(p)][0]}, past offset {off}, so it was "
-                       "never read again.")
+            who = "The restarted consumer" if resume.kind == "restart" else resume.actor
+            out.append(f"{who} resumed at offset {resume.data['resumed'][str(p)][0]} of "
+                       f"partition {p} ({_how(resume, p)}), past offset {off}, so it was never "
+                       "read again.")
     else:
         out.extend(errors)
     return out
@@ -151,20 +158,42 @@ def _why_redelivered(ledger: Ledger, rec) -> list[str]:
     events = ledger.trace.events
     sink = ledger.sink_prefix
     first, second = rec.processed[0], rec.processed[1]
-    offs = {off for _, _, off, _ in rec.deliveries}
+    offs = {(p, off) for _, p, off, _ in rec.deliveries}
     for e in events:
         if first <= e.t <= second and e.actor.startswith(sink) and e.kind in (
                 "crash", "close", "left_group", "commit_failed"):
             out.append(f"At {_t(e.t)}: {e.text}.")
         if first <= e.t <= second and e.actor.startswith(sink) and e.kind in (
                 "restart", "rebalance"):
-            resumed = [v[0] for v in e.data["resumed"].values()]
-            at = min(resumed) if resumed else None
-            if at is not None and any(at <= o for o in offs):
-                out.append(f"At {_t(e.t)}: the consumer resumed from the committed offset {at}, "
-                           "at or before this message, so it was delivered and processed "
-                           "again.")
+            for p, (at, how) in sorted(e.data["resumed"].items()):
+                if not any(int(p) == dp and at <= o for dp, o in offs):
+                    continue
+                if how == "committed offset":
+                    why = f"{e.actor} resumed partition {p} from the committed offset {at}"
+                else:  # nothing was committed for this partition: auto.offset.reset chose
+                    why = (f"{e.actor} found no committed offset for partition {p}, so {how} "
+                           f"chose offset {at}")
+                out.append(f"At {_t(e.t)}: {why}, at or before this message, so it was "
+                           "delivered and processed again.")
     if len(rec.visible_copies) > 1:
         out.append(f"The log holds {len(rec.visible_copies)} copies of it, and each copy was "
                    "processed.")
     return out
+
+
+def _why_unseen(ledger: Ledger, rec) -> list[str]:
+    """Why an undrained run never processed this message: the cause named from the trace's
+    fields (a crash loop, the watchdog, a transaction never committed), never a guess."""
+    events = ledger.trace.events
+    stops = [e for e in events if e.kind in ("crash_loop", "stopped")]
+    if stops:
+        return [f"At {_t(e.t)}: {e.text.rstrip('.')}." for e in stops]
+    visible = [c for c in rec.copies if c.status != "aborted"]
+    if visible and all(c.status == "open" for c in visible):
+        c = visible[0]
+        return [f"Its copy at partition {c.partition} offset {c.offset} belongs to a transaction "
+                "that was never committed, so the last stable offset never moved past it and a "
+                "read_committed reader cannot read it (read_uncommitted would)."]
+    last = events[-1].t if events else 0
+    return [f"Nothing happened after {_t(last)}: nothing was left that could move it (or the "
+            "run reached max.simulated.ms) before it was processed."]

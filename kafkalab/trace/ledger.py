@@ -192,8 +192,12 @@ class Ledger:
     def duplicates(self) -> list[int]:
         return [m.id for m in self.messages if len(m.processed) > 1]
 
-    def log_duplicates(self) -> list[int]:
+    def written_more_than_once(self) -> list[int]:
+        """Messages with more than one (non-aborted) copy in the log: one per message, however
+        many copies it has. ``extra_copies`` in the outcome counts the copies beyond the first."""
         return [m.id for m in self.messages if len(m.visible_copies) > 1]
+
+    log_duplicates = written_more_than_once  # the older name, same meaning
 
     def outcome(self) -> dict:
         msgs = self.messages
@@ -209,7 +213,10 @@ class Ledger:
             "processed": sum(len(m.processed) for m in msgs),
             "lost": len(self.lost()),
             "duplicates": len(self.duplicates()),
-            "log_duplicates": len(self.log_duplicates()),
+            # two numbers, two names: messages with more than one copy, and copies beyond
+            # each message's first (log_duplicates is the older name of the first)
+            "written_more_than_once": len(self.written_more_than_once()),
+            "log_duplicates": len(self.written_more_than_once()),
             "extra_copies": sum(max(len(m.visible_copies) - 1, 0) for m in msgs),
             "aborted_copies": sum(len(m.copies) - len(m.visible_copies) for m in msgs),
             "unseen": len(self.unseen()),

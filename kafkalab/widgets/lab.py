@@ -42,14 +42,18 @@ from ..viz.log import log_spec
 from ..viz.timeline import now_line, series, timeline_spec
 from ..viz.topology import build_graph, layout_positions, topology_spec
 from . import tools
+from .live_figure import LiveFigure
 from .number_box import FloatBox, IntBox, NumberBox
+from .settings import inert_controls, inert_notes
 
 DEFAULT_SCENARIO = "at-most-once-auto-commit"
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
 NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
-FIGURE_WIDTH = 1050  # px; FigureWidgets otherwise default to 700
+FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
+FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
+               ("log", "broker log"), ("topology", "topology"))
 
 # Controls that are Kafka (or kafkalab workload) properties, passed to the model as config.
 CONFIG_CONTROLS = ("client.model", "enable.auto.commit", "auto.commit.interval.ms",
@@ -73,19 +77,25 @@ def _scenario_names() -> list[str]:
     return names
 
 
+LABEL_PX = 170  # control labels; the side column is CONTROL_PX wide
+CONTROL_PX = 300
+
+
 def _style():
-    return {"description_width": "190px"}
+    return {"description_width": f"{LABEL_PX}px"}
 
 
 def _make_controls() -> dict[str, widgets.Widget]:
-    lay = widgets.Layout(width="330px")
+    lay = widgets.Layout(width=f"{CONTROL_PX}px")
     s = _style()
 
     def it(name, value, tip):
-        return IntBox(value=value, description=name, tooltip=tip, layout=lay)
+        return IntBox(value=value, description=name, tooltip=tip, layout=lay,
+                      description_width=f"{LABEL_PX}px")
 
     def ft(name, value, tip):
-        return FloatBox(value=value, description=name, tooltip=tip, layout=lay)
+        return FloatBox(value=value, description=name, tooltip=tip, layout=lay,
+                        description_width=f"{LABEL_PX}px")
 
     def dd(name, options, value):
         return widgets.Dropdown(options=list(options), value=value, description=name, style=s,
@@ -94,7 +104,8 @@ def _make_controls() -> dict[str, widgets.Widget]:
     def cb(name, value):
         return widgets.Checkbox(value=value, description=name, indent=False,
                                 style={"description_width": "initial"},
-                                layout=widgets.Layout(width="330px", margin="0 0 0 40px"))
+                                layout=widgets.Layout(width=f"{CONTROL_PX - 20}px",
+                                                      margin="0 0 0 20px"))
 
     return {
         # consumer
@@ -117,17 +128,17 @@ def _make_controls() -> dict[str, widgets.Widget]:
         "messages": it("messages", 10, f"messages to send (1–{MAX_LAB_MESSAGES:,})"),
         "seed": it("seed", 0, "the random seed (random faults)"),
         # faults
-        "crash.after.record": it("crash.after.record (−1 none)", NONE,
+        "crash.after.record": it("crash.after.record", NONE,
                                  "the consumer crashes after processing this message"),
-        "processing.failure.record": it("processing.failure.record (−1 none)", NONE,
+        "processing.failure.record": it("processing.failure.record", NONE,
                                         "processing this message fails once"),
-        "lost.acks": it("lost.acks (first N messages)", 0,
+        "lost.acks": it("lost.acks (first N)", 0,
                         "lose the produce response of the first N messages' batches"),
         "lost.acks.probability": ft("lost.acks probability", 0.0,
                                     "each produce response is lost with this probability"),
         "crash.probability": ft("crash probability", 0.0,
                                 "the consumer crashes after each record with this probability"),
-        "producer.restart.after.message": it("producer.restart.after (−1 none)", NONE,
+        "producer.restart.after.message": it("producer.restart.after", NONE,
                                              "the producer application restarts after sending "
                                              "this message"),
         "producer.restart.zombie": cb("old producer lives on (zombie)", False),
@@ -155,6 +166,7 @@ class Lab(widgets.VBox):
         self._series = None
         self._message_cells: dict[int, tuple[float, float]] = {}
         self._simulate_calls = 0
+        self._runs = 0  # rerun() attempts, successful or not
         self._redraw_all = True
 
         self.controls = _make_controls()
@@ -179,10 +191,14 @@ class Lab(widgets.VBox):
         self.forward.on_click(lambda _b: self._nudge(+1))
         self.slider.observe(self._on_slider, names="value")
 
+        # autosize: the figures follow the width of their column (the notebook's width)
         self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget(layout={"width": FIGURE_WIDTH})
-            for name in ("timeline", "ledger", "log", "topology")}
+            name: LiveFigure(layout={"autosize": True}) for name, _ in FIGURE_TABS}
         self._sent: dict[str, dict] = {name: {} for name in self.figures}
+        self.notes = {name: widgets.HTML(layout=widgets.Layout(width=f"{CONTROL_PX}px"))
+                      for name in inert_controls()}
+        for note in self.notes.values():
+            note.add_class("kafkalab-note")
 
         for name, widget in self.controls.items():
             widget.observe(self._on_control(name), names="value")
@@ -190,28 +206,8 @@ class Lab(widgets.VBox):
                 widget.observe(self._on_rejected, names="rejected")
         self.scenario_picker.observe(self._on_scenario, names="value")
 
-        c = self.controls
-
-        def box(title, names):
-            return widgets.VBox([widgets.HTML(f"<b>{title}</b>")] + [c[n] for n in names])
-
-        settings = widgets.HBox([
-            box("Consumer", ("client.model", "enable.auto.commit", "auto.commit.interval.ms",
-                             "enable.auto.offset.store", "commit.strategy", "max.poll.records",
-                             "isolation.level", "on.processing.error")),
-            box("Producer and workload", ("acks", "retries", "enable.idempotence",
-                                          "transactions", "messages", "seed")),
-            box("Faults", FAULT_CONTROLS),
-        ], layout=widgets.Layout(flex_flow="row wrap"))  # narrow screens: columns wrap, not clip
-        steps = widgets.HBox([self.play, self.back, self.forward, self.slider])
         self._build_tools()
-        self.children = [
-            widgets.HTML("<h3 style='margin:4px 0'>kafkalab: see Kafka's delivery guarantees</h3>"),
-            self.scenario_picker, self.story, self.error_box, settings, self.fault_note,
-            self.counters, steps, self.text_panel, self.tool_panel,
-            self.figures["timeline"], self.figures["ledger"], self.figures["log"],
-            self.figures["topology"],
-        ]
+        self.children = self._layout()
         self._busy = True
         try:
             self.scenario_picker.value = scenario if scenario in self.scenario_picker.options \
@@ -222,6 +218,54 @@ class Lab(widgets.VBox):
             message = self.error
             self.load(DEFAULT_SCENARIO)  # show something runnable, and say why
             self._set_error(message)
+
+    def _layout(self) -> list[widgets.Widget]:
+        """A laptop screen (1280x720, JupyterLab's side panel open) shows the control being
+        changed and the figure it changes together: the controls in a side column of
+        collapsible groups, the figures in tabs (offsets first), the counters and step controls
+        above the figures."""
+        c = self.controls
+
+        def group(names):
+            items = []
+            for n in names:
+                items.append(c[n])
+                if n in self.notes:
+                    items.append(self.notes[n])
+            return widgets.VBox(items, layout=widgets.Layout(width=f"{CONTROL_PX + 16}px"))
+
+        self.settings_panel = widgets.Accordion(children=[
+            group(("client.model", "enable.auto.commit", "auto.commit.interval.ms",
+                   "enable.auto.offset.store", "commit.strategy", "max.poll.records",
+                   "isolation.level", "on.processing.error")),
+            group(("acks", "retries", "enable.idempotence", "transactions", "messages", "seed")),
+            widgets.VBox([widgets.HTML("<span style='font-size:12px;color:#555'>a message id, "
+                                       "or −1 for none</span>"), group(FAULT_CONTROLS)]),
+        ], titles=("Consumer", "Producer and workload", "Faults"), selected_index=0,
+            layout=widgets.Layout(width=f"{CONTROL_PX + 40}px"))
+        self.settings_panel.add_class("kafkalab-settings")
+        self.tabs = widgets.Tab(children=[self.figures[name] for name, _ in FIGURE_TABS],
+                                titles=[title for _, title in FIGURE_TABS],
+                                layout=widgets.Layout(width="100%"))
+        self.tabs.add_class("kafkalab-figures")
+        self.slider.layout = widgets.Layout(flex="1 1 200px", min_width="120px")
+        self.play.layout = widgets.Layout(width="auto")
+        for button in (self.back, self.forward):
+            button.layout = widgets.Layout(width="100px")
+        steps = widgets.HBox([self.play, self.back, self.forward, self.slider],
+                             layout=widgets.Layout(width="100%", flex_flow="row wrap"))
+        side = widgets.VBox([self.scenario_picker, self.settings_panel],
+                            layout=widgets.Layout(flex="0 0 auto", margin="0 8px 0 0"))
+        main = widgets.VBox([self.counters, steps, self.tabs],
+                            layout=widgets.Layout(flex="1 1 400px", min_width="0"))
+        self.scenario_picker.layout = widgets.Layout(width=f"{CONTROL_PX + 40}px")
+        self.scenario_picker.style = {"description_width": "60px"}
+        return [
+            self.story, self.error_box,
+            widgets.HBox([side, main], layout=widgets.Layout(width="100%", align_items=
+                                                              "flex-start")),
+            self.fault_note, self.text_panel, self.tool_panel,
+        ]
 
     # -- public -----------------------------------------------------------------------------
     @property
@@ -256,6 +300,7 @@ class Lab(widgets.VBox):
         except ConfigError as exc:
             self._set_error(str(exc))
             return False
+        before = self._snapshot()
         self._preset = preset
         self._explicit = set(preset.config)
         self._txn_id = preset.config.get("transactional.id") or TRANSACTIONAL_ID
@@ -268,15 +313,60 @@ class Lab(widgets.VBox):
             for key, value in fault_values.items():
                 self.controls[key].value = value
             self.controls["seed"].value = 0
-            for key, widget in self.controls.items():
-                if isinstance(widget, NumberBox) and key != "messages":
-                    widget.rejected = ""  # the preset has just put its own number there
+            self._clear_rejected()  # the preset has just put its own numbers there
         finally:
             self._busy = False
-        self.story.value = (f"<b>{html.escape(preset.title)}</b><br>"
-                            f"<span style='color:#444'>{html.escape(preset.story)}</span>")
+        if not self.rerun():
+            message = self.error
+            if before["preset"] is not None:  # the old scenario's story, controls and figures
+                self._restore(before)
+                message = f"{name}: {message} (still showing {before['preset'].name})"
+            self._set_error(message)
+            return False
+        # one line until opened: the figures stay on a laptop screen beside the controls
+        self.story.value = (f"<details style='font-size:13px;line-height:1.35'><summary>"
+                            f"<b>{html.escape(preset.title)}</b> <span style='color:#555'>"
+                            f"(the story: click)</span></summary><span style='color:#444'>"
+                            f"{html.escape(preset.story)}</span></details>")
         self._update_real_button()
-        return self.rerun()
+        return True
+
+    def _snapshot(self) -> dict:
+        return {"preset": self._preset, "explicit": set(self._explicit),
+                "other": copy.deepcopy(self._other_faults), "txn": self._txn_id,
+                "values": {k: w.value for k, w in self.controls.items()},
+                "picker": self.scenario_picker.value}
+
+    def _restore(self, snap: dict) -> None:
+        self._preset, self._explicit = snap["preset"], snap["explicit"]
+        self._other_faults, self._txn_id = snap["other"], snap["txn"]
+        self._busy = True
+        try:
+            self.scenario_picker.value = snap["picker"]
+            for key, value in snap["values"].items():
+                self.controls[key].value = value
+        finally:
+            self._busy = False
+        self._update_notes()
+
+    def _clear_rejected(self) -> bool:
+        """Put every number box that shows unreadable text back to its last good number."""
+        cleared = False
+        busy, self._busy = self._busy, True
+        try:
+            for widget in self.controls.values():
+                if isinstance(widget, NumberBox) and widget.rejected:
+                    widget.rejected = ""
+                    cleared = True
+        finally:
+            self._busy = busy
+        return cleared
+
+    def _recover(self) -> None:
+        """Before a tool runs: unreadable boxes go back to their numbers, and an error from
+        earlier settings is cleared by running the current ones."""
+        if self._clear_rejected() or self.error is not None:
+            self.rerun()
 
     def set(self, name: str, value: Any) -> bool:
         """Set a control like ``lab.controls[name].value = value``, but report values the
@@ -285,15 +375,22 @@ class Lab(widgets.VBox):
             self._set_error(f"There is no control {name!r}; controls: {', '.join(self.controls)}")
             return False
         widget = self.controls[name]
+        runs = self._runs
         try:
             if isinstance(widget, NumberBox) and isinstance(value, str):
-                return widget.submit(value) and self.error is None  # as if typed in the box
-            widget.value = value
+                if not widget.submit(value):  # as if typed in the box
+                    return False
+            else:
+                widget.value = value
+                if isinstance(widget, NumberBox) and widget.rejected:
+                    widget.rejected = ""  # the same number as before: readable again, reruns
         except (ValueError, TypeError, traitlets.TraitError):
             kind = "a whole number" if isinstance(widget, IntBox) else (
                 "a number" if isinstance(widget, FloatBox) else "one of the options")
             self._set_error(f"{name}: {value!r} is not {kind}.")
             return False
+        if self._runs == runs and self.error is not None:
+            self.rerun()  # an unchanged valid value still clears an earlier error
         return self.error is None
 
     def select_message(self, message_id: int) -> str:
@@ -310,6 +407,8 @@ class Lab(widgets.VBox):
 
     def rerun(self) -> bool:
         """Run the model with the current controls; keep the last good run on failure."""
+        self._runs += 1
+        self._update_notes()
         gc_was_enabled = gc.isenabled()
         gc.disable()  # a run allocates many small objects; collections would dominate
         try:
@@ -344,6 +443,7 @@ class Lab(widgets.VBox):
             self._sync_controls(result.config)
         finally:
             self._busy = False
+        self._update_notes()
         return True
 
     def show_result(self, result) -> None:
@@ -414,6 +514,7 @@ class Lab(widgets.VBox):
         ``budget`` caps the runs (default: what fits in about SWEEP_TARGET_S seconds)."""
         from ..sweep import sweep
 
+        self._recover()
         try:
             config, faults, seed = self._assemble()
         except (ConfigError, LabInputError) as exc:
@@ -510,6 +611,7 @@ class Lab(widgets.VBox):
         scenario is not comparable or the real client cannot run here."""
         from .. import crosscheck, real
 
+        self._recover()
         name, why = tools.real_target(self._preset.name)
         missing = tools.real_client_missing() if name is not None else None
         if name is None or missing:
@@ -614,6 +716,16 @@ class Lab(widgets.VBox):
                 merged.update(rnd)
         return config, faults, seed
 
+    def _update_notes(self) -> None:
+        """Next to a control with no effect in the current combination: say so."""
+        notes = inert_notes({k: w.value for k, w in self.controls.items()})
+        for name, box in self.notes.items():
+            text = notes.get(name, "")
+            value = (f"<div style='font-size:12px;line-height:1.3;color:#8a5a00;"
+                     f"margin:0 0 4px 20px'>⚠ {html.escape(text)}</div>") if text else ""
+            if box.value != value:
+                box.value = value
+
     def _sync_controls(self, config: dict) -> None:
         """Show effective values (defaults filled in, idempotence switched off, ...)."""
         c = self.controls
@@ -628,6 +740,8 @@ class Lab(widgets.VBox):
             if self._busy:
                 return
             self._explicit.add(name)
+            if name == "seed":
+                self._clear_rejected()  # "run again with another seed" always runs
             self.rerun()
         return handler
 
@@ -635,8 +749,8 @@ class Lab(widgets.VBox):
         """Text in a number box that is not a number: say so; the box keeps its last number."""
         if change["new"]:
             self._set_error(change["new"])
-        elif not self._busy:
-            self.rerun()  # the box is readable again (its value may not have changed)
+        elif not self._busy and not change["owner"].clearing:
+            self.rerun()  # readable again with the same number (a new number reruns anyway)
 
     def _on_scenario(self, change) -> None:
         if not self._busy:
@@ -677,15 +791,17 @@ class Lab(widgets.VBox):
                  ("delivered", o["delivered"], None), ("processed", o["processed"], None),
                  ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
                  ("log duplicates", o["log_duplicates"], C["purple"]),
-                 ("throughput", f"{o['throughput_per_s']:,.0f} rec/s (simulated)", None)]
+                 ("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None)]
         parts = []
         for label, value, color in cells:
             style = f"color:{color};font-weight:bold" if color and value else ""
-            parts.append(f"<span style='margin-right:14px'>{label}: <span style='{style}'>"
+            parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
+                         f"<span style='{style}'>"
                          f"{value}</span></span>")
         drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
                                                         f"{o.get('unseen', 0)})</i>"
-        self.counters.value = "<div style='font-size:14px'>" + "".join(parts) + drained + "</div>"
+        self.counters.value = ("<div style='font-size:12.5px;line-height:1.4'>" + " ".join(parts)
+                               + drained + "</div>")
 
     def _update_fault_note(self) -> None:
         if self._other_faults:
@@ -754,6 +870,8 @@ def _apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | No
     validated when the traces were first added). Traces are rebuilt only when their structure
     (count, types, names) changed. Returns True if they were rebuilt."""
     data = spec["data"]
+    if spec["layout"].get("height", 0) > FIGURE_HEIGHT:  # fits a laptop screen beside controls
+        spec = {**spec, "layout": {**spec["layout"], "height": FIGURE_HEIGHT}}
     old_data = sent.get("data")
     same = old_data is not None and len(fig.data) == len(data) == len(old_data) and all(
         o.get("type") == d.get("type") and o.get("name") == d.get("name")

@@ -10,9 +10,12 @@ It keeps ipywidgets' CSS classes, so it looks and is found like the other contro
 from __future__ import annotations
 
 import math
+import re
 
 import anywidget
 import traitlets
+
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
 
 _ESM = """
 function render({ model, el }) {
@@ -89,7 +92,20 @@ class NumberBox(anywidget.AnyWidget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.clearing = False  # True while a new value clears ``rejected`` (see _value_set)
         self.on_msg(self._on_text)
+        self.observe(self._value_set, names="value")
+
+    def _value_set(self, _change) -> None:
+        """A new number (from Python, a preset, or typed) replaces any rejected text: the box
+        shows that number again. Observers of ``rejected`` can tell this case by ``clearing``
+        (the value's own observers run next)."""
+        if self.rejected:
+            self.clearing = True
+            try:
+                self.rejected = ""
+            finally:
+                self.clearing = False
 
     def _on_text(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and "text" in content:
@@ -103,8 +119,8 @@ class NumberBox(anywidget.AnyWidget):
         except ValueError as exc:
             self.rejected = f"{self.name}: {exc}"
             return False
-        self.rejected = ""
-        self.value = number
+        self.value = number  # clears ``rejected`` when the number changed (_value_set)
+        self.rejected = ""  # the same number as before: readable again
         return True
 
     @property
@@ -113,9 +129,16 @@ class NumberBox(anywidget.AnyWidget):
 
     def parse(self, text: str) -> int | float:
         cleaned = text.strip().replace("_", "").replace("−", "-")
-        if self.integer:
-            cleaned = cleaned.replace(",", "")  # 5,000 (a float's comma may be a decimal comma)
         kind = "a whole number" if self.integer else "a number"
+        if "," in cleaned:
+            # 5,000 is five thousand; "1,0" or "0,5" is a decimal comma (or a typo), never 10
+            if self.integer and _THOUSANDS.fullmatch(cleaned):
+                cleaned = cleaned.replace(",", "")
+            else:
+                raise ValueError(
+                    f"{text.strip()!r} is not {kind}: a comma may only separate thousands "
+                    "(5,000); " + ("type the number without it."
+                                   if self.integer else "use a point for decimals (0.5)."))
         if not cleaned:
             raise ValueError(f"the box is empty; type {kind}.")
         try:

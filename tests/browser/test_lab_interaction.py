@@ -77,9 +77,28 @@ def control(page, description: str):
     return box.locator("input, select").first
 
 
+GROUPS = ("Consumer", "Producer and workload", "Faults")  # the Lab's accordion of controls
+
+
+def reveal(page, description: str):
+    """The control, with its group of the settings accordion opened (as a learner opens it)."""
+    box = control(page, description)
+    for title in GROUPS:
+        if box.is_visible():
+            break
+        page.locator(".kafkalab-settings").get_by_text(title, exact=True).first.click()
+        wait_until(page, lambda: box.is_visible(), timeout=2)
+    return box
+
+
+def show_tab(page, title: str) -> None:
+    """Open one of the Lab's figure tabs (offsets over time, message ledger, ...)."""
+    page.locator(".kafkalab-figures").get_by_text(title, exact=True).first.click()
+
+
 def type_into(page, description: str, text: str) -> None:
     """Select the box's text, type ``text`` key by key, press Enter (as a learner does)."""
-    box = control(page, description)
+    box = reveal(page, description)
     box.scroll_into_view_if_needed()
     box.click()
     page.keyboard.press("Control+A")
@@ -114,6 +133,7 @@ def expected(**overrides) -> dict:
 def test_click_a_lost_cell_explains_it(lab_nb):
     page = lab_nb
     assert trace_ids(page, LOST_TRACE) == [8, 9]
+    show_tab(page, "message ledger")
     gd = page.evaluate_handle(
         """(title) => Array.from(document.querySelectorAll('.js-plotly-plot'))
              .find((g) => g.layout && g.layout.title && g.layout.title.text === title)""",
@@ -135,6 +155,7 @@ def test_click_a_lost_cell_explains_it(lab_nb):
     assert "LOST" in panel and "never read again" in panel
     assert kernel_eval(page, "lab.explanation").startswith("<b>Message 9</b>")
     shot(page, "lost-click")
+    show_tab(page, "offsets over time")
 
 
 def test_typing_the_commit_interval_reruns_the_model(lab_nb):
@@ -216,12 +237,12 @@ def test_idempotence_with_acks_1_via_the_controls(lab_nb):
     page = lab_nb
     good = counters(page)
     assert kernel_eval(page, "lab.controls['enable.idempotence'].value") is False
-    checkbox = control(page, "enable.idempotence")
+    checkbox = reveal(page, "enable.idempotence")
     checkbox.scroll_into_view_if_needed()
     checkbox.click()
     settle(page)
     assert error_text(page) == "" and counters(page) == good  # idempotence alone: same run
-    control(page, "acks").select_option("1")
+    reveal(page, "acks").select_option("1")
     assert wait_until(page, lambda: "acks" in error_text(page), timeout=10), error_text(page)
     assert "idempoten" in error_text(page).lower()
     assert kernel_eval(page, "1 + 1") == 2 and counters(page) == good

@@ -55,6 +55,9 @@ def test_transactional_id_needs_idempotence():
 
 
 def test_aliases_are_accepted():
-    cfg = resolve({"acks": -1, "auto.offset.reset": "smallest", "message.timeout.ms": 1000})
+    # librdkafka's spellings are librdkafka's (issue 12.6): the Java client knows neither
+    # smallest nor message.timeout.ms, so this runs with client.model=librdkafka
+    cfg = resolve({"client.model": "librdkafka", "acks": -1, "auto.offset.reset": "smallest",
+                   "message.timeout.ms": 1000})
     assert cfg["acks"] == "all" and cfg["auto.offset.reset"] == "earliest"
     assert cfg["delivery.timeout.ms"] == 1000

@@ -117,6 +117,16 @@ def test_idempotent_retry_on_the_mock_is_flagged_not_comparable():
         ({"failure": {"record": 1, "then": "ignore"}}, "failure.then"),
         ({"broker_fault": {"type": "delay-produce-response", "delay_ms": 900,
                            "socket_timeout_ms": 500}}, "at least 1000 ms"),
+        ({"produce_after_start": 10}, "produce_after_start"),
+        ({"slow": {"record": 10, "ms": 100}}, "slow.record"),
+        ({"slow": {"record": 1, "ms": 0}}, "slow.ms"),
+        ({"slow": {"record": 1, "ms": 10, "when": "now"}}, "slow is"),
+        ({"consumer": {"subscribe": "yes"}}, "consumer.subscribe"),
+        ({"consumer": {"processing_ms": -1}}, "processing_ms"),
+        ({"consumer": {"config": {"enable.auto.offset.store": False}}}, "consumer.commit"),
+        ({"consumer": {"config": {"enable.auto.commit": False}}}, "consumer.commit"),
+        ({"produce_after_start": 2, "crash": None,
+          "broker_fault": {"type": "delay-produce-response"}}, "produce_after_start"),
     ],
 )
 def test_bad_workloads_are_refused(change, match):
@@ -158,7 +168,7 @@ def test_ledger_counts():
     ledger, outcome = build_ledger(4, acks, log, deliveries, processed, resumed_from=1)
     assert outcome == {
         "sent": 4, "acked": 3, "written": 3, "delivered": 6, "processed": 5, "lost": 2,
-        "duplicates": 2, "log_duplicates": 2, "resumed_from": 1,
+        "duplicates": 2, "log_duplicates": 2, "extra_copies": 2, "resumed_from": 1,
     }
     assert ledger[0] == {"id": 0, "send_attempts": 2, "acked": True, "ack_offset": 0,
                          "ack_error": None, "offsets": [0, 3], "delivered": 2, "processed": 3}
@@ -173,3 +183,43 @@ def test_check_expectations():
     ) == []
     problems = real.check_expectations(outcome, {"lost": ">0", "resumed_from": 0})
     assert len(problems) == 2
+
+
+def test_ledger_names_copies_two_ways():
+    # one message with three copies: one message with more than one copy, two extra copies
+    # (the simulation's outcome uses the same two names)
+    acks = {0: {"acked": True, "offset": 2, "error": None}}
+    _, outcome = build_ledger(1, acks, [(0, 0), (1, 0), (2, 0)], [0, 0, 0], [0, 0, 0], None)
+    assert outcome["log_duplicates"] == 1 and outcome["extra_copies"] == 2
+
+
+def test_new_workload_fields():
+    w = workloads.normalize({"name": "x", "produce_after_start": 3,
+                             "consumer": {"commit": "store-after-processing",
+                                          "auto_commit_interval_ms": 0, "processing_ms": 5}})
+    assert w["produce_after_start"] == 3 and w["consumer"]["auto_commit_interval_ms"] == 0
+    assert "store-after-processing" in workloads.COMMIT_MODES
+    assert len(real.WORKLOADS) >= 18
+
+
+def test_explain_message_tells_the_real_story():
+    from kafkalab.real.ledger import explain_message
+
+    entry = {"id": 2, "acked": True, "ack_offset": 2, "ack_error": None, "offsets": [2],
+             "delivered": 2, "processed": 2}
+    events = [
+        {"ev": "positioned", "session": 1, "offset": 0, "how": "auto.offset.reset=earliest"},
+        {"ev": "delivered", "session": 1, "id": 2, "offset": 2, "record": 2},
+        {"ev": "processed", "session": 1, "id": 2, "offset": 2, "record": 2},
+        {"ev": "commit", "session": 1, "offset": 2},
+        {"ev": "crash", "session": 1, "point": "after-process", "record": 2, "offset": 2},
+        {"ev": "positioned", "session": 2, "offset": 2, "how": "committed offset"},
+        {"ev": "delivered", "session": 2, "id": 2, "offset": 2, "record": 0},
+        {"ev": "processed", "session": 2, "id": 2, "offset": 2, "record": 0},
+        {"ev": "closed", "session": 2},
+    ]
+    text = explain_message(entry, events)
+    assert text.startswith("Message 2: DUPLICATE (processed 2 times).")
+    assert "Consumer session 1 started at offset 0 (auto.offset.reset=earliest)" in text
+    assert "crashed (os._exit) at after-process of record 2" in text
+    assert "Consumer session 2 started at offset 2 (committed offset)" in text

@@ -1,0 +1,65 @@
+"""Wrong answers the checks of 02_at_most_once_auto_commit_exercises.ipynb must reject."""
+
+from kafkalab.checks import Wrong
+
+MISCONCEPTIONS = {
+    "config": [
+        Wrong("the myth: librdkafka's defaults are safe because the timer seldom fires", {},
+              "the background timer commits the offsets poll() stored, processed or not: a "
+              "crash after a tick and before processing loses the records in between",
+              ("was lost", "background auto-commit", "ran ahead of processing")),
+        Wrong("the myth, spelled out: auto-commit on", {"enable.auto.commit": True},
+              "the same timer: stored offsets are committed while the batch is processed",
+              ("was lost", "background auto-commit", "auto-commit timer fires")),
+        Wrong("the wrong client: what makes the Java client safe",
+              {"enable.auto.commit": True, "auto.commit.interval.ms": 5},
+              "a short interval makes librdkafka's timer fire sooner, not safer; the Java "
+              "client commits inside poll(), librdkafka does not",
+              ("was lost", "background auto-commit")),
+        Wrong("a manual commit with the timer still running", {"commit.strategy": "per-batch"},
+              "enable.auto.commit stays true, so the timer still commits stored offsets mid-batch",
+              ("was lost", "background auto-commit")),
+        Wrong("commit first, then process",
+              {"enable.auto.commit": False, "commit.strategy": "before-processing"},
+              "the commit covers the whole batch before any of it is processed",
+              ("was lost", "before processing", "ran ahead of processing")),
+        Wrong("auto-commit off and nothing else", {"enable.auto.commit": False},
+              "nothing would ever commit: kafkalab refuses it rather than re-reading forever",
+              ("nothing would ever commit",)),
+    ],
+    "java_config": [
+        Wrong("the constraint dodge: auto-commit off",
+              {"enable.auto.commit": False, "commit.strategy": "per-batch"},
+              "the task is about the Java client's auto-commit: it must be on",
+              ("the task asks for enable.auto.commit=true",)),
+        Wrong("the default interval", {"enable.auto.commit": True},
+              "the task asks for a 5 ms interval, so that commits happen during the workload",
+              ("the task asks for auto.commit.interval.ms=5", "the default")),
+        Wrong("interval 0 for 'commit continuously'",
+              {"enable.auto.commit": True, "auto.commit.interval.ms": 0},
+              "0 is not the 5 ms the task asks for (and does not mean 'after every record')",
+              ("the task asks for auto.commit.interval.ms=5",)),
+        Wrong("the wrong client's property",
+              {"enable.auto.commit": True, "auto.commit.interval.ms": 5,
+               "enable.auto.offset.store": False},
+              "enable.auto.offset.store is librdkafka's; the Java client has no offset store",
+              ("enable.auto.offset.store", "librdkafka property")),
+    ],
+    "at_most_once": [
+        Wrong("the myth: auto-commit is at-most-once", {},
+              "before the timer's first tick nothing is committed: a crash re-delivers what was "
+              "already processed",
+              ("processed 2 times", "delivered and processed again")),
+        Wrong("a very short auto-commit interval",
+              {"enable.auto.commit": True, "auto.commit.interval.ms": 5},
+              "between two ticks a crash still re-delivers processed records",
+              ("processed 2 times", "delivered and processed again")),
+        Wrong("at-least-once instead", {"enable.auto.commit": False, "commit.strategy": "per-batch"},
+              "committing after processing re-delivers the batch a crash interrupted",
+              ("processed 2 times", "delivered and processed again")),
+        Wrong("the off-by-one: a commit per record, after it",
+              {"enable.auto.commit": False, "commit.strategy": "per-record"},
+              "the record is processed before its commit: a crash in between re-delivers it",
+              ("processed 2 times", "killed after processing")),
+    ],
+}

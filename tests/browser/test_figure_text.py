@@ -1,0 +1,120 @@
+"""Figures read at a laptop's width (issue 14 item 3): in Chromium at 1000 px and 1400 px wide
+notebooks, the text of every figure type (titles, tick labels, legend entries, annotations,
+captions, table cells: SVG <text>) must not overlap other text and must lie inside the figure.
+
+Screenshots of each figure at both widths: build/screenshots/figure-<type>-<width>.png.
+``OVERLAP_BUDGET`` holds what each figure type still does wrong (the numbers the test measured
+when it was written are in the module's history); a fix lowers it, a regression fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import SCREENSHOT_DIR, TIMINGS, run_notebook, wait_until, write_notebook
+
+pytestmark = pytest.mark.browser
+
+FIGURES = {
+    "timeline": "offsets_timeline(r)",
+    "ledger": "message_ledger(r)",
+    "log": "broker_log(r_idem)",
+    "topology": "topology(r)",
+    "comparison": "comparison({'auto': r, 'manual': r_manual})",
+    "commit-cost": "commit_cost_chart(run_commit_strategies('commit-cost', messages=200))",
+    "animation": "animate(r, 'timeline')",
+}
+WIDTHS = (1000, 1400)
+# Known problems, measured when this test was written (2026-12-01; issue 14 item 3 is not done
+# for these): (figure, width) -> (overlapping pairs, clipped texts). A fix lowers a number here;
+# anything above it fails.
+OVERLAP_BUDGET = {
+    ("timeline", 1000): (0, 1),  # the caption line is wider than the figure
+    ("log", 1000): (2, 0),  # producer-state table headers: epoch|partition, lastoffset|dup...
+    ("animation", 1000): (0, 2),  # the legend of all event kinds runs off the right edge
+    ("animation", 1400): (0, 2),
+}
+TOLERANCE_PX = 2.0  # overlaps thinner than this (anti-aliasing, touching boxes) are not counted
+
+CELLS = ["#md\n# Every figure type", (
+    "from kafkalab import scenarios\n"
+    "from kafkalab.viz import (animate, broker_log, commit_cost_chart, comparison, "
+    "message_ledger, offsets_timeline, run_commit_strategies, show, topology)\n"
+    "r = scenarios.run('at-most-once-auto-commit')\n"
+    "r_manual = scenarios.run('at-least-once-manual-commit')\n"
+    "r_idem = scenarios.run('idempotent-producer-lost-ack')")]
+CELLS += [f"show({code})" for code in FIGURES.values()]
+
+_JS_TEXT_BOXES = """(args) => {
+  const [tol] = args;
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  return plots.map((gd) => {
+    const frame = gd.querySelector('.main-svg').getBoundingClientRect();
+    const texts = Array.from(gd.querySelectorAll('svg text')).filter((t) => {
+      if (t.closest('.hoverlayer') || !t.textContent.trim()) return false;
+      const cs = getComputedStyle(t);
+      if (cs.display === 'none' || cs.visibility === 'hidden' || cs.opacity === '0') return false;
+      const b = t.getBoundingClientRect();
+      return b.width > 0 && b.height > 0;
+    }).map((t) => { const b = t.getBoundingClientRect();
+      return {text: t.textContent.trim().slice(0, 40), l: b.left, t: b.top, r: b.right,
+              b: b.bottom}; });
+    const overlaps = [];
+    for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+      const a = texts[i], c = texts[j];
+      const w = Math.min(a.r, c.r) - Math.max(a.l, c.l), h = Math.min(a.b, c.b) - Math.max(a.t, c.t);
+      if (w > tol && h > tol) overlaps.push([a.text, c.text]);
+    }
+    const clipped = texts.filter((x) => x.l < frame.left - tol || x.r > frame.right + tol ||
+                                        x.t < frame.top - tol || x.b > frame.bottom + tol)
+                         .map((x) => x.text);
+    const title = gd.layout && gd.layout.title && gd.layout.title.text;
+    return {title: title || '', texts: texts.length, overlaps, clipped};
+  });
+}"""
+
+_JS_SHOT_RECTS = """() => Array.from(document.querySelectorAll(
+    '.js-plotly-plot')).map((gd) => {
+  const b = gd.getBoundingClientRect(); return {x: b.left, y: b.top, width: b.width,
+                                                height: b.height}; })"""
+
+
+def measure(page) -> list[dict]:
+    return page.evaluate(_JS_TEXT_BOXES, [TOLERANCE_PX])
+
+
+@pytest.fixture(scope="module", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
+def figures_page(request, chromium_browser, lab_server):
+    width = request.param
+    relpath = f"figure_text/figures_{width}.ipynb"
+    write_notebook(lab_server.root_dir / relpath, CELLS)
+    context = chromium_browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    report = run_notebook(page, lab_server, relpath, shot=False)
+    report.assert_clean()
+    assert wait_until(page, lambda: len(measure(page)) >= len(FIGURES), timeout=30), [
+        r["title"] for r in measure(page)]
+    yield page, width
+    context.close()
+    lab_server.shutdown_kernels()
+
+
+def test_figure_text_does_not_overlap_or_clip(figures_page):
+    page, width = figures_page
+    results = measure(page)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    plots = page.locator(".js-plotly-plot")
+    lines, problems = [], []
+    for i, (name, res) in enumerate(zip(FIGURES, results, strict=False)):
+        plot = plots.nth(i)
+        plot.scroll_into_view_if_needed()
+        plot.screenshot(path=str(SCREENSHOT_DIR / f"figure-{name}-{width}.png"))
+        lines.append(f"{name} @{width}px: {len(res['overlaps'])} overlapping pairs, "
+                     f"{len(res['clipped'])} clipped of {res['texts']} texts")
+        allowed = OVERLAP_BUDGET.get((name, width), (0, 0))
+        if len(res["overlaps"]) > allowed[0] or len(res["clipped"]) > allowed[1]:
+            problems.append(f"{name} @{width}px: overlaps {res['overlaps'][:6]} clipped "
+                            f"{res['clipped'][:6]}")
+    TIMINGS.extend(lines)  # printed in the session summary: the numbers of issue 14's note
+    print("\n".join(lines))
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,136 @@
+"""The Lab fits a laptop screen (issue 14 item 4): at 1366x768 and 1280x720, with JupyterLab's
+side panel open, the control being changed and the figure it changes are on screen together,
+without scrolling, for a slider change (the step slider) and a fault toggle.
+
+"On screen" means inside both the browser viewport and the notebook's own scroll area (what
+the learner sees between JupyterLab's toolbars). Screenshots: build/screenshots/lab-laptop-*.png.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import (
+    SCREENSHOT_DIR,
+    kernel_eval,
+    run_notebook,
+    wait_until,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.browser
+
+CELLS = ["#md\n# The Lab on a laptop", "from kafkalab import Lab\nlab = Lab()\nlab"]
+VIEWPORTS = [(1366, 768), (1280, 720)]
+
+# Rectangles of what the learner needs to see, and of the visible notebook area.
+_JS_RECTS = """(sel) => {
+  const r = e => { if (!e) return null; const b = e.getBoundingClientRect();
+    return {left: b.left, top: b.top, right: b.right, bottom: b.bottom, width: b.width,
+            height: b.height}; };
+  const lab = document.querySelector('.kafkalab-figures');
+  const panel = lab && lab.closest('.jp-WindowedPanel-outer, .jp-Notebook');
+  const figure = lab && Array.from(lab.querySelectorAll('.js-plotly-plot'))
+      .find(p => p.getBoundingClientRect().width > 0);
+  const control = document.querySelector(sel);
+  const counters = document.querySelector('.kafkalab-counters');
+  const sidebar = document.querySelector('#jp-left-stack');
+  return {panel: r(panel), figure: r(figure), tabs: r(lab), control: r(control), counters: r(counters),
+          sidebar: r(sidebar), sidebarVisible: !window.jupyterapp.shell.leftCollapsed,
+          window: {width: window.innerWidth, height: window.innerHeight},
+          labHeight: lab ? lab.closest('.jp-OutputArea-output').getBoundingClientRect().height
+                         : 0};
+}"""
+
+_JS_SCROLL_TO_LAB = """() => {
+  const out = document.querySelector('.kafkalab-settings').closest('.jp-OutputArea-output');
+  out.scrollIntoView({block: 'start'});
+}"""
+
+
+def _inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
+    return (inner["left"] >= outer["left"] - slack and inner["top"] >= outer["top"] - slack
+            and inner["right"] <= outer["right"] + slack
+            and inner["bottom"] <= outer["bottom"] + slack)
+
+
+def _visible_area(rects: dict) -> dict:
+    p, w = rects["panel"], rects["window"]
+    return {"left": max(p["left"], 0), "top": max(p["top"], 0),
+            "right": min(p["right"], w["width"]), "bottom": min(p["bottom"], w["height"])}
+
+
+def _assert_together(rects: dict, what: str) -> None:
+    area = _visible_area(rects)
+    tabs = rects["tabs"]
+    if rects["figure"] and tabs and rects["figure"]["right"] > tabs["right"] + 1:
+        area = {**area, "right": min(area["right"], tabs["right"])}  # wider than its tab
+    problems = [f"{name} {rects[name]} is not inside the visible notebook area {area}"
+                for name in ("control", "figure", "counters")
+                if rects[name] is None or not _inside(rects[name], area)]
+    assert not problems, f"{what}: " + "; ".join(problems)
+
+
+@pytest.fixture(scope="module", params=VIEWPORTS, ids=[f"{w}x{h}" for w, h in VIEWPORTS])
+def laptop(request, chromium_browser, lab_server):
+    width, height = request.param
+    relpath = f"lab_laptop/lab_{width}.ipynb"
+    write_notebook(lab_server.root_dir / relpath, CELLS)
+    context = chromium_browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    report = run_notebook(page, lab_server, relpath, shot=False)
+    report.assert_clean()
+    page.evaluate("() => window.jupyterapp.shell.expandLeft()")  # the file browser, open
+    page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+    assert wait_until(page, lambda: page.evaluate(_JS_RECTS, "body")["sidebarVisible"])
+    yield page, (width, height)
+    context.close()
+    lab_server.shutdown_kernels()
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"))
+
+
+def test_step_slider_and_figure_are_on_screen_together(laptop):
+    page, (width, height) = laptop
+    page.evaluate(_JS_SCROLL_TO_LAB)
+    handle = page.locator(".kafkalab-steps .noUi-handle, .kafkalab-steps .slider-container "
+                          "input").first
+    if not handle.count():
+        handle = page.locator(".widget-slider .noUi-handle").first
+    before = kernel_eval(page, "lab.step")
+    handle.focus()
+    handle.press("ArrowLeft")
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == before - 1, timeout=20), \
+        "the step slider did not move the Lab's step"
+    page.evaluate(_JS_SCROLL_TO_LAB)  # the learner scrolled the Lab to the top once, no more
+    rects = page.evaluate(_JS_RECTS, ".widget-slider .noUi-handle")
+    _shot(page, f"lab-laptop-{width}x{height}-slider")
+    assert rects["sidebarVisible"] and rects["sidebar"]["width"] > 150, rects["sidebar"]
+    _assert_together(rects, f"{width}x{height} step slider")
+
+
+def test_fault_toggle_and_figure_are_on_screen_together(laptop):
+    page, (width, height) = laptop
+    page.evaluate(_JS_SCROLL_TO_LAB)
+    page.locator(".kafkalab-settings").get_by_text("Faults", exact=True).first.click()
+    box = page.locator(".kafkalab-settings .widget-checkbox").filter(
+        has_text="zombie").locator("input").first
+    assert wait_until(page, lambda: box.is_visible(), timeout=10), "the Faults group did not open"
+    runs = kernel_eval(page, "lab._runs")
+    box.click()
+    assert wait_until(page, lambda: kernel_eval(page, "lab._runs") > runs, timeout=20)
+    assert kernel_eval(page, "lab.controls['producer.restart.zombie'].value") is True
+    note = "no producer restart is set"
+    assert wait_until(page, lambda: note in page.locator(".kafkalab-settings").inner_text())
+    rects = page.evaluate(_JS_RECTS, "body")
+    b = box.bounding_box()
+    rects["control"] = {"left": b["x"], "top": b["y"], "right": b["x"] + b["width"],
+                        "bottom": b["y"] + b["height"]}
+    _shot(page, f"lab-laptop-{width}x{height}-fault")
+    _assert_together(rects, f"{width}x{height} fault toggle")
+    box.click()  # back to the defaults for the next test
+    assert wait_until(page, lambda: kernel_eval(
+        page, "lab.controls['producer.restart.zombie'].value") is False)
