@@ -21,10 +21,10 @@ How a real workload maps onto the simulation (:func:`simulation_for`):
   ``per-record`` / ``per-batch``;
 * a real crash is ``os._exit`` at a record, after the process lived ``wait_ms`` longer: a
   ``consumer_crash`` fault at the same point of the same message, and (for ``wait_ms > 0``) a
-  ``slow_processing`` fault of ``wait_ms`` on that message (on the record before it for a
-  ``before-process`` crash, which must not be the first of its batch), so the simulated
-  process lives just as long and librdkafka's background auto-commit timer fires (or not)
-  before the crash exactly as in the real run; processing itself costs ``processing.ms=1``;
+  ``slow_processing`` fault of ``wait_ms`` on that message for an ``after-process`` crash, a
+  ``pause`` of ``wait_ms`` before it for a ``before-process`` one, so the simulated process
+  lives just as long and librdkafka's background auto-commit timer fires (or not) before the
+  crash exactly as in the real run; processing itself costs ``processing_ms`` (at least 1);
 * a processing failure → ``processing_failure`` with ``on.processing.error`` ``skip`` or
   ``close`` (the exception escapes, the consumer is closed);
 * the broker fault "first Produce response delayed beyond ``socket.timeout.ms``" →
@@ -60,6 +60,10 @@ from .model.config import PROPERTIES
 COMPARED = ("processed", "lost", "duplicates", "log_duplicates", "resumed_from")
 #: Keys compared when the workload injects a broker fault (the producer side matters too).
 COMPARED_PRODUCER = ("acked", "written", *COMPARED)
+#: The two log counts, compared for every workload too (one message with three copies is one
+#: message written more than once and two extra copies; log_duplicates is the first's older
+#: name).
+COMPARED_COPIES = ("written_more_than_once", "extra_copies")
 #: What is compared for every message, in this order: the first message that differs in any of
 #: them is printed with both sides' explanations.
 PER_MESSAGE = ("acked", "offsets", "processed", "lost")
@@ -248,18 +252,10 @@ def _simulation_for(workload: dict[str, Any] | str):
             faults.append({"type": "slow_processing", "message": msg,
                            "extra_ms": crash["wait_ms"]})
         elif crash["wait_ms"]:
-            # before-process: the real process waits after record msg-1, before touching msg;
-            # that is record msg-1 taking wait_ms longer, if both come from the same batch.
-            if msg % c["batch"] == 0:
-                raise NotMappable("a before-process crash with wait_ms > 0 at the first record "
-                                  "of a batch: the simulation has no wait between a poll and "
-                                  "the first record's processing")
-            if c["commit"] == "store-after-processing":
-                raise NotMappable("a before-process crash with wait_ms > 0 under "
-                                  "store-after-processing: the real wait comes after record "
-                                  "msg-1's store, a slower record msg-1 would come before it")
-            faults.append({"type": "slow_processing", "message": msg - 1,
-                           "extra_ms": crash["wait_ms"]})
+            # before-process: the real process waits before touching the record, after what
+            # came before took effect (stores, commits): the model's pause, which is not
+            # processing time and lets librdkafka's timer fire meanwhile
+            faults.append({"type": "pause", "message": msg, "ms": crash["wait_ms"]})
     if failure is not None:
         config["on.processing.error"] = _ON_ERROR[failure["then"]]
         faults.append({"type": "processing_failure", "message": failure["record"]})
@@ -426,7 +422,8 @@ def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> d
     sim = simulate_workload(w)
     run = real.run_real(w)
     keys = compared_keys(w)
-    differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
+    differences = [k for k in (*keys, *COMPARED_COPIES)
+                   if sim["outcome"][k] != run["outcome"].get(k)]
     diff = first_difference(sim["ledger"], run["ledger"])
     if diff is not None:
         differences.append("messages")
@@ -554,8 +551,9 @@ def format_table(report: dict[str, Any]) -> str:
         out.append("")
         out.append("each cell shows exactly the keys compared for that scenario "
                    "(dup = duplicates, log_dup = log_duplicates: messages with more than one "
-                   "copy, resumed = resumed_from); messages = messages whose copies' offsets, "
-                   "acknowledgement and times processed agree")
+                   "copy, resumed = resumed_from); written_more_than_once and extra_copies are "
+                   "compared too; messages = messages whose copies' offsets, acknowledgement "
+                   "and times processed agree")
     differing = [format_difference(r) for r in report["scenarios"] if not r["agree"]]
     differing = [d for d in differing if d]
     if differing:
@@ -640,9 +638,6 @@ def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
         short_timer = mode in real.workloads.AUTO_COMMIT_MODES and \
             c["auto_commit_interval_ms"] == 100
         wait = 500 if short_timer else rng.choice(RANDOM_SPACE["crash_wait_ms"])
-        if wait and point == "before-process" and (
-                record % c["batch"] == 0 or mode == "store-after-processing"):
-            point = "after-process"  # no simulated pause there: the same wait after the record
         w["crash"] = {"point": point, "record": record, "wait_ms": wait}
     elif kind == "failure":
         w["failure"] = {"record": rng.randrange(n), "then": rng.choice(("skip", "raise"))}
@@ -860,6 +855,7 @@ def run_crosscheck_cli(as_json: bool = False, names: list[str] | None = None) ->
 
 __all__ = [
     "COMPARED",
+    "COMPARED_COPIES",
     "COMPARED_PRODUCER",
     "CONSUMER_PROPERTIES",
     "PER_MESSAGE",
