@@ -1,49 +1,64 @@
-"""Cross-check: the simulation against real confluent-kafka clients, scenario by scenario.
+"""Cross-check: the simulation against real confluent-kafka clients, message by message.
 
-For every workload in :data:`kafkalab.real.WORKLOADS` this module builds the equivalent
-simulation run (a config with Kafka property names plus a fault plan for
+For every workload in :data:`kafkalab.real.WORKLOADS` (or any workload dict) this module builds
+the equivalent simulation run (a config with Kafka property names plus a fault plan for
 :func:`kafkalab.model.simulate`), with timings chosen so that the fault lands at the same
-logical point as in the real run, runs both, and compares the counts that matter::
+logical point as in the real run, runs both, and compares the counts and every message::
 
     from kafkalab.crosscheck import crosscheck, format_table
-    report = crosscheck()            # ~10 s: six real runs on librdkafka's mock cluster
+    report = crosscheck()            # ~30-40 s: 19 real runs on librdkafka's mock cluster
     print(format_table(report))
+
+    python -m kafkalab.crosscheck --random 12 --seed 0       # randomised differential test
+    python -m kafkalab.crosscheck --workload '{"consumer": {"commit": "after-batch"}}'
 
 How a real workload maps onto the simulation (:func:`simulation_for`):
 
+* every producer and consumer setting of the real run (the runner's base settings and the
+  workload's own) is carried through :data:`PRODUCER_PROPERTIES` / :data:`CONSUMER_PROPERTIES`
+  (librdkafka's names and values resolved by the model's own table), :data:`CONVERTED`
+  (``batch.num.messages``) or :data:`RUN_ONLY` (with the reason it changes nothing compared);
+  anything else raises :class:`NotMappable`: no setting is dropped silently;
 * the real producer writes the whole topic and flushes before the first consumer starts:
   ``producer.send.interval.ms=0`` (one batch of all messages, as librdkafka's 5 ms linger makes
-  it) and ``auto.offset.reset=earliest`` (the real consumer's setting);
+  it); with ``produce_after_start`` the last messages come one every 50 ms after the consumer
+  joined, as the real producer writes them once the consumer knows where it starts;
 * ``client.model=librdkafka``: the real clients are librdkafka, so auto-commit is its background
   timer over offsets stored as records are handed out (``enable.auto.offset.store``);
 * consumer ``batch`` → ``max.poll.records``; commit modes ``auto`` / ``before-processing`` /
-  ``after-each`` / ``after-batch`` → ``commit.strategy`` ``auto`` / ``before-processing`` /
-  ``per-record`` / ``per-batch``;
+  ``after-each`` / ``after-batch`` / ``store-after-processing`` → ``commit.strategy`` ``auto``
+  / ``before-processing`` / ``per-record`` / ``per-batch`` / ``store-after-processing``;
 * a real crash is ``os._exit`` at a record, after the process lived ``wait_ms`` longer: a
   ``consumer_crash`` fault at the same point of the same message, and (for ``wait_ms > 0``) a
   ``slow_processing`` fault of ``wait_ms`` on that message for an ``after-process`` crash, a
   ``pause`` of ``wait_ms`` before it for a ``before-process`` one, so the simulated process
   lives just as long and librdkafka's background auto-commit timer fires (or not) before the
   crash exactly as in the real run; processing itself costs ``processing_ms`` (at least 1);
+* a slow record → ``slow_processing``; with ``subscribe`` the real consumer joins the group,
+  so ``max.poll.interval.ms`` is enforced (librdkafka ignores it with ``assign()``);
 * a processing failure → ``processing_failure`` with ``on.processing.error`` ``skip`` or
   ``close`` (the exception escapes, the consumer is closed);
 * the broker fault "first Produce response delayed beyond ``socket.timeout.ms``" →
-  ``delay_response`` of the request carrying message 0 with ``request.timeout.ms`` =
-  ``socket.timeout.ms``: the producer retries a batch the broker already wrote. librdkafka's
-  retry carries the whole batch (all 10 messages), and so does the simulation's single batch.
+  ``delay_response`` of the request carrying message 0 with the client timeout =
+  ``socket.timeout.ms``: the producer retries what the broker already wrote, and every request
+  in flight behind the late response on its connection with it.
 
-What is compared is listed per scenario in ``compared``. Always: ``lost``, ``duplicates``,
-``log_duplicates`` and ``resumed_from`` (the offset the restarted consumer resumed from: the
-simulation's ``restart`` event ``data["resumed"]``, the real second session's committed offset;
-``None`` without a restart), plus ``processed`` (sink applications). For the producer scenario
-also ``acked`` and ``written``. Never ``delivered``: how many records one fetch hands out before
-a crash is fetch behaviour, not a delivery guarantee.
+Compared: the keys in ``compared`` (always ``processed``, ``lost``, ``duplicates``,
+``log_duplicates`` and ``resumed_from``: the offset the restarted consumer resumed from,
+``None`` without a restart; for broker faults also ``acked`` and ``written``), the two copy
+counts :data:`COMPARED_COPIES`, and for **every message** :data:`PER_MESSAGE`: its
+acknowledgement, the offsets of its copies in the log, how often it was processed, lost or
+not. A disagreement names the first differing message with both sides' explanations. Never
+``delivered``: how many records one fetch hands out before a crash is fetch behaviour, not a
+delivery guarantee. Where the model is known to be wrong (:func:`known_divergence`, probed on the
+model itself) the row says so; the comparison is never bent.
 
 Scenarios the mock cluster gets wrong (:data:`kafkalab.real.NOT_COMPARABLE`) are listed as
 ``not_comparable`` rows with the reason, never run and never asserted.
 
 Importing this module never imports confluent_kafka: the simulation side
-(:func:`simulate_workload`, :func:`not_comparable`) works without the ``real`` extra.
+(:func:`simulate_workload`, :func:`simulation_for`, :func:`not_comparable`,
+:func:`random_workload`) works without the ``real`` extra.
 """
 
 from __future__ import annotations
