@@ -49,6 +49,9 @@ def add_commands(sub) -> None:
                        help="seconds one notebook may run at most (default 60)")
     grade.add_argument("--memory", type=int, default=1024, metavar="MB",
                        help="memory one notebook may use at most (default 1024 MB)")
+    grade.add_argument("--exercise", metavar="NN",
+                       help="the exercise that was set (e.g. 03): another exercise's notebook "
+                            "is then reported, not graded")
     grade.add_argument("--exercises", metavar="DIR",
                        help="the exercise notebooks to grade against (default: kafkalab's)")
 
