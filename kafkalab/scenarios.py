@@ -29,6 +29,9 @@ class Scenario:
     expect: dict = field(default_factory=dict)  # outcome key -> int, or ">0"
     variants: dict = field(default_factory=dict)  # name -> {"title", "config", "faults", "expect"}
     strategies: tuple = ()  # commit-cost: one run per commit.strategy
+    seed: int = 0  # the seed a run uses unless told otherwise (scenario files set it)
+    questions: tuple = ()  # to ask the room before running (scenario files)
+    source: str | None = None  # a scenario file's text (links carry it inline)
 
     def variant(self, name: str) -> Scenario:
         if name not in self.variants:
@@ -37,7 +40,8 @@ class Scenario:
         v = self.variants[name]
         return Scenario(f"{self.name}/{name}", v.get("title", self.title), v.get("story",
                         self.story), {**self.config, **v.get("config", {})},
-                        v.get("faults", self.faults), v.get("expect", {}))
+                        v.get("faults", self.faults), v.get("expect", {}), seed=self.seed,
+                        questions=self.questions)
 
 
 PRESETS: dict[str, Scenario] = {s.name: s for s in [
@@ -224,7 +228,18 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
 
 
 def get(name: str) -> Scenario:
+    """A preset, ``preset/variant``, a loaded scenario file's name, or a scenario file's path
+    (``lesson.json``, ``lesson.toml``, ``lesson.json/variant``: see kafkalab.scenario_files)."""
+    from . import scenario_files
+
+    as_file = scenario_files.split_file_name(name)
+    if as_file is not None:
+        scenario = scenario_files.load(as_file[0])
+        return scenario.variant(as_file[1]) if as_file[1] is not None else scenario
     base, slash, variant = name.partition("/")
+    if base not in PRESETS and base in scenario_files.REGISTRY:
+        scenario = scenario_files.REGISTRY[base]
+        return scenario.variant(variant) if slash else scenario
     if base not in PRESETS:
         import difflib
         hint = difflib.get_close_matches(base, list(PRESETS), n=1)
@@ -235,10 +250,12 @@ def get(name: str) -> Scenario:
     return scenario.variant(variant) if slash else scenario
 
 
-def run(name: str, seed: int = 0, messages: int | None = None, overrides: dict | None = None,
+def run(name: str, seed: int | None = None, messages: int | None = None, overrides: dict | None = None,
         faults: list | None = None, snapshots: bool = True) -> RunResult:
-    """Run a preset (``name`` or ``name/variant``) with optional config overrides."""
+    """Run a preset (``name`` or ``name/variant``, or a scenario file) with optional config
+    overrides; ``seed`` defaults to the scenario's (0 for every preset)."""
     scenario = get(name)
+    seed = scenario.seed if seed is None else seed
     config = copy.deepcopy(scenario.config)
     if messages is not None:
         config["messages"] = messages
