@@ -44,7 +44,8 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
     Scenario(
         "at-most-once-auto-commit",
         "Auto-commit commits what was polled, not what was processed",
-        "The blog post's example: auto-commit on, 10 records polled at once, processing fails "
+        "The example of the blog post \"Message Delivery Guarantees in Kafka\": auto-commit "
+        "on, 10 records polled at once, processing fails "
         "at the 9th record. librdkafka stores each offset as poll() hands the message out, and "
         "its background timer commits the stored offsets during processing; the crash then "
         "loses the records after the failure. The Java client reaches the same loss when the "
