@@ -241,6 +241,13 @@ def main() -> None:
                 rows.append((f"{section}: {k}", str(v)))
         else:
             rows.append((section, results[section]))
+    lite = out / "bench-lite.json"  # the browser kernel, from `make bench-lite` (needs Chromium)
+    if lite.exists():
+        from .lite import rows as lite_rows
+
+        rows += lite_rows(json.loads(lite.read_text()))
+    else:
+        rows.append(("lite (browser kernel)", "not measured: run `make bench-lite`"))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
