@@ -6,7 +6,7 @@ stepping) reads it and never re-runs the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -17,6 +17,12 @@ PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lo
 CONSUMER_KINDS = ("join", "poll", "process", "process_error", "commit", "commit_failed",
                   "crash", "restart", "close", "rebalance", "left_group", "crash_loop")
 TXN_KINDS = ("txn_begin", "txn_commit", "txn_abort", "marker")
+
+
+def sink_role(config: Mapping[str, Any]) -> str:
+    """The role whose processing a run's outcome counts: the pipeline's downstream
+    ``reader`` (``pipeline=true``), else the ``consumer``. Actors are ``f"{role}-{n}"``."""
+    return "reader" if config.get("pipeline") else "consumer"
 
 
 class Record(NamedTuple):
