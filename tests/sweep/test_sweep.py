@@ -239,7 +239,7 @@ def test_without_multiprocessing_it_runs_serially_and_says_so(monkeypatch):
 
 
 def test_benchmark_reports_runs_and_speed():
-    from kafkalab.sweep import benchmark
+    from benchmarks.sweep import benchmark  # moved out of kafkalab.sweep (issue 15)
 
     out = benchmark(messages=10, processes=1)
     assert out["runs"] == 1 + 1 + 4 * 10  # fault-free, 1 poll, 10 records × 4 points
