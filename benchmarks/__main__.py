@@ -206,12 +206,9 @@ def main() -> None:
     else:
         results["lab"] = measure_latencies()  # the Lab's default scenario: the goals
         results["lab_commit_per_record"] = measure_latencies("at-least-once-manual-commit")
-    try:
-        from kafkalab.sweep import benchmark as sweep_benchmark
-    except ImportError:
-        results["sweep"] = "kafkalab.sweep not available"
-    else:
-        results["sweep"] = sweep_benchmark()
+    from .sweep import benchmark as sweep_benchmark
+
+    results["sweep"] = sweep_benchmark()
     results["lab_sweep"] = lab_sweep_200()
     results["crosscheck"] = crosscheck_wall_time()
     results["crosscheck_randomised"] = crosscheck_randomised()
