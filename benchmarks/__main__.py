@@ -206,12 +206,9 @@ def main() -> None:
     else:
         results["lab"] = measure_latencies()  # the Lab's default scenario: the goals
         results["lab_commit_per_record"] = measure_latencies("at-least-once-manual-commit")
-    try:
-        from kafkalab.sweep import benchmark as sweep_benchmark
-    except ImportError:
-        results["sweep"] = "kafkalab.sweep not available"
-    else:
-        results["sweep"] = sweep_benchmark()
+    from .sweep import benchmark as sweep_benchmark
+
+    results["sweep"] = sweep_benchmark()
     results["lab_sweep"] = lab_sweep_200()
     results["crosscheck"] = crosscheck_wall_time()
     results["crosscheck_randomised"] = crosscheck_randomised()
@@ -241,6 +238,13 @@ def main() -> None:
                 rows.append((f"{section}: {k}", str(v)))
         else:
             rows.append((section, results[section]))
+    lite = out / "bench-lite.json"  # the browser kernel, from `make bench-lite` (needs Chromium)
+    if lite.exists():
+        from .lite import rows as lite_rows
+
+        rows += lite_rows(json.loads(lite.read_text()))
+    else:
+        rows.append(("lite (browser kernel)", "not measured: run `make bench-lite`"))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -115,7 +115,7 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
         reset = next((e for e in events if e.kind in ("join", "restart", "rebalance")
                       and e.actor.startswith(sink) and str(p) in e.data["resumed"]
                       and e.data["resumed"][str(p)][0] > off
-                      and "auto.offset.reset" in e.data["resumed"][str(p)][1]), None)
+                      and str(p) in e.data.get("reset", {})), None)
         if reset is not None:
             out.append(f"With no committed offset, {reset.text}; offset {off} was before it, "
                        "so no consumer ever read it.")
