@@ -84,6 +84,10 @@ CONTROL_GROUPS: dict[str, tuple[str, ...]] = {
                               "linger.ms", "request.timeout.ms", "delivery.timeout.ms",
                               "retry.backoff.ms", "messages", "partitions", "seed"),
     "Faults": tuple(FAULT_FIELDS),
+    # kafkalab's own workload timing (simulated ms), which the presets also set
+    "Timing (simulated ms)": ("processing.ms", "producer.send.interval.ms", "consumer.start.ms",
+                              "network.rtt.ms", "commit.write.ms", "restart.delay.ms",
+                              "transaction.messages"),
 }
 # Controls that are config properties, passed to the model as config when set explicitly.
 CONFIG_CONTROLS: tuple[str, ...] = tuple(
