@@ -15,6 +15,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ..model.faults import describe as describe_fault
 from ..viz._common import C, sink_prefix, wrap
 from ..viz.ledger import CATEGORIES as LEDGER_CATEGORIES
 from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
@@ -235,3 +236,51 @@ def step_html(result, step: int, around: int = 2) -> str:
     if nearby:
         lines.append("<ul style='margin:2px 0 0 0'>" + "".join(nearby) + "</ul>")
     return "".join(lines)
+
+
+# -- the text around the figures ---------------------------------------------------------------
+def counters_html(o: dict) -> str:
+    """The counters line above the figures (sent, written, ..., throughput)."""
+    cells = [("sent", o["sent"], None), ("written", o["written"], None),
+             ("delivered", o["delivered"], None), ("processed", o["processed"], None),
+             ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
+             ("log duplicates", o["log_duplicates"], C["purple"]),
+             ("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None)]
+    parts = []
+    for label, value, color in cells:
+        style = f"color:{color};font-weight:bold" if color and value else ""
+        parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
+                     f"<span style='{style}'>"
+                     f"{value}</span></span>")
+    drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
+                                                    f"{o.get('unseen', 0)})</i>"
+    return ("<div style='font-size:12.5px;line-height:1.4'>" + " ".join(parts) + drained
+            + "</div>")
+
+
+def error_html(message: str | None) -> str:
+    if not message:
+        return ""
+    return ("<div style='border:2px solid #D55E00;background:#FFF3EC;padding:6px 10px;"
+            "border-radius:4px'><b>⚠ Not run:</b> " + html.escape(message) +
+            "<br><i>The last good run is still shown.</i></div>")
+
+
+def text_html(value: str) -> str:
+    return ("<div style='border-left:4px solid #0072B2;padding:4px 10px;max-width:1100px'>"
+            + value + "</div>")
+
+
+def story_html(preset) -> str:
+    """One line until opened: the figures stay on a laptop screen beside the controls."""
+    return (f"<details style='font-size:13px;line-height:1.35'><summary>"
+            f"<b>{html.escape(preset.title)}</b> <span style='color:#555'>"
+            f"(the story: click)</span></summary><span style='color:#444'>"
+            f"{html.escape(preset.story)}</span></details>")
+
+
+def fault_note_html(other_faults: list[dict]) -> str:
+    if not other_faults:
+        return ""
+    items = "; ".join(describe_fault(f) for f in other_faults)
+    return f"<i>Also in this preset's fault plan: {html.escape(items)}.</i>"

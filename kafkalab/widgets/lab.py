@@ -33,9 +33,8 @@ import traitlets
 from .. import model as _model
 from .. import scenarios
 from ..model.config import ConfigError, resolve
-from ..model.faults import describe as describe_fault
-from ..viz._common import C
 from . import controls as _controls
+from . import figures as panels
 from . import settings
 from .figures import FIGURE_HEIGHT, FIGURE_TABS, LabFigures, fit_beside_controls, step_html
 from .number_box import FloatBox, IntBox, NumberBox
@@ -208,10 +207,7 @@ class Lab(LabTools, widgets.VBox):
             self._set_error(message)
             return False
         # one line until opened: the figures stay on a laptop screen beside the controls
-        self.story.value = (f"<details style='font-size:13px;line-height:1.35'><summary>"
-                            f"<b>{html.escape(preset.title)}</b> <span style='color:#555'>"
-                            f"(the story: click)</span></summary><span style='color:#444'>"
-                            f"{html.escape(preset.story)}</span></details>")
+        self.story.value = panels.story_html(preset)
         self._update_real_button()
         return True
 
@@ -393,43 +389,17 @@ class Lab(LabTools, widgets.VBox):
     # -- drawing -----------------------------------------------------------------------------
     def _set_error(self, message: str | None) -> None:
         self.error = message
-        if message:
-            self.error_box.value = (
-                "<div style='border:2px solid #D55E00;background:#FFF3EC;padding:6px 10px;"
-                "border-radius:4px'><b>⚠ Not run:</b> " + html.escape(message) +
-                "<br><i>The last good run is still shown.</i></div>")
-        else:
-            self.error_box.value = ""
+        self.error_box.value = panels.error_html(message)
 
     def _set_text(self, value: str) -> None:
         self.explanation = value
-        self.text_panel.value = ("<div style='border-left:4px solid #0072B2;padding:4px 10px;"
-                                 "max-width:1100px'>" + value + "</div>")
+        self.text_panel.value = panels.text_html(value)
 
     def _update_counters(self) -> None:
-        o = self.outcome
-        cells = [("sent", o["sent"], None), ("written", o["written"], None),
-                 ("delivered", o["delivered"], None), ("processed", o["processed"], None),
-                 ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
-                 ("log duplicates", o["log_duplicates"], C["purple"]),
-                 ("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None)]
-        parts = []
-        for label, value, color in cells:
-            style = f"color:{color};font-weight:bold" if color and value else ""
-            parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
-                         f"<span style='{style}'>"
-                         f"{value}</span></span>")
-        drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
-                                                        f"{o.get('unseen', 0)})</i>"
-        self.counters.value = ("<div style='font-size:12.5px;line-height:1.4'>" + " ".join(parts)
-                               + drained + "</div>")
+        self.counters.value = panels.counters_html(self.outcome)
 
     def _update_fault_note(self) -> None:
-        if self._other_faults:
-            items = "; ".join(describe_fault(f) for f in self._other_faults)
-            self.fault_note.value = f"<i>Also in this preset's fault plan: {html.escape(items)}.</i>"
-        else:
-            self.fault_note.value = ""
+        self.fault_note.value = panels.fault_note_html(self._other_faults)
 
     def _show_step(self) -> None:
         self._view.show_step(self.result, self._step)
