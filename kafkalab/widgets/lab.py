@@ -17,6 +17,16 @@ confluent-kafka's mock cluster, both ledgers side by side).
 
 Number boxes are ``number_box.IntBox``/``FloatBox``: text that is not a number is named in the
 dashboard and stays in the box, marked, instead of silently reverting.
+
+This module is the layout and the event wiring only. The rest of the Lab:
+
+- ``settings`` (pure, no ipywidgets): which controls exist and in which group, the Lab's own
+  fields and the one fault-control table, controls ⇄ ``(config, faults, seed)``, the notes;
+- ``controls``: the widgets, generated from ``model.config.PROPERTIES`` and those tables (to
+  add a Kafka property to the Lab, add its name to ``settings.CONTROL_GROUPS``);
+- ``figures``: applying a run and a step to the four FigureWidgets, and the dashboard's text;
+- ``tools``: the sweep and real-client panel (``tool_panel``, one row per tool: append rows
+  there for more tools).
 """
 
 from __future__ import annotations
