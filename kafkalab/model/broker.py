@@ -8,6 +8,7 @@ cached one is not appended; the broker answers success with the original batch's
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +40,7 @@ class Broker:
         self.producer_state: dict[tuple[int, str, int], ProducerState] = {}
         self._next_pid = 1000
         # listeners woken when a partition's readable end moves (long-poll fetches)
-        self.on_data = None
+        self.on_data: Callable[[str, int], None] | None = None
 
     def create_topic(self, topic: str, partitions: int) -> None:
         self.logs[topic] = [PartitionLog(topic, p) for p in range(partitions)]
