@@ -153,6 +153,71 @@ def grade_50(submissions: int = 50, jobs: int | None = None):
                 sum(s.seconds for s in subs) / max(len(subs), 1), 3)}
 
 
+BIG_RUN = ["at-least-once-manual-commit", "--messages", "1000000", "--set",
+           "commit.strategy=per-batch", "--set", "max.poll.records=500", "--set",
+           "producer.send.interval.ms=0.01"]
+
+
+def _time_v(args: list[str]) -> dict:
+    """Run ``python -m kafkalab ARGS`` under /usr/bin/time -v: peak RSS and wall time."""
+    import subprocess
+    import sys
+
+    if not Path("/usr/bin/time").exists():
+        return {"error": "/usr/bin/time not installed (GNU time; apt-get install time)"}
+    proc = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "kafkalab", *args],
+                          capture_output=True, text=True)
+    out = {"exit": proc.returncode}
+    for line in proc.stderr.splitlines():
+        line = line.strip()
+        if line.startswith("Maximum resident set size (kbytes):"):
+            out["peak_rss_mb"] = round(int(line.rsplit(":", 1)[1]) / 1024, 1)
+        elif line.startswith("Elapsed (wall clock) time"):
+            clock = line.rsplit(" ", 1)[1]
+            parts = [float(x) for x in clock.split(":")]
+            out["wall_s"] = round(sum(x * 60 ** i for i, x in enumerate(reversed(parts))), 2)
+    return out
+
+
+def cli_peak_rss_1m() -> dict:
+    """A 1,000,000-message CLI run (goal: under 1 GB peak RSS, issue 13)."""
+    res = _time_v(["run", *BIG_RUN])
+    res["goal_mb"] = 1024
+    return res
+
+
+def report_size_100k() -> dict:
+    """``report --html`` for 100,000 messages (goal: under 5 MB at any size, issue 13)."""
+    out = Path("build") / "report-100k.html"
+    out.parent.mkdir(exist_ok=True)
+    res = _time_v(["report", "at-least-once-manual-commit", "--messages", "100000",
+                   "--html", str(out)])
+    if out.exists():
+        res["html_mb"] = round(out.stat().st_size / 1e6, 2)
+    res["goal_mb"] = 5
+    return res
+
+
+def watchdog_stop_times() -> dict:
+    """Wall time until the issue-13 hang cases end (they hung, or took seconds, before)."""
+    from kafkalab import scenarios
+
+    cases = {
+        "rtt=0, 2 partitions, 2 consumers": {"network.rtt.ms": 0, "partitions": 2,
+                                             "consumers": 2},
+        "rebalance storm (stopped by the watchdog)": {
+            "max.poll.interval.ms": 5, "processing.ms": 10, "commit.strategy": "per-batch",
+            "on.commit.error": "skip"},
+    }
+    out = {}
+    for name, overrides in cases.items():
+        start = time.perf_counter()
+        r = scenarios.run("at-least-once-manual-commit", overrides=overrides, snapshots=False)
+        out[name] = {"seconds": round(time.perf_counter() - start, 3), "drained": r.drained,
+                     "stopped": bool(r.outcome["stopped"])}
+    return out
+
+
 def main() -> None:
     from kafkalab import scenarios
 
@@ -189,15 +254,15 @@ def main() -> None:
     else:
         results["lab"] = measure_latencies()  # the Lab's default scenario: the goals
         results["lab_commit_per_record"] = measure_latencies("at-least-once-manual-commit")
-    try:
-        from kafkalab.sweep import benchmark as sweep_benchmark
-    except ImportError:
-        results["sweep"] = "kafkalab.sweep not available"
-    else:
-        results["sweep"] = sweep_benchmark()
+    from .sweep import benchmark as sweep_benchmark
+
+    results["sweep"] = sweep_benchmark()
     results["lab_sweep"] = lab_sweep_200()
     results["crosscheck"] = crosscheck_wall_time()
     results["crosscheck_randomised"] = crosscheck_randomised()
+    results["cli_1m"] = cli_peak_rss_1m()
+    results["report_100k"] = report_size_100k()
+    results["watchdog"] = watchdog_stop_times()
     results["grade_50"] = grade_50()
 
     out = Path("build")
@@ -216,12 +281,20 @@ def main() -> None:
     for k, v in commit_cost.items():
         rows.append((f"commit-cost: {k} (records per simulated s)", f"{v:,.0f}"))
     for section in ("lab", "lab_commit_per_record", "sweep", "lab_sweep", "crosscheck",
-                    "crosscheck_randomised", "grade_50"):
+                    "crosscheck_randomised", "cli_1m", "report_100k", "watchdog",
+                    "grade_50"):
         if isinstance(results[section], dict):
             for k, v in results[section].items():
                 rows.append((f"{section}: {k}", str(v)))
         else:
             rows.append((section, results[section]))
+    lite = out / "bench-lite.json"  # the browser kernel, from `make bench-lite` (needs Chromium)
+    if lite.exists():
+        from .lite import rows as lite_rows
+
+        rows += lite_rows(json.loads(lite.read_text()))
+    else:
+        rows.append(("lite (browser kernel)", "not measured: run `make bench-lite`"))
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

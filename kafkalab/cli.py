@@ -218,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             text, code = run_crosscheck_cli(args.json)
             print(text)
             return code
-    except ConfigError as exc:  # kafkalab's own messages already start "kafkalab: "
-        print(f"kafkalab: {str(exc).removeprefix('kafkalab: ')}", file=sys.stderr)
+    except ConfigError as exc:
+        # kafkalab's own keys already say "kafkalab: …" (ConfigError.kafka is False for them)
+        text = str(exc)
+        print(text if text.startswith("kafkalab: ") else f"kafkalab: {text}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"kafkalab: {exc}", file=sys.stderr)

@@ -48,7 +48,8 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
     Scenario(
         "at-most-once-auto-commit",
         "Auto-commit commits what was polled, not what was processed",
-        "The blog post's example: auto-commit on, 10 records polled at once, processing fails "
+        "The example of the blog post \"Message Delivery Guarantees in Kafka\": auto-commit "
+        "on, 10 records polled at once, processing fails "
         "at the 9th record. librdkafka stores each offset as poll() hands the message out, and "
         "its background timer commits the stored offsets during processing; the crash then "
         "loses the records after the failure. The Java client reaches the same loss when the "
@@ -270,18 +271,42 @@ def run(name: str, seed: int | None = None, messages: int | None = None, overrid
     result = simulate(config, plan, seed, snapshots=snapshots, scenario=scenario.name)
     result.notes.extend(notes)
     if scenario.strategies:
-        result.outcome["throughput_by_strategy"] = throughput_by_strategy(
+        # measured with one run per strategy: part of the outcome, not written into it
+        result.measured["throughput_by_strategy"] = throughput_by_strategy(
             scenario, config, plan, seed)
     return result
 
 
-def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
+# the commit strategies compared when a preset names none (commit-cost names its own)
+COMMIT_STRATEGIES = ("auto", "async-per-batch", "per-batch", "per-record")
+
+
+def _strategy_runs(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
     out = {}
-    for strategy in scenario.strategies:
+    for strategy in scenario.strategies or COMMIT_STRATEGIES:
         cfg = {**config, "commit.strategy": strategy,
                "enable.auto.commit": strategy == "auto"}
-        out[strategy] = simulate(cfg, faults, seed, snapshots=False).outcome["throughput_per_s"]
+        out[strategy] = simulate(cfg, copy.deepcopy(faults), seed, snapshots=False,
+                                 scenario=scenario.name)
     return out
+
+
+def run_commit_strategies(name: str = "commit-cost", seed: int = 0, messages: int | None = None,
+                          faults: list | None = None) -> dict[str, RunResult]:
+    """Run a preset once per commit strategy: {strategy: RunResult} (the input of
+    ``kafkalab.viz.commit_cost_chart``)."""
+    scenario = get(name)
+    config = copy.deepcopy(scenario.config)
+    if messages is not None:
+        config["messages"] = messages
+    return _strategy_runs(scenario, config, scenario.faults if faults is None else faults, seed)
+
+
+def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
+    """{strategy: simulated throughput (records/s)}: the one throughput-per-strategy
+    function (``scenarios.run`` puts it in commit-cost's outcome)."""
+    return {strategy: r.outcome["throughput_per_s"]
+            for strategy, r in _strategy_runs(scenario, config, faults, seed).items()}
 
 
 def check_expectation(outcome: dict, expect: dict) -> list[str]:

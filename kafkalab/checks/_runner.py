@@ -10,14 +10,13 @@ from pathlib import Path
 
 from ..model import ConfigError, simulate
 from ..model.config import PROPERTIES, resolve
-from ..model.faults import describe
+from ..model.faults import LOOP_POINTS, describe
 from ..trace import RunResult
 from .result import FAIL, PASS, CheckResult, not_done
 from .rules import violations
 
 # Every crash point the consumer application passes through (``time`` needs a clock).
-CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
-                "after_commit")
+CRASH_POINTS = LOOP_POINTS
 MAX_INDEX = 40  # a crash point is tried at most this many times per run
 MAX_INTERVAL_MS = 2_400_000  # the longest auto-commit interval the timing sweep can span
 
@@ -51,7 +50,9 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
     try:
         effective = resolve(merged)
     except ConfigError as exc:
-        return CheckResult(check, FAIL, f"Kafka would refuse this configuration: {exc}")
+        if exc.kafka:
+            return CheckResult(check, FAIL, f"Kafka would refuse this configuration: {exc}")
+        return CheckResult(check, FAIL, f"this configuration cannot be run: {exc}")
     except Exception as exc:  # hostile values the validator did not foresee
         return CheckResult(check, FAIL, f"this configuration cannot be used: "
                                         f"{type(exc).__name__}: {exc}")
@@ -277,8 +278,7 @@ def circumstances(run: RunResult) -> str:
     crashes = [e for e in run.events if e.kind == "crash"]
     if crashes:
         first = crashes[0]
-        who, _, why = first.text.partition(" crashes: ")
-        why = why.split(". ")[0]
+        who, why = first.actor, first.data["reason"]
         more = f", one of {len(crashes)} crashes in this run" if len(crashes) > 1 else ""
         return f"when {who} crashed ({why}{more})"
     faults = [f for f in run.faults if f["type"] != "consumer_crash"]

@@ -6,7 +6,7 @@ Pure Python: it imports neither ipywidgets, plotly nor networkx.
 from ..trace.gcpause import gc_paused
 from ..trace.result import RunResult
 from .config import ConfigError, resolve
-from .faults import FaultError, check_against, normalise
+from .faults import LOOP_POINTS, FaultError, check_against, normalise
 from .simulation import Simulation
 
 
@@ -23,7 +23,9 @@ def simulate(config: dict | None = None, faults: list[dict] | None = None, seed:
         sim = Simulation(effective, plan, seed, snapshots=snapshots)
         sim.run()
     live = {"delivered": sim.counters["delivered"], "processed": sim.sink.total,
-            "acked": len(sim.source.acked), "transformed": sim.counters["transformed"]}
+            "acked": len(sim.source.acked), "transformed": sim.counters["transformed"],
+            "crash_points": {c.name: {p: c.point_counts.get(p, 0) for p in LOOP_POINTS}
+                             for c in sim.consumers}}
     return RunResult(effective, plan, seed, sim.trace, sim.drained, scenario, live)
 
 

@@ -16,11 +16,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..trace.events import ProcessedRecord, Record
 from .producer import ProducerClient
 
 
 class Crash(Exception):
-    """The consumer process dies here: no close(), no commit."""
+    """The consumer process dies here: no close(), no commit.
+
+    ``cause`` says why, for the trace's ``crash`` event: ``fault`` (a ``consumer_crash``
+    fault, at ``point``), ``random``, ``processing_error``, ``commit_failed``, ``fenced``
+    or ``no_offset``; ``message`` is the message id the crash is about, if any."""
+
+    def __init__(self, text: str, cause: str = "fault", point: str | None = None,
+                 message: int | None = None) -> None:
+        super().__init__(text)
+        self.cause, self.point, self.message = cause, point, message
 
 
 class CloseOnError(Exception):
@@ -141,13 +151,13 @@ class ConsumerApplication:
                 if records:
                     yield from self._handle(inc, records)
         except Crash as crash:
-            self._die(inc, str(crash))
+            self._die(inc, crash)
             return "crash"
         except CloseOnError as error:
             try:
                 yield from self._close(inc, str(error))
             except Crash as crash:
-                self._die(inc, str(crash))
+                self._die(inc, crash)
             return "closed"
 
     def _txn_id(self) -> str:
@@ -158,13 +168,15 @@ class ConsumerApplication:
             return None
         return base if self.c["consumers"] == 1 else f"{base}-{self.index}"
 
-    def _die(self, inc: Incarnation, why: str) -> None:
+    def _die(self, inc: Incarnation, crash: Crash) -> None:
         inc.alive = False
         if inc.producer:
             inc.producer.kill()
+        why = str(crash)
         self.sim.trace.emit("crash", self.name, f"{self.name} crashes: {why}. Nothing is "
                             "committed on the way down", reason=why,
-                            positions=_str_keys(inc.positions))
+                            positions=_str_keys(inc.positions), cause=crash.cause,
+                            point=crash.point, message=crash.message)
         # Static membership: the restarted instance takes the same place; if it has not come
         # back within session.timeout.ms, the coordinator removes it and rebalances.
         self.sim.later(self.c["session.timeout.ms"], self._session_expired, inc.number)
@@ -197,7 +209,7 @@ class ConsumerApplication:
 
     def _fire_time_crash(self, t: float):
         self.fired_times.add(t)
-        raise Crash(f"the process is killed at t={t:g} ms")
+        raise Crash(f"the process is killed at t={t:g} ms", point="time")
 
     # -- group membership ----------------------------------------------------------------
     def _join(self, inc: Incarnation, first: bool):
@@ -211,6 +223,7 @@ class ConsumerApplication:
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
         inc.pending_stores = []
         resumed = {}
+        resets = {}  # partitions that start where auto.offset.reset says: the policy
         for p in inc.assignment:
             committed = groups.committed_offset(self.group, self.topic, p)
             if committed is None:
@@ -218,10 +231,12 @@ class ConsumerApplication:
                 log = sim.broker.log(self.topic, p)
                 if reset == "none":
                     raise Crash(f"no committed offset for partition {p} and "
-                                "auto.offset.reset=none (NoOffsetForPartitionException)")
+                                "auto.offset.reset=none (NoOffsetForPartitionException)",
+                                "no_offset")
                 committed = 0 if reset == "earliest" else (log.lso if self.read_committed
                                                            else log.hw)
                 how = f"auto.offset.reset={reset}"
+                resets[str(p)] = reset
             else:
                 inc.committed_by_me[p] = committed
                 how = "committed offset"
@@ -234,7 +249,8 @@ class ConsumerApplication:
         verb = {"join": "joins the group", "restart": "is back and rejoins",
                 "rebalance": "rejoins after a rebalance"}[kind]
         sim.trace.emit(kind, self.name, f"{self.name} {verb}: {parts}",
-                       generation=inc.generation, assignment=inc.assignment, resumed=resumed)
+                       generation=inc.generation, assignment=inc.assignment, resumed=resumed,
+                       reset=resets)
         self._arm_poll_timer(inc)
 
     def _needs_rebalance(self, inc: Incarnation) -> bool:
@@ -337,9 +353,9 @@ class ConsumerApplication:
              "records or aborted data")
             + f"; position now {_positions(inc.positions)}",
             records=list(records), positions=_str_keys(inc.positions),
-            first=first[1] if first else None)
+            first=first.offset if first else None)
         if records:
-            self._maybe_crash(inc, "after_poll", records[-1][2], records)
+            self._maybe_crash(inc, "after_poll", records[-1].message_id, records)
         return records
 
     def _read(self, inc: Incarnation):
@@ -361,7 +377,7 @@ class ConsumerApplication:
             if position != start:
                 moved = True
                 inc.positions[p] = position
-            out.extend((p, off, msg) for off, msg in recs)
+            out.extend(Record(p, off, msg) for off, msg in recs)
             budget -= len(recs)
             if position >= end:  # this fetch is used up: the next poll fetches afresh
                 del fetched_to[p]
@@ -403,7 +419,7 @@ class ConsumerApplication:
             self._maybe_crash(inc, "before_commit", None)
             ok = error is None and (yield from producer.end_transaction(commit=True))
             if not ok:
-                raise Crash("its producer was fenced; the application restarts")
+                raise Crash("its producer was fenced; the application restarts", "fenced")
             self._maybe_crash(inc, "after_commit", None)
         else:  # auto: no manual commits at all
             yield from self._process(inc, records)
@@ -460,7 +476,8 @@ class ConsumerApplication:
                 try:
                     self._maybe_crash(inc, "after_processing", msg)
                     if self.crash_p and sim.rng.random() < self.crash_p:
-                        raise Crash(f"random crash after processing message {msg}")
+                        raise Crash(f"random crash after processing message {msg}", "random",
+                                    message=msg)
                 except Crash:
                     # processed, but the application dies before its store_offsets() call
                     yield from self._flush(inc, done, elapsed, start, store_last=False)
@@ -468,6 +485,9 @@ class ConsumerApplication:
             else:
                 elapsed += per
                 done.append((p, off, msg, start + elapsed))
+                counts = self.point_counts  # the crash points it passes (no crash aimed here)
+                counts["before_processing"] = counts.get("before_processing", 0) + 1
+                counts["after_processing"] = counts.get("after_processing", 0) + 1
         yield from self._flush(inc, done, elapsed, start)
 
     def _flush(self, inc: Incarnation, done, elapsed, start, store_last=True):
@@ -497,7 +517,7 @@ class ConsumerApplication:
             sim.counters["transformed"] += len(done)
             verb = "transformed and sent to the output topic"
         else:
-            applied = sim.sink.apply_many([r[2] for r in done])
+            applied = sim.sink.apply_many([msg for _, _, msg, _ in done])
             verb = "processed into the sink"
         skipped = applied.count(False)
         sim.trace.emit(
@@ -505,8 +525,9 @@ class ConsumerApplication:
             f"{self.name} {verb}: offsets {_offsets(done)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
-            records=[(p, off, msg, round(t, 6), ok) for (p, off, msg, t), ok in
-                     zip(done, applied, strict=True)], transform=self.transform,
+            records=[ProcessedRecord(p, off, msg, round(t, 6), ok)
+                     for (p, off, msg, t), ok in zip(done, applied, strict=True)],
+            transform=self.transform,
             **({"stored": stored} if self.stores_after_processing else {}))
 
     def _stored(self, inc: Incarnation) -> dict:
@@ -541,28 +562,30 @@ class ConsumerApplication:
         if action == "skip" and self.stores_after_processing:
             inc.stored[p] = off + 1  # the application moves on past it
         if action == "crash":
-            raise Crash(f"processing message {msg} failed")
+            raise Crash(f"processing message {msg} failed", "processing_error", message=msg)
         if action == "close":
             raise CloseOnError(f"processing message {msg} failed and the exception escaped")
 
     def _maybe_crash(self, inc, point: str, msg, records=None) -> None:
+        # every member counts the crash points it reaches (the sweep reads the counts)
+        count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
         if not self.crashes:
             return
-        count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
         for i, f in enumerate(self.crashes):
             if i in self.fired or f["point"] != point:
                 continue
             if not self._selects(f, count, msg, records):
                 continue
             self.fired.add(i)
-            raise Crash(self._crash_text(point, msg, f))
+            raise Crash(self._crash_text(point, msg, f), point=point,
+                        message=f.get("message", msg))
 
     @staticmethod
     def _selects(fault: dict, count: int, msg, records) -> bool:
         if "index" in fault:
             return fault["index"] == count
         if records is not None:
-            return any(r[2] == fault["message"] for r in records)
+            return any(r.message_id == fault["message"] for r in records)
         return fault.get("message") == msg
 
     @staticmethod
@@ -580,7 +603,7 @@ class ConsumerApplication:
         if manual:
             self._maybe_crash(inc, "before_commit", None)
         result = {}
-        self._send_commit(inc, offsets, why, "commitSync", result)
+        self._send_commit(inc, offsets, why, "commitSync", result, owned=manual)
         yield from self._sleep(self.sim.net.commit_round_trip)
         ok = result.get("ok", False)
         if manual and not ok:
@@ -595,7 +618,7 @@ class ConsumerApplication:
         action = self.c["on.commit.error"]
         if action == "crash":
             raise Crash("commitSync() threw CommitFailedException and it escaped the poll "
-                        "loop (on.commit.error=crash)")
+                        "loop (on.commit.error=crash)", "commit_failed")
         if action == "close":
             raise CloseOnError("commitSync() threw CommitFailedException; it escaped the poll "
                                "loop and the consumer is closed (on.commit.error=close)")
@@ -604,16 +627,16 @@ class ConsumerApplication:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
             if auto else offsets
         if offsets:
-            self._send_commit(inc, offsets, why, "commitAsync", {})
+            self._send_commit(inc, offsets, why, "commitAsync", {}, owned=not auto)
 
-    def _send_commit(self, inc, offsets, why, api, result) -> None:
+    def _send_commit(self, inc, offsets, why, api, result, owned=False) -> None:
         sim = self.sim
         offsets = dict(offsets)
         for p, o in offsets.items():
             inc.committed_by_me[p] = o
 
         def arrive():
-            ok = sim.groups.commit(self.group, self.name, self.topic, offsets)
+            ok = sim.groups.commit(self.group, self.name, self.topic, offsets, owned=owned)
             result["ok"] = ok
             text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
             if ok:
@@ -621,9 +644,13 @@ class ConsumerApplication:
                                f"{why})", offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic)
             else:
+                why_failed = ("it is no longer a member of the group"
+                              if not sim.groups.is_member(self.group, self.name) else
+                              "a rebalance gave the partition to another member: its "
+                              "generation is old, ILLEGAL_GENERATION")
                 sim.trace.emit("commit_failed", self.name,
                                f"{self.name}'s commit of {text} failed: CommitFailedException "
-                               "(it is no longer a member of the group)",
+                               f"({why_failed})",
                                offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic)
 

@@ -50,14 +50,22 @@ class GroupCoordinator:
         start = i * per + min(i, extra)
         return list(range(start, start + per + (1 if i < extra else 0)))
 
-    def commit(self, group: str, member: str | None, topic: str, offsets: dict[int, int]) -> bool:
+    def commit(self, group: str, member: str | None, topic: str, offsets: dict[int, int],
+               owned: bool = False) -> bool:
         """Store offsets; a member that is no longer in the group gets CommitFailed (False).
 
+        ``owned=True`` (the application's own commits): a member committing a partition the
+        current generation gave to another member is refused too, as Kafka refuses a commit
+        from an old generation (ILLEGAL_GENERATION, ``ClassicGroup.validateOffsetCommit``).
         ``member=None`` is a transactional offset commit, already fenced by the transaction
         coordinator.
         """
         if member is not None and member not in self.members[group]:
             return False
+        if owned and member is not None:
+            mine = set(self.assignment(group, member))
+            if any(p not in mine for p in offsets):
+                return False
         for partition, offset in offsets.items():
             self.committed[(group, topic, partition)] = offset
         return True

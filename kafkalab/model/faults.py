@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import ConfigError
 
@@ -64,6 +64,51 @@ PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
 
 CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
                 "after_commit", "time")
+# The points the poll loop passes (every point but ``time``): the consumer counts how often
+# each member reaches each of them (``RunResult.live_counters["crash_points"]``), and a
+# ``consumer_crash`` with ``index`` k fires the k-th time.
+LOOP_POINTS = CRASH_POINTS[:-1]
+CRASH_POINT_LABELS = {"after_poll": "after poll", "before_processing": "before processing",
+                      "after_processing": "after processing", "before_commit": "before commit",
+                      "after_commit": "after commit", "time": "at a time"}
+
+
+class FaultKind(NamedTuple):
+    """One fault type of the plan: its ``type``, a short label for tables and figures, and
+    the short name the sweep (and its CLI) has used for it, kept as an accepted alias."""
+
+    type: str
+    label: str
+    alias: str | None = None
+
+
+FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
+    FaultKind("lose_response", "lost ack", "lost_ack"),
+    FaultKind("lose_request", "lost request", "lost_request"),
+    FaultKind("error_response", "error response"),
+    FaultKind("delay_response", "delayed response"),
+    FaultKind("consumer_crash", "consumer crash", "crash"),
+    FaultKind("processing_failure", "processing failure"),
+    FaultKind("slow_processing", "slow processing"),
+    FaultKind("producer_restart", "producer restart", "producer_restart"),
+    FaultKind("abort_transaction", "aborted transaction"),
+    FaultKind("leave_transaction_open", "transaction left open"),
+    FaultKind("pause", "pause"),
+    FaultKind("random", "random faults"),
+)}
+# other spellings of a fault type (the sweep's short names, the Lab's old control names)
+FAULT_ALIASES: dict[str, str] = {k.alias: k.type for k in FAULT_KINDS.values()
+                                 if k.alias and k.alias != k.type}
+FAULT_ALIASES.update({"lost.acks": "lose_response", "lost.requests": "lose_request"})
+
+
+def fault_kind(name: str) -> FaultKind:
+    """The fault kind for a plan ``type`` or one of its aliases (``lost_ack``, ``crash``);
+    raises FaultError naming the allowed spellings."""
+    kind = FAULT_KINDS.get(FAULT_ALIASES.get(name, name)) if isinstance(name, str) else None
+    if kind is None:
+        raise FaultError(f"unknown fault kind {_show(name)}; one of: {', '.join(FAULT_KINDS)}")
+    return kind
 
 _SPEC: dict[str, dict[str, tuple]] = {
     # name -> {option: (kind, required)}

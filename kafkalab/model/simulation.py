@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 
-from ..trace.events import Trace
+from ..trace.events import Trace, sink_role
 from .broker import Broker
 from .consumer import ConsumerApplication
 from .coordinators import GroupCoordinator, TransactionCoordinator
@@ -69,7 +69,7 @@ class Simulation:
         self.txn_coordinator = TransactionCoordinator(self.broker, self.groups)
         self.pipeline = c["pipeline"]
         self.source_txn = bool(c["transactional.id"]) and not self.pipeline
-        self.sink_role = "reader" if self.pipeline else "consumer"
+        self.sink_role = sink_role(c)
         self.counters = {"delivered": 0, "transformed": 0}
         self._signals: dict[str, simpy.Event] = {}
         self._produce_faults = self._index_produce_faults()

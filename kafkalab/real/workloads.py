@@ -74,6 +74,7 @@ OUTCOME_KEYS = (
     "lost",
     "duplicates",
     "log_duplicates",
+    "written_more_than_once",
     "extra_copies",
     "resumed_from",
 )

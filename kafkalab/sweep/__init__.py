@@ -12,7 +12,6 @@ True
 from .cli import (
     FAULT_COLUMNS,
     SEMANTICS,
-    benchmark,
     cli_progress,
     run_sweep_cli,
     semantics_sweeps,
@@ -27,6 +26,6 @@ from .core import (
     sweep,
 )
 
-__all__ = ["FAULT_COLUMNS", "PROPERTIES", "SEMANTICS", "SweepResult", "benchmark",
+__all__ = ["FAULT_COLUMNS", "PROPERTIES", "SEMANTICS", "SweepResult",
            "cli_progress", "find_counterexample", "holds", "none_text", "run_sweep_cli",
            "semantics_sweeps", "shortest_counterexample", "sweep"]

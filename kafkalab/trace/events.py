@@ -6,9 +6,9 @@ stepping) reads it and never re-runs the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # Event kinds, grouped for the figures' markers and the Lab's text panel.
 PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lost",
@@ -17,6 +17,31 @@ PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lo
 CONSUMER_KINDS = ("join", "poll", "process", "process_error", "commit", "commit_failed",
                   "crash", "restart", "close", "rebalance", "left_group", "crash_loop")
 TXN_KINDS = ("txn_begin", "txn_commit", "txn_abort", "marker")
+
+
+def sink_role(config: Mapping[str, Any]) -> str:
+    """The role whose processing a run's outcome counts: the pipeline's downstream
+    ``reader`` (``pipeline=true``), else the ``consumer``. Actors are ``f"{role}-{n}"``."""
+    return "reader" if config.get("pipeline") else "consumer"
+
+
+class Record(NamedTuple):
+    """One record a ``poll`` returned (``data["records"]``); a JSON list in the export."""
+
+    partition: int
+    offset: int
+    message_id: int
+
+
+class ProcessedRecord(NamedTuple):
+    """One record of a ``process`` event (``data["records"]``): when it was done, and
+    whether the sink applied it (False: the idempotent sink had it already)."""
+
+    partition: int
+    offset: int
+    message_id: int
+    t_done: float
+    applied: bool
 
 
 @dataclass(slots=True)

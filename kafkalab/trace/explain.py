@@ -17,7 +17,6 @@ def explain(ledger: Ledger, message_id: int) -> str:
         raise ValueError(f"message {message_id!r} is not in this run (ids 0–"
                          f"{len(ledger.messages) - 1})")
     rec = ledger.messages[message_id]
-    events = ledger.trace.events
     lines: list[str] = []
     verdict = _verdict(ledger, rec)
     lines.append(f"Message {message_id}: {verdict}.")
@@ -56,13 +55,7 @@ def explain(ledger: Ledger, message_id: int) -> str:
     if rec.copies and not rec.processed and ledger.drained:
         lines.extend(_why_lost(ledger, rec))
     if not rec.processed and not ledger.drained:
-        stops = [e for e in events if e.kind == "crash_loop"]
-        lines.extend(f"At {_t(e.t)}: {e.text}." for e in stops)
-        if not stops:
-            last = ledger.trace.events[-1].t if ledger.trace.events else 0
-            lines.append(f"Nothing happened after {_t(last)}, and the run stopped "
-                         "(max.simulated.ms, or nothing left that could move it) before it was "
-                         "processed.")
+        lines.extend(_why_unseen(ledger, rec))
     if len(rec.processed) > 1:
         lines.extend(_why_redelivered(ledger, rec))
     return " ".join(lines)
@@ -122,7 +115,7 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
         reset = next((e for e in events if e.kind in ("join", "restart", "rebalance")
                       and e.actor.startswith(sink) and str(p) in e.data["resumed"]
                       and e.data["resumed"][str(p)][0] > off
-                      and "auto.offset.reset" in e.data["resumed"][str(p)][1]), None)
+                      and str(p) in e.data.get("reset", {})), None)
         if reset is not None:
             out.append(f"With no committed offset, {reset.text}; offset {off} was before it, "
                        "so no consumer ever read it.")
@@ -186,3 +179,21 @@ def _why_redelivered(ledger: Ledger, rec) -> list[str]:
         out.append(f"The log holds {len(rec.visible_copies)} copies of it, and each copy was "
                    "processed.")
     return out
+
+
+def _why_unseen(ledger: Ledger, rec) -> list[str]:
+    """Why an undrained run never processed this message: the cause named from the trace's
+    fields (a crash loop, the watchdog, a transaction never committed), never a guess."""
+    events = ledger.trace.events
+    stops = [e for e in events if e.kind in ("crash_loop", "stopped")]
+    if stops:
+        return [f"At {_t(e.t)}: {e.text.rstrip('.')}." for e in stops]
+    visible = [c for c in rec.copies if c.status != "aborted"]
+    if visible and all(c.status == "open" for c in visible):
+        c = visible[0]
+        return [f"Its copy at partition {c.partition} offset {c.offset} belongs to a transaction "
+                "that was never committed, so the last stable offset never moved past it and a "
+                "read_committed reader cannot read it (read_uncommitted would)."]
+    last = events[-1].t if events else 0
+    return [f"Nothing happened after {_t(last)}: nothing was left that could move it (or the "
+            "run reached max.simulated.ms) before it was processed."]

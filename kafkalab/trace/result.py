@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .events import Trace
+from .events import Trace, sink_role
 from .explain import explain
 from .ledger import Ledger, verdict
 
@@ -21,19 +21,27 @@ class RunResult:
     scenario: str | None = None
     live_counters: dict = field(default_factory=dict)  # the model's own tallies, for checks
     notes: list = field(default_factory=list)  # what the caller changed, e.g. dropped faults
+    # outcome keys the caller measured with other runs (commit-cost's throughput_by_strategy):
+    # part of ``outcome``, set before it is first read, never written into it afterwards
+    measured: dict = field(default_factory=dict)
 
     @property
     def observed_topic(self) -> str:
         return "output" if self.config.get("pipeline") else "input"
 
+    @property
+    def sink_role(self) -> str:
+        """``reader`` for the pipeline, else ``consumer``: whose processing is counted."""
+        return sink_role(self.config)
+
     @cached_property
     def ledger(self) -> Ledger:
         return Ledger(self.trace, self.config["messages"], self.observed_topic,
-                      "reader" if self.config.get("pipeline") else "consumer", self.drained)
+                      self.sink_role, self.drained)
 
     @cached_property
     def outcome(self) -> dict:
-        return self.ledger.outcome()
+        return {**self.ledger.outcome(), **self.measured}
 
     @cached_property
     def anomalies(self) -> list[dict]:
@@ -71,7 +79,8 @@ class RunResult:
         return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
                 "faults": self.faults, "drained": self.drained,
                 "live_counters": self.live_counters, "notes": self.notes,
-                "trace": self.trace.to_dict()}
+                "trace": self.trace.to_dict(),
+                **({"measured": self.measured} if self.measured else {})}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
@@ -80,7 +89,7 @@ class RunResult:
     def from_dict(cls, d: dict) -> RunResult:
         return cls(d["config"], d["faults"], d["seed"], Trace.from_dict(d["trace"]),
                    d["drained"], d.get("scenario"), d.get("live_counters", {}),
-                   d.get("notes", []))
+                   d.get("notes", []), d.get("measured", {}))
 
     @classmethod
     def from_json(cls, text: str) -> RunResult:

@@ -35,7 +35,7 @@ from .. import model as _model
 from .. import scenarios
 from ..model.config import COMMIT_STRATEGIES, ERROR_ACTIONS, ConfigError, resolve
 from ..model.faults import describe as describe_fault
-from ..viz._common import C, sink_prefix
+from ..viz._common import C, sink_prefix, wrap
 from ..viz.ledger import CATEGORIES as LEDGER_CATEGORIES
 from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
 from ..viz.log import log_spec
@@ -51,7 +51,8 @@ MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() 
 NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
-FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
+LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
+FIGURE_HEIGHT = 420  # px at most: a figure and the controls fit a 1280x720 laptop screen
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
 
@@ -860,6 +861,48 @@ class Lab(widgets.VBox):
         self._set_text(_step_html(r, step))
 
 
+def fit_beside_controls(spec: dict) -> dict:
+    """A figure spec for the Lab's figure column (~500 px wide on a 1280 px laptop, beside the
+    controls): at most FIGURE_HEIGHT tall, a smaller title font, a legend in fixed-width
+    columns below the axis title."""
+    layout = dict(spec["layout"])
+    title = layout.get("title")
+    if isinstance(title, dict) and isinstance(title.get("text"), str):
+        layout["title"] = {**title, "font": {"size": 13 if len(title["text"]) > 50 else 15}}
+    if isinstance(layout.get("legend"), dict) and layout["legend"].get("orientation") == "h":
+        layout["legend"] = {**layout["legend"], "entrywidth": 0.5, "entrywidthmode": "fraction",
+                            "font": {"size": 10}}
+        margin = dict(layout.get("margin") or {})
+        margin["b"] = max(margin.get("b", 0), 160)
+        layout["margin"] = margin
+        height = min(layout.get("height", FIGURE_HEIGHT), FIGURE_HEIGHT)
+        plot_px = max(height - margin.get("t", 70) - margin["b"], 60)
+        layout["legend"]["y"] = -58 / plot_px
+    yaxis = layout.get("yaxis")
+    if isinstance(yaxis, dict) and isinstance(yaxis.get("title"), dict):
+        text = yaxis["title"].get("text") or ""
+        if len(text) > 24 and "<br>" not in text:  # a short plot: the title in two lines
+            layout["yaxis"] = {**yaxis, "title": {**yaxis["title"], "text": wrap(text, 24),
+                                                  "font": {"size": 11}}}
+    annotations = layout.get("annotations")
+    if isinstance(annotations, list):
+        lines = 1
+        rewrapped = []
+        for a in annotations:
+            if isinstance(a, dict) and a.get("name") == "caption":
+                text = wrap(str(a.get("text", "")).replace("<br>", " "), LAB_CAPTION_CHARS)
+                lines = text.count("<br>") + 1
+                a = {**a, "text": text}
+            rewrapped.append(a)
+        layout["annotations"] = rewrapped
+        margin = dict(layout.get("margin") or {})
+        margin["t"] = 70 + 14 * (lines - 1)
+        layout["margin"] = margin
+    if layout.get("height", 0) > FIGURE_HEIGHT:
+        layout["height"] = FIGURE_HEIGHT
+    return {**spec, "layout": layout}
+
+
 def _apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | None = None) -> bool:
     """Update a FigureWidget in place from a spec, sending only what differs from the spec
     sent last time (``sent``: the Lab's cache for this figure).
@@ -869,9 +912,8 @@ def _apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | No
     validation, which dominates for large runs (the specs are built by kafkalab.viz and were
     validated when the traces were first added). Traces are rebuilt only when their structure
     (count, types, names) changed. Returns True if they were rebuilt."""
+    spec = fit_beside_controls(spec)
     data = spec["data"]
-    if spec["layout"].get("height", 0) > FIGURE_HEIGHT:  # fits a laptop screen beside controls
-        spec = {**spec, "layout": {**spec["layout"], "height": FIGURE_HEIGHT}}
     old_data = sent.get("data")
     same = old_data is not None and len(fig.data) == len(data) == len(old_data) and all(
         o.get("type") == d.get("type") and o.get("name") == d.get("name")

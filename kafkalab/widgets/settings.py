@@ -12,18 +12,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 NONE = -1  # "no fault" in the fault-number boxes
+# strategies whose commits come from the background auto-commit (model.config.COMMIT_STRATEGIES)
+AUTO_COMMITTING = ("auto", "store-after-processing")
 
 Values = Mapping[str, Any]
 
 # (control, when it has no effect, why) — checked in this order; the first match per control wins.
 _RULES: tuple[tuple[str, Callable[[Values], bool], Callable[[Values], str]], ...] = (
     ("enable.auto.commit",
-     lambda v: v["enable.auto.commit"] and v["commit.strategy"] != "auto",
+     lambda v: v["enable.auto.commit"] and v["commit.strategy"] not in AUTO_COMMITTING,
      lambda v: f"no effect here: commit.strategy is {v['commit.strategy']}, so in this model "
                "the application's own commits are the only ones (choose auto to see the "
                "background commit)"),
     ("auto.commit.interval.ms",
-     lambda v: not v["enable.auto.commit"] or v["commit.strategy"] != "auto",
+     lambda v: not v["enable.auto.commit"] or v["commit.strategy"] not in AUTO_COMMITTING,
      lambda v: "no effect here: nothing auto-commits (enable.auto.commit is off or "
                "commit.strategy is manual)"),
     ("enable.auto.offset.store",

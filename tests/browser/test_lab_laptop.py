@@ -17,6 +17,7 @@ from .harness import (
     wait_until,
     write_notebook,
 )
+from .test_figure_text import measure
 
 pytestmark = pytest.mark.browser
 
@@ -110,6 +111,9 @@ def test_step_slider_and_figure_are_on_screen_together(laptop):
     _shot(page, f"lab-laptop-{width}x{height}-slider")
     assert rects["sidebarVisible"] and rects["sidebar"]["width"] > 150, rects["sidebar"]
     _assert_together(rects, f"{width}x{height} step slider")
+    # the offsets figure beside the controls reads too: no overlapping or clipped text
+    texts = [m for m in measure(page) if m["title"].startswith("Offsets over time")]
+    assert texts and not texts[0]["overlaps"] and not texts[0]["clipped"], texts
 
 
 def test_fault_toggle_and_figure_are_on_screen_together(laptop):

@@ -1,5 +1,6 @@
 """Fixtures for the JupyterLite tests: the built site (built when missing), a loopback static
-server for it, and one headless Chromium for the session.
+server for it, one headless Chromium for the session, and the queue of notebook runs
+(``lite_run``).
 
 Without /usr/bin/chromium the tests skip with ONE reason line, unless KAFKALAB_REQUIRE_BROWSER=1
 (CI), where they fail. KAFKALAB_LITE_REBUILD=1 rebuilds the site first.
@@ -7,6 +8,7 @@ Without /usr/bin/chromium the tests skip with ONE reason line, unless KAFKALAB_R
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,51 @@ def lite_chromium(lite_browser_ready, playwright_session):
     browser = h.launch_browser(playwright_session)
     yield browser
     browser.close()
+
+
+def _planned_runs(session) -> list[tuple[str, str, dict | None]]:
+    """The notebook runs this session's selected lite tests need, in the order they run."""
+    from .test_lite_site import SMOKE_NOTEBOOK, SMOKE_PATH
+
+    order = []
+    for item in session.items:
+        if item.path.parent != Path(__file__).parent:
+            continue
+        if item.originalname == "test_smoke_notebook":
+            order.append((SMOKE_PATH, SMOKE_PATH, SMOKE_NOTEBOOK))
+        elif item.originalname == "test_course_notebook":
+            nb = item.callspec.params["notebook"]
+            if h.lite_build_module().server_only_reason(nb) is None:
+                rel = nb.relative_to(h.REPO_ROOT).as_posix()
+                order.append((rel, rel, None))
+    return order
+
+
+@pytest.fixture(scope="session")
+def lite_queue(request, lite_chromium, lite_server):
+    """Every selected notebook, each in its own context and kernel, ``KAFKALAB_LITE_PARALLEL``
+    (default 2) at a time: while one test checks its notebook the next one is starting."""
+    parallel = int(os.environ.get(h.PARALLEL_ENV, "2"))
+    queue = h.RunQueue(lite_chromium, lite_server, _planned_runs(request.session), parallel)
+    yield queue
+    queue.close()
+    h.TIMINGS.append(f"Pyodide kernel start-ups: {queue.started} (one per notebook; "
+                     f"{parallel} at a time)")
+
+
+@pytest.fixture
+def lite_run(lite_queue):
+    """``lite_run(path)`` -> the finished :class:`lite_harness.LiteRun` of that notebook; its
+    context is closed after the test."""
+    used = []
+
+    def get(key: str):
+        used.append(key)
+        return lite_queue.get(key)
+
+    yield get
+    for key in used:
+        lite_queue.release(key)
 
 
 @pytest.fixture

@@ -42,8 +42,11 @@ REQUIRE_BROWSER_ENV = "KAFKALAB_REQUIRE_BROWSER"
 REBUILD_ENV = "KAFKALAB_LITE_REBUILD"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
-KERNEL_TIMEOUT_S = 120
-RUN_TIMEOUT_S = 300
+# Ceilings, not expectations: a notebook takes 20-60 s here; a ceiling reached means something is
+# stuck, and the failure says which phase and which cells or views were still pending.
+RUN_TIMEOUT_S = 900  # one notebook, from page load to every output rendered
+WAIT_S = 180  # one interaction (a typed value, a Play press) until the page shows its effect
+PARALLEL_ENV = "KAFKALAB_LITE_PARALLEL"  # notebooks run at once (own pages, own kernels); default 2
 
 BAD_TEXTS = ("Error displaying widget", "Model not found", "No version of module",
              "Click to show javascript error", "Mime type rendering requires nbformat")
@@ -215,27 +218,6 @@ def is_loopback(url: str) -> bool:
 
 # --------------------------------------------------------------------------- notebooks
 
-_JS_OPEN = """async ({path, nb}) => {
-  const app = window.jupyterapp;
-  await app.restored;
-  if (nb !== null) {
-    await app.serviceManager.contents.save(path, {type: 'notebook', format: 'json', content: nb});
-  }
-  const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
-  window.__klPanel = panel;
-  await panel.context.ready;
-  app.shell.activateById(panel.id);
-  return panel.id;
-}"""
-
-_JS_KERNEL_READY = """() => {
-  const p = window.__klPanel;
-  if (!p) return false;
-  const sc = p.sessionContext;
-  const k = sc && sc.session && sc.session.kernel;
-  return !!(sc.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle');
-}"""
-
 _JS_KERNEL_INFO = """async () => {
   const app = window.jupyterapp;
   const k = window.__klPanel.sessionContext.session.kernel;
@@ -245,13 +227,6 @@ _JS_KERNEL_INFO = """async () => {
   return {name: k.name, display_name: spec ? spec.display_name : '',
           implementation: info ? info.implementation : '',
           language: info && info.language_info ? info.language_info.name : ''};
-}"""
-
-_JS_RUN_ALL = """() => {
-  const app = window.jupyterapp;
-  app.shell.activateById(window.__klPanel.id);
-  app.commands.execute('notebook:run-all-cells');  // not awaited (see jupyter-notes.md)
-  return true;
 }"""
 
 _JS_STATE = """() => {
@@ -332,52 +307,218 @@ def _wait(page, expr: str, timeout_s: float, what: str, watch: Watcher, arg=None
                              f"messages (page and kernel worker):\n{tail}") from exc
 
 
-def run_notebook(page, watch: Watcher, server: StaticServer, path: str, nb: dict | None = None,
-                 run_timeout_s: float = RUN_TIMEOUT_S) -> NotebookReport:
-    """Open ``path`` (a site file, or ``nb`` saved under that path in the browser's storage),
-    wait for the Pyodide kernel, run all cells, and report."""
-    timings = {}
-    t0 = time.monotonic()
-    page.goto(server.url + "lab/index.html", wait_until="domcontentloaded")
-    _wait(page, "() => !!window.jupyterapp", 60, "the JupyterLite app", watch)
-    page.evaluate("async () => { await window.jupyterapp.restored; }")
-    timings["app"] = time.monotonic() - t0
+# The whole run of one notebook, driven by the page itself (so several pages progress at once
+# while the test process waits on one of them): app restored -> notebook open -> kernel connected
+# and idle -> Run All -> every code cell executed (or stopped at an error) with the kernel idle ->
+# every plotly output and widget output has its rendered view. Each phase waits on a condition,
+# never on time; window.__klState says where it is, for a report when a ceiling is reached.
+_JS_DRIVE = """({path, nb, pollMs}) => {
+  const st = window.__klState = {phase: 'app', path, times: {}, error: null, state: null,
+                                 pending: null};
+  const t0 = performance.now();
+  const mark = (k) => { st.times[k] = (performance.now() - t0) / 1000; };
+  const until = async (fn) => { while (!fn()) await new Promise(r => setTimeout(r, pollMs)); };
+  const kernelReady = () => {
+    const sc = window.__klPanel.sessionContext;
+    const k = sc && sc.session && sc.session.kernel;
+    return !!(sc.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle');
+  };
+  let idle = 0;
+  const ranAll = () => {
+    const s = st.state = (""" + _JS_STATE.strip() + """)();
+    // Done, or stopped at an error (run-all stops at the first failing cell); twice in a row,
+    // so an idle between two queued cells does not count.
+    idle = (s.status === 'idle' && (s.pending === 0 || s.errors)) ? idle + 1 : 0;
+    return idle >= 2;
+  };
+  const rendered = () => {
+    const node = window.__klPanel.node;
+    let plotly = 0, widgets = 0;
+    for (const c of window.__klPanel.content.widgets) {
+      if (c.model.type !== 'code') continue;
+      for (const o of c.model.outputs.toJSON()) {
+        const d = o.data || {};
+        if (d['application/vnd.plotly.v1+json']) plotly++;
+        if (d['application/vnd.jupyter.widget-view+json']) widgets++;
+      }
+    }
+    const plots = Array.from(node.querySelectorAll('.js-plotly-plot'));
+    const drawn = plots.filter(d => d._fullLayout).length;
+    const views = node.querySelectorAll('.jupyter-widgets').length;
+    st.pending = {plotly_outputs: plotly, plots: plots.length, drawn, widget_outputs: widgets,
+                  widget_views: views};
+    return plots.length >= plotly && drawn === plots.length && views >= widgets;
+  };
+  window.__klDrive = (async () => {
+    try {
+      await until(() => !!window.jupyterapp);
+      const app = window.jupyterapp;
+      await app.restored;
+      mark('app');
+      st.phase = 'open';
+      if (nb !== null) {
+        await app.serviceManager.contents.save(path, {type: 'notebook', format: 'json', content: nb});
+      }
+      const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+      window.__klPanel = panel;
+      await panel.context.ready;
+      app.shell.activateById(panel.id);
+      st.phase = 'kernel';
+      await until(kernelReady);
+      mark('kernel');
+      st.phase = 'run';
+      app.commands.execute('notebook:run-all-cells');  // not awaited (see jupyter-notes.md)
+      await until(ranAll);
+      mark('run_all');
+      st.phase = 'render';
+      await until(rendered);
+      mark('rendered');
+      st.phase = 'done';
+    } catch (e) {
+      st.error = String((e && e.stack) || e);
+      st.phase = 'failed';
+    }
+  })();
+  return true;
+}"""
 
-    t = time.monotonic()
-    page.evaluate(_JS_OPEN, {"path": path, "nb": nb})
-    _wait(page, _JS_KERNEL_READY, KERNEL_TIMEOUT_S, f"the Pyodide kernel of {path}", watch)
-    timings["kernel"] = time.monotonic() - t
+_JS_DONE = "() => !!window.__klState && ['done', 'failed'].includes(window.__klState.phase)"
+
+
+@dataclass
+class LiteRun:
+    """One notebook in its own browser context (own IndexedDB: no state leaks between
+    notebooks), its page driving itself from page load to rendered outputs."""
+
+    path: str
+    context: object
+    page: object
+    watch: Watcher
+    started: float
+    report: NotebookReport | None = None
+
+
+def start_run(browser, server: StaticServer, path: str, nb: dict | None = None,
+              viewport=(1280, 1000)) -> LiteRun:
+    """Open a context and page on the site and start ``path`` (a site file, or ``nb`` saved under
+    that path in the browser's storage); returns at once, the page goes on by itself."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    watch = Watcher(context)
+    page = context.new_page()
+    watch.attach(page)
+    started = time.monotonic()
+    page.goto(server.url + "lab/index.html", wait_until="commit")
+    page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200})
+    return LiteRun(path=path, context=context, page=page, watch=watch, started=started)
+
+
+def finish_run(run: LiteRun, ceiling_s: float = RUN_TIMEOUT_S) -> NotebookReport:
+    """Wait (on the page's own state, with a generous ceiling) until the run is done, and report;
+    a ceiling that is reached says which phase and which cells or views were still pending."""
+    if run.report is not None:
+        return run.report
+    page, watch = run.page, run.watch
+    left = max(ceiling_s - (time.monotonic() - run.started), 1.0)
+    try:
+        page.wait_for_function(_JS_DONE, timeout=left * 1000, polling=250)
+    except Exception as exc:
+        try:
+            st = page.evaluate("() => window.__klState || null")
+        except Exception as exc2:  # the page itself is gone
+            st = f"(page state unreadable: {exc2})"
+        tail = "\n".join(watch.console[-25:])
+        raise AssertionError(f"{run.path}: not done after {ceiling_s:.0f}s; still pending: {st}\n"
+                             f"last console messages (page and kernel worker):\n{tail}") from exc
+    st = page.evaluate("() => window.__klState")
+    if st["phase"] == "failed":
+        raise AssertionError(f"{run.path}: the run failed in phase {st}\n" + "\n".join(watch.console[-25:]))
     kernel = page.evaluate(_JS_KERNEL_INFO)
-
-    t = time.monotonic()
-    page.evaluate(_JS_RUN_ALL)
-    deadline = time.monotonic() + run_timeout_s
-    idle_polls = 0
-    while True:
-        state = page.evaluate(_JS_STATE)
-        if state["status"] == "idle":
-            idle_polls += 1
-            # Done, or stopped at an error (run-all stops at the first failing cell).
-            if idle_polls >= 3 and (state["pending"] == 0 or state["errors"]):
-                break
-        else:
-            idle_polls = 0
-        if time.monotonic() > deadline:
-            tail = "\n".join(watch.console[-25:])
-            raise AssertionError(f"{path}: cells still pending after {run_timeout_s:.0f}s: {state}\n{tail}")
-        time.sleep(0.4)
-    timings["run_all"] = time.monotonic() - t
-    page.wait_for_timeout(1000)  # let late widget views and plots render
+    times = st["times"]
+    timings = {"app": times["app"], "kernel": times["kernel"] - times["app"],
+               "run_all": times["run_all"] - times["kernel"],
+               "render": times["rendered"] - times["run_all"],
+               "total": time.monotonic() - run.started}
     raw = page.evaluate(_JS_REPORT, list(BAD_TEXTS))
     report = NotebookReport(
-        path=path, kernel=kernel, timings=timings, errors=raw["errors"], code_cells=raw["codeCells"],
-        executed=raw["executed"], plotly_outputs=raw["plotlyOutputs"],
+        path=run.path, kernel=kernel, timings=timings, errors=raw["errors"],
+        code_cells=raw["codeCells"], executed=raw["executed"], plotly_outputs=raw["plotlyOutputs"],
         widget_outputs=raw["widgetOutputs"], plots=raw["plots"], plot_titles=raw["plotTitles"],
         widget_views=raw["widgetViews"], bad_texts=raw["badTexts"], text=raw["text"])
-    TIMINGS.append(f"{path}: app {timings['app']:.1f}s, kernel {timings['kernel']:.1f}s, "
-                   f"run all {timings['run_all']:.1f}s ({report.code_cells} code cells, "
-                   f"{report.plots} plots, {report.widget_views} widget views)")
+    TIMINGS.append(f"{run.path}: app {timings['app']:.1f}s, kernel {timings['kernel']:.1f}s, "
+                   f"run all {timings['run_all']:.1f}s, render {timings['render']:.1f}s, "
+                   f"total {timings['total']:.1f}s ({report.code_cells} code cells, "
+                   f"{report.plots} plots, {report.widget_views} widget views, "
+                   f"{watch.workers} worker(s))")
+    run.report = report
     return report
+
+
+def run_notebook(page, watch: Watcher, server: StaticServer, path: str, nb: dict | None = None,
+                 run_timeout_s: float = RUN_TIMEOUT_S) -> NotebookReport:
+    """Open ``path`` in ``page`` (whose context ``watch`` watches), wait for the Pyodide kernel,
+    run all cells, wait for their views, and report (one notebook, start to end)."""
+    started = time.monotonic()
+    page.goto(server.url + "lab/index.html", wait_until="commit")
+    page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200})
+    run = LiteRun(path=path, context=page.context, page=page, watch=watch, started=started)
+    return finish_run(run, run_timeout_s)
+
+
+class RunQueue:
+    """The notebooks of a session, run ``parallel`` at a time, each in its own context.
+
+    ``get(key)`` starts that run (and the next ones in order, up to ``parallel`` open at once) and
+    waits for it; ``release(key)`` closes its context. While a test checks and drives one
+    notebook, the next notebook's kernel is already starting in its own page."""
+
+    def __init__(self, browser, server: StaticServer, order: list[tuple[str, str, dict | None]],
+                 parallel: int = 2):
+        self.browser, self.server, self.parallel = browser, server, max(1, parallel)
+        self.order = order
+        self.runs: dict[str, LiteRun] = {}
+        self.released: set[str] = set()
+        self.started = 0
+
+    def _open(self) -> int:
+        return sum(1 for k in self.runs if k not in self.released)
+
+    def _start(self, key: str) -> None:
+        _, path, nb = next(item for item in self.order if item[0] == key)
+        self.runs[key] = start_run(self.browser, self.server, path, nb)
+        self.started += 1
+
+    def _fill(self, after: str | None = None) -> None:
+        keys = [k for k, _, _ in self.order]
+        i = keys.index(after) + 1 if after in keys else 0
+        for key in keys[i:]:
+            if self._open() >= self.parallel:
+                break
+            if key not in self.runs:
+                self._start(key)
+
+    def get(self, key: str, ceiling_s: float = RUN_TIMEOUT_S) -> LiteRun:
+        if key not in self.runs:
+            self._start(key)
+        self._fill(after=key)
+        run = self.runs[key]
+        finish_run(run, ceiling_s)
+        return run
+
+    def release(self, key: str) -> None:
+        run = self.runs.get(key)
+        if run is not None and key not in self.released:
+            self.released.add(key)
+            run.context.close()
+
+    def close(self) -> None:
+        for key in list(self.runs):
+            self.release(key)
+
+
+def next_frames(page, n: int = 2) -> None:
+    """Wait until the page has painted ``n`` more frames (after a scroll, before a screenshot)."""
+    page.evaluate("(n) => new Promise(r => { const f = k => k ? requestAnimationFrame(() => f(k - 1))"
+                  " : r(); f(n); })", n)
 
 
 def screenshot(page, name: str, selector: str | None = ".js-plotly-plot") -> Path:
@@ -386,7 +527,7 @@ def screenshot(page, name: str, selector: str | None = ".js-plotly-plot") -> Pat
     if selector:
         page.evaluate("(s) => { const n = window.__klPanel && window.__klPanel.node.querySelector(s);"
                       " if (n) n.scrollIntoView({block: 'center'}); }", selector)
-        page.wait_for_timeout(500)
+        next_frames(page)
     out = SCREENSHOT_DIR / f"lite-{name}.png"
     page.screenshot(path=str(out))
     return out

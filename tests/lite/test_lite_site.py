@@ -23,6 +23,7 @@ from . import lite_harness as h
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOKS = sorted((h.REPO_ROOT / "notebooks").glob("*.ipynb"))
+SMOKE_PATH = "lite_smoke.ipynb"  # saved into the browser's storage, not a site file
 
 
 def _cell(kind: str, source: str) -> dict:
@@ -116,9 +117,9 @@ def test_site_layout(lite_site: Path):
     assert {"@jupyter-widgets", "@jupyterlite", "anywidget", "jupyterlab-plotly"} <= names, names
 
 
-def test_smoke_notebook(lite_page, lite_server):
-    page, watch = lite_page
-    report = h.run_notebook(page, watch, lite_server, "lite_smoke.ipynb", nb=SMOKE_NOTEBOOK)
+def test_smoke_notebook(lite_run):
+    run = lite_run(SMOKE_PATH)
+    page, watch, report = run.page, run.watch, run.report
     h.screenshot(page, "smoke")
     _assert_pyodide(report)
     _assert_clean(report, watch)
@@ -137,19 +138,19 @@ def test_smoke_notebook(lite_page, lite_server):
         """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(d =>
              d.layout && d.layout.title && d.layout.title.text === 'k=2'
              && d.data && d.data[0] && d.data[0].y && d.data[0].y[2] === 4)""",
-        timeout=30_000)
+        timeout=h.WAIT_S * 1000)
     h.screenshot(page, "smoke-slider", ".widget-slider")
     _assert_offline(watch)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_course_notebook(lite_page, lite_server, notebook: Path):
+def test_course_notebook(lite_run, notebook: Path):
     reason = h.lite_build_module().server_only_reason(notebook)
     if reason:
         pytest.skip(f"{notebook.name} needs a Jupyter server ({reason}); not in the JupyterLite site")
-    page, watch = lite_page
     rel = notebook.relative_to(h.REPO_ROOT).as_posix()
-    report = h.run_notebook(page, watch, lite_server, rel)
+    run = lite_run(rel)
+    page, watch, report = run.page, run.watch, run.report
     h.screenshot(page, notebook.stem)
     _assert_pyodide(report)
     _assert_clean(report, watch)
@@ -177,7 +178,7 @@ def _play_the_first_animation(page, stem: str) -> None:
     page.wait_for_function(
         """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(d =>
              d.layout && d.layout.sliders && d.layout.sliders.length
-             && d.layout.sliders[0].active >= 2)""", timeout=30_000)
+             && d.layout.sliders[0].active >= 2)""", timeout=h.WAIT_S * 1000)
     h.screenshot(page, f"{stem}-playing", None)
 
 
@@ -187,8 +188,20 @@ def _lab_box(page, description: str):
     return box.locator("input").first
 
 
-def _type(page, description: str, text: str) -> None:
+def _reveal(page, description: str):
+    """The control, with its group of the settings accordion opened (as a learner opens it):
+    the Lab's controls sit in an accordion (Consumer / Producer and workload / Faults)."""
     box = _lab_box(page, description)
+    if not box.is_visible():
+        group = page.locator(".kafkalab-settings .jupyter-widget-Collapse").filter(has=box).first
+        assert group.count(), f"control {description!r} is hidden and in no settings group"
+        group.locator(".jupyter-widget-Collapse-header").first.click()
+        box.wait_for(state="visible", timeout=h.WAIT_S * 1000)
+    return box
+
+
+def _type(page, description: str, text: str) -> None:
+    box = _reveal(page, description)
     box.scroll_into_view_if_needed()
     box.click()
     page.keyboard.press("Control+A")
@@ -206,17 +219,17 @@ def _drive_the_lab(page, stem: str) -> None:
         """() => /sent: 20(?!\\d)/.test(document.querySelector('.kafkalab-counters').innerText)
              && Array.from(document.querySelectorAll('.js-plotly-plot')).some(d =>
                   (d.data || []).some(t => (t.customdata || []).includes(19)))""",
-        timeout=30_000)
+        timeout=h.WAIT_S * 1000)
     good = counters.inner_text()
     _type(page, "auto.commit.interval.ms", "abc")
     page.wait_for_function(
         """() => document.querySelector('.kafkalab-error').innerText
-             .includes("'abc' is not a whole number")""", timeout=30_000)
+             .includes("'abc' is not a whole number")""", timeout=h.WAIT_S * 1000)
     assert counters.inner_text() == good
     assert _lab_box(page, "auto.commit.interval.ms").get_attribute("aria-invalid") == "true"
     h.screenshot(page, f"{stem}-lab-refused", ".kafkalab-error")
     _type(page, "auto.commit.interval.ms", "5")
     page.wait_for_function(
         "() => document.querySelector('.kafkalab-error').innerText.trim() === ''",
-        timeout=30_000)
+        timeout=h.WAIT_S * 1000)
     assert error.inner_text().strip() == ""

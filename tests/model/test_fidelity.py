@@ -463,3 +463,18 @@ def test_a_pause_before_processing_lets_librdkafkas_timer_commit_ahead():
     assert not paused.ledger.messages[3].processed
     at_once = simulate(cfg, [crash])
     assert at_once.outcome["lost"] == 0
+
+
+def test_explain_names_a_transaction_never_committed_as_the_reason_a_message_is_unseen():
+    """kafka-semantics.md §C: read_committed reads only below the LSO, and an open transaction
+    holds the LSO at its first offset. An unseen message in a never-committed transaction must be
+    explained by that, not by "the run stopped" (issue 14.1's feedback rule)."""
+    cfg = {"messages": 5, "transactional.id": "t", "commit.strategy": "per-batch",
+           "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+           "transaction.messages": 100, "max.simulated.ms": 30000,
+           "transaction.timeout.ms": 600000}
+    r = simulate(cfg, [{"type": "leave_transaction_open", "transaction": 1, "for_ms": 100000}])
+    assert r.outcome["unseen"] == 5 and not r.outcome["drained"]
+    text = r.explain(2)
+    assert "never committed" in text and "last stable offset" in text
+    assert "max.simulated.ms" not in text

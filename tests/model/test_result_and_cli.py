@@ -97,3 +97,12 @@ def test_configuration_docs_are_generated_from_the_model():
     doc = Path(__file__).parents[2] / "docs" / "configuration.md"
     assert doc.read_text(encoding="utf-8").endswith(markdown_table()), \
         "regenerate docs/configuration.md with python -m kafkalab config"
+
+
+def test_cli_error_for_a_kafkalab_key_says_kafkalab_once(capsys):
+    """kafkalab's own keys are refused as "kafkalab: …" (ConfigError.kafka is False): the CLI
+    must not prefix it a second time."""
+    assert main(["run", "at-least-once-manual-commit", "--set", "commit.strategy=bogus"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kafkalab: commit.strategy"), err
+    assert "kafkalab: kafkalab:" not in err

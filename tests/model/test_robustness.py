@@ -75,7 +75,7 @@ def test_on_commit_error_close_and_skip_are_explicit_choices():
     assert _after_first_failed_commit(closed).kind == "close"
     skipped = simulate({**SLOW, "on.commit.error": "skip"}, snapshots=False)
     assert _after_first_failed_commit(skipped).kind == "process"  # caught: it goes on
-    with pytest.raises(ConfigError, match="on.commit.error"):
+    with pytest.raises(ConfigError, match=r"on\.commit\.error"):
         simulate({**SLOW, "on.commit.error": "retry"})
 
 

@@ -167,6 +167,11 @@ def test_inert_notes_are_pure_and_cover_their_controls():
                                   "isolation.level": "read_committed"})
     assert {"enable.auto.commit", "auto.commit.interval.ms", "retries",
             "isolation.level"} <= set(notes)
+    store = settings.inert_notes({**base, "commit.strategy": "store-after-processing",
+                                  "client.model": "librdkafka"})
+    assert "enable.auto.commit" not in store and "auto.commit.interval.ms" not in store
+    from kafkalab.model.config import COMMIT_STRATEGIES
+    assert set(settings.AUTO_COMMITTING) <= set(COMMIT_STRATEGIES)
     lab = Lab()
     assert set(settings.inert_controls()) <= set(lab.controls)
 
