@@ -45,6 +45,7 @@ from .. import scenarios
 from ..model.config import ConfigError, resolve
 from . import controls as _controls
 from . import figures as panels
+from . import link as _link
 from . import settings
 from .figures import FIGURE_HEIGHT, FIGURE_TABS, LabFigures, fit_beside_controls, step_html
 from .number_box import FloatBox, IntBox, NumberBox
@@ -72,7 +73,7 @@ def _scenario_names() -> list[str]:
     for name, preset in scenarios.PRESETS.items():
         names.append(name)
         names.extend(f"{name}/{variant}" for variant in preset.variants)
-    return names
+    return names + _link.extra_scenarios(names)  # scenario files (scenarios/ next to the notebook)
 
 
 class Lab(LabTools, widgets.VBox):
@@ -85,8 +86,13 @@ class Lab(LabTools, widgets.VBox):
     The step slider, the scenario picker and the number boxes' rejected text work the same
     way (``_step``, ``_scenario``, ``NumberBox.clearing``): no "busy" flag."""
 
+    link = _link.lab_link  # lab.link(): this run at this step, as a kafkalab link
+    open_link = _link.open_in  # lab.open_link(s): restore a link's state (bad link: one line)
+    from_link = classmethod(_link.from_link)  # Lab.from_link(s): a new Lab at a link's state
+
     def __init__(self, scenario: str = DEFAULT_SCENARIO, **kwargs: Any):
         super().__init__(**kwargs)
+        scenario = _link.scenario_name(scenario)  # a scenario file's path: its name
         self.result = None
         self.outcome: dict = {}
         self.error: str | None = None
@@ -135,6 +141,7 @@ class Lab(LabTools, widgets.VBox):
 
         self._build_tools()
         self.children = self._layout()
+        _link.attach(self)  # the "copy link" row; it also opens a #kafkalab= link in the page URL
         self._show_scenario(scenario if scenario in self.scenario_picker.options
                             else self.scenario_picker.options[0])
         if not self.load(scenario) and self.result is None:
