@@ -1,0 +1,115 @@
+"""Replication (issue 18, steps 1-2): the cluster, fetch-based replication, the high watermark.
+
+Fact sheet F (../shared/reference/kafka-semantics.md): followers pull with Fetch; the leader learns
+a follower's LEO from its next Fetch's fetchOffset; HW = min LEO over the ISR; consumers read only
+below the HW; acks=1 answers after the leader's local append, acks=all when HW >= batch end
+(``DelayedProduce``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kafkalab.model import ConfigError, simulate
+from kafkalab.model.config import defaults
+
+RF3 = {"brokers": 3, "replication.factor": 3, "messages": 20,
+       "producer.send.interval.ms": 5, "auto.offset.reset": "earliest"}
+
+
+def _events(result, kind):
+    return [e for e in result.events if e.kind == kind]
+
+
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_defaults_are_one_broker_one_replica(client):
+    d = defaults(client)
+    assert (d["brokers"], d["replication.factor"], d["min.insync.replicas"]) == (1, 1, 1)
+
+
+def test_replication_factor_above_brokers_is_refused_like_create_topics():
+    with pytest.raises(ConfigError, match=r"INVALID_REPLICATION_FACTOR.*only 2 broker"):
+        simulate({"brokers": 2, "replication.factor": 3})
+
+
+def test_min_insync_above_replication_factor_is_refused_by_kafkalab():
+    with pytest.raises(ConfigError, match=r"^kafkalab: min.insync.replicas=3"):
+        simulate({"brokers": 3, "replication.factor": 2, "min.insync.replicas": 3})
+
+
+def test_leaders_are_spread_over_the_brokers():
+    r = simulate({**RF3, "partitions": 3})
+    replicas = r.snapshots[-1]["replicas"]["input"]
+    assert [p[0] for p in replicas] == [0, 1, 2]
+    assert all(sorted(p[2]) == [0, 1, 2] for p in replicas)
+
+
+def test_one_replica_on_many_brokers_runs_the_single_replica_model():
+    one = simulate({"messages": 20, "partitions": 3})
+    many = simulate({"messages": 20, "partitions": 3, "brokers": 3})
+    assert one.trace.to_dict() == many.trace.to_dict()
+
+
+def test_the_high_watermark_follows_the_followers_fetches():
+    r = simulate(RF3)
+    appends = _events(r, "append")
+    hws = _events(r, "high_watermark")
+    assert hws, "a replicated partition's HW moves only through follower fetches"
+    first_append = appends[0]
+    first_hw = hws[0]
+    # the follower needs the data (half a round trip back) and then its next Fetch (half a
+    # round trip there) before the leader can count it: HW lags the leader's LEO
+    assert first_hw.t >= first_append.t + 1.0
+    final = r.snapshots[-1]["replicas"]["input"][0][3]
+    assert final == {"0": 20, "1": 20, "2": 20}
+    assert r.outcome["lost"] == 0 and r.drained
+
+
+def test_consumers_read_only_below_the_high_watermark():
+    r = simulate(RF3)
+    hw = 0
+    for e in r.events:
+        if e.kind == "high_watermark":
+            hw = e.data["hw"]
+        elif e.kind == "poll":
+            assert all(offset < hw for _p, offset, _m in e.data["records"]), e
+
+
+@pytest.mark.parametrize("acks", ["1", "all"])
+def test_when_the_producer_is_answered(acks):
+    # a slow replica link (10 ms round trip) so the two answers are far apart
+    r = simulate({**RF3, "acks": acks, "enable.idempotence": acks == "all",
+                  "replica.rtt.ms": 10})
+    hw_at = []  # (t, hw)
+    for e in r.events:
+        if e.kind == "high_watermark":
+            hw_at.append((e.t, e.data["hw"]))
+    early = 0
+    for ack in _events(r, "ack"):
+        end = ack.data["offset"] + len(ack.data["messages"])
+        committed = min(t for t, hw in hw_at if hw >= end)
+        if acks == "all":
+            assert ack.t >= committed, ack  # DelayedProduce: after the HW passes the batch
+        elif ack.t < committed:
+            early += 1
+    if acks == "1":
+        assert early > 0, "acks=1 answers after the leader's own append, before followers copy"
+
+
+def test_acks_all_waits_a_replication_round_trip_longer_than_acks_1():
+    def first_ack(acks):
+        r = simulate({**RF3, "acks": acks, "enable.idempotence": acks == "all"})
+        return _events(r, "ack")[0].t - _events(r, "append")[0].t
+    assert first_ack("all") > first_ack("1")
+
+
+def test_replicated_runs_are_deterministic():
+    a = simulate({**RF3, "partitions": 2, "consumers": 2}, seed=3)
+    b = simulate({**RF3, "partitions": 2, "consumers": 2}, seed=3)
+    assert a.to_json() == b.to_json()
+
+
+def test_pipeline_and_transactions_drain_with_replication():
+    r = simulate({**RF3, "pipeline": True, "transactional.id": "t", "commit.strategy":
+                  "transaction", "enable.auto.commit": False})
+    assert r.drained and r.outcome["lost"] == 0
