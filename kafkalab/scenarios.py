@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from .expect import check as expect_check
 from .model import ConfigError, RunResult, simulate
 from .model.faults import describe as describe_fault
 
@@ -310,11 +311,6 @@ def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed:
 
 
 def check_expectation(outcome: dict, expect: dict) -> list[str]:
-    """Differences between an outcome and a preset's expectation (empty when it holds)."""
-    problems = []
-    for key, want in expect.items():
-        got = outcome.get(key)
-        ok = got > 0 if want == ">0" else got == want
-        if not ok:
-            problems.append(f"{key}: expected {want}, got {got}")
-    return problems
+    """Differences between an outcome and a preset's expectation (empty when it holds), in
+    the one expectation language presets and real workloads share (``kafkalab.expect``)."""
+    return expect_check(outcome, expect)

@@ -36,7 +36,7 @@ def check_cluster(config: dict[str, Any]) -> None:
 
 def replicated(config: dict[str, Any]) -> bool:
     """True when partitions have followers (otherwise the single-replica model runs)."""
-    return config["replication.factor"] > 1
+    return bool(config["replication.factor"] > 1)
 
 
 def assignment(partition: int, brokers: int, rf: int) -> list[int]:

@@ -21,10 +21,18 @@ divergence, no truncation), the ISR never shrinks (no broker faults yet), no lea
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
 
 from .cluster import assignment
 from .log import LogBatch, PartitionLog
+from .types import Steps
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
 
 
 class ReplicatedLog(PartitionLog):
@@ -45,12 +53,13 @@ class PartitionReplicas:
     leader_epoch: int = 0
     isr: list[int] = field(default_factory=list)
     leo: dict[int, int] = field(default_factory=dict)  # follower -> LEO the leader last learnt
-    acks_waiting: deque = field(default_factory=deque)  # (end offset, callback), in order
-    data: object = None  # simpy event: the leader's LEO moved (wakes parked follower fetches)
+    # (end offset, callback), in offset order
+    acks_waiting: deque[tuple[int, Callable[[], None]]] = field(default_factory=deque)
+    data: simpy.Event | None = None  # simpy event: the leader's LEO moved (wakes parked follower fetches)
 
 
 class Replication:
-    def __init__(self, sim):
+    def __init__(self, sim: Simulation) -> None:
         self.sim = sim
         self.env = sim.env
         c = sim.config
@@ -79,7 +88,8 @@ class Replication:
         if st.data is not None and not st.data.triggered:
             st.data.succeed()
 
-    def when_replicated(self, topic: str, partition: int, end: int, callback) -> None:
+    def when_replicated(self, topic: str, partition: int, end: int,
+                        callback: Callable[[], None]) -> None:
         """Call ``callback()`` once the high watermark reaches ``end`` (acks=all)."""
         st = self.parts[(topic, partition)]
         if self.sim.broker.log(topic, partition).hw >= end:
@@ -107,7 +117,7 @@ class Replication:
         self.sim._on_data(st.topic, st.partition)  # consumers parked on the HW
 
     # -- a follower ------------------------------------------------------------------------
-    def _follower(self, st: PartitionReplicas, log: PartitionLog, broker: int):
+    def _follower(self, st: PartitionReplicas, log: PartitionLog, broker: int) -> Steps[None]:
         env = self.env
         offset = 0
         while True:
@@ -123,10 +133,10 @@ class Replication:
             offset = end
 
     # -- state -----------------------------------------------------------------------------
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, list[list[Any]]]:
         """{topic: [[leader, leader epoch, ISR, {replica: LEO}], ...]}: followers' LEO as the
         leader last learnt it."""
-        out: dict[str, list] = {}
+        out: dict[str, list[list[Any]]] = {}
         for (topic, _p), st in self.parts.items():
             log = self.sim.broker.log(topic, st.partition)
             leos = {str(b): (log.leo if b == st.leader else st.leo[b]) for b in st.replicas}

@@ -1,8 +1,11 @@
 """brokers=1 (the default) runs are unchanged byte for byte by the replication model (issue 18).
 
 ``golden/single_broker.json`` holds the sha256 of ``RunResult.to_json()`` for every preset, every
-variant and a few other configurations, recorded on main BEFORE replication was added
-(regenerate only deliberately: ``python -m tests.model.test_single_broker_golden``). Properties
+variant and a few other configurations, recorded by main's code WITHOUT the replication
+changes. When main itself changes single-replica behaviour (another issue), regenerate it from a
+checkout of main, never from this branch: load this file with main's ``kafkalab`` first on the
+path and call ``record()`` (last done from main at ee21816, whose poll-loop changes moved the four
+non-preset runs; every preset's hash was the same as before). Properties
 added after the recording (replication's and other issues') are left out of the hashed config
 when they hold their default, so a new table entry alone does not change the hash; any change
 to the trace, the snapshots, the outcome or an existing setting does.
