@@ -252,9 +252,11 @@ def get(name: str) -> Scenario:
 
 
 def run(name: str, seed: int | None = None, messages: int | None = None, overrides: dict | None = None,
-        faults: list | None = None, snapshots: bool = True) -> RunResult:
+        faults: list | None = None, snapshots: bool = True, measure: bool = True) -> RunResult:
     """Run a preset (``name`` or ``name/variant``, or a scenario file) with optional config
-    overrides; ``seed`` defaults to the scenario's (0 for every preset)."""
+    overrides; ``seed`` defaults to the scenario's (0 for every preset). ``measure=False``
+    leaves out the extra runs a preset measures (commit-cost's throughput per strategy), as the
+    Lab does."""
     scenario = get(name)
     seed = scenario.seed if seed is None else seed
     config = copy.deepcopy(scenario.config)
@@ -271,7 +273,7 @@ def run(name: str, seed: int | None = None, messages: int | None = None, overrid
         plan = kept
     result = simulate(config, plan, seed, snapshots=snapshots, scenario=scenario.name)
     result.notes.extend(notes)
-    if scenario.strategies:
+    if scenario.strategies and measure:
         # measured with one run per strategy: part of the outcome, not written into it
         result.measured["throughput_by_strategy"] = throughput_by_strategy(
             scenario, config, plan, seed)
