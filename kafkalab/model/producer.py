@@ -228,6 +228,7 @@ class ProducerClient:
     def _close_batches(self, now: float) -> None:
         for (topic, partition), acc in self.accumulators.items():
             msgs = acc.messages
+            closed = False
             while msgs and (len(msgs) >= self.per_batch or self.flushing
                             or now >= acc.first_arrival + self.linger):
                 chunk, msgs = msgs[: self.per_batch], msgs[self.per_batch:]
@@ -238,8 +239,12 @@ class ProducerClient:
                     self.next_seq[key] = batch.base_seq + len(chunk)
                 self.ready.append(batch)
                 self.unfinished += 1
+                closed = True
             acc.messages = msgs
-            if msgs:
+            if msgs and closed:
+                # what is left starts the next batch now; an untouched batch keeps the time of
+                # its first record, so linger.ms counts from it (Java RecordAccumulator.ready:
+                # waitedTimeMs since the batch was created), however fast records arrive
                 acc.first_arrival = now
 
     def _send(self, batch: ProducerBatch) -> None:

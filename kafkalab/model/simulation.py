@@ -364,22 +364,16 @@ class Simulation:
         self.trace.emit("stopped", "kafkalab", text, reason=why, looping=looping,
                         repeats=repeats)
 
-    def _looping(self, sample: int = 2_000) -> str:
-        """Step a little further and name whose events those are (only after a trip)."""
-        env = self.env
+    def _looping(self, sample: int = 5_000) -> str:
+        """Name whose events are pending (only after a trip). The queue is read, never run,
+        so the ``stopped`` event stays the last one and the model's state is left as it was."""
         seen: Counter[str] = Counter()
         try:
-            for _ in range(sample):
-                if not env._queue:
-                    break
-                event = env._queue[0][3]
+            for _, _, _, event in self.env._queue[:sample]:
                 for cb in event.callbacks or ():
                     name = _owner(cb)
                     if name:
                         seen[name] += 1
-                env.step()
-        except (StopSimulation, EmptySchedule, Runaway):
-            pass
         except Exception as exc:  # a diagnosis must never turn into a traceback
             seen[f"an error while diagnosing ({type(exc).__name__})"] += 1
         if not seen:
@@ -395,7 +389,8 @@ def _owner(callback: Any) -> str | None:
     if what is not None:
         owner = getattr(what, "__self__", None)
         name = getattr(owner, "name", None)
-        fn = getattr(what, "__name__", "a timer")
+        fn = getattr(what, "__qualname__", "a timer").replace("<locals>.", "")
+        fn = fn.split(".", 1)[-1] if "." in fn else fn  # drop the class: "_send_commit.arrive"
         return f"{name}'s {fn}" if name else fn
     proc = getattr(callback, "__self__", None)
     gen = getattr(proc, "_generator", None)

@@ -44,11 +44,10 @@ from ..viz.topology import build_graph, layout_positions, topology_spec
 from . import tools
 from .live_figure import LiveFigure
 from .number_box import FloatBox, IntBox, NumberBox
-from .settings import inert_controls, inert_notes
+from .settings import NONE, faults_to_controls, inert_controls, inert_notes
 
 DEFAULT_SCENARIO = "at-most-once-auto-commit"
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
-NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
 LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
@@ -305,7 +304,7 @@ class Lab(widgets.VBox):
         self._preset = preset
         self._explicit = set(preset.config)
         self._txn_id = preset.config.get("transactional.id") or TRANSACTIONAL_ID
-        fault_values, self._other_faults = _faults_to_controls(preset.faults)
+        fault_values, self._other_faults = faults_to_controls(preset.faults)
         self._busy = True
         try:
             if self.scenario_picker.value != name and name in self.scenario_picker.options:
@@ -993,34 +992,3 @@ def _step_html(result, step: int, around: int = 2) -> str:
     if nearby:
         lines.append("<ul style='margin:2px 0 0 0'>" + "".join(nearby) + "</ul>")
     return "".join(lines)
-
-
-def _faults_to_controls(faults: list[dict]) -> tuple[dict, list[dict]]:
-    """Split a preset's fault plan into control values and the faults no control expresses."""
-    values: dict[str, Any] = {"crash.after.record": NONE, "processing.failure.record": NONE,
-                              "lost.acks": 0, "lost.acks.probability": 0.0,
-                              "crash.probability": 0.0, "producer.restart.after.message": NONE,
-                              "producer.restart.zombie": False}
-    other: list[dict] = []
-    for f in faults:
-        kind = f["type"]
-        if kind == "consumer_crash" and f.get("point") == "after_processing" and "message" in f \
-                and values["crash.after.record"] == NONE and set(f) <= {"type", "point", "message"}:
-            values["crash.after.record"] = f["message"]
-        elif kind == "processing_failure" and f.get("times", 1) == 1 and \
-                values["processing.failure.record"] == NONE:
-            values["processing.failure.record"] = f["message"]
-        elif kind == "producer_restart" and "after_message" in f and \
-                values["producer.restart.after.message"] == NONE:
-            values["producer.restart.after.message"] = f["after_message"]
-            values["producer.restart.zombie"] = bool(f.get("zombie", False))
-        elif kind == "random":
-            rest = {k: v for k, v in f.items() if k not in ("type", "lose_response",
-                                                             "consumer_crash")}
-            values["lost.acks.probability"] = float(f.get("lose_response", 0.0))
-            values["crash.probability"] = float(f.get("consumer_crash", 0.0))
-            if rest:
-                other.append({"type": "random", **rest})
-        else:
-            other.append(copy.deepcopy(f))
-    return values, other
