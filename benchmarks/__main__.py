@@ -105,6 +105,54 @@ def crosscheck_randomised(examples: int = 12, seed: int = 0):
             "workloads_per_s": report["workloads_per_s"]}
 
 
+def grade_50(submissions: int = 50, jobs: int | None = None):
+    """``python -m kafkalab grade`` on a class of 50 submitted notebooks of exercise 03 (the
+    solution, the untouched stub, each wrong answer of solutions/03_*_misconceptions.py in
+    turn), each in a fresh kernel: seconds in all and per submission."""
+    import importlib.util
+    import inspect
+    import shutil
+    import tempfile
+
+    try:
+        import nbclient  # noqa: F401
+    except ImportError:
+        return "nbclient not installed"
+    from kafkalab.grade import grade_folder
+
+    root = Path(__file__).resolve().parents[1]
+    solution = json.loads((root / "solutions" / "03_at_least_once_manual_commit_exercises.ipynb")
+                          .read_text(encoding="utf-8"))
+    spec = importlib.util.spec_from_file_location(
+        "m03", root / "solutions" / "03_at_least_once_manual_commit_misconceptions.py")
+    wrong = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wrong)
+    answer_cells = {"per_record": "03-03", "async_commits": "03-06", "group_config": "03-09",
+                    "handle_batch": "03-12"}
+    variants = [{}] + [{task: w} for task, ws in wrong.MISCONCEPTIONS.items() for w in ws]
+    folder = Path(tempfile.mkdtemp(prefix="kafkalab-bench-grade-"))
+    try:
+        for i in range(submissions):
+            nb = json.loads(json.dumps(solution))
+            for task, w in variants[i % len(variants)].items():
+                text = (inspect.getsource(w.answer) + f"\n{task} = {w.answer.__name__}\n"
+                        if callable(w.answer) else f"{task} = {w.answer!r}\n")
+                for cell in nb["cells"]:
+                    if cell.get("id") == answer_cells[task]:
+                        cell["source"] = text
+            (folder / f"student-{i:02d}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+        jobs = jobs or min(4, os.cpu_count() or 1)
+        start = time.perf_counter()
+        subs = grade_folder(folder, jobs=jobs)
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"submissions": len(subs), "jobs": jobs, "seconds": round(seconds, 2),
+            "seconds_per_submission": round(seconds / max(len(subs), 1), 3),
+            "kernel_seconds_per_submission": round(
+                sum(s.seconds for s in subs) / max(len(subs), 1), 3)}
+
+
 BIG_RUN = ["at-least-once-manual-commit", "--messages", "1000000", "--set",
            "commit.strategy=per-batch", "--set", "max.poll.records=500", "--set",
            "producer.send.interval.ms=0.01"]
@@ -215,6 +263,7 @@ def main() -> None:
     results["cli_1m"] = cli_peak_rss_1m()
     results["report_100k"] = report_size_100k()
     results["watchdog"] = watchdog_stop_times()
+    results["grade_50"] = grade_50()
 
     out = Path("build")
     out.mkdir(exist_ok=True)
@@ -232,7 +281,8 @@ def main() -> None:
     for k, v in commit_cost.items():
         rows.append((f"commit-cost: {k} (records per simulated s)", f"{v:,.0f}"))
     for section in ("lab", "lab_commit_per_record", "sweep", "lab_sweep", "crosscheck",
-                    "crosscheck_randomised", "cli_1m", "report_100k", "watchdog"):
+                    "crosscheck_randomised", "cli_1m", "report_100k", "watchdog",
+                    "grade_50"):
         if isinstance(results[section], dict):
             for k, v in results[section].items():
                 rows.append((f"{section}: {k}", str(v)))

@@ -55,8 +55,25 @@ def _env(tmp: str) -> dict:
     return env
 
 
-def execute(cells: list[dict], budget_s: float = 60, memory_mb: int = 1024) -> dict:
+def _client_class():
     import nbclient
+
+    class Client(nbclient.NotebookClient):
+        """Keeps only what grading reads (errors and check results): a submission that
+        prints without end cannot fill the grader's memory."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            content = msg.get("content", {})
+            if msg["msg_type"] == "error" or MIME in content.get("data", {}):
+                return super().output(outs, msg, display_id, cell_index)
+            return None
+
+    return Client
+
+
+def execute(cells: list[dict], budget_s: float = 60, memory_mb: int = 1024) -> dict:
+    import subprocess
+
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -73,12 +90,13 @@ def execute(cells: list[dict], budget_s: float = 60, memory_mb: int = 1024) -> d
     (startup / "00-kafkalab-limits.py").write_text(
         _LIMIT.format(size=int(memory_mb) * 1024 * 1024), encoding="utf-8")
     deadline = time.monotonic() + budget_s
-    client = nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                                     interrupt_on_timeout=False, record_timing=False,
-                                     startup_timeout=60, resources={"metadata": {"path": tmp}})
+    client = _client_class()(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                             interrupt_on_timeout=False, record_timing=False,
+                             startup_timeout=60, resources={"metadata": {"path": tmp}})
     results, died = [], None
     try:
-        with client.setup_kernel(env=_env(tmp), cwd=tmp):
+        with client.setup_kernel(env=_env(tmp), cwd=tmp, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL):
             for index, cell in enumerate(nb.cells):
                 entry = {"id": cell.get("id"), "outputs": [], "timed_out": False,
                          "skipped": False}

@@ -41,6 +41,7 @@ from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
 from ..viz.log import log_spec
 from ..viz.timeline import now_line, series, timeline_spec
 from ..viz.topology import build_graph, layout_positions, topology_spec
+from . import link as _link
 from . import tools
 from .live_figure import LiveFigure
 from .number_box import FloatBox, IntBox, NumberBox
@@ -74,7 +75,7 @@ def _scenario_names() -> list[str]:
     for name, preset in scenarios.PRESETS.items():
         names.append(name)
         names.extend(f"{name}/{variant}" for variant in preset.variants)
-    return names
+    return names + _link.extra_scenarios(names)  # scenario files (scenarios/ next to the notebook)
 
 
 LABEL_PX = 170  # control labels; the side column is CONTROL_PX wide
@@ -148,8 +149,13 @@ def _make_controls() -> dict[str, widgets.Widget]:
 class Lab(widgets.VBox):
     """An interactive dashboard over one kafkalab scenario."""
 
+    link = _link.lab_link  # lab.link(): this run at this step, as a kafkalab link
+    open_link = _link.open_in  # lab.open_link(s): restore a link's state (bad link: one line)
+    from_link = classmethod(_link.from_link)  # Lab.from_link(s): a new Lab at a link's state
+
     def __init__(self, scenario: str = DEFAULT_SCENARIO, **kwargs: Any):
         super().__init__(**kwargs)
+        scenario = _link.scenario_name(scenario)  # a scenario file's path: its name
         self.result = None
         self.outcome: dict = {}
         self.error: str | None = None
@@ -208,6 +214,7 @@ class Lab(widgets.VBox):
 
         self._build_tools()
         self.children = self._layout()
+        _link.attach(self)  # the "copy link" row; it also opens a #kafkalab= link in the page URL
         self._busy = True
         try:
             self.scenario_picker.value = scenario if scenario in self.scenario_picker.options \

@@ -86,6 +86,15 @@ def make_class(folder: Path) -> dict:
                                                         "commit):\n    while True:\n"
                                                         "        pass\n"))
     expect("loop", handle_batch=("error", "did not finish"))
+    _write(folder, "hog", _with(solution, group_config="hog = bytearray(8 * 1024**3)\n"
+                                                       "group_config = {}\n"))
+    expect("hog", group_config=("error", "your answer cell 03-09 raised MemoryError"))
+    _write(folder, "chatty", _with(solution, per_record="for i in range(200_000):\n"
+                                                        "    print('x' * 100)\n"
+                                                        "per_record = {'enable.auto.commit':"
+                                                        " False, 'commit.strategy': "
+                                                        "'per-record'}\n"))
+    expect("chatty")
     missing = copy.deepcopy(solution)
     missing["cells"] = [c for c in missing["cells"] if c.get("id") != "03-06"]
     _write(folder, "missing", missing)
