@@ -258,7 +258,9 @@ def main() -> None:
     results["commit_cost_records_per_simulated_s"] = commit_cost
 
     try:
-        from kafkalab.widgets.timing import measure_latencies
+        import kafkalab.widgets  # noqa: F401
+
+        from .lab_timing import measure_latencies
     except ImportError:
         results["lab"] = results["lab_commit_per_record"] = "kafkalab.widgets not installed"
     else:
