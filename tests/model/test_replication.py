@@ -141,3 +141,16 @@ def test_replicated_runs_with_lost_requests_and_responses_keep_the_invariants(se
                 assert offset < hw.get(("input", p), 0), e
         elif e.kind == "ack" and acks == "all":
             assert e.data["offset"] + len(e.data["messages"]) <= hw.get(key, 0), e
+
+
+def test_acks_0_under_replication_is_still_fire_and_forget():
+    """acks=0: no response, no retries, offset -1 (fact sheet F table), followers or not."""
+    config = {**RF3, "acks": "0", "enable.idempotence": False}
+    plan = [{"type": "lose_request", "message": 3}]
+    r = simulate(config, plan)
+    acks = _events(r, "ack")
+    assert acks and all(e.data["offset"] == -1 for e in acks)
+    assert not _events(r, "retry")
+    # message 3's batch never reached the leader: lost, exactly as with one replica
+    one = simulate({**config, "brokers": 1, "replication.factor": 1}, plan)
+    assert r.outcome["lost"] == one.outcome["lost"] >= 1 and r.drained
