@@ -36,6 +36,7 @@ class ProduceResult:
 class Broker:
     def __init__(self) -> None:
         self.logs: dict[str, list[PartitionLog]] = {}
+        self.log_class = PartitionLog  # replication.ReplicatedLog when partitions have followers
         # (pid, topic, partition) -> ProducerState
         self.producer_state: dict[tuple[int, str, int], ProducerState] = {}
         self._next_pid = 1000
@@ -43,7 +44,7 @@ class Broker:
         self.on_data: Callable[[str, int], None] | None = None
 
     def create_topic(self, topic: str, partitions: int) -> None:
-        self.logs[topic] = [PartitionLog(topic, p) for p in range(partitions)]
+        self.logs[topic] = [self.log_class(topic, p) for p in range(partitions)]
 
     def log(self, topic: str, partition: int) -> PartitionLog:
         return self.logs[topic][partition]

@@ -149,6 +149,19 @@ PROPERTIES: dict[str, Property] = {
         _p("transaction.overhead.ms", "float", 2.0,
            doc="Coordinator time for AddPartitionsToTxn / EndTxn and writing markers.",
            kafka=False, low=0, high=60_000),
+        # -- kafkalab: the cluster (issue 18; brokers=1 is the single-replica model)
+        _p("brokers", "int", 1, doc="Brokers in the cluster; partition leaders are spread over "
+           "them (partition p's replicas are brokers p, p+1, ... modulo brokers).",
+           kafka=False, low=1, high=9),
+        _p("replica.rtt.ms", "float", 1.0,
+           doc="Round trip of one follower Fetch between two brokers (replication's cost).",
+           kafka=False, low=0, high=60_000),
+        # -- topic and broker (replication): CreateTopics' replication factor, topic configs
+        _p("replication.factor", "int", 1, doc="Replicas of each partition of both topics "
+           "(one leader, the rest followers that fetch from it); at most brokers.",
+           low=1, high=32_767),
+        _p("min.insync.replicas", "int", 1, doc="Topic config: with acks=all, a write needs "
+           "this many in-sync replicas.", low=1, high=INT32_MAX),
         # -- producer
         _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for "
            "(-1 means all, in both clients).", choices=("0", "1", "all"),
@@ -373,6 +386,8 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
     else:
         _check_java_producer(config, explicit)
     _check_consumer(config, explicit)
+    from .cluster import check_cluster  # the replication settings (issue 18)
+    check_cluster(config)
 
 
 def _check_java_producer(config: dict[str, Any], explicit: set[str]) -> None:

@@ -338,8 +338,22 @@ class ProducerClient:
         sim.record_append(self, batch, attempt, result)
         if not respond:
             return
+        if sim.replication is not None and self.acks == "all" and not result.error:
+            # acks=all: the response waits until the high watermark passes the batch
+            # (DelayedProduce); the append's own time still counts
+            done_at = sim.env.now + sim.net.append_ms
+            sim.replication.when_replicated(
+                batch.topic, batch.partition, result.base_offset + len(batch.messages),
+                lambda: self._respond(batch, attempt, fate, result, done_at))
+            return
+        self._respond(batch, attempt, fate, result, sim.env.now + sim.net.append_ms)
+
+    def _respond(self, batch: ProducerBatch, attempt: int, fate: ProduceFate,
+                 result: ProduceResult, done_at: float) -> None:
+        """Schedule the produce response (its append done at ``done_at`` at the earliest)."""
+        sim = self.sim
         now = sim.env.now
-        ready = now + sim.net.append_ms + sim.net.one_way + fate.delay_ms
+        ready = max(now, done_at) + sim.net.one_way + fate.delay_ms
         # head of line: not before the response to the previous request on this connection
         free_at = self.response_free_at.get(batch.connection, 0.0)
         if fate.lose_response:

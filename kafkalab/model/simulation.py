@@ -19,6 +19,7 @@ from simpy.core import EmptySchedule, StopSimulation
 
 from ..trace.events import Snapshot, Trace, sink_role
 from .broker import Broker, ProduceResult
+from .cluster import replicated
 from .config import Config
 from .consumer import ConsumerApplication
 from .coordinators import GroupCoordinator, TransactionCoordinator
@@ -74,6 +75,11 @@ class Simulation:
                            snapshot_fn=self.snapshot if snapshots else None)
         self.broker = Broker()
         self.broker.on_data = self._on_data
+        self.replication = None  # followers and the high watermark (issue 18), when RF > 1
+        if replicated(c):
+            from .replication import ReplicatedLog, Replication
+            self.replication = Replication(self)
+            self.broker.log_class = ReplicatedLog
         self.groups = GroupCoordinator()
         self.txn_coordinator = TransactionCoordinator(self.broker, self.groups)
         self.pipeline = c["pipeline"]
@@ -102,6 +108,9 @@ class Simulation:
             self.broker.create_topic(OUTPUT_TOPIC, P)
             reader_group = c["group.id"] + "-reader"
             self.groups.register_group(reader_group, OUTPUT_TOPIC, P)
+        if self.replication is not None:
+            for topic, logs in self.broker.logs.items():
+                self.replication.add_topic(topic, logs)
         self._start_consumers(strategy, auto)
 
     def _start_consumers(self, strategy: str, auto: bool) -> None:
@@ -150,6 +159,8 @@ class Simulation:
         return signal
 
     def _on_data(self, topic: str, partition: int) -> None:
+        if self.replication is not None:
+            self.replication.appended(topic, partition)
         signal = self._signals.get(topic)
         if signal is not None and not signal.triggered:
             signal.succeed()
@@ -167,6 +178,9 @@ class Simulation:
     def upstream_done(self, role: str) -> bool:
         if not self.source.done.triggered:
             return False
+        if self.replication is not None and not self.replication.settled(
+                OUTPUT_TOPIC if role == "reader" else INPUT_TOPIC):
+            return False  # followers still copying: the high watermark has not reached the end
         if role == "reader":
             if not self._started.triggered or not all(a.done.triggered for a in self.consumers):
                 return False
@@ -283,9 +297,12 @@ class Simulation:
         if client is not None:
             producer = {"name": client.name, "pid": client.pid, "epoch": client.epoch,
                         "in_flight": client.in_flight}
-        return {"t": round(self.env.now, 6), "logs": logs, "members": members,
+        snap = {"t": round(self.env.now, 6), "logs": logs, "members": members,
                 "committed": committed, "producer": producer,
                 "processed": self.sink.total, "acked": len(self.source.acked)}
+        if self.replication is not None:
+            snap["replicas"] = self.replication.snapshot()
+        return snap
 
     def run(self) -> None:
         env = self.env
