@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 PINS := binder/requirements.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 
-.PHONY: venv lab test test-under-load bench bench-lite lint e2e lite e2e-lite exercises pins clean crosscheck-deep
+.PHONY: venv lab test test-under-load bench bench-lite fuzz lint e2e lite e2e-lite exercises pins \
+	clean crosscheck-deep
 
 $(STAMP): pyproject.toml $(PINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,7 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 # The whole suite on a machine that is not idle: for the whole session one more process spins on a
@@ -61,6 +63,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
+
+# The model's property tests at 2,000 examples each (CI runs a few dozen): the taught
+# guarantees with 1-3 consumers, conservation, termination, the fault-plan JSON fuzz. A failing
+# property leaves its minimal counterexample in build/fuzz/<property>.json.
+fuzz: $(STAMP)
+	mkdir -p build/fuzz
+	KAFKALAB_FUZZ_EXAMPLES=2000 KAFKALAB_FUZZ_OUT=build/fuzz $(PY) -m pytest -p no:cacheprovider \
+		tests/model/test_properties.py tests/model/test_conservation.py \
+		tests/model/test_fault_plan_fuzz.py tests/model/test_termination.py
 
 # The browser kernel: notebook 00's first figure after the page opens, and the Lab's control change
 # and step in Pyodide (headless Chromium, the JupyterLite site); writes build/bench-lite.json, which

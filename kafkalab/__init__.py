@@ -1,7 +1,7 @@
 """kafkalab: see Kafka's delivery guarantees.
 
-``import kafkalab`` stays light (no plotly, no ipywidgets): ``Lab``, ``run``, ``simulate`` and
-``scenarios`` are imported on first use.
+``import kafkalab`` stays light (no plotly, no ipywidgets): ``Lab``, ``run``, ``simulate``,
+``open_link`` and ``scenarios`` are imported on first use.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Lab", "run", "scenarios", "simulate"]
+__all__ = ["Lab", "open_link", "run", "scenarios", "simulate"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,6 +19,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("kafkalab.scenarios").run
     if name == "simulate":
         return importlib.import_module("kafkalab.model").simulate
+    if name == "open_link":
+        return importlib.import_module("kafkalab.links").open_link
     if name == "scenarios":
         return importlib.import_module("kafkalab.scenarios")
     raise AttributeError(f"module 'kafkalab' has no attribute {name!r}")

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from . import scenarios
+from . import classroom_cli, scenarios
 from .model import ConfigError
 from .model.faults import FaultError, from_json, normalise
 from .trace.anomalies import describe as describe_anomaly
@@ -126,12 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m kafkalab",
                      description="kafkalab: see Kafka's delivery guarantees.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("scenarios", help="list the scenario presets")
+    classroom_cli.add_scenarios_options(sub.add_parser("scenarios",
+                                                       help="list the scenario presets"))
     sub.add_parser("config", help="every property with its Java and librdkafka defaults")
 
     run = sub.add_parser("run", help="run a scenario preset")
-    run.add_argument("name", help="a preset or preset/variant (see: scenarios)")
-    run.add_argument("--seed", type=int, default=0, help="seed for random faults (default 0)")
+    run.add_argument("name", nargs="?", help="a preset or preset/variant (see: scenarios), "
+                                             "or a scenario file (.json, .toml)")
+    run.add_argument("--seed", type=int, help="seed for random faults (default: the "
+                                              "scenario's, 0 for every preset)")
+    classroom_cli.add_link_option(run)
     run.add_argument("--messages", type=int, help="messages to send (default: the preset's)")
     run.add_argument("--set", action="append", default=[], metavar="key=value",
                      help="override a Kafka property, e.g. enable.idempotence=false (repeatable)")
@@ -139,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     _add_fault_options(run)
 
     report = sub.add_parser("report", help="write a self-contained HTML report")
-    report.add_argument("name", help="a preset or preset/variant")
-    report.add_argument("--seed", type=int, default=0, help="seed for random faults")
+    report.add_argument("name", nargs="?", help="a preset, preset/variant or scenario file")
+    report.add_argument("--seed", type=int, help="seed for random faults")
+    classroom_cli.add_link_option(report)
     report.add_argument("--set", action="append", default=[], metavar="key=value",
                         help="override a Kafka property (repeatable)")
     report.add_argument("--html", required=True, metavar="FILE",
@@ -149,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_fault_options(report)
 
     sweep = sub.add_parser("sweep", help="try every crash point and lost ack")
-    sweep.add_argument("name", help="a preset or preset/variant")
+    sweep.add_argument("name", help="a preset, preset/variant or scenario file")
     sweep.add_argument("--depth", type=int, default=1,
                        help="faults per run: 1 = every single fault point, 2 = every pair")
     sweep.add_argument("--set", action="append", default=[], metavar="key=value",
@@ -158,9 +163,20 @@ def main(argv: list[str] | None = None) -> int:
 
     cross = sub.add_parser("crosscheck", help="compare the model with a real Kafka client")
     cross.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cross.add_argument("--workload", help="one workload as JSON (a reproduction the randomised "
+                                          "test printed)")
+    cross.add_argument("--random", type=int, metavar="N",
+                       help="N randomised workloads, compared message by message")
+    cross.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
+    cross.add_argument("--out", help="also write the JSON report to this file")
+
+    classroom_cli.add_commands(sub)
 
     args = parser.parse_args(argv)
     try:
+        handled = classroom_cli.dispatch(args, _parse_sets, _fault_plan)
+        if handled is not None:
+            return handled
         if args.command == "scenarios":
             for name, s in scenarios.PRESETS.items():
                 print(f"{name} — {s.title}")
@@ -174,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.messages is not None and args.messages < 0:
                 raise ConfigError(f"Invalid value {args.messages} for --messages: Value must "
                                   "be at least 0")
-            if args.seed < 0:
+            if args.seed is not None and args.seed < 0:
                 raise ConfigError(f"Invalid value {args.seed} for --seed: Value must be at "
                                   "least 0")
             result = scenarios.run(args.name, seed=args.seed, messages=args.messages,
@@ -203,11 +219,13 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             return code
         if args.command == "crosscheck":
-            from .crosscheck import run_crosscheck_cli
+            from .crosscheck import main as crosscheck_main
 
-            text, code = run_crosscheck_cli(args.json)
-            print(text)
-            return code
+            forwarded = ["--json"] if args.json else []
+            for flag in ("workload", "random", "out"):
+                if getattr(args, flag) is not None:
+                    forwarded += [f"--{flag}", str(getattr(args, flag))]
+            return crosscheck_main([*forwarded, "--seed", str(args.seed)])
     except ConfigError as exc:
         # kafkalab's own keys already say "kafkalab: …" (ConfigError.kafka is False for them)
         text = str(exc)

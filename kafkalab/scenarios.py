@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .model import ConfigError, RunResult, simulate
+from .expect import check as expect_check
+from .model import Config, ConfigError, FaultPlan, RunResult, simulate
 from .model.faults import describe as describe_fault
 
 # Settings most presets share: the topic is written before the consumer starts, so what
@@ -24,11 +25,14 @@ class Scenario:
     name: str
     title: str
     story: str
-    config: dict
-    faults: list = field(default_factory=list)
+    config: Config
+    faults: FaultPlan = field(default_factory=list)
     expect: dict = field(default_factory=dict)  # outcome key -> int, or ">0"
     variants: dict = field(default_factory=dict)  # name -> {"title", "config", "faults", "expect"}
     strategies: tuple = ()  # commit-cost: one run per commit.strategy
+    seed: int = 0  # the seed a run uses unless told otherwise (scenario files set it)
+    questions: tuple = ()  # to ask the room before running (scenario files)
+    source: str | None = None  # a scenario file's text (links carry it inline)
 
     def variant(self, name: str) -> Scenario:
         if name not in self.variants:
@@ -37,7 +41,8 @@ class Scenario:
         v = self.variants[name]
         return Scenario(f"{self.name}/{name}", v.get("title", self.title), v.get("story",
                         self.story), {**self.config, **v.get("config", {})},
-                        v.get("faults", self.faults), v.get("expect", {}))
+                        v.get("faults", self.faults), v.get("expect", {}), seed=self.seed,
+                        questions=self.questions)
 
 
 PRESETS: dict[str, Scenario] = {s.name: s for s in [
@@ -224,7 +229,18 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
 
 
 def get(name: str) -> Scenario:
+    """A preset, ``preset/variant``, a loaded scenario file's name, or a scenario file's path
+    (``lesson.json``, ``lesson.toml``, ``lesson.json/variant``: see kafkalab.scenario_files)."""
+    from . import scenario_files
+
+    as_file = scenario_files.split_file_name(name)
+    if as_file is not None:
+        scenario = scenario_files.load(as_file[0])
+        return scenario.variant(as_file[1]) if as_file[1] is not None else scenario
     base, slash, variant = name.partition("/")
+    if base not in PRESETS and base in scenario_files.REGISTRY:
+        scenario = scenario_files.REGISTRY[base]
+        return scenario.variant(variant) if slash else scenario
     if base not in PRESETS:
         import difflib
         hint = difflib.get_close_matches(base, list(PRESETS), n=1)
@@ -235,10 +251,15 @@ def get(name: str) -> Scenario:
     return scenario.variant(variant) if slash else scenario
 
 
-def run(name: str, seed: int = 0, messages: int | None = None, overrides: dict | None = None,
-        faults: list | None = None, snapshots: bool = True) -> RunResult:
-    """Run a preset (``name`` or ``name/variant``) with optional config overrides."""
+def run(name: str, seed: int | None = None, messages: int | None = None,
+        overrides: Config | None = None, faults: FaultPlan | None = None,
+        snapshots: bool = True, measure: bool = True) -> RunResult:
+    """Run a preset (``name`` or ``name/variant``, or a scenario file) with optional config
+    overrides; ``seed`` defaults to the scenario's (0 for every preset). ``measure=False``
+    leaves out the extra runs a preset measures (commit-cost's throughput per strategy), as the
+    Lab does."""
     scenario = get(name)
+    seed = scenario.seed if seed is None else seed
     config = copy.deepcopy(scenario.config)
     if messages is not None:
         config["messages"] = messages
@@ -253,27 +274,48 @@ def run(name: str, seed: int = 0, messages: int | None = None, overrides: dict |
         plan = kept
     result = simulate(config, plan, seed, snapshots=snapshots, scenario=scenario.name)
     result.notes.extend(notes)
-    if scenario.strategies:
-        result.outcome["throughput_by_strategy"] = throughput_by_strategy(
+    if scenario.strategies and measure:
+        # measured with one run per strategy: part of the outcome, not written into it
+        result.measured["throughput_by_strategy"] = throughput_by_strategy(
             scenario, config, plan, seed)
     return result
 
 
-def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
+# the commit strategies compared when a preset names none (commit-cost names its own)
+COMMIT_STRATEGIES = ("auto", "async-per-batch", "per-batch", "per-record")
+
+
+def _strategy_runs(scenario: Scenario, config: Config, faults: FaultPlan,
+                   seed: int) -> dict[str, RunResult]:
     out = {}
-    for strategy in scenario.strategies:
+    for strategy in scenario.strategies or COMMIT_STRATEGIES:
         cfg = {**config, "commit.strategy": strategy,
                "enable.auto.commit": strategy == "auto"}
-        out[strategy] = simulate(cfg, faults, seed, snapshots=False).outcome["throughput_per_s"]
+        out[strategy] = simulate(cfg, copy.deepcopy(faults), seed, snapshots=False,
+                                 scenario=scenario.name)
     return out
 
 
+def run_commit_strategies(name: str = "commit-cost", seed: int = 0, messages: int | None = None,
+                          faults: FaultPlan | None = None) -> dict[str, RunResult]:
+    """Run a preset once per commit strategy: {strategy: RunResult} (the input of
+    ``kafkalab.viz.commit_cost_chart``)."""
+    scenario = get(name)
+    config = copy.deepcopy(scenario.config)
+    if messages is not None:
+        config["messages"] = messages
+    return _strategy_runs(scenario, config, scenario.faults if faults is None else faults, seed)
+
+
+def throughput_by_strategy(scenario: Scenario, config: Config, faults: FaultPlan,
+                           seed: int) -> dict[str, float]:
+    """{strategy: simulated throughput (records/s)}: the one throughput-per-strategy
+    function (``scenarios.run`` puts it in commit-cost's outcome)."""
+    return {strategy: r.outcome["throughput_per_s"]
+            for strategy, r in _strategy_runs(scenario, config, faults, seed).items()}
+
+
 def check_expectation(outcome: dict, expect: dict) -> list[str]:
-    """Differences between an outcome and a preset's expectation (empty when it holds)."""
-    problems = []
-    for key, want in expect.items():
-        got = outcome.get(key)
-        ok = got > 0 if want == ">0" else got == want
-        if not ok:
-            problems.append(f"{key}: expected {want}, got {got}")
-    return problems
+    """Differences between an outcome and a preset's expectation (empty when it holds), in
+    the one expectation language presets and real workloads share (``kafkalab.expect``)."""
+    return expect_check(outcome, expect)

@@ -10,14 +10,13 @@ from pathlib import Path
 
 from ..model import ConfigError, simulate
 from ..model.config import PROPERTIES, resolve
-from ..model.faults import describe
+from ..model.faults import LOOP_POINTS, describe
 from ..trace import RunResult
 from .result import FAIL, PASS, CheckResult, not_done
 from .rules import violations
 
 # Every crash point the consumer application passes through (``time`` needs a clock).
-CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
-                "after_commit")
+CRASH_POINTS = LOOP_POINTS
 MAX_INDEX = 40  # a crash point is tried at most this many times per run
 MAX_INTERVAL_MS = 2_400_000  # the longest auto-commit interval the timing sweep can span
 
@@ -212,7 +211,8 @@ def explore(check: str, config: dict, prop: Callable[[RunResult], Violation | No
             return found
     spread = ""
     if len(variants) > 1:
-        pers = [v.get("processing.ms", config.get("processing.ms", 1.0)) for v in variants]
+        base_ms = config.get("processing.ms", PROPERTIES["processing.ms"].java)
+        pers = [v.get("processing.ms", base_ms) for v in variants]
         spread = (f", with processing times from {min(pers):g} to {max(pers):g} ms per "
                   "record so the auto-commit timer fires mid-batch")
     return CheckResult(check, PASS, f"{what} in {runs} {kind}{spread}", runs=runs, notes=notes)
@@ -279,8 +279,7 @@ def circumstances(run: RunResult) -> str:
     crashes = [e for e in run.events if e.kind == "crash"]
     if crashes:
         first = crashes[0]
-        who, _, why = first.text.partition(" crashes: ")
-        why = why.split(". ")[0]
+        who, why = first.actor, first.data["reason"]
         more = f", one of {len(crashes)} crashes in this run" if len(crashes) > 1 else ""
         return f"when {who} crashed ({why}{more})"
     faults = [f for f in run.faults if f["type"] != "consumer_crash"]

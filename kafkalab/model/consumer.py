@@ -14,13 +14,36 @@ coordinator stored) are kept apart. Auto-commit follows one of two real clients:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
+from ..trace.events import ProcessedRecord, Record
+from .faults import Fault
 from .producer import ProducerClient
+from .types import Steps
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+# a record processed, not yet applied: (partition, offset, message id, time it is done)
+_Done: TypeAlias = tuple[int, int, int, float]
+# Record(p, off, msg) at the speed of a plain tuple (the named tuple's own __new__ is a Python
+# function: a run makes two per record)
+_new = tuple.__new__
 
 
 class Crash(Exception):
-    """The consumer process dies here: no close(), no commit."""
+    """The consumer process dies here: no close(), no commit.
+
+    ``cause`` says why, for the trace's ``crash`` event: ``fault`` (a ``consumer_crash``
+    fault, at ``point``), ``random``, ``processing_error``, ``commit_failed``, ``fenced``
+    or ``no_offset``; ``message`` is the message id the crash is about, if any."""
+
+    def __init__(self, text: str, cause: str = "fault", point: str | None = None,
+                 message: int | None = None) -> None:
+        super().__init__(text)
+        self.cause, self.point, self.message = cause, point, message
 
 
 class CloseOnError(Exception):
@@ -38,7 +61,7 @@ class Incarnation:
     # store_offsets() calls made during processing that is still under way: (t, partition,
     # next offset). Each takes effect at its own time t, so the background timer sees every
     # store as it happens, mid-batch (see ConsumerApplication._stored).
-    pending_stores: list = field(default_factory=list)
+    pending_stores: list[tuple[float, int, int]] = field(default_factory=list)
     committed_by_me: dict[int, int] = field(default_factory=dict)
     assignment: list[int] = field(default_factory=list)
     # The order partitions are fetched in: one whose available records were all handed out
@@ -54,8 +77,9 @@ class Incarnation:
 
 
 class ConsumerApplication:
-    def __init__(self, sim, index: int, role: str, topic: str, group: str,
-                 isolation: str, strategy: str, auto_commit: bool, output_topic=None):
+    def __init__(self, sim: Simulation, index: int, role: str, topic: str, group: str,
+                 isolation: str, strategy: str, auto_commit: bool,
+                 output_topic: str | None = None) -> None:
         self.sim = sim
         self.env = sim.env
         self.c = c = sim.config
@@ -79,10 +103,11 @@ class ConsumerApplication:
         faults = sim.faults if role == "consumer" else []
         mine = [f for f in faults if f.get("member", index) == index]
         self.crashes = [f for f in mine if f["type"] == "consumer_crash"]
-        self.crash_times = sorted(f["at_ms"] for f in self.crashes if f["point"] == "time")
+        self.crash_times: list[float] = sorted(f["at_ms"] for f in self.crashes
+                                               if f["point"] == "time")
         self.failures = {f["message"]: f["times"] for f in faults
                          if f["type"] == "processing_failure"}
-        self.slow = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
+        self.slow: dict[int, list[float]] = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
                      if f["type"] == "slow_processing"}
         self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
                        if f["type"] == "pause"}
@@ -93,7 +118,7 @@ class ConsumerApplication:
         self.env.process(self._run())
 
     # -- life ----------------------------------------------------------------------------
-    def _run(self):
+    def _run(self) -> Steps[None]:
         env = self.env
         while True:
             self.incarnations += 1
@@ -116,7 +141,7 @@ class ConsumerApplication:
             yield env.timeout(self.c["restart.delay.ms"])
         self.done.succeed()
 
-    def _life(self, inc: Incarnation):
+    def _life(self, inc: Incarnation) -> Steps[str]:
         sim = self.sim
         try:
             yield from self._sleep(sim.net.rtt)  # find the coordinator, JoinGroup + SyncGroup
@@ -141,16 +166,16 @@ class ConsumerApplication:
                 if records:
                     yield from self._handle(inc, records)
         except Crash as crash:
-            self._die(inc, str(crash))
+            self._die(inc, crash)
             return "crash"
         except CloseOnError as error:
             try:
                 yield from self._close(inc, str(error))
             except Crash as crash:
-                self._die(inc, str(crash))
+                self._die(inc, crash)
             return "closed"
 
-    def _txn_id(self) -> str:
+    def _txn_id(self) -> str | None:
         """One transactional.id per transform instance (as Kafka Streams derives them): two
         live producers sharing one would fence each other."""
         base = self.c["transactional.id"]
@@ -158,13 +183,15 @@ class ConsumerApplication:
             return None
         return base if self.c["consumers"] == 1 else f"{base}-{self.index}"
 
-    def _die(self, inc: Incarnation, why: str) -> None:
+    def _die(self, inc: Incarnation, crash: Crash) -> None:
         inc.alive = False
         if inc.producer:
             inc.producer.kill()
+        why = str(crash)
         self.sim.trace.emit("crash", self.name, f"{self.name} crashes: {why}. Nothing is "
                             "committed on the way down", reason=why,
-                            positions=_str_keys(inc.positions))
+                            positions=_str_keys(inc.positions), cause=crash.cause,
+                            point=crash.point, message=crash.message)
         # Static membership: the restarted instance takes the same place; if it has not come
         # back within session.timeout.ms, the coordinator removes it and rebalances.
         self.sim.later(self.c["session.timeout.ms"], self._session_expired, inc.number)
@@ -179,7 +206,7 @@ class ConsumerApplication:
                                 f"no heartbeat from {self.name} for session.timeout.ms: the "
                                 "coordinator removes it and rebalances", member=self.name)
 
-    def _sleep(self, ms: float):
+    def _sleep(self, ms: float) -> Steps[None]:
         """Wait ``ms``; a scheduled crash inside that time happens at its moment."""
         crash_at = self._next_crash_time()
         if crash_at is not None and crash_at <= self.env.now + ms:
@@ -188,19 +215,19 @@ class ConsumerApplication:
         if ms > 0:
             yield self.env.timeout(ms)
 
-    def _next_crash_time(self):
+    def _next_crash_time(self) -> float | None:
         now = self.env.now
         for t in self.crash_times:
             if t >= now and t not in self.fired_times:
                 return t
         return None
 
-    def _fire_time_crash(self, t: float):
+    def _fire_time_crash(self, t: float) -> NoReturn:
         self.fired_times.add(t)
-        raise Crash(f"the process is killed at t={t:g} ms")
+        raise Crash(f"the process is killed at t={t:g} ms", point="time")
 
     # -- group membership ----------------------------------------------------------------
-    def _join(self, inc: Incarnation, first: bool):
+    def _join(self, inc: Incarnation, first: bool) -> None:
         sim, groups = self.sim, self.sim.groups
         before = groups.generation[self.group]
         inc.generation = groups.join(self.group, self.name)
@@ -211,6 +238,7 @@ class ConsumerApplication:
         inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
         inc.pending_stores = []
         resumed = {}
+        resets = {}  # partitions that start where auto.offset.reset says: the policy
         for p in inc.assignment:
             committed = groups.committed_offset(self.group, self.topic, p)
             if committed is None:
@@ -218,10 +246,12 @@ class ConsumerApplication:
                 log = sim.broker.log(self.topic, p)
                 if reset == "none":
                     raise Crash(f"no committed offset for partition {p} and "
-                                "auto.offset.reset=none (NoOffsetForPartitionException)")
+                                "auto.offset.reset=none (NoOffsetForPartitionException)",
+                                "no_offset")
                 committed = 0 if reset == "earliest" else (log.lso if self.read_committed
                                                            else log.hw)
                 how = f"auto.offset.reset={reset}"
+                resets[str(p)] = reset
             else:
                 inc.committed_by_me[p] = committed
                 how = "committed offset"
@@ -234,7 +264,8 @@ class ConsumerApplication:
         verb = {"join": "joins the group", "restart": "is back and rejoins",
                 "rebalance": "rejoins after a rebalance"}[kind]
         sim.trace.emit(kind, self.name, f"{self.name} {verb}: {parts}",
-                       generation=inc.generation, assignment=inc.assignment, resumed=resumed)
+                       generation=inc.generation, assignment=inc.assignment, resumed=resumed,
+                       reset=resets)
         self._arm_poll_timer(inc)
 
     def _needs_rebalance(self, inc: Incarnation) -> bool:
@@ -242,7 +273,7 @@ class ConsumerApplication:
         return (not groups.is_member(self.group, self.name)
                 or groups.generation[self.group] != inc.generation)
 
-    def _rebalance(self, inc: Incarnation):
+    def _rebalance(self, inc: Incarnation) -> Steps[None]:
         if self.auto_commit and inc.assignment:
             # onJoinPrepare: commit before giving the partitions up
             offsets = inc.positions if self.java else self._stored(inc)
@@ -281,7 +312,7 @@ class ConsumerApplication:
         return True
 
     # -- poll ----------------------------------------------------------------------------
-    def _poll(self, inc: Incarnation):
+    def _poll(self, inc: Incarnation) -> Steps[list[Record]]:
         sim, env = self.sim, self.env
         inc.polls += 1
         self._arm_poll_timer(inc)
@@ -337,15 +368,16 @@ class ConsumerApplication:
              "records or aborted data")
             + f"; position now {_positions(inc.positions)}",
             records=list(records), positions=_str_keys(inc.positions),
-            first=first[1] if first else None)
+            first=first.offset if first else None)
         if records:
-            self._maybe_crash(inc, "after_poll", records[-1][2], records)
+            self._maybe_crash(inc, "after_poll", records[-1].message_id, records)
         return records
 
-    def _read(self, inc: Incarnation):
+    def _read(self, inc: Incarnation) -> tuple[list[Record], bool]:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
         budget = self.c["max.poll.records"]
-        out, moved = [], False
+        out: list[Record] = []
+        moved = False
         drained = []
         fetched_to = inc.fetched_to
         for p in inc.fetch_order:
@@ -361,7 +393,7 @@ class ConsumerApplication:
             if position != start:
                 moved = True
                 inc.positions[p] = position
-            out.extend((p, off, msg) for off, msg in recs)
+            out.extend(_new(Record, (p, off, msg)) for off, msg in recs)
             budget -= len(recs)
             if position >= end:  # this fetch is used up: the next poll fetches afresh
                 del fetched_to[p]
@@ -372,7 +404,7 @@ class ConsumerApplication:
         return out, moved
 
     # -- processing ----------------------------------------------------------------------
-    def _handle(self, inc: Incarnation, records):
+    def _handle(self, inc: Incarnation, records: list[Record]) -> Steps[None]:
         strategy = self.strategy
         if strategy == "before-processing":
             yield from self._commit_sync(inc, dict(inc.positions), "before processing")
@@ -391,9 +423,10 @@ class ConsumerApplication:
             self._commit_async(inc, dict(inc.positions), "commitAsync after the batch")
             self._maybe_crash(inc, "after_commit", None)
         elif strategy == "transaction":
-            inc.producer.begin_transaction()
-            yield from self._process(inc, records)
             producer = inc.producer
+            assert producer is not None  # the transform has one
+            producer.begin_transaction()
+            yield from self._process(inc, records)
             error = yield from producer.send_offsets_to_transaction(
                 self.group, self.topic, dict(inc.positions), self.name, inc.generation)
             if error == "ILLEGAL_GENERATION":
@@ -403,16 +436,16 @@ class ConsumerApplication:
             self._maybe_crash(inc, "before_commit", None)
             ok = error is None and (yield from producer.end_transaction(commit=True))
             if not ok:
-                raise Crash("its producer was fenced; the application restarts")
+                raise Crash("its producer was fenced; the application restarts", "fenced")
             self._maybe_crash(inc, "after_commit", None)
         else:  # auto: no manual commits at all
             yield from self._process(inc, records)
 
-    def _process(self, inc: Incarnation, records):
+    def _process(self, inc: Incarnation, records: list[Record]) -> Steps[None]:
         """Process records one after another, each taking processing.ms."""
         sim = self.sim
         per = self.c["processing.ms"]
-        done: list = []
+        done: list[_Done] = []
         elapsed = 0.0
         crash_at = self._next_crash_time()
         start = self.env.now
@@ -460,7 +493,8 @@ class ConsumerApplication:
                 try:
                     self._maybe_crash(inc, "after_processing", msg)
                     if self.crash_p and sim.rng.random() < self.crash_p:
-                        raise Crash(f"random crash after processing message {msg}")
+                        raise Crash(f"random crash after processing message {msg}", "random",
+                                    message=msg)
                 except Crash:
                     # processed, but the application dies before its store_offsets() call
                     yield from self._flush(inc, done, elapsed, start, store_last=False)
@@ -468,9 +502,13 @@ class ConsumerApplication:
             else:
                 elapsed += per
                 done.append((p, off, msg, start + elapsed))
+                counts = self.point_counts  # the crash points it passes (no crash aimed here)
+                counts["before_processing"] = counts.get("before_processing", 0) + 1
+                counts["after_processing"] = counts.get("after_processing", 0) + 1
         yield from self._flush(inc, done, elapsed, start)
 
-    def _flush(self, inc: Incarnation, done, elapsed, start, store_last=True):
+    def _flush(self, inc: Incarnation, done: list[_Done], elapsed: float, start: float,
+               store_last: bool = True) -> Steps[None]:
         """Let the processing time pass, then apply the processed records' side effects."""
         stored = {}
         if self.stores_after_processing:
@@ -488,6 +526,7 @@ class ConsumerApplication:
             return
         sim = self.sim
         if self.transform:
+            assert inc.producer is not None and self.output_topic is not None
             by_partition: dict[int, list[int]] = {}
             for p, _, msg, _ in done:
                 by_partition.setdefault(p, []).append(msg)
@@ -497,7 +536,7 @@ class ConsumerApplication:
             sim.counters["transformed"] += len(done)
             verb = "transformed and sent to the output topic"
         else:
-            applied = sim.sink.apply_many([r[2] for r in done])
+            applied = sim.sink.apply_many([msg for _, _, msg, _ in done])
             verb = "processed into the sink"
         skipped = applied.count(False)
         sim.trace.emit(
@@ -505,11 +544,12 @@ class ConsumerApplication:
             f"{self.name} {verb}: offsets {_offsets(done)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
-            records=[(p, off, msg, round(t, 6), ok) for (p, off, msg, t), ok in
-                     zip(done, applied, strict=True)], transform=self.transform,
+            records=[_new(ProcessedRecord, (p, off, msg, round(t, 6), ok))
+                     for (p, off, msg, t), ok in zip(done, applied, strict=True)],
+            transform=self.transform,
             **({"stored": stored} if self.stores_after_processing else {}))
 
-    def _stored(self, inc: Incarnation) -> dict:
+    def _stored(self, inc: Incarnation) -> dict[int, int]:
         """librdkafka's offset store as it is now: every store_offsets() made by this time."""
         pending = inc.pending_stores
         if pending:
@@ -530,7 +570,7 @@ class ConsumerApplication:
         slow[1] -= 1
         return slow[0]
 
-    def _processing_failed(self, inc: Incarnation, record) -> None:
+    def _processing_failed(self, inc: Incarnation, record: Record) -> None:
         p, off, msg = record
         action = self.c["on.processing.error"]
         what = {"crash": "the process dies", "close": "the exception escapes the poll loop and "
@@ -541,32 +581,36 @@ class ConsumerApplication:
         if action == "skip" and self.stores_after_processing:
             inc.stored[p] = off + 1  # the application moves on past it
         if action == "crash":
-            raise Crash(f"processing message {msg} failed")
+            raise Crash(f"processing message {msg} failed", "processing_error", message=msg)
         if action == "close":
             raise CloseOnError(f"processing message {msg} failed and the exception escaped")
 
-    def _maybe_crash(self, inc, point: str, msg, records=None) -> None:
+    def _maybe_crash(self, inc: Incarnation, point: str, msg: int | None,
+                     records: list[Record] | None = None) -> None:
+        # every member counts the crash points it reaches (the sweep reads the counts)
+        count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
         if not self.crashes:
             return
-        count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
         for i, f in enumerate(self.crashes):
             if i in self.fired or f["point"] != point:
                 continue
             if not self._selects(f, count, msg, records):
                 continue
             self.fired.add(i)
-            raise Crash(self._crash_text(point, msg, f))
+            raise Crash(self._crash_text(point, msg, f), point=point,
+                        message=f.get("message", msg))
 
     @staticmethod
-    def _selects(fault: dict, count: int, msg, records) -> bool:
+    def _selects(fault: Fault, count: int, msg: int | None,
+                 records: list[Record] | None) -> bool:
         if "index" in fault:
-            return fault["index"] == count
+            return bool(fault["index"] == count)
         if records is not None:
-            return any(r[2] == fault["message"] for r in records)
-        return fault.get("message") == msg
+            return any(r.message_id == fault["message"] for r in records)
+        return bool(fault.get("message") == msg)
 
     @staticmethod
-    def _crash_text(point, msg, fault) -> str:
+    def _crash_text(point: str, msg: int | None, fault: Fault) -> str:
         where = point.replace("_", " ")
         if point == "after_poll":
             return (f"killed right after the poll that returned message {fault['message']}"
@@ -576,11 +620,12 @@ class ConsumerApplication:
         return f"killed {where} of message {msg}"
 
     # -- commits -------------------------------------------------------------------------
-    def _commit_sync(self, inc: Incarnation, offsets: dict, why: str, manual=True):
+    def _commit_sync(self, inc: Incarnation, offsets: dict[int, int], why: str,
+                     manual: bool = True) -> Steps[bool]:
         if manual:
             self._maybe_crash(inc, "before_commit", None)
-        result = {}
-        self._send_commit(inc, offsets, why, "commitSync", result)
+        result: dict[str, bool] = {}
+        self._send_commit(inc, offsets, why, "commitSync", result, owned=manual)
         yield from self._sleep(self.sim.net.commit_round_trip)
         ok = result.get("ok", False)
         if manual and not ok:
@@ -595,25 +640,27 @@ class ConsumerApplication:
         action = self.c["on.commit.error"]
         if action == "crash":
             raise Crash("commitSync() threw CommitFailedException and it escaped the poll "
-                        "loop (on.commit.error=crash)")
+                        "loop (on.commit.error=crash)", "commit_failed")
         if action == "close":
             raise CloseOnError("commitSync() threw CommitFailedException; it escaped the poll "
                                "loop and the consumer is closed (on.commit.error=close)")
 
-    def _commit_async(self, inc: Incarnation, offsets: dict, why: str, auto=False) -> None:
+    def _commit_async(self, inc: Incarnation, offsets: dict[int, int], why: str,
+                      auto: bool = False) -> None:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
             if auto else offsets
         if offsets:
-            self._send_commit(inc, offsets, why, "commitAsync", {})
+            self._send_commit(inc, offsets, why, "commitAsync", {}, owned=not auto)
 
-    def _send_commit(self, inc, offsets, why, api, result) -> None:
+    def _send_commit(self, inc: Incarnation, offsets: dict[int, int], why: str, api: str,
+                     result: dict[str, bool], owned: bool = False) -> None:
         sim = self.sim
         offsets = dict(offsets)
         for p, o in offsets.items():
             inc.committed_by_me[p] = o
 
-        def arrive():
-            ok = sim.groups.commit(self.group, self.name, self.topic, offsets)
+        def arrive() -> None:
+            ok = sim.groups.commit(self.group, self.name, self.topic, offsets, owned=owned)
             result["ok"] = ok
             text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
             if ok:
@@ -621,15 +668,19 @@ class ConsumerApplication:
                                f"{why})", offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic)
             else:
+                why_failed = ("it is no longer a member of the group"
+                              if not sim.groups.is_member(self.group, self.name) else
+                              "a rebalance gave the partition to another member: its "
+                              "generation is old, ILLEGAL_GENERATION")
                 sim.trace.emit("commit_failed", self.name,
                                f"{self.name}'s commit of {text} failed: CommitFailedException "
-                               "(it is no longer a member of the group)",
+                               f"({why_failed})",
                                offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic)
 
         sim.later(sim.net.one_way + sim.net.commit_write_ms, arrive)
 
-    def _background_commits(self, inc: Incarnation):
+    def _background_commits(self, inc: Incarnation) -> Steps[None]:
         """librdkafka: a timer commits the stored offsets every auto.commit.interval.ms."""
         interval = self.c["auto.commit.interval.ms"]
         while True:
@@ -639,7 +690,7 @@ class ConsumerApplication:
             self._commit_async(inc, dict(self._stored(inc)), "librdkafka's background auto-commit "
                                "of the stored offsets", auto=True)
 
-    def _close(self, inc: Incarnation, why: str):
+    def _close(self, inc: Incarnation, why: str) -> Steps[None]:
         if self.auto_commit:
             offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
@@ -656,11 +707,11 @@ class ConsumerApplication:
                             positions=_str_keys(inc.positions))
 
 
-def _str_keys(d: dict) -> dict:
+def _str_keys(d: dict[int, Any]) -> dict[str, Any]:
     return {str(k): v for k, v in d.items()}
 
 
-def _offsets(records) -> str:
+def _offsets(records: Sequence[tuple[Any, ...]]) -> str:
     if not records:
         return "none"
     by_p: dict[int, list[int]] = {}
@@ -673,7 +724,7 @@ def _offsets(records) -> str:
     return ", ".join(parts)
 
 
-def _positions(positions: dict) -> str:
+def _positions(positions: dict[int, int]) -> str:
     if len(positions) == 1:
         return str(next(iter(positions.values())))
     return ", ".join(f"p{p}={o}" for p, o in sorted(positions.items()))

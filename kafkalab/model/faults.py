@@ -55,17 +55,66 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple, TypeAlias
 
-from .config import ConfigError
+from .config import Config, ConfigError
+
+# One fault-plan entry ({"type": ..., options}) and a plan: the JSON a run's faults travel as.
+Fault: TypeAlias = dict[str, Any]
+FaultPlan: TypeAlias = list[Fault]
 
 # Retriable produce errors a broker answers without writing the batch (error_response).
 PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
 
 CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
                 "after_commit", "time")
+# The points the poll loop passes (every point but ``time``): the consumer counts how often
+# each member reaches each of them (``RunResult.live_counters["crash_points"]``), and a
+# ``consumer_crash`` with ``index`` k fires the k-th time.
+LOOP_POINTS = CRASH_POINTS[:-1]
+CRASH_POINT_LABELS = {"after_poll": "after poll", "before_processing": "before processing",
+                      "after_processing": "after processing", "before_commit": "before commit",
+                      "after_commit": "after commit", "time": "at a time"}
 
-_SPEC: dict[str, dict[str, tuple]] = {
+
+class FaultKind(NamedTuple):
+    """One fault type of the plan: its ``type``, a short label for tables and figures, and
+    the short name the sweep (and its CLI) has used for it, kept as an accepted alias."""
+
+    type: str
+    label: str
+    alias: str | None = None
+
+
+FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
+    FaultKind("lose_response", "lost ack", "lost_ack"),
+    FaultKind("lose_request", "lost request", "lost_request"),
+    FaultKind("error_response", "error response"),
+    FaultKind("delay_response", "delayed response"),
+    FaultKind("consumer_crash", "consumer crash", "crash"),
+    FaultKind("processing_failure", "processing failure"),
+    FaultKind("slow_processing", "slow processing"),
+    FaultKind("producer_restart", "producer restart", "producer_restart"),
+    FaultKind("abort_transaction", "aborted transaction"),
+    FaultKind("leave_transaction_open", "transaction left open"),
+    FaultKind("pause", "pause"),
+    FaultKind("random", "random faults"),
+)}
+# other spellings of a fault type (the sweep's short names, the Lab's old control names)
+FAULT_ALIASES: dict[str, str] = {k.alias: k.type for k in FAULT_KINDS.values()
+                                 if k.alias and k.alias != k.type}
+FAULT_ALIASES.update({"lost.acks": "lose_response", "lost.requests": "lose_request"})
+
+
+def fault_kind(name: str) -> FaultKind:
+    """The fault kind for a plan ``type`` or one of its aliases (``lost_ack``, ``crash``);
+    raises FaultError naming the allowed spellings."""
+    kind = FAULT_KINDS.get(FAULT_ALIASES.get(name, name)) if isinstance(name, str) else None
+    if kind is None:
+        raise FaultError(f"unknown fault kind {_show(name)}; one of: {', '.join(FAULT_KINDS)}")
+    return kind
+
+_SPEC: dict[str, dict[str, tuple[str, bool]]] = {
     # name -> {option: (kind, required)}
     "lose_response": {"message": ("int", True), "attempt": ("int", False)},
     "lose_request": {"message": ("int", True), "attempt": ("int", False)},
@@ -138,7 +187,7 @@ def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
     return float(value)
 
 
-def normalise(faults: list[dict] | None) -> list[dict]:
+def normalise(faults: FaultPlan | Fault | None) -> FaultPlan:
     """Validate a fault plan; returns a clean copy with defaults filled in."""
     if faults is None:
         return []
@@ -193,7 +242,7 @@ def normalise(faults: list[dict] | None) -> list[dict]:
     return clean
 
 
-def check_against(faults: list[dict], config: dict) -> None:
+def check_against(faults: FaultPlan, config: Config) -> None:
     """What only the run's config can tell: a message, a member or a time that does not
     exist in this run would silently never fire, so it is refused (one line, naming the
     entry)."""
@@ -213,11 +262,11 @@ def check_against(faults: list[dict], config: dict) -> None:
                              f"{limit:g}: it would never fire")
 
 
-def to_json(faults: list[dict]) -> str:
+def to_json(faults: FaultPlan) -> str:
     return json.dumps(normalise(faults), sort_keys=True)
 
 
-def from_json(text: str) -> list[dict]:
+def from_json(text: str) -> FaultPlan:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -229,7 +278,7 @@ def from_json(text: str) -> list[dict]:
     return normalise(data)
 
 
-def describe(fault: dict) -> str:
+def describe(fault: Fault) -> str:
     """One plain-English line per fault, for reports and the Lab."""
     kind = fault["type"]
     if kind == "lose_response":

@@ -240,9 +240,12 @@ def _session(spec: dict[str, Any], files: _Files) -> int:
                     commit(offset + 1)
             if batch and mode == "after-batch":
                 commit(batch[-1].offset() + 1)
-            if eof is not None or not batch:
-                # done at the end of the partition once the producer is done too (its file
-                # can appear after the end-of-partition event, which librdkafka sends once)
+            if not batch:
+                # Done at the end of the partition once the producer is done too (its file can
+                # appear after the end-of-partition event, which librdkafka sends once), and
+                # only after a consume() that returned nothing more: like the simulated
+                # application, it polls once more before closing, so a membership lost while
+                # it processed its last batch (max.poll.interval.ms) is noticed and rejoined.
                 end = _producer_end(spec["producer_done_path"])
                 if end is not None and reached["eof"] is not None and reached["eof"] >= end:
                     break

@@ -58,7 +58,8 @@ def build_ledger(
         "duplicates": sum(1 for e in ledger if e["processed"] > 1),
         # two numbers, two names (as in the simulation's outcome): messages with more than one
         # copy in the log, and the extra copies themselves
-        "log_duplicates": sum(1 for e in ledger if len(e["offsets"]) > 1),
+        "log_duplicates": sum(1 for e in ledger if len(e["offsets"]) > 1),  # the older name
+        "written_more_than_once": sum(1 for e in ledger if len(e["offsets"]) > 1),
         "extra_copies": sum(len(e["offsets"]) - 1 for e in ledger if e["offsets"]),
         "resumed_from": resumed_from,
     }

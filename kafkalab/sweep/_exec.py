@@ -74,18 +74,10 @@ def _run_one(task: tuple) -> dict:
            "log_duplicates": o["log_duplicates"], "drained": bool(o["drained"])}
     if want_space:
         members = result.config["consumers"]
-        counts = {}
-        if "crash" in kinds:
-            # count each member's crash points in a run where that member watches for
-            # crashes, as it does in every run that aims a crash fault at it
-            watched = _space.targets(plan, members)
-            for m in range(members):
-                events = result.events
-                if m not in watched:
-                    events = simulate(config, plan + _space.sentinels(members, m), seed,
-                                      snapshots=False).events
-                counts.update({k: v for k, v in _space.crash_counts(events, members).items()
-                               if k[0] == m})
+        # how often each member reached each crash point: the consumer's own counts
+        reached = result.live_counters["crash_points"]
+        counts = {(m, p): n for m in range(members)
+                  for p, n in reached.get(f"consumer-{m}", {}).items()}
         row["space"] = _space.space(kinds, result.events, counts, members,
                                     result.config["messages"], first_attempt_only=False)
     return row
@@ -173,9 +165,8 @@ class Executor:
         for task in tasks:
             out.append(run_one(task))
             self._tick()
-        if self.per_run is None:  # the baseline task simulates twice (its sentinel run)
-            runs = sum(2 if t[3] and not t[1] else 1 for t in tasks)
-            self.per_run = (time.perf_counter() - start) / runs
+        if self.per_run is None:
+            self.per_run = (time.perf_counter() - start) / len(tasks)
         return out
 
     def _map_pool(self, tasks, workers):

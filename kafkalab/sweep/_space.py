@@ -15,88 +15,28 @@ found from its events (``docs/trace-format.md``):
   the second fault of a pair also first retries (attempt 2).
 * ``producer_restart``: after each message the application sends.
 
-The crash counts are read from a run that also carries never-firing "sentinel" crash faults
-(index 10⁹), so that the consumer runs exactly as it does in a run with a real crash fault
-until the crash fires.
+The crash counts are the consumer's own: every member counts the crash points it reaches
+(``RunResult.live_counters["crash_points"]``), whether or not a crash is aimed at it.
 """
 
 from __future__ import annotations
 
 import json
 
-CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
-                "after_commit")
-KINDS = {"crash": "consumer_crash", "lost_ack": "lose_response",
-         "lost_request": "lose_request", "producer_restart": "producer_restart"}
-KIND_LABELS = {"crash": "consumer crash", "lost_ack": "lost ack",
-               "lost_request": "lost request", "producer_restart": "producer restart"}
-SENTINEL_INDEX = 10**9
-# the ``how`` of the commits the application makes itself (crash points before/after_commit);
-# auto-commits, the commit before a rebalance and the one inside close() are not crash points
-_MANUAL_HOW = ("before processing", "after processing the record",
-               "after processing the batch", "commitAsync after the batch")
+from ..model.faults import FAULT_ALIASES, FAULT_KINDS, LOOP_POINTS
+
+CRASH_POINTS = LOOP_POINTS
+# the sweep's fault kinds (its short names, public: the CLI's --faults) -> the plan's type
+KINDS = {FAULT_KINDS[t].alias: t for t in ("consumer_crash", "lose_response", "lose_request",
+                                           "producer_restart")}
+KIND_LABELS = {short: FAULT_KINDS[t].label for short, t in KINDS.items()}
 
 
-def sentinels(members: int, member: int | None = None) -> list[dict]:
-    """Crash faults that never fire: they make the consumer count its crash points (a
-    consumer with no crash fault aimed at it counts nothing, and the model's transform
-    then batches its output differently, so the run would not be the one a crash sees)."""
-    out = []
-    for m in range(members) if member is None else (member,):
-        for point in CRASH_POINTS:
-            f = {"type": "consumer_crash", "point": point, "index": SENTINEL_INDEX}
-            if members > 1:
-                f["member"] = m
-            out.append(f)
-    return out
-
-
-def targets(plan: list[dict], members: int) -> set[int]:
-    """Group members that a plan's crash faults are aimed at."""
-    out: set[int] = set()
-    for f in plan:
-        if f["type"] == "consumer_crash":
-            out |= {f["member"]} if "member" in f else set(range(members))
-    return out
-
-
-def crash_counts(events, members: int) -> dict[tuple[int, str], int]:
-    """How many times each consumer member reached each crash point in a run."""
-    counts = {(m, p): 0 for m in range(members) for p in CRASH_POINTS}
-    for e in events:
-        actor = e.actor
-        if actor.startswith("consumer-") and actor[9:].isdigit():
-            m = int(actor[9:])
-            if (m, "after_poll") not in counts:
-                continue
-            d = e.data
-            if e.kind == "poll" and d.get("records"):
-                counts[m, "after_poll"] += 1
-            elif e.kind == "process":
-                n = len(d.get("records", ()))
-                counts[m, "before_processing"] += n
-                counts[m, "after_processing"] += n
-            elif e.kind == "process_error":
-                counts[m, "before_processing"] += 1
-            elif e.kind in ("commit", "commit_failed"):
-                if d.get("how") in _MANUAL_HOW:
-                    counts[m, "before_commit"] += 1
-                    counts[m, "after_commit"] += 1
-            elif e.kind == "crash":  # reached the point, crashed there: no event for it
-                reason = d.get("reason", "")
-                if "killed before processing" in reason:
-                    counts[m, "before_processing"] += 1
-                elif "killed before commit" in reason or "producer was fenced" in reason:
-                    # a transaction that did not commit: the crash came at or after the
-                    # point before the commit
-                    counts[m, "before_commit"] += 1
-        elif actor.startswith("consumer-") and actor.endswith("-producer") \
-                and e.kind == "txn_commit":
-            m = int(actor.split("-")[1])
-            if (m, "before_commit") in counts:
-                counts[m, "before_commit"] += 1
-                counts[m, "after_commit"] += 1
-    return counts
+def kind_name(name: str) -> str | None:
+    """The sweep's short name for a fault kind given in the model's words or the sweep's
+    (``lose_response`` or ``lost_ack``); None if the sweep does not place it."""
+    t = FAULT_ALIASES.get(name, name)
+    return next((short for short, typ in KINDS.items() if typ == t), None)
 
 
 def crash_space(counts: dict[tuple[int, str], int], members: int) -> list[dict]:
@@ -179,7 +119,7 @@ def label(f: dict) -> str:
         who = f" (consumer-{f['member']})" if "member" in f else ""
         return f"crash {f['point']} #{f['index']}{who}"
     if t in ("lose_response", "lose_request"):
-        what = "lost ack" if t == "lose_response" else "lost request"
+        what = FAULT_KINDS[t].label
         attempt = f.get("attempt", 1)
         return f"{what} m{f['message']}" + (f" attempt {attempt}" if attempt != 1 else "")
     if t == "producer_restart":

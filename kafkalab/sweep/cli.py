@@ -1,10 +1,9 @@
-"""The command line's sweep, a progress line, the benchmark, and the standard sweeps the
-guarantee figures use."""
+"""The command line's sweep, a progress line, and the standard sweeps the guarantee figures
+use (the sweep benchmark is in ``benchmarks/sweep.py``)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
@@ -47,19 +46,6 @@ def run_sweep_cli(name: str, depth: int = 1, overrides: dict | None = None,
     if as_json:
         return json.dumps(result.to_json_dict(), sort_keys=True), 0
     return result.format_text(), 0
-
-
-def benchmark(messages: int = 100, processes: int | None = None) -> dict:
-    """Sweep every consumer crash point of a ``messages``-message at-least-once run
-    (per-record commits): {runs, seconds, runs_per_s, processes, serial_runs_per_s}."""
-    overrides = {"messages": messages}
-    start = time.perf_counter()
-    result = sweep("at-least-once-manual-commit", depth=1, faults=("crash",),
-                   overrides=overrides, processes=processes)
-    seconds = time.perf_counter() - start
-    return {"runs": result.runs, "seconds": round(seconds, 3),
-            "runs_per_s": round(result.runs / seconds, 1), "processes": result.processes,
-            "cpus": os.cpu_count()}
 
 
 # The five delivery semantics of the guarantee figures: label -> (preset, promise)

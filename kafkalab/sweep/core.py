@@ -74,10 +74,12 @@ def target(scenario_or_config, overrides: dict | None = None) -> Target:
 def _kinds(faults) -> tuple[str, ...]:
     if isinstance(faults, str):
         faults = (faults,)
-    kinds = tuple(dict.fromkeys(faults))
-    for k in kinds:
-        if k not in _space.KINDS:
-            raise ConfigError(f"unknown fault kind {k!r}; one of: {', '.join(_space.KINDS)}")
+    for k in faults:
+        if not isinstance(k, str) or _space.kind_name(k) is None:
+            raise ConfigError(f"unknown fault kind {k!r}; one of: {', '.join(_space.KINDS)} "
+                              f"(or the model's {', '.join(_space.KINDS.values())})")
+    # the model's words (lose_response) are accepted; the result names the sweep's kinds
+    kinds = tuple(dict.fromkeys(_space.kind_name(k) for k in faults))
     if not kinds:
         raise ConfigError("give at least one fault kind")
     return kinds

@@ -85,14 +85,29 @@ def wrap(text: str, width: int = 72) -> str:
     return "<br>".join(pattern.findall(text))
 
 
+CAPTION_CHARS = 90  # a caption line: ~520 px of 11 px text, fits a figure beside the Lab's controls
+CAPTION_LINE_PX = 14
+
+
+def caption_lines(text: str) -> int:
+    return wrap(text, CAPTION_CHARS).count("<br>") + 1
+
+
+def top_margin(caption_text: str, base: int = 70) -> int:
+    """Room above the plot for the title and a caption of that many wrapped lines."""
+    return base + CAPTION_LINE_PX * (caption_lines(caption_text) - 1)
+
+
 def base_layout(title: str, caption_text: str, *, height: int = 420, **extra: Any) -> dict:
-    plot_px = max(height - 70 - 120, 60)
+    top = top_margin(caption_text)
+    height += top - 70  # the plot keeps its height; a longer caption adds room above it
+    plot_px = max(height - top - 120, 60)
     layout = {
         "title": {"text": title, "x": 0.01, "xanchor": "left"},
         "meta": {"caption": caption_text},
         "font": FONT,
         "height": height,
-        "margin": {"l": 70, "r": 20, "t": 70, "b": 120},
+        "margin": {"l": 70, "r": 20, "t": top, "b": 120},
         "template": "plotly_white",
         "hoverlabel": {"align": "left"},
         "legend": {"orientation": "h", "yanchor": "top", "y": -58 / plot_px, "x": 0,
@@ -104,7 +119,9 @@ def base_layout(title: str, caption_text: str, *, height: int = 420, **extra: An
 
 
 def caption_annotation(text: str) -> dict:
-    return {"text": text, "xref": "paper", "yref": "paper", "x": 0, "y": 1.0, "yanchor": "bottom",
+    """The caption above the plot, wrapped so that it reads at a laptop's width."""
+    return {"text": wrap(text, CAPTION_CHARS), "align": "left",
+            "xref": "paper", "yref": "paper", "x": 0, "y": 1.0, "yanchor": "bottom",
             "xanchor": "left", "showarrow": False, "font": {"size": 11, "color": "#444444"},
             "name": "caption"}
 

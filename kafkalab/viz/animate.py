@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from ._common import MAX_FRAMES, caption_annotation, sample_steps
+from ._common import (
+    CAPTION_LINE_PX,
+    MAX_FRAMES,
+    caption_annotation,
+    caption_lines,
+    sample_steps,
+    top_margin,
+)
 from ._common import figure as _make_figure
 from .ledger import ledger_hovers, ledger_spec
 from .log import log_spec
@@ -64,6 +71,7 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
         frames.append({"name": str(step), "data": _keep_legend(spec["data"]),
                        "layout": {"title": layout["title"], "annotations": annotations,
                                   "shapes": layout.get("shapes", [])}})
+    _legend_only_what_appears(frames)
     last = specs[steps[-1]]
     base = build(steps[0])
     layout = dict(base["layout"])
@@ -72,6 +80,12 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
                       "sampled": sampled, "figure": kind}
     layout["annotations"] = frames[0]["layout"]["annotations"]
     margin = dict(layout.get("margin", {}))
+    lines = max(caption_lines(f["layout"]["annotations"][0]["text"].replace("<br>", " "))
+                for f in frames)
+    grow = top_margin("", 70) + CAPTION_LINE_PX * (lines - 1) - margin.get("t", 70)
+    if grow > 0:  # room for the longest frame caption
+        margin["t"] = margin.get("t", 70) + grow
+        layout["height"] = layout.get("height", 450) + grow
     margin["b"] = 150
     margin["r"] = max(margin.get("r", 20), 230)
     layout["margin"] = margin
@@ -95,7 +109,32 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
                    "args": [[str(step)], {"mode": "immediate", "transition": {"duration": 0},
                                           "frame": {"duration": 0, "redraw": True}}]}
                   for step in steps]}]
-    return {"data": _keep_legend(base["data"]), "layout": layout, "frames": frames}
+    data = _keep_legend(base["data"])
+    shown = {t.get("name") for f in frames for t in f["data"] if t.get("showlegend") is not False}
+    for trace in data:
+        if trace.get("name") not in shown:
+            trace["showlegend"] = False
+    return {"data": data, "layout": layout, "frames": frames}
+
+
+def _has_points(trace: dict) -> bool:
+    for key in ("x", "y", "cells"):
+        values = trace.get(key)
+        if isinstance(values, dict):
+            return True
+        if values and any(v is not None for v in values):
+            return True
+    return trace.get("type") not in (None, "scatter")
+
+
+def _legend_only_what_appears(frames: list[dict]) -> None:
+    """A legend entry only for what some frame draws (issue 14 item 3: the animated timeline
+    listed every event kind, most of which never happen in the run)."""
+    drawn = {t.get("name") for f in frames for t in f["data"] if _has_points(t)}
+    for f in frames:
+        for trace in f["data"]:
+            if trace.get("name") not in drawn and trace.get("showlegend", True) is not False:
+                trace["showlegend"] = False
 
 
 def _keep_legend(data: list[dict]) -> list[dict]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._common import FONT, C, caption_annotation, wrap
+from ._common import FONT, C, caption_annotation, top_margin, wrap
 from .ledger import CATEGORIES as LEDGER_CATEGORIES
 from .ledger import label, ledger_state
 
@@ -67,7 +67,7 @@ def comparison(results: dict) -> go.Figure:
     fig.update_layout(
         title={"text": "Same fault plan, different settings", "x": 0.01},
         meta={"caption": cap}, font=FONT, template="plotly_white", height=480,
-        margin={"l": 70, "r": 20, "t": 100, "b": 110}, barmode="group",
+        margin={"l": 70, "r": 20, "t": top_margin(cap, 100), "b": 110}, barmode="group",
         legend={"orientation": "h", "y": -0.2, "x": 0, "font": {"size": 11}},
         hoverlabel={"align": "left"})
     ann = caption_annotation(cap)
@@ -113,7 +113,7 @@ def commit_cost_chart(outcome_by_strategy) -> go.Figure:
     fig.update_layout(
         title={"text": "What a commit costs: simulated throughput by commit strategy", "x": 0.01},
         meta={"caption": cap}, font=FONT, template="plotly_white", height=430,
-        margin={"l": 80, "r": 20, "t": 80, "b": 70}, showlegend=False,
+        margin={"l": 80, "r": 20, "t": top_margin(cap, 80), "b": 70}, showlegend=False,
         xaxis={"title": {"text": "commit strategy"}},
         yaxis={"title": {"text": "records processed per second (simulated)"},
                "range": [0, top * 1.3], "autorange": False},

@@ -20,6 +20,10 @@ _COLOURS = {_NEITHER: "#56B4E9",  # sky blue: nothing lost, nothing duplicated
             _LOST: "#D55E00",  # vermillion: loss
             _BOTH: "#CC79A7",  # reddish purple: both
             _NA: "#EEEEEE"}  # light grey: this fault has no place in this configuration
+# Never colour alone: the cells also say ✗/✓ in words, and each state has its own legend shape
+# (the ledger's: plain for fine, x for loss, dot for duplicates).
+_SYMBOLS = {_NEITHER: "square", _DUP: "square-dot", _LOST: "square-x", _BOTH: "square-cross",
+            _NA: "square-open"}
 _STATE_WORDS = {_NEITHER: "no loss, no duplicates", _DUP: "duplicates",
                 _LOST: "loss", _BOTH: "loss and duplicates", _NA: "no such place"}
 CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
@@ -96,7 +100,8 @@ def _heatmap(z, text, hover, x, y) -> go.Heatmap:
 def _legend_traces() -> list[go.Scatter]:
     """Legend entries for the cell colours (the heatmap itself has no legend)."""
     return [go.Scatter(x=[None], y=[None], mode="markers", name=_STATE_WORDS[s],
-                       marker={"size": 12, "symbol": "square", "color": _COLOURS[s]},
+                       marker={"size": 12, "symbol": _SYMBOLS[s], "color": _COLOURS[s],
+                               "line": {"color": "#000000", "width": 1}},
                        hoverinfo="skip") for s in (_NEITHER, _DUP, _LOST, _BOTH)]
 
 

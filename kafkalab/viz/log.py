@@ -29,6 +29,8 @@ BOUNDS = (
 )
 
 
+TABLE_X0 = 0.62  # the producer-state table takes the right 38% of the figure
+
 def log_width(max_end: int) -> int:
     if max_end <= 20:
         return max(max_end, 10)
@@ -247,12 +249,15 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
     rows = producer_state(result, step)
     if rows:
         data.append({"type": "table", "name": "producer state",
-                     "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]},
-                     "columnwidth": [1.8, 0.8, 0.8, 1.0, 0.8, 0.9, 1.0],
-                     "header": {"values": ["producer", "PID", "epoch", "partition", "last seq",
-                                           "last offset", "dup batches dropped"],
+                     "domain": {"x": [TABLE_X0, 1.0], "y": [0.0, 1.0]},
+                     "columnwidth": [1.5, 0.8, 0.9, 1.2, 0.8, 0.9, 1.1],
+                     # line breaks here: plotly.js does not wrap header words by itself, so
+                     # narrow columns printed "epochpartition" (issue 14 item 3)
+                     "header": {"values": ["producer", "PID", "epoch", "topic<br>partition",
+                                           "last<br>seq", "last<br>offset",
+                                           "duplicate<br>batches<br>dropped"],
                                 "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
-                                "height": 40},
+                                "height": 46},
                      "cells": {"values": [
                          [r["producer"] for r in rows], [r["pid"] for r in rows],
                          [r["epoch"] for r in rows],
@@ -265,7 +270,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
         # it, and in a FigureWidget that pass left the cell (and its header) blank.
         reason = wrap(no_producer_id_reason(result), REASON_LINE_CHARS)
         data.append({"type": "table", "name": "producer state",
-                     "domain": {"x": [0.7, 1.0], "y": [0.0, 1.0]}, "columnwidth": [1.0],
+                     "domain": {"x": [TABLE_X0, 1.0], "y": [0.0, 1.0]}, "columnwidth": [1.0],
                      "header": {"values": ["producer state<br>(PID, epoch, last sequence)"],
                                 "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
                                 "height": 36, "align": "left"},
@@ -280,7 +285,8 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
         cap += f" Showing a window: {spans}."
     layout = base_layout(
         title, cap, height=height,
-        xaxis={"title": {"text": f"offset mod {width}"}, "domain": [0.0, 0.66],
+        xaxis={"title": {"text": "offset within its row (each row label gives its offsets)"},
+               "domain": [0.0, TABLE_X0 - 0.04],
                "range": [-0.7, width - 0.3], "autorange": False, "dtick": 1 if width <= 20 else 5,
                "showgrid": False, "zeroline": False},
         yaxis={"title": {"text": "topic, partition [offsets]"}, "range": [total_rows - 0.5, -0.6],

@@ -192,7 +192,7 @@ def timeline_spec(result, partition: int = 0, upto: int | None = None, s: dict |
                 if v is not None] + [1])
     title = (f"Offsets over time, {result.observed_topic} partition {partition}"
              + (f" — {result.scenario}" if result.scenario else ""))
-    cap = timeline_caption(result, band)
+    cap = timeline_caption(result, band, upto)
     layout = base_layout(title, cap, height=460,
                          xaxis={"title": {"text": "simulated time (ms)"}, "range": time_range(result),
                                 "autorange": False, "zeroline": False},
@@ -266,9 +266,28 @@ def _marker_traces(result, partition: int, s: dict, upto: int | None) -> list[di
     return out
 
 
-def timeline_caption(result, band) -> str:
+def timeline_caption(result, band, upto: int | None = None) -> str:
+    """What the figure shows. With ``upto`` before the run's last step (an animation frame) it
+    describes that frame only: nothing about what happens later (issue 14 item 3: frame 0 said
+    "never runs ahead" of the very run whose point is that it does)."""
     o = result.outcome
     end_t = result.events[-1].t if result.events else 0.0
+    step = clamp_step(result, upto)
+    if upto is not None and 0 <= step < len(result.events) - 1:
+        now = result.events[step].t
+        snap = result.snapshots[step] if result.snapshots else {}
+        if band:
+            t0, _t1, lo, hi = band[-1]
+            if band[-1][1] >= now:
+                where = (f"now the committed offset ({hi}) is ahead of processing: offsets "
+                         f"{lo}–{hi - 1} are committed but not processed")
+            else:
+                where = (f"at t={band[0][0]:g} ms the committed offset ran ahead of "
+                         "processing")
+        else:
+            where = "so far the committed offset has not run ahead of processing"
+        done = f"; {snap['processed']} records processed so far" if "processed" in snap else ""
+        return f"Step {step} (t={now:g} ms): {where}{done}."
     if band and band[-1][1] >= end_t:
         t0, _t1, lo, hi = band[-1]
         where = (f"From t={band[0][0]:g} ms the committed offset runs ahead of processing; "

@@ -35,23 +35,24 @@ from .. import model as _model
 from .. import scenarios
 from ..model.config import COMMIT_STRATEGIES, ERROR_ACTIONS, ConfigError, resolve
 from ..model.faults import describe as describe_fault
-from ..viz._common import C, sink_prefix
+from ..viz._common import C, sink_prefix, wrap
 from ..viz.ledger import CATEGORIES as LEDGER_CATEGORIES
 from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
 from ..viz.log import log_spec
 from ..viz.timeline import now_line, series, timeline_spec
 from ..viz.topology import build_graph, layout_positions, topology_spec
+from . import link as _link
 from . import tools
 from .live_figure import LiveFigure
 from .number_box import FloatBox, IntBox, NumberBox
-from .settings import inert_controls, inert_notes
+from .settings import NONE, faults_to_controls, inert_controls, inert_notes
 
 DEFAULT_SCENARIO = "at-most-once-auto-commit"
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
-NONE = -1  # "no fault" in the fault-number boxes
 TRANSACTIONAL_ID = "kafkalab-app"
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
-FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
+LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
+FIGURE_HEIGHT = 420  # px at most: a figure and the controls fit a 1280x720 laptop screen
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
 
@@ -74,7 +75,7 @@ def _scenario_names() -> list[str]:
     for name, preset in scenarios.PRESETS.items():
         names.append(name)
         names.extend(f"{name}/{variant}" for variant in preset.variants)
-    return names
+    return names + _link.extra_scenarios(names)  # scenario files (scenarios/ next to the notebook)
 
 
 LABEL_PX = 170  # control labels; the side column is CONTROL_PX wide
@@ -148,8 +149,13 @@ def _make_controls() -> dict[str, widgets.Widget]:
 class Lab(widgets.VBox):
     """An interactive dashboard over one kafkalab scenario."""
 
+    link = _link.lab_link  # lab.link(): this run at this step, as a kafkalab link
+    open_link = _link.open_in  # lab.open_link(s): restore a link's state (bad link: one line)
+    from_link = classmethod(_link.from_link)  # Lab.from_link(s): a new Lab at a link's state
+
     def __init__(self, scenario: str = DEFAULT_SCENARIO, **kwargs: Any):
         super().__init__(**kwargs)
+        scenario = _link.scenario_name(scenario)  # a scenario file's path: its name
         self.result = None
         self.outcome: dict = {}
         self.error: str | None = None
@@ -208,6 +214,7 @@ class Lab(widgets.VBox):
 
         self._build_tools()
         self.children = self._layout()
+        _link.attach(self)  # the "copy link" row; it also opens a #kafkalab= link in the page URL
         self._busy = True
         try:
             self.scenario_picker.value = scenario if scenario in self.scenario_picker.options \
@@ -304,7 +311,7 @@ class Lab(widgets.VBox):
         self._preset = preset
         self._explicit = set(preset.config)
         self._txn_id = preset.config.get("transactional.id") or TRANSACTIONAL_ID
-        fault_values, self._other_faults = _faults_to_controls(preset.faults)
+        fault_values, self._other_faults = faults_to_controls(preset.faults)
         self._busy = True
         try:
             if self.scenario_picker.value != name and name in self.scenario_picker.options:
@@ -860,6 +867,48 @@ class Lab(widgets.VBox):
         self._set_text(_step_html(r, step))
 
 
+def fit_beside_controls(spec: dict) -> dict:
+    """A figure spec for the Lab's figure column (~500 px wide on a 1280 px laptop, beside the
+    controls): at most FIGURE_HEIGHT tall, a smaller title font, a legend in fixed-width
+    columns below the axis title."""
+    layout = dict(spec["layout"])
+    title = layout.get("title")
+    if isinstance(title, dict) and isinstance(title.get("text"), str):
+        layout["title"] = {**title, "font": {"size": 13 if len(title["text"]) > 50 else 15}}
+    if isinstance(layout.get("legend"), dict) and layout["legend"].get("orientation") == "h":
+        layout["legend"] = {**layout["legend"], "entrywidth": 0.5, "entrywidthmode": "fraction",
+                            "font": {"size": 10}}
+        margin = dict(layout.get("margin") or {})
+        margin["b"] = max(margin.get("b", 0), 160)
+        layout["margin"] = margin
+        height = min(layout.get("height", FIGURE_HEIGHT), FIGURE_HEIGHT)
+        plot_px = max(height - margin.get("t", 70) - margin["b"], 60)
+        layout["legend"]["y"] = -58 / plot_px
+    yaxis = layout.get("yaxis")
+    if isinstance(yaxis, dict) and isinstance(yaxis.get("title"), dict):
+        text = yaxis["title"].get("text") or ""
+        if len(text) > 24 and "<br>" not in text:  # a short plot: the title in two lines
+            layout["yaxis"] = {**yaxis, "title": {**yaxis["title"], "text": wrap(text, 24),
+                                                  "font": {"size": 11}}}
+    annotations = layout.get("annotations")
+    if isinstance(annotations, list):
+        lines = 1
+        rewrapped = []
+        for a in annotations:
+            if isinstance(a, dict) and a.get("name") == "caption":
+                text = wrap(str(a.get("text", "")).replace("<br>", " "), LAB_CAPTION_CHARS)
+                lines = text.count("<br>") + 1
+                a = {**a, "text": text}
+            rewrapped.append(a)
+        layout["annotations"] = rewrapped
+        margin = dict(layout.get("margin") or {})
+        margin["t"] = 70 + 14 * (lines - 1)
+        layout["margin"] = margin
+    if layout.get("height", 0) > FIGURE_HEIGHT:
+        layout["height"] = FIGURE_HEIGHT
+    return {**spec, "layout": layout}
+
+
 def _apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | None = None) -> bool:
     """Update a FigureWidget in place from a spec, sending only what differs from the spec
     sent last time (``sent``: the Lab's cache for this figure).
@@ -869,9 +918,8 @@ def _apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | No
     validation, which dominates for large runs (the specs are built by kafkalab.viz and were
     validated when the traces were first added). Traces are rebuilt only when their structure
     (count, types, names) changed. Returns True if they were rebuilt."""
+    spec = fit_beside_controls(spec)
     data = spec["data"]
-    if spec["layout"].get("height", 0) > FIGURE_HEIGHT:  # fits a laptop screen beside controls
-        spec = {**spec, "layout": {**spec["layout"], "height": FIGURE_HEIGHT}}
     old_data = sent.get("data")
     same = old_data is not None and len(fig.data) == len(data) == len(old_data) and all(
         o.get("type") == d.get("type") and o.get("name") == d.get("name")
@@ -951,34 +999,3 @@ def _step_html(result, step: int, around: int = 2) -> str:
     if nearby:
         lines.append("<ul style='margin:2px 0 0 0'>" + "".join(nearby) + "</ul>")
     return "".join(lines)
-
-
-def _faults_to_controls(faults: list[dict]) -> tuple[dict, list[dict]]:
-    """Split a preset's fault plan into control values and the faults no control expresses."""
-    values: dict[str, Any] = {"crash.after.record": NONE, "processing.failure.record": NONE,
-                              "lost.acks": 0, "lost.acks.probability": 0.0,
-                              "crash.probability": 0.0, "producer.restart.after.message": NONE,
-                              "producer.restart.zombie": False}
-    other: list[dict] = []
-    for f in faults:
-        kind = f["type"]
-        if kind == "consumer_crash" and f.get("point") == "after_processing" and "message" in f \
-                and values["crash.after.record"] == NONE and set(f) <= {"type", "point", "message"}:
-            values["crash.after.record"] = f["message"]
-        elif kind == "processing_failure" and f.get("times", 1) == 1 and \
-                values["processing.failure.record"] == NONE:
-            values["processing.failure.record"] = f["message"]
-        elif kind == "producer_restart" and "after_message" in f and \
-                values["producer.restart.after.message"] == NONE:
-            values["producer.restart.after.message"] = f["after_message"]
-            values["producer.restart.zombie"] = bool(f.get("zombie", False))
-        elif kind == "random":
-            rest = {k: v for k, v in f.items() if k not in ("type", "lose_response",
-                                                             "consumer_crash")}
-            values["lost.acks.probability"] = float(f.get("lose_response", 0.0))
-            values["crash.probability"] = float(f.get("consumer_crash", 0.0))
-            if rest:
-                other.append({"type": "random", **rest})
-        else:
-            other.append(copy.deepcopy(f))
-    return values, other

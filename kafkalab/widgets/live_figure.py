@@ -79,7 +79,12 @@ View.perform_render = function () {
     if (w === width || w === 0) return;
     width = w;
     cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => this.autosizeFigure());
+    frame = requestAnimationFrame(() => {
+      // plotly's autosize takes the height from the element: keep the figure's own height
+      const layout = this.model.get("_widget_layout") || {};
+      if (layout.height) this.el.style.height = layout.height + "px";
+      this.autosizeFigure();
+    });
   });
   this.kafkalabResize.observe(this.el);
 };

@@ -8,24 +8,32 @@ to its control instead (COMMON: never a setting silently ignored).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
 NONE = -1  # "no fault" in the fault-number boxes
+# strategies whose commits come from the background auto-commit (model.config.COMMIT_STRATEGIES)
+AUTO_COMMITTING = ("auto", "store-after-processing")
 
 Values = Mapping[str, Any]
 
 # (control, when it has no effect, why) — checked in this order; the first match per control wins.
 _RULES: tuple[tuple[str, Callable[[Values], bool], Callable[[Values], str]], ...] = (
     ("enable.auto.commit",
-     lambda v: v["enable.auto.commit"] and v["commit.strategy"] != "auto",
-     lambda v: f"no effect here: commit.strategy is {v['commit.strategy']}, so in this model "
-               "the application's own commits are the only ones (choose auto to see the "
-               "background commit)"),
+     # Java: auto-commit inside poll() commits what the previous poll handed out, which the
+     # application's own commit after processing already covers. NOT so for librdkafka: its
+     # timer commits stored offsets mid-batch, so a crash then loses records (the model runs it).
+     lambda v: v["enable.auto.commit"] and v["commit.strategy"] not in AUTO_COMMITTING
+     and v["client.model"] == "java",
+     lambda v: f"no effect on the outcome here: commit.strategy is {v['commit.strategy']}, "
+               "so the application's own commits already cover what the Java client's "
+               "auto-commit in poll() would commit (it only adds a commit in close())"),
     ("auto.commit.interval.ms",
-     lambda v: not v["enable.auto.commit"] or v["commit.strategy"] != "auto",
-     lambda v: "no effect here: nothing auto-commits (enable.auto.commit is off or "
-               "commit.strategy is manual)"),
+     lambda v: not v["enable.auto.commit"] or (v["commit.strategy"] not in AUTO_COMMITTING
+                                               and v["client.model"] == "java"),
+     lambda v: "no effect here: " + ("enable.auto.commit is off" if not v["enable.auto.commit"]
+                                     else "the application's own commits decide")),
     ("enable.auto.offset.store",
      lambda v: v["client.model"] != "librdkafka",
      lambda v: "no effect here: a librdkafka property; client.model is java"),
@@ -70,3 +78,34 @@ def inert_notes(values: Values) -> dict[str, str]:
 def inert_controls() -> tuple[str, ...]:
     """Every control that can get a note."""
     return tuple(dict.fromkeys(name for name, _, _ in _RULES))
+
+
+def faults_to_controls(faults: list[dict]) -> tuple[dict, list[dict]]:
+    """Split a preset's fault plan into control values and the faults no control expresses."""
+    values: dict[str, Any] = {"crash.after.record": NONE, "processing.failure.record": NONE,
+                              "lost.acks": 0, "lost.acks.probability": 0.0,
+                              "crash.probability": 0.0, "producer.restart.after.message": NONE,
+                              "producer.restart.zombie": False}
+    other: list[dict] = []
+    for f in faults:
+        kind = f["type"]
+        if kind == "consumer_crash" and f.get("point") == "after_processing" and "message" in f \
+                and values["crash.after.record"] == NONE and set(f) <= {"type", "point", "message"}:
+            values["crash.after.record"] = f["message"]
+        elif kind == "processing_failure" and f.get("times", 1) == 1 and \
+                values["processing.failure.record"] == NONE:
+            values["processing.failure.record"] = f["message"]
+        elif kind == "producer_restart" and "after_message" in f and \
+                values["producer.restart.after.message"] == NONE:
+            values["producer.restart.after.message"] = f["after_message"]
+            values["producer.restart.zombie"] = bool(f.get("zombie", False))
+        elif kind == "random":
+            rest = {k: v for k, v in f.items() if k not in ("type", "lose_response",
+                                                             "consumer_crash")}
+            values["lost.acks.probability"] = float(f.get("lose_response", 0.0))
+            values["crash.probability"] = float(f.get("consumer_crash", 0.0))
+            if rest:
+                other.append({"type": "random", **rest})
+        else:
+            other.append(copy.deepcopy(f))
+    return values, other

@@ -1,0 +1,168 @@
+"""Grading a class offline (issue 19.3): a synthetic class folder, made here, graded to the
+expected CSV. Every broken submission gets a row that says what is wrong, and the batch
+goes on.
+
+The wrong answers come from solutions/03_at_least_once_manual_commit_misconceptions.py (their
+facts: /work/shared/reference/kafka-semantics.md §A); each must be graded ✗ with the
+cause named, exactly as the learner's own check cell would say."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import importlib.util
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+
+from kafkalab.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "solutions" / "03_at_least_once_manual_commit_exercises.ipynb"
+EXERCISE = ROOT / "exercises" / "03_at_least_once_manual_commit_exercises.ipynb"
+OTHER = ROOT / "solutions" / "05_idempotent_producer_exercises.ipynb"
+TASKS = ("per_record", "async_commits", "group_config", "handle_batch")
+ANSWER = {"per_record": "03-03", "async_commits": "03-06", "group_config": "03-09",
+          "handle_batch": "03-12"}
+BUDGET = 40  # seconds per notebook: generous; only the endless loop uses it up
+
+
+def _misconceptions() -> dict:
+    path = ROOT / "solutions" / "03_at_least_once_manual_commit_misconceptions.py"
+    spec = importlib.util.spec_from_file_location("m03", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MISCONCEPTIONS
+
+
+def _answer(task: str, wrong) -> str:
+    if callable(wrong.answer):
+        text = inspect.getsource(wrong.answer)
+        return text + (f"\n{task} = {wrong.answer.__name__}\n"
+                       if wrong.answer.__name__ != task else "")
+    return f"{task} = {wrong.answer!r}\n"
+
+
+def _with(nb: dict, **answers) -> dict:
+    nb = copy.deepcopy(nb)
+    for cell in nb["cells"]:
+        for task, text in answers.items():
+            if cell.get("id") == ANSWER[task]:
+                cell["source"] = text
+    return nb
+
+
+def _write(folder: Path, student: str, nb_or_text, name="submission.ipynb") -> None:
+    (folder / student).mkdir(parents=True, exist_ok=True)
+    text = nb_or_text if isinstance(nb_or_text, str) else json.dumps(nb_or_text)
+    (folder / student / name).write_text(text, encoding="utf-8")
+
+
+def make_class(folder: Path) -> dict:
+    """The class folder and the expected {(student, task): (status, words in reason)}."""
+    solution = json.loads(SOLUTION.read_text(encoding="utf-8"))
+    expected: dict = {}
+
+    def expect(student, status="pass", words="", **special):
+        for task in TASKS:
+            expected[(student, task)] = special.get(task, (status, words))
+
+    _write(folder, "ada", solution, "my homework (final).ipynb")
+    expect("ada")
+    _write(folder, "bea", EXERCISE.read_text(encoding="utf-8"))  # handed in untouched
+    expect("bea", "not done", "not done yet")
+    wrong = _misconceptions()
+    rounds = max(len(v) for v in wrong.values())
+    for i in range(rounds):
+        answers = {t: wrong[t][i] for t in TASKS if i < len(wrong[t])}
+        student = f"myth-{i}"
+        _write(folder, student, _with(solution, **{t: _answer(t, w) for t, w in answers.items()}))
+        expect(student, **{t: ("fail", w.says[0]) for t, w in answers.items()})
+    _write(folder, "syntax", _with(solution, per_record="per_record = {'enable.auto.commit': "))
+    expect("syntax", per_record=("error", "your answer cell 03-03 raised SyntaxError"))
+    _write(folder, "loop", _with(solution, handle_batch="def handle_batch(records, process, "
+                                                        "commit):\n    while True:\n"
+                                                        "        pass\n"))
+    expect("loop", handle_batch=("error", "did not finish"))
+    _write(folder, "hog", _with(solution, group_config="hog = bytearray(8 * 1024**3)\n"
+                                                       "group_config = {}\n"))
+    expect("hog", group_config=("error", "your answer cell 03-09 raised MemoryError"))
+    _write(folder, "chatty", _with(solution, per_record="for i in range(200_000):\n"
+                                                        "    print('x' * 100)\n"
+                                                        "per_record = {'enable.auto.commit':"
+                                                        " False, 'commit.strategy': "
+                                                        "'per-record'}\n"))
+    expect("chatty")
+    missing = copy.deepcopy(solution)
+    missing["cells"] = [c for c in missing["cells"] if c.get("id") != "03-06"]
+    _write(folder, "missing", missing)
+    expect("missing", async_commits=("error", "the answer cell 03-06 is missing"))
+    moved = copy.deepcopy(solution)
+    cell = next(c for c in moved["cells"] if c.get("id") == "03-09")
+    moved["cells"].remove(cell)
+    moved["cells"].insert(1, cell)
+    _write(folder, "moved", moved)
+    expect("moved")
+    expected[("moved", "(notebook)")] = ("note", "not in the exercise's order")
+    _write(folder, "other", json.loads(OTHER.read_text(encoding="utf-8")))
+    expected[("other", "(notebook)")] = ("error", "this is exercise 05's notebook")
+    _write(folder, "empty", "")
+    expected[("empty", "(notebook)")] = ("error", "the file is empty")
+    _write(folder, "corrupt", SOLUTION.read_text(encoding="utf-8")[:500])
+    expected[("corrupt", "(notebook)")] = ("error", "not valid JSON")
+    _write(folder, "stranger", {"cells": [{"cell_type": "code", "id": "x", "source": "1",
+                                           "metadata": {}, "outputs": []}], "metadata": {}})
+    expected[("stranger", "(notebook)")] = ("error", "not one of the exercise notebooks")
+    return expected
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    folder = root / "submissions"
+    expected = make_class(folder)
+    out, feedback = root / "grades.csv", root / "feedback"
+    code = main(["grade", str(folder), "--out", str(out), "--feedback", str(feedback),
+                 "--exercise", "03", "--timeout", str(BUDGET), "--jobs", "2"])
+    assert code == 0
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return expected, rows, feedback, folder
+
+
+def test_the_class_is_graded_as_expected(graded):
+    expected, rows, _, _ = graded
+    got = {(r["student"], r["task"]): r for r in rows}
+    assert set(got) == set(expected)
+    for key, (status, words) in expected.items():
+        row = got[key]
+        assert row["status"] == status, (key, row)
+        assert words in row["reason"] or status == "fail", (key, row)
+        assert row["passed"] == ("true" if status == "pass" else "false")
+        assert "\n" not in row["reason"]
+
+
+def test_wrong_answers_are_explained_in_the_feedback(graded):
+    expected, _, feedback, _ = graded
+    for (student, _task), (status, words) in expected.items():
+        if status == "fail":
+            page = (feedback / f"{student}.html").read_text(encoding="utf-8")
+            assert words.split("'")[0][:30].replace("<", "&lt;") in page, (student, words)
+
+
+def test_nothing_is_written_next_to_the_submissions(graded):
+    _, _, _, folder = graded
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == sorted(
+        ["my homework (final).ipynb"] + ["submission.ipynb"] * (len(
+            [p for p in folder.iterdir() if p.is_dir()]) - 1))
+
+
+def test_grading_one_notebook_in_process(tmp_path):
+    """The API the CLI uses, on one file: a correct notebook passes every task."""
+    from kafkalab.grade import Submission, grade_one
+    from kafkalab.grade.exercises import load_all
+
+    sub = grade_one(Submission(SOLUTION, "me"), load_all(), budget_s=BUDGET)
+    assert [(r.task, r.status) for r in sub.rows] == [(t, "pass") for t in TASKS]
