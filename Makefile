@@ -7,14 +7,16 @@ PY := $(VENV)/bin/python
 PINS := binder/requirements.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(PINS) | cksum | cut -d' ' -f1)
 
-.PHONY: lab test test-under-load bench bench-lite fuzz lint e2e lite e2e-lite exercises pins clean \
-	crosscheck-deep
+.PHONY: venv lab test test-under-load bench bench-lite fuzz lint e2e lite e2e-lite exercises pins \
+	clean crosscheck-deep
 
 $(STAMP): pyproject.toml $(PINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c $(PINS) -e ".[test,bench]"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
 
 # As root it passes --allow-root (and says so), with no display it opens no browser; it prints
 # the URL to open. LAB_PORT=9000 make lab picks the port (default: the first free from 8888).

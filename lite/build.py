@@ -46,6 +46,13 @@ STAGE = BUILD / "lite-src"  # the generated lite_dir (never edit: rebuilt every 
 OUT = BUILD / "lite"
 SUMMARY = BUILD / "lite-build.json"
 CONTENT_DIRS = ("notebooks", "exercises")
+# What the site is built from: a site whose summary carries the same digest is reused as it is
+# (tests/lite/lite_harness.ensure_site), whatever the files' modification times.
+SOURCE_DIRS = ("kafkalab", "notebooks", "exercises", "lite")
+# Federated extensions the build environment brings along that no notebook uses: left out of the
+# site. jupyterlab_pygments is a Pygments CSS theme for nbconvert's HTML export (a dependency of
+# the build tools), not something JupyterLab draws with.
+UNUSED_EXTENSIONS = ("jupyterlab_pygments",)
 
 # Files of the npm package that the site needs (no source maps, type stubs, demo consoles).
 PYODIDE_CORE = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide.js")
@@ -67,6 +74,20 @@ def log(msg: str) -> None:
 def run(cmd: list, **kw) -> subprocess.CompletedProcess:
     log("$ " + " ".join(str(c) for c in cmd))
     return subprocess.run([str(c) for c in cmd], check=True, **kw)
+
+
+def sources_digest(root: Path = ROOT) -> str:
+    """sha256 over the path and bytes of every file the site is built from (SOURCE_DIRS)."""
+    h = hashlib.sha256()
+    for folder in SOURCE_DIRS:
+        for p in sorted((root / folder).rglob("*")):
+            rel = p.relative_to(root)
+            if p.is_dir() or any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+                continue
+            if p.suffix == ".pyc":
+                continue
+            h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def file_hash(*paths: Path) -> str:
@@ -227,11 +248,74 @@ def build_kafkalab_wheel(dest: Path) -> Path:
     return wheel
 
 
+def kernel_own_wheels() -> list[Path]:
+    """piplite, pyodide-kernel and its ipykernel shim: the wheels jupyterlite-pyodide-kernel ships
+    in its own piplite index. As entries of the site's lock they are preloaded with everything else
+    (lite/jupyter-lite.json), and the kernel then skips its boot-time ``piplite.install`` of each
+    (its worker checks ``loadPyodideOptions.packages`` for them), one micropip resolve apiece."""
+    pypi = (Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "@jupyterlite"
+            / "pyodide-kernel-extension" / "static" / "pypi")
+    wheels = [w for w in sorted(pypi.glob("*.whl"))
+              if w.name.split("-")[0] in ("piplite", "pyodide_kernel", "ipykernel")]
+    if len(wheels) != 3:
+        raise SystemExit(f"expected piplite, pyodide_kernel and ipykernel wheels in {pypi}, "
+                         f"found {[w.name for w in wheels]}")
+    return wheels
+
+
 # --------------------------------------------------------------------------- build
 
 
 def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def drop_extensions(output: Path, names) -> list[str]:
+    """Remove the named federated extensions from the built site (folder and config entry)."""
+    config_path = output / "jupyter-lite.json"
+    config = json.loads(config_path.read_text())
+    data = config.get("jupyter-config-data", {})
+    dropped = []
+    for name in names:
+        folder = output / "extensions" / name
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            dropped.append(name)
+        feds = data.get("federated_extensions", [])
+        data["federated_extensions"] = [e for e in feds if e.get("name") != name]
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    return dropped
+
+
+def make_up(output: Path, lock: dict, kernel: dict) -> dict:
+    """What the site is made of, in bytes: the JupyterLab app, each extension, the Pyodide core,
+    each wheel (preloaded by the kernel, or needed by the kernel to boot), the notebooks."""
+    import pyodide_lock  # lives next to this file (main() puts lite/ on sys.path)
+
+    pyodide = output / "static" / "pyodide"
+    preload = {pyodide_lock.canonical(p) for p in kernel.get("loadPyodideOptions", {}).get("packages", [])}
+    wheels = {}
+    for name, entry in sorted(lock["packages"].items()):
+        f = pyodide / entry["file_name"]
+        if f.is_file():
+            wheels[name] = {"bytes": f.stat().st_size,
+                            "why": "preloaded" if name in preload else "dependency or kernel boot"}
+    core = sum((pyodide / n).stat().st_size for n in (*PYODIDE_CORE, "pyodide-lock.json")
+               if (pyodide / n).is_file())
+    ext_root = output / "extensions"
+    exts = {}
+    for pkg in ext_root.rglob("package.json"):
+        if pkg.parent.parent == ext_root or pkg.parent.parent.parent == ext_root:
+            exts[pkg.parent.relative_to(ext_root).as_posix()] = dir_size(pkg.parent)
+    total = dir_size(output)
+    known = {"app (build/, JupyterLite's prebuilt JupyterLab)": dir_size(output / "build"),
+             "extensions": sum(exts.values()), "pyodide core": core,
+             "wheels": sum(w["bytes"] for w in wheels.values()),
+             "contents (files/)": dir_size(output / "files") if (output / "files").is_dir() else 0}
+    known["other (html, config, icons, service worker)"] = total - sum(known.values())
+    return {"total": total, "parts": known,
+            "extensions": dict(sorted(exts.items(), key=lambda kv: -kv[1])),
+            "wheels": dict(sorted(wheels.items(), key=lambda kv: -kv[1]["bytes"]))}
 
 
 def build(output: Path) -> dict:
@@ -240,6 +324,7 @@ def build(output: Path) -> dict:
 
     timings = {}
     t0 = time.monotonic()
+    digest = sources_digest()
     shutil.rmtree(STAGE, ignore_errors=True)
     pyodide_dir = STAGE / "static" / "pyodide"
 
@@ -250,7 +335,7 @@ def build(output: Path) -> dict:
     site_reqs = read_requirements(HERE / "requirements-site.txt")
     site_wheels = list(download_pure(site_reqs, CACHE / "site-wheels").values())
     kafkalab_wheel = build_kafkalab_wheel(CACHE / "kafkalab-wheel")
-    local = [kafkalab_wheel, *site_wheels]
+    local = [kafkalab_wheel, *site_wheels, *kernel_own_wheels()]
     timings["local wheels"] = time.monotonic() - t
 
     t = time.monotonic()
@@ -288,6 +373,8 @@ def build(output: Path) -> dict:
     run(cmd, cwd=STAGE, env=env, stdout=subprocess.DEVNULL)
     timings["jupyter lite build"] = time.monotonic() - t
 
+    dropped = drop_extensions(output, UNUSED_EXTENSIONS)
+
     extensions = sorted(
         str(p.parent.relative_to(output / "extensions"))
         for p in (output / "extensions").rglob("package.json")
@@ -296,7 +383,10 @@ def build(output: Path) -> dict:
     sizes = {p.name: dir_size(p) if p.is_dir() else p.stat().st_size for p in output.iterdir()}
     summary = {
         "output": str(output),
+        "sources_sha256": digest,
         "size_bytes": dir_size(output),
+        "make_up_bytes": make_up(output, new_lock, kernel),
+        "extensions_left_out": dropped,
         "size_by_top_level": dict(sorted(sizes.items(), key=lambda kv: -kv[1])),
         "pyodide": PYODIDE_VERSION,
         "lock_packages": {k: v["version"] for k, v in sorted(new_lock["packages"].items())},
@@ -310,22 +400,58 @@ def build(output: Path) -> dict:
     mb = summary["size_bytes"] / 1e6
     log(f"site: {output} ({mb:.1f} MB); {len(new_lock['packages'])} wheels in the lock; "
         f"extensions: {', '.join(extensions)}")
-    for name, size in summary["size_by_top_level"].items():
-        if size > 500_000:
-            log(f"  {name}: {size / 1e6:.1f} MB")
+    for name, size in summary["make_up_bytes"]["parts"].items():
+        log(f"  {name}: {size / 1e6:.1f} MB")
+    big = [f"{n} {w['bytes'] / 1e6:.1f}" for n, w in summary["make_up_bytes"]["wheels"].items()
+           if w["bytes"] > 500_000]
+    log(f"  largest wheels (MB): {', '.join(big)}")
+    if dropped:
+        log(f"  left out (no notebook uses them): {', '.join(dropped)}")
     if contents["left_out"]:
         log(f"left out (need a server): {', '.join(contents['left_out'])}")
     log(f"built in {summary['total_s']}s; summary in {SUMMARY.relative_to(ROOT)}")
     return summary
 
 
+def up_to_date(output: Path) -> bool:
+    """The site in ``output`` was built from exactly these sources (see sources_digest)."""
+    if not (output / "index.html").exists() or not SUMMARY.exists():
+        return False
+    summary = json.loads(SUMMARY.read_text())
+    return summary.get("output") == str(output) and summary.get("sources_sha256") == sources_digest()
+
+
+def build_lock():
+    """An exclusive lock on build/lite-build.lock: one build at a time (CI starts one in the
+    background while the tests start; the tests' ensure_site then waits for it)."""
+    import fcntl
+
+    global _LOCK_FD
+    if _LOCK_FD is None:
+        BUILD.mkdir(exist_ok=True)
+        _LOCK_FD = os.open(BUILD / "lite-build.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        fcntl.flock(_LOCK_FD, fcntl.LOCK_EX)  # released when the process ends or execs
+    return _LOCK_FD
+
+
+_LOCK_FD: int | None = None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--output", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    ap.add_argument("--if-stale", action="store_true",
+                    help="do nothing when the site was already built from the same sources")
     args = ap.parse_args(argv)
+    build_lock()
     ensure_venv()
+    build_lock()  # again: ensure_venv may have re-executed this script in the build venv
+    output = args.output.resolve()
+    if args.if_stale and up_to_date(output):
+        log(f"{output} is up to date (built from the same sources)")
+        return 0
     sys.path.insert(0, str(HERE))
-    build(args.output.resolve())
+    build(output)
     return 0
 
 

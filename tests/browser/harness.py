@@ -401,7 +401,21 @@ _JS_SETTLED = """() => {
   const plotsReady = plots.every((gd) => gd._fullLayout && gd.querySelector('.main-svg')
                                  && gd.data && gd.data.length > 0);
   const text = document.body.innerText;
-  return plotsReady && !text.includes('Loading widget');
+  // Every widget output of the current notebook has its view (what the report checks).
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  let viewsReady = true;
+  if (w && w.content && w.content.widgets) {
+    for (const cell of w.content.widgets) {
+      if (cell.model.type !== 'code' || !cell.outputArea) continue;
+      const children = cell.outputArea.node.querySelectorAll(':scope > .jp-OutputArea-child');
+      cell.model.outputs.toJSON().forEach((o, i) => {
+        if (!(o.data && o.data['application/vnd.jupyter.widget-view+json'])) return;
+        const out = children[i] && children[i].querySelector('.jp-OutputArea-output');
+        if (!out || (out.children.length === 0 && !out.innerText.trim())) viewsReady = false;
+      });
+    }
+  }
+  return plotsReady && viewsReady && !text.includes('Loading widget');
 }"""
 
 _JS_COLLECT = (
@@ -618,14 +632,14 @@ def run_all_and_wait(page: Any, relpath: str | None = None, *, timeout: float = 
     raise TimeoutError(f"{relpath} did not finish within {timeout}s; last state {state}")
 
 
-def wait_settled(page: Any, *, timeout: float = 20) -> bool:
-    """Wait for plotly plots to draw with their data and 'Loading widget...' to go. False when
-    it never did."""
+def wait_settled(page: Any, *, timeout: float = 120) -> bool:
+    """Wait for plotly plots to draw with their data, every widget output to have its view and
+    'Loading widget...' to go: on state, not time (the timeout is a ceiling for a busy machine).
+    False when it never did (the report then lists what is missing)."""
     try:
         page.wait_for_function(_JS_SETTLED, timeout=timeout * 1000)
     except Exception:
         return False
-    page.wait_for_timeout(300)  # one more beat for late widget views and relayouts
     return True
 
 
