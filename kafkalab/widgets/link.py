@@ -157,7 +157,8 @@ else:
 
 def attach(lab) -> None:
     """Put the link row under the Lab (called once by ``Lab.__init__``)."""
-    lab.link_box = LinkBox(lab)
+    if getattr(lab, "link_box", None) is None:
+        lab.link_box = LinkBox(lab)
     lab.children = (*lab.children, lab.link_box)
 
 
