@@ -48,14 +48,14 @@ def simpy_one_event_per_record(n: int = N) -> None:
     env.run()
 
 
-def model_run(snapshots: bool):
+def model_run(snapshots: bool, extra: dict | None = None):
     from kafkalab import scenarios
 
     def go():
         r = scenarios.run("at-least-once-manual-commit", messages=N, faults=[],
                           snapshots=snapshots,
                           overrides={"commit.strategy": "per-batch", "max.poll.records": 500,
-                                     "producer.send.interval.ms": 0.01})
+                                     "producer.send.interval.ms": 0.01, **(extra or {})})
         return r
 
     return go
@@ -244,11 +244,23 @@ def main() -> None:
         "ratio_run_to_floor": round(run_only / floor, 2),
         "ratio_full_to_floor": round(full / floor, 2),
     }
+    # issue 18: a 3-broker, RF=3 run of the same workload, side by side (goal: within 3x)
+    rf3 = {"brokers": 3, "replication.factor": 3}
+    rf3_run = best_cpu(model_run(snapshots=False, extra=rf3))
+    rf3_full = best_cpu(lambda: model_run(snapshots=True, extra=rf3)().outcome)
+    results["replication"] = {
+        "messages": N, "single_replica_run_s": round(run_only, 4),
+        "rf3_run_s": round(rf3_run, 4), "ratio_run": round(rf3_run / run_only, 2),
+        "single_replica_full_s": round(full, 4), "rf3_full_s": round(rf3_full, 4),
+        "ratio_full": round(rf3_full / full, 2), "goal_ratio": 3,
+    }
     commit_cost = scenarios.run("commit-cost").outcome["throughput_by_strategy"]
     results["commit_cost_records_per_simulated_s"] = commit_cost
 
     try:
-        from kafkalab.widgets.timing import measure_latencies
+        import kafkalab.widgets  # noqa: F401
+
+        from .lab_timing import measure_latencies
     except ImportError:
         results["lab"] = results["lab_commit_per_record"] = "kafkalab.widgets not installed"
     else:

@@ -5,7 +5,7 @@
 - **first figure**: from opening notebook 00 (page.goto of the Lab) until its first plotly figure is
   drawn, for a fresh browser context each time (nothing cached: a learner's first visit); with the
   phases it went through (app restored, kernel idle, Run All done).
-- **control change / step at 200 messages in Pyodide**: ``kafkalab.widgets.timing.measure_latencies``
+- **control change / step at 200 messages in Pyodide**: ``benchmarks/lab_timing.py`` ``measure_latencies``
   run inside the Pyodide kernel of that page (the same measurement ``make bench`` makes in CPython:
   a control change re-runs the model and updates the Lab's figures; a step replays snapshots).
 - **site**: its size and what it is made of (build/lite-build.json).
@@ -60,11 +60,13 @@ _JS_EXECUTE = """async (code) => {
   return {out, err};
 }"""
 
-_KERNEL_CODE = """
+# the kernel has kafkalab but not benchmarks/: it runs lab_timing.py's source itself
+_TIMING = Path(__file__).with_name("lab_timing.py").read_text()
+_KERNEL_CODE = (_TIMING.split('\nif __name__ == "__main__":')[0].replace("{", "{{")
+                .replace("}", "}}") + """
 import json as _json
-from kafkalab.widgets.timing import measure_latencies as _m
-print(_json.dumps(_m(messages=200, repeats=9, big={big})))
-"""
+print(_json.dumps(measure_latencies(messages=200, repeats=9, big={big})))
+""")
 
 
 def first_figure_once(h, browser, server) -> dict:

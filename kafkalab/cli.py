@@ -163,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
 
     cross = sub.add_parser("crosscheck", help="compare the model with a real Kafka client")
     cross.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cross.add_argument("--workload", help="one workload as JSON (a reproduction the randomised "
+                                          "test printed)")
+    cross.add_argument("--random", type=int, metavar="N",
+                       help="N randomised workloads, compared message by message")
+    cross.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
+    cross.add_argument("--out", help="also write the JSON report to this file")
 
     classroom_cli.add_commands(sub)
 
@@ -213,11 +219,13 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             return code
         if args.command == "crosscheck":
-            from .crosscheck import run_crosscheck_cli
+            from .crosscheck import main as crosscheck_main
 
-            text, code = run_crosscheck_cli(args.json)
-            print(text)
-            return code
+            forwarded = ["--json"] if args.json else []
+            for flag in ("workload", "random", "out"):
+                if getattr(args, flag) is not None:
+                    forwarded += [f"--{flag}", str(getattr(args, flag))]
+            return crosscheck_main([*forwarded, "--seed", str(args.seed)])
     except ConfigError as exc:
         # kafkalab's own keys already say "kafkalab: …" (ConfigError.kafka is False for them)
         text = str(exc)

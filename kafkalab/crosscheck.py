@@ -219,6 +219,9 @@ def _simulation_for(workload: dict[str, Any] | str):
         "processing.ms": c["processing_ms"] or 1,
         "commit.strategy": _STRATEGY[c["commit"]],
         "enable.auto.commit": c["commit"] in real.workloads.AUTO_COMMIT_MODES,
+        # the real application logs a failed commit and goes on polling
+        # (real/consumer_app.py commit()): the simulated one does the same
+        "on.commit.error": "skip",
     }
     if c["commit"] in real.workloads.AUTO_COMMIT_MODES:
         config["auto.commit.interval.ms"] = c["auto_commit_interval_ms"]

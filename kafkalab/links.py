@@ -205,14 +205,16 @@ def scenario_of(state: LinkState):
         raise LinkError(f"this link's scenario cannot be opened: {message}") from None
 
 
-def run(state: LinkState, snapshots: bool = True):
-    """The link's run (a RunResult), re-simulated."""
+def run(state: LinkState, snapshots: bool = True, measure: bool = True):
+    """The link's run (a RunResult), re-simulated (``measure=False``: as the Lab runs it,
+    without a preset's extra measured runs)."""
     from . import scenarios
 
     scenario = scenario_of(state)
     name = scenario.name
     return scenarios.run(name, seed=state.seed, overrides=copy.deepcopy(state.overrides),
-                         faults=copy.deepcopy(state.faults), snapshots=snapshots)
+                         faults=copy.deepcopy(state.faults), snapshots=snapshots,
+                         measure=measure)
 
 
 def fingerprint(result) -> dict:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from .model import ConfigError, RunResult, simulate
+from .expect import check as expect_check
+from .model import Config, ConfigError, FaultPlan, RunResult, simulate
 from .model.faults import describe as describe_fault
 
 # Settings most presets share: the topic is written before the consumer starts, so what
@@ -24,8 +25,8 @@ class Scenario:
     name: str
     title: str
     story: str
-    config: dict
-    faults: list = field(default_factory=list)
+    config: Config
+    faults: FaultPlan = field(default_factory=list)
     expect: dict = field(default_factory=dict)  # outcome key -> int, or ">0"
     variants: dict = field(default_factory=dict)  # name -> {"title", "config", "faults", "expect"}
     strategies: tuple = ()  # commit-cost: one run per commit.strategy
@@ -250,10 +251,13 @@ def get(name: str) -> Scenario:
     return scenario.variant(variant) if slash else scenario
 
 
-def run(name: str, seed: int | None = None, messages: int | None = None, overrides: dict | None = None,
-        faults: list | None = None, snapshots: bool = True) -> RunResult:
+def run(name: str, seed: int | None = None, messages: int | None = None,
+        overrides: Config | None = None, faults: FaultPlan | None = None,
+        snapshots: bool = True, measure: bool = True) -> RunResult:
     """Run a preset (``name`` or ``name/variant``, or a scenario file) with optional config
-    overrides; ``seed`` defaults to the scenario's (0 for every preset)."""
+    overrides; ``seed`` defaults to the scenario's (0 for every preset). ``measure=False``
+    leaves out the extra runs a preset measures (commit-cost's throughput per strategy), as the
+    Lab does."""
     scenario = get(name)
     seed = scenario.seed if seed is None else seed
     config = copy.deepcopy(scenario.config)
@@ -270,7 +274,7 @@ def run(name: str, seed: int | None = None, messages: int | None = None, overrid
         plan = kept
     result = simulate(config, plan, seed, snapshots=snapshots, scenario=scenario.name)
     result.notes.extend(notes)
-    if scenario.strategies:
+    if scenario.strategies and measure:
         # measured with one run per strategy: part of the outcome, not written into it
         result.measured["throughput_by_strategy"] = throughput_by_strategy(
             scenario, config, plan, seed)
@@ -281,7 +285,8 @@ def run(name: str, seed: int | None = None, messages: int | None = None, overrid
 COMMIT_STRATEGIES = ("auto", "async-per-batch", "per-batch", "per-record")
 
 
-def _strategy_runs(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
+def _strategy_runs(scenario: Scenario, config: Config, faults: FaultPlan,
+                   seed: int) -> dict[str, RunResult]:
     out = {}
     for strategy in scenario.strategies or COMMIT_STRATEGIES:
         cfg = {**config, "commit.strategy": strategy,
@@ -292,7 +297,7 @@ def _strategy_runs(scenario: Scenario, config: dict, faults: list, seed: int) ->
 
 
 def run_commit_strategies(name: str = "commit-cost", seed: int = 0, messages: int | None = None,
-                          faults: list | None = None) -> dict[str, RunResult]:
+                          faults: FaultPlan | None = None) -> dict[str, RunResult]:
     """Run a preset once per commit strategy: {strategy: RunResult} (the input of
     ``kafkalab.viz.commit_cost_chart``)."""
     scenario = get(name)
@@ -302,7 +307,8 @@ def run_commit_strategies(name: str = "commit-cost", seed: int = 0, messages: in
     return _strategy_runs(scenario, config, scenario.faults if faults is None else faults, seed)
 
 
-def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed: int) -> dict:
+def throughput_by_strategy(scenario: Scenario, config: Config, faults: FaultPlan,
+                           seed: int) -> dict[str, float]:
     """{strategy: simulated throughput (records/s)}: the one throughput-per-strategy
     function (``scenarios.run`` puts it in commit-cost's outcome)."""
     return {strategy: r.outcome["throughput_per_s"]
@@ -310,11 +316,6 @@ def throughput_by_strategy(scenario: Scenario, config: dict, faults: list, seed:
 
 
 def check_expectation(outcome: dict, expect: dict) -> list[str]:
-    """Differences between an outcome and a preset's expectation (empty when it holds)."""
-    problems = []
-    for key, want in expect.items():
-        got = outcome.get(key)
-        ok = got > 0 if want == ">0" else got == want
-        if not ok:
-            problems.append(f"{key}: expected {want}, got {got}")
-    return problems
+    """Differences between an outcome and a preset's expectation (empty when it holds), in
+    the one expectation language presets and real workloads share (``kafkalab.expect``)."""
+    return expect_check(outcome, expect)

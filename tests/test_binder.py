@@ -50,11 +50,12 @@ LAB_EXTENSIONS = ["@jupyter-widgets/jupyterlab-manager", "jupyterlab-plotly", "a
 
 
 def runtime_roots() -> list[str]:
-    """RUNTIME_ROOTS plus pyproject's dependencies and its ``notebook`` and ``real`` extras
-    (minus kafkalab): on Binder the guided path runs to its end, real client included."""
+    """RUNTIME_ROOTS plus pyproject's dependencies and its ``notebook``, ``real`` and
+    ``typecheck`` extras (minus kafkalab): on Binder the guided path runs to its end, real
+    client included; the type checker is pinned here too, as `make test` runs it."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     reqs = list(project.get("dependencies", []))
-    for extra in ("notebook", "real"):
+    for extra in ("notebook", "real", "typecheck"):
         reqs += project.get("optional-dependencies", {}).get(extra, [])
     roots = [r for r in reqs if canonicalize_name(Requirement(r).name) != "kafkalab"]
     return RUNTIME_ROOTS + roots

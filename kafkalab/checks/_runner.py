@@ -211,7 +211,8 @@ def explore(check: str, config: dict, prop: Callable[[RunResult], Violation | No
             return found
     spread = ""
     if len(variants) > 1:
-        pers = [v.get("processing.ms", config.get("processing.ms", 1.0)) for v in variants]
+        base_ms = config.get("processing.ms", PROPERTIES["processing.ms"].java)
+        pers = [v.get("processing.ms", base_ms) for v in variants]
         spread = (f", with processing times from {min(pers):g} to {max(pers):g} ms per "
                   "record so the auto-commit timer fires mid-batch")
     return CheckResult(check, PASS, f"{what} in {runs} {kind}{spread}", runs=runs, notes=notes)

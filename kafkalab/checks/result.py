@@ -6,6 +6,9 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..model import simulate
+from ..model.faults import describe
+
 PASS, FAIL, NOT_DONE = "pass", "fail", "not done"
 _MARK = {PASS: "✓", FAIL: "✗", NOT_DONE: "…"}
 _COLOUR = {PASS: ("#e8f5e9", "#2e7d32"), FAIL: ("#ffebee", "#c62828"),
@@ -46,7 +49,6 @@ class CheckResult:
         """Run the counterexample again (with snapshots, for the figures); None if none."""
         if not self.counterexample:
             return None
-        from ..model import simulate
         ce = self.counterexample
         return simulate(ce["config"], ce["faults"], ce["seed"], snapshots=snapshots)
 
@@ -82,8 +84,6 @@ class CheckResult:
 
 
 def _replay_hint(ce: dict) -> str:
-    from ..model.faults import describe
-
     faults = "; ".join(describe(f) for f in ce["faults"]) or "no faults at all"
     return (f"Counterexample: {faults} (seed {ce['seed']}). `.replay()` on this result runs it "
             "again; `.counterexample` holds its configuration and fault plan.")

@@ -5,12 +5,12 @@ Pure Python: it imports neither ipywidgets, plotly nor networkx.
 
 from ..trace.gcpause import gc_paused
 from ..trace.result import RunResult
-from .config import ConfigError, resolve
-from .faults import LOOP_POINTS, FaultError, check_against, normalise
+from .config import Config, ConfigError, resolve
+from .faults import LOOP_POINTS, Fault, FaultError, FaultPlan, check_against, normalise
 from .simulation import Simulation
 
 
-def simulate(config: dict | None = None, faults: list[dict] | None = None, seed: int = 0,
+def simulate(config: Config | None = None, faults: FaultPlan | Fault | None = None, seed: int = 0,
              snapshots: bool = True, scenario: str | None = None) -> RunResult:
     """Run the model once. ``config`` holds Kafka property names (and kafkalab's workload
     keys); ``faults`` is a fault plan (see ``kafkalab.model.faults``)."""
@@ -29,4 +29,4 @@ def simulate(config: dict | None = None, faults: list[dict] | None = None, seed:
     return RunResult(effective, plan, seed, sim.trace, sim.drained, scenario, live)
 
 
-__all__ = ["ConfigError", "FaultError", "RunResult", "simulate"]
+__all__ = ["Config", "ConfigError", "Fault", "FaultError", "FaultPlan", "RunResult", "simulate"]

@@ -8,9 +8,11 @@ cached one is not appended; the broker answers success with the original batch's
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from .log import PartitionLog
+from .log import LogBatch, PartitionLog
 
 NUM_BATCHES_TO_RETAIN = 5  # ProducerStateEntry; the reason max.in.flight <= 5 with idempotence
 
@@ -19,7 +21,7 @@ NUM_BATCHES_TO_RETAIN = 5  # ProducerStateEntry; the reason max.in.flight <= 5 w
 class ProducerState:
     epoch: int
     last_seq: int = -1
-    batches: deque = field(default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN))
+    batches: deque[tuple[int, int, int]] = field(default_factory=lambda: deque(maxlen=NUM_BATCHES_TO_RETAIN))
     # each cached batch: (first_seq, last_seq, base_offset)
 
 
@@ -32,16 +34,17 @@ class ProduceResult:
 
 
 class Broker:
-    def __init__(self):
+    def __init__(self) -> None:
         self.logs: dict[str, list[PartitionLog]] = {}
+        self.log_class = PartitionLog  # replication.ReplicatedLog when partitions have followers
         # (pid, topic, partition) -> ProducerState
         self.producer_state: dict[tuple[int, str, int], ProducerState] = {}
         self._next_pid = 1000
         # listeners woken when a partition's readable end moves (long-poll fetches)
-        self.on_data = None
+        self.on_data: Callable[[str, int], None] | None = None
 
     def create_topic(self, topic: str, partitions: int) -> None:
-        self.logs[topic] = [PartitionLog(topic, p) for p in range(partitions)]
+        self.logs[topic] = [self.log_class(topic, p) for p in range(partitions)]
 
     def log(self, topic: str, partition: int) -> PartitionLog:
         return self.logs[topic][partition]
@@ -51,7 +54,8 @@ class Broker:
         self._next_pid += 1
         return pid
 
-    def produce(self, topic, partition, messages, pid, epoch, base_seq, transactional, now):
+    def produce(self, topic: str, partition: int, messages: list[int], pid: int, epoch: int,
+                base_seq: int, transactional: bool, now: float) -> ProduceResult:
         """Append one batch; with a PID, apply the idempotence checks first."""
         log = self.logs[topic][partition]
         if pid >= 0:
@@ -83,7 +87,8 @@ class Broker:
             self.on_data(topic, partition)
         return ProduceResult(None, batch.base_offset)
 
-    def write_marker(self, topic, partition, pid, epoch, commit, now):
+    def write_marker(self, topic: str, partition: int, pid: int, epoch: int, commit: bool,
+                     now: float) -> LogBatch:
         marker = self.logs[topic][partition].write_marker(pid, epoch, commit, now)
         key = (pid, topic, partition)
         state = self.producer_state.get(key)
@@ -95,7 +100,7 @@ class Broker:
             self.on_data(topic, partition)
         return marker
 
-    def state_table(self) -> list[dict]:
+    def state_table(self) -> list[dict[str, Any]]:
         """The producer-state table, for the broker log view."""
         return [
             {"pid": pid, "topic": topic, "partition": p, "epoch": s.epoch, "last_seq": s.last_seq}

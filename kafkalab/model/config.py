@@ -14,9 +14,12 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 INT32_MAX = 2147483647
+# A run's config: Kafka property names and kafkalab's workload keys -> values (``resolve``
+# fills in every default: the effective config a RunResult carries).
+Config: TypeAlias = dict[str, Any]
 
 
 class ConfigError(ValueError):
@@ -41,20 +44,21 @@ class Property:
     kafka: bool = True  # a real Kafka client property, not a kafkalab workload key
     low: float | None = None
     high: float | None = None
-    choices: tuple = ()
+    choices: tuple[str, ...] = ()
     nullable: bool = False
     # librdkafka's own spellings: other names of the property (``rd_kafka_conf`` aliases or
     # librdkafka's name where Java's differs) and other words for its values. Accepted with
     # client.model=librdkafka and stored under Kafka's (Java's) spelling; refused with
     # client.model=java, naming librdkafka.
-    rdkafka_names: tuple = ()
-    rdkafka_values: tuple = ()  # ((librdkafka's word, Java's word), ...)
+    rdkafka_names: tuple[str, ...] = ()
+    rdkafka_values: tuple[tuple[str, str], ...] = ()  # ((librdkafka's word, Java's word), ...)
     # "librdkafka": a property only that client has. The other client model refuses a value
     # other than the default (the default changes nothing there, so the Lab may pass it).
     only: str | None = None
 
 
-def _p(name, kind, java, librdkafka=..., doc="", **kw) -> Property:
+def _p(name: str, kind: str, java: Any, librdkafka: Any = ..., doc: str = "",
+       **kw: Any) -> Property:
     return Property(name, kind, java, java if librdkafka is ... else librdkafka, doc, **kw)
 
 
@@ -145,6 +149,19 @@ PROPERTIES: dict[str, Property] = {
         _p("transaction.overhead.ms", "float", 2.0,
            doc="Coordinator time for AddPartitionsToTxn / EndTxn and writing markers.",
            kafka=False, low=0, high=60_000),
+        # -- kafkalab: the cluster (issue 18; brokers=1 is the single-replica model)
+        _p("brokers", "int", 1, doc="Brokers in the cluster; partition leaders are spread over "
+           "them (partition p's replicas are brokers p, p+1, ... modulo brokers).",
+           kafka=False, low=1, high=9),
+        _p("replica.rtt.ms", "float", 1.0,
+           doc="Round trip of one follower Fetch between two brokers (replication's cost).",
+           kafka=False, low=0, high=60_000),
+        # -- topic and broker (replication): CreateTopics' replication factor, topic configs
+        _p("replication.factor", "int", 1, doc="Replicas of each partition of both topics "
+           "(one leader, the rest followers that fetch from it); at most brokers.",
+           low=1, high=32_767),
+        _p("min.insync.replicas", "int", 1, doc="Topic config: with acks=all, a write needs "
+           "this many in-sync replicas.", low=1, high=INT32_MAX),
         # -- producer
         _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for "
            "(-1 means all, in both clients).", choices=("0", "1", "all"),
@@ -251,6 +268,7 @@ def _coerce(prop: Property, value: Any, client: str = "java") -> Any:
         if isinstance(value, bool):
             raise _bad(name, value, _expected(prop))
         try:
+            number: float | None
             if prop.kind == "int":
                 number = int(value) if not isinstance(value, float) or value.is_integer() else None
                 if number is None:
@@ -312,7 +330,7 @@ def defaults(client_model: str = "java") -> dict[str, Any]:
     } | {"client.model": client_model}
 
 
-def resolve(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def resolve(overrides: Config | None = None) -> Config:
     """Validate ``overrides`` and merge them over the client model's defaults.
 
     Raises ConfigError naming the bad key or value and what is allowed.
@@ -359,7 +377,7 @@ def _merge_rdkafka_names(overrides: dict[str, Any]) -> None:
 
 
 def _same(prop: Property, a: Any, b: Any) -> bool:
-    return _coerce(prop, a, "librdkafka") == _coerce(prop, b, "librdkafka")
+    return bool(_coerce(prop, a, "librdkafka") == _coerce(prop, b, "librdkafka"))
 
 
 def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
@@ -368,6 +386,8 @@ def _check_combinations(config: dict[str, Any], explicit: set[str]) -> None:
     else:
         _check_java_producer(config, explicit)
     _check_consumer(config, explicit)
+    from .cluster import check_cluster  # the replication settings (issue 18)
+    check_cluster(config)
 
 
 def _check_java_producer(config: dict[str, Any], explicit: set[str]) -> None:
@@ -492,7 +512,7 @@ def _check_consumer(config: dict[str, Any], explicit: set[str]) -> None:
 def markdown_table() -> str:
     """Every property with both client models' defaults: docs/configuration.md is this."""
 
-    def show(v, p=None):
+    def show(v: Any, p: Property | None = None) -> str:
         if p is not None and p.only and p.only != "java":
             return f"({p.only} only)"
         return "(none)" if v is None else f"`{str(v).lower() if isinstance(v, bool) else v}`"
@@ -503,7 +523,8 @@ def markdown_table() -> str:
         if p.choices:
             allowed = " / ".join(p.choices)
         elif p.kind in ("int", "float"):
-            allowed = f"{_fmt(p.low)} … {_fmt(p.high)}"
+            allowed = (f"{'−∞' if p.low is None else _fmt(p.low)} … "
+                       f"{'∞' if p.high is None else _fmt(p.high)}")
         else:
             allowed = p.kind
         if p.rdkafka_values:

@@ -14,10 +14,23 @@ coordinator stored) are kept apart. Auto-commit follows one of two real clients:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from ..trace.events import ProcessedRecord, Record
+from .faults import Fault
 from .producer import ProducerClient
+from .types import Steps
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
+
+# a record processed, not yet applied: (partition, offset, message id, time it is done)
+_Done: TypeAlias = tuple[int, int, int, float]
+# Record(p, off, msg) at the speed of a plain tuple (the named tuple's own __new__ is a Python
+# function: a run makes two per record)
+_new = tuple.__new__
 
 
 class Crash(Exception):
@@ -48,7 +61,7 @@ class Incarnation:
     # store_offsets() calls made during processing that is still under way: (t, partition,
     # next offset). Each takes effect at its own time t, so the background timer sees every
     # store as it happens, mid-batch (see ConsumerApplication._stored).
-    pending_stores: list = field(default_factory=list)
+    pending_stores: list[tuple[float, int, int]] = field(default_factory=list)
     committed_by_me: dict[int, int] = field(default_factory=dict)
     assignment: list[int] = field(default_factory=list)
     # The order partitions are fetched in: one whose available records were all handed out
@@ -64,8 +77,9 @@ class Incarnation:
 
 
 class ConsumerApplication:
-    def __init__(self, sim, index: int, role: str, topic: str, group: str,
-                 isolation: str, strategy: str, auto_commit: bool, output_topic=None):
+    def __init__(self, sim: Simulation, index: int, role: str, topic: str, group: str,
+                 isolation: str, strategy: str, auto_commit: bool,
+                 output_topic: str | None = None) -> None:
         self.sim = sim
         self.env = sim.env
         self.c = c = sim.config
@@ -89,10 +103,11 @@ class ConsumerApplication:
         faults = sim.faults if role == "consumer" else []
         mine = [f for f in faults if f.get("member", index) == index]
         self.crashes = [f for f in mine if f["type"] == "consumer_crash"]
-        self.crash_times = sorted(f["at_ms"] for f in self.crashes if f["point"] == "time")
+        self.crash_times: list[float] = sorted(f["at_ms"] for f in self.crashes
+                                               if f["point"] == "time")
         self.failures = {f["message"]: f["times"] for f in faults
                          if f["type"] == "processing_failure"}
-        self.slow = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
+        self.slow: dict[int, list[float]] = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
                      if f["type"] == "slow_processing"}
         self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
                        if f["type"] == "pause"}
@@ -103,7 +118,7 @@ class ConsumerApplication:
         self.env.process(self._run())
 
     # -- life ----------------------------------------------------------------------------
-    def _run(self):
+    def _run(self) -> Steps[None]:
         env = self.env
         while True:
             self.incarnations += 1
@@ -126,7 +141,7 @@ class ConsumerApplication:
             yield env.timeout(self.c["restart.delay.ms"])
         self.done.succeed()
 
-    def _life(self, inc: Incarnation):
+    def _life(self, inc: Incarnation) -> Steps[str]:
         sim = self.sim
         try:
             yield from self._sleep(sim.net.rtt)  # find the coordinator, JoinGroup + SyncGroup
@@ -160,7 +175,7 @@ class ConsumerApplication:
                 self._die(inc, crash)
             return "closed"
 
-    def _txn_id(self) -> str:
+    def _txn_id(self) -> str | None:
         """One transactional.id per transform instance (as Kafka Streams derives them): two
         live producers sharing one would fence each other."""
         base = self.c["transactional.id"]
@@ -191,7 +206,7 @@ class ConsumerApplication:
                                 f"no heartbeat from {self.name} for session.timeout.ms: the "
                                 "coordinator removes it and rebalances", member=self.name)
 
-    def _sleep(self, ms: float):
+    def _sleep(self, ms: float) -> Steps[None]:
         """Wait ``ms``; a scheduled crash inside that time happens at its moment."""
         crash_at = self._next_crash_time()
         if crash_at is not None and crash_at <= self.env.now + ms:
@@ -200,19 +215,19 @@ class ConsumerApplication:
         if ms > 0:
             yield self.env.timeout(ms)
 
-    def _next_crash_time(self):
+    def _next_crash_time(self) -> float | None:
         now = self.env.now
         for t in self.crash_times:
             if t >= now and t not in self.fired_times:
                 return t
         return None
 
-    def _fire_time_crash(self, t: float):
+    def _fire_time_crash(self, t: float) -> NoReturn:
         self.fired_times.add(t)
         raise Crash(f"the process is killed at t={t:g} ms", point="time")
 
     # -- group membership ----------------------------------------------------------------
-    def _join(self, inc: Incarnation, first: bool):
+    def _join(self, inc: Incarnation, first: bool) -> None:
         sim, groups = self.sim, self.sim.groups
         before = groups.generation[self.group]
         inc.generation = groups.join(self.group, self.name)
@@ -258,7 +273,7 @@ class ConsumerApplication:
         return (not groups.is_member(self.group, self.name)
                 or groups.generation[self.group] != inc.generation)
 
-    def _rebalance(self, inc: Incarnation):
+    def _rebalance(self, inc: Incarnation) -> Steps[None]:
         if self.auto_commit and inc.assignment:
             # onJoinPrepare: commit before giving the partitions up
             offsets = inc.positions if self.java else self._stored(inc)
@@ -297,7 +312,7 @@ class ConsumerApplication:
         return True
 
     # -- poll ----------------------------------------------------------------------------
-    def _poll(self, inc: Incarnation):
+    def _poll(self, inc: Incarnation) -> Steps[list[Record]]:
         sim, env = self.sim, self.env
         inc.polls += 1
         self._arm_poll_timer(inc)
@@ -358,10 +373,11 @@ class ConsumerApplication:
             self._maybe_crash(inc, "after_poll", records[-1].message_id, records)
         return records
 
-    def _read(self, inc: Incarnation):
+    def _read(self, inc: Incarnation) -> tuple[list[Record], bool]:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
         budget = self.c["max.poll.records"]
-        out, moved = [], False
+        out: list[Record] = []
+        moved = False
         drained = []
         fetched_to = inc.fetched_to
         for p in inc.fetch_order:
@@ -377,7 +393,7 @@ class ConsumerApplication:
             if position != start:
                 moved = True
                 inc.positions[p] = position
-            out.extend(Record(p, off, msg) for off, msg in recs)
+            out.extend(_new(Record, (p, off, msg)) for off, msg in recs)
             budget -= len(recs)
             if position >= end:  # this fetch is used up: the next poll fetches afresh
                 del fetched_to[p]
@@ -388,7 +404,7 @@ class ConsumerApplication:
         return out, moved
 
     # -- processing ----------------------------------------------------------------------
-    def _handle(self, inc: Incarnation, records):
+    def _handle(self, inc: Incarnation, records: list[Record]) -> Steps[None]:
         strategy = self.strategy
         if strategy == "before-processing":
             yield from self._commit_sync(inc, dict(inc.positions), "before processing")
@@ -407,9 +423,10 @@ class ConsumerApplication:
             self._commit_async(inc, dict(inc.positions), "commitAsync after the batch")
             self._maybe_crash(inc, "after_commit", None)
         elif strategy == "transaction":
-            inc.producer.begin_transaction()
-            yield from self._process(inc, records)
             producer = inc.producer
+            assert producer is not None  # the transform has one
+            producer.begin_transaction()
+            yield from self._process(inc, records)
             error = yield from producer.send_offsets_to_transaction(
                 self.group, self.topic, dict(inc.positions), self.name, inc.generation)
             if error == "ILLEGAL_GENERATION":
@@ -424,11 +441,11 @@ class ConsumerApplication:
         else:  # auto: no manual commits at all
             yield from self._process(inc, records)
 
-    def _process(self, inc: Incarnation, records):
+    def _process(self, inc: Incarnation, records: list[Record]) -> Steps[None]:
         """Process records one after another, each taking processing.ms."""
         sim = self.sim
         per = self.c["processing.ms"]
-        done: list = []
+        done: list[_Done] = []
         elapsed = 0.0
         crash_at = self._next_crash_time()
         start = self.env.now
@@ -490,7 +507,8 @@ class ConsumerApplication:
                 counts["after_processing"] = counts.get("after_processing", 0) + 1
         yield from self._flush(inc, done, elapsed, start)
 
-    def _flush(self, inc: Incarnation, done, elapsed, start, store_last=True):
+    def _flush(self, inc: Incarnation, done: list[_Done], elapsed: float, start: float,
+               store_last: bool = True) -> Steps[None]:
         """Let the processing time pass, then apply the processed records' side effects."""
         stored = {}
         if self.stores_after_processing:
@@ -508,6 +526,7 @@ class ConsumerApplication:
             return
         sim = self.sim
         if self.transform:
+            assert inc.producer is not None and self.output_topic is not None
             by_partition: dict[int, list[int]] = {}
             for p, _, msg, _ in done:
                 by_partition.setdefault(p, []).append(msg)
@@ -525,12 +544,12 @@ class ConsumerApplication:
             f"{self.name} {verb}: offsets {_offsets(done)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
-            records=[ProcessedRecord(p, off, msg, round(t, 6), ok)
+            records=[_new(ProcessedRecord, (p, off, msg, round(t, 6), ok))
                      for (p, off, msg, t), ok in zip(done, applied, strict=True)],
             transform=self.transform,
             **({"stored": stored} if self.stores_after_processing else {}))
 
-    def _stored(self, inc: Incarnation) -> dict:
+    def _stored(self, inc: Incarnation) -> dict[int, int]:
         """librdkafka's offset store as it is now: every store_offsets() made by this time."""
         pending = inc.pending_stores
         if pending:
@@ -551,7 +570,7 @@ class ConsumerApplication:
         slow[1] -= 1
         return slow[0]
 
-    def _processing_failed(self, inc: Incarnation, record) -> None:
+    def _processing_failed(self, inc: Incarnation, record: Record) -> None:
         p, off, msg = record
         action = self.c["on.processing.error"]
         what = {"crash": "the process dies", "close": "the exception escapes the poll loop and "
@@ -566,7 +585,8 @@ class ConsumerApplication:
         if action == "close":
             raise CloseOnError(f"processing message {msg} failed and the exception escaped")
 
-    def _maybe_crash(self, inc, point: str, msg, records=None) -> None:
+    def _maybe_crash(self, inc: Incarnation, point: str, msg: int | None,
+                     records: list[Record] | None = None) -> None:
         # every member counts the crash points it reaches (the sweep reads the counts)
         count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
         if not self.crashes:
@@ -581,15 +601,16 @@ class ConsumerApplication:
                         message=f.get("message", msg))
 
     @staticmethod
-    def _selects(fault: dict, count: int, msg, records) -> bool:
+    def _selects(fault: Fault, count: int, msg: int | None,
+                 records: list[Record] | None) -> bool:
         if "index" in fault:
-            return fault["index"] == count
+            return bool(fault["index"] == count)
         if records is not None:
             return any(r.message_id == fault["message"] for r in records)
-        return fault.get("message") == msg
+        return bool(fault.get("message") == msg)
 
     @staticmethod
-    def _crash_text(point, msg, fault) -> str:
+    def _crash_text(point: str, msg: int | None, fault: Fault) -> str:
         where = point.replace("_", " ")
         if point == "after_poll":
             return (f"killed right after the poll that returned message {fault['message']}"
@@ -599,10 +620,11 @@ class ConsumerApplication:
         return f"killed {where} of message {msg}"
 
     # -- commits -------------------------------------------------------------------------
-    def _commit_sync(self, inc: Incarnation, offsets: dict, why: str, manual=True):
+    def _commit_sync(self, inc: Incarnation, offsets: dict[int, int], why: str,
+                     manual: bool = True) -> Steps[bool]:
         if manual:
             self._maybe_crash(inc, "before_commit", None)
-        result = {}
+        result: dict[str, bool] = {}
         self._send_commit(inc, offsets, why, "commitSync", result, owned=manual)
         yield from self._sleep(self.sim.net.commit_round_trip)
         ok = result.get("ok", False)
@@ -623,19 +645,21 @@ class ConsumerApplication:
             raise CloseOnError("commitSync() threw CommitFailedException; it escaped the poll "
                                "loop and the consumer is closed (on.commit.error=close)")
 
-    def _commit_async(self, inc: Incarnation, offsets: dict, why: str, auto=False) -> None:
+    def _commit_async(self, inc: Incarnation, offsets: dict[int, int], why: str,
+                      auto: bool = False) -> None:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
             if auto else offsets
         if offsets:
             self._send_commit(inc, offsets, why, "commitAsync", {}, owned=not auto)
 
-    def _send_commit(self, inc, offsets, why, api, result, owned=False) -> None:
+    def _send_commit(self, inc: Incarnation, offsets: dict[int, int], why: str, api: str,
+                     result: dict[str, bool], owned: bool = False) -> None:
         sim = self.sim
         offsets = dict(offsets)
         for p, o in offsets.items():
             inc.committed_by_me[p] = o
 
-        def arrive():
+        def arrive() -> None:
             ok = sim.groups.commit(self.group, self.name, self.topic, offsets, owned=owned)
             result["ok"] = ok
             text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
@@ -656,7 +680,7 @@ class ConsumerApplication:
 
         sim.later(sim.net.one_way + sim.net.commit_write_ms, arrive)
 
-    def _background_commits(self, inc: Incarnation):
+    def _background_commits(self, inc: Incarnation) -> Steps[None]:
         """librdkafka: a timer commits the stored offsets every auto.commit.interval.ms."""
         interval = self.c["auto.commit.interval.ms"]
         while True:
@@ -666,7 +690,7 @@ class ConsumerApplication:
             self._commit_async(inc, dict(self._stored(inc)), "librdkafka's background auto-commit "
                                "of the stored offsets", auto=True)
 
-    def _close(self, inc: Incarnation, why: str):
+    def _close(self, inc: Incarnation, why: str) -> Steps[None]:
         if self.auto_commit:
             offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
@@ -683,11 +707,11 @@ class ConsumerApplication:
                             positions=_str_keys(inc.positions))
 
 
-def _str_keys(d: dict) -> dict:
+def _str_keys(d: dict[int, Any]) -> dict[str, Any]:
     return {str(k): v for k, v in d.items()}
 
 
-def _offsets(records) -> str:
+def _offsets(records: Sequence[tuple[Any, ...]]) -> str:
     if not records:
         return "none"
     by_p: dict[int, list[int]] = {}
@@ -700,7 +724,7 @@ def _offsets(records) -> str:
     return ", ".join(parts)
 
 
-def _positions(positions: dict) -> str:
+def _positions(positions: dict[int, int]) -> str:
     if len(positions) == 1:
         return str(next(iter(positions.values())))
     return ", ".join(f"p{p}={o}" for p, o in sorted(positions.items()))

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .broker import Broker
+    from .log import LogBatch
+
+    # a marker written, and where: (marker, topic, partition)
+    Marker = tuple[LogBatch, str, int]
 
 
 class GroupCoordinator:
@@ -12,7 +20,7 @@ class GroupCoordinator:
     of membership bumps the generation; members see it at their next poll (a rebalance).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.committed: dict[tuple[str, str, int], int] = {}
         self.members: dict[str, list[str]] = {}
         self.generation: dict[str, int] = {}
@@ -79,8 +87,9 @@ class TxnState:
     pid: int
     epoch: int
     state: str = "Empty"  # Empty, Ongoing, PrepareCommit, CompleteCommit, PrepareAbort, ...
-    partitions: set = field(default_factory=set)  # {(topic, partition)}
-    offsets: dict = field(default_factory=dict)  # (group, topic) -> {partition: offset}
+    partitions: set[tuple[str, int]] = field(default_factory=set)  # {(topic, partition)}
+    # (group, topic) -> {partition: offset}
+    offsets: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)
     started: float = 0.0
     number: int = 0  # how many transactions this id has begun: tells a timeout which one
 
@@ -88,18 +97,18 @@ class TxnState:
 class TransactionCoordinator:
     """transactional.id -> (PID, epoch) and the state of its current transaction."""
 
-    def __init__(self, broker, groups: GroupCoordinator):
+    def __init__(self, broker: Broker, groups: GroupCoordinator) -> None:
         self.broker = broker
         self.groups = groups
         self.txns: dict[str, TxnState] = {}
 
-    def init_producer_id(self, txn_id: str, now: float) -> tuple[TxnState, list]:
+    def init_producer_id(self, txn_id: str, now: float) -> tuple[TxnState, list[Marker]]:
         """initTransactions: same PID, epoch + 1; abort the previous instance's open transaction.
 
         Returns the state and the markers written by that abort.
         """
         state = self.txns.get(txn_id)
-        markers = []
+        markers: list[Marker] = []
         if state is None:
             state = self.txns[txn_id] = TxnState(self.broker.new_pid(), 0)
             return state, markers
@@ -114,7 +123,8 @@ class TransactionCoordinator:
     def fenced(self, txn_id: str, epoch: int) -> bool:
         return self.txns[txn_id].epoch != epoch
 
-    def add_partition(self, txn_id: str, epoch: int, topic: str, partition: int, now: float):
+    def add_partition(self, txn_id: str, epoch: int, topic: str, partition: int,
+                      now: float) -> str | None:
         state = self.txns[txn_id]
         if state.epoch != epoch:
             return "PRODUCER_FENCED"
@@ -125,8 +135,9 @@ class TransactionCoordinator:
         state.partitions.add((topic, partition))
         return None
 
-    def add_offsets(self, txn_id: str, epoch: int, group: str, topic: str, offsets: dict, now,
-                    member: str | None = None, generation: int | None = None):
+    def add_offsets(self, txn_id: str, epoch: int, group: str, topic: str,
+                    offsets: dict[int, int], now: float, member: str | None = None,
+                    generation: int | None = None) -> str | None:
         state = self.txns[txn_id]
         if state.epoch != epoch:
             return "PRODUCER_FENCED"
@@ -142,7 +153,8 @@ class TransactionCoordinator:
         state.offsets.setdefault((group, topic), {}).update(offsets)
         return None
 
-    def end_txn(self, txn_id: str, epoch: int, commit: bool, now: float):
+    def end_txn(self, txn_id: str, epoch: int, commit: bool,
+                now: float) -> tuple[str | None, list[Marker]]:
         """EndTxn: the outcome is final once Prepare* is written; markers follow."""
         state = self.txns[txn_id]
         if state.epoch != epoch:
@@ -151,7 +163,7 @@ class TransactionCoordinator:
             return None, []
         return None, self._complete(state, commit, now)
 
-    def expire(self, txn_id: str, number: int, now: float):
+    def expire(self, txn_id: str, number: int, now: float) -> list[Marker] | None:
         """transaction.timeout.ms passed: abort proactively and bump the epoch (fences the
         producer that left it open)."""
         state = self.txns[txn_id]
@@ -160,7 +172,7 @@ class TransactionCoordinator:
         state.epoch += 1
         return self._complete(state, commit=False, now=now)
 
-    def _complete(self, state: TxnState, commit: bool, now: float) -> list:
+    def _complete(self, state: TxnState, commit: bool, now: float) -> list[Marker]:
         state.state = "PrepareCommit" if commit else "PrepareAbort"
         markers = [
             self.broker.write_marker(topic, p, state.pid, state.epoch, commit, now)

@@ -55,9 +55,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
-from .config import ConfigError
+from .config import Config, ConfigError
+
+# One fault-plan entry ({"type": ..., options}) and a plan: the JSON a run's faults travel as.
+Fault: TypeAlias = dict[str, Any]
+FaultPlan: TypeAlias = list[Fault]
 
 # Retriable produce errors a broker answers without writing the batch (error_response).
 PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
@@ -110,7 +114,7 @@ def fault_kind(name: str) -> FaultKind:
         raise FaultError(f"unknown fault kind {_show(name)}; one of: {', '.join(FAULT_KINDS)}")
     return kind
 
-_SPEC: dict[str, dict[str, tuple]] = {
+_SPEC: dict[str, dict[str, tuple[str, bool]]] = {
     # name -> {option: (kind, required)}
     "lose_response": {"message": ("int", True), "attempt": ("int", False)},
     "lose_request": {"message": ("int", True), "attempt": ("int", False)},
@@ -183,7 +187,7 @@ def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
     return float(value)
 
 
-def normalise(faults: list[dict] | None) -> list[dict]:
+def normalise(faults: FaultPlan | Fault | None) -> FaultPlan:
     """Validate a fault plan; returns a clean copy with defaults filled in."""
     if faults is None:
         return []
@@ -238,7 +242,7 @@ def normalise(faults: list[dict] | None) -> list[dict]:
     return clean
 
 
-def check_against(faults: list[dict], config: dict) -> None:
+def check_against(faults: FaultPlan, config: Config) -> None:
     """What only the run's config can tell: a message, a member or a time that does not
     exist in this run would silently never fire, so it is refused (one line, naming the
     entry)."""
@@ -258,11 +262,11 @@ def check_against(faults: list[dict], config: dict) -> None:
                              f"{limit:g}: it would never fire")
 
 
-def to_json(faults: list[dict]) -> str:
+def to_json(faults: FaultPlan) -> str:
     return json.dumps(normalise(faults), sort_keys=True)
 
 
-def from_json(text: str) -> list[dict]:
+def from_json(text: str) -> FaultPlan:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -274,7 +278,7 @@ def from_json(text: str) -> list[dict]:
     return normalise(data)
 
 
-def describe(fault: dict) -> str:
+def describe(fault: Fault) -> str:
     """One plain-English line per fault, for reports and the Lab."""
     kind = fault["type"]
     if kind == "lose_response":

@@ -52,8 +52,8 @@ class PartitionLog:
             return self.hw
         return min(self.hw, *self.open_txn_first.values())
 
-    def append(self, messages: list[int], pid=-1, epoch=-1, base_seq=-1, transactional=False,
-               time=0.0) -> LogBatch:
+    def append(self, messages: list[int], pid: int = -1, epoch: int = -1, base_seq: int = -1,
+               transactional: bool = False, time: float = 0.0) -> LogBatch:
         batch = LogBatch(self.leo, messages, pid, epoch, base_seq,
                          OPEN if transactional else NON_TXN, None, time)
         if transactional:
@@ -62,7 +62,7 @@ class PartitionLog:
         self._push(batch)
         return batch
 
-    def write_marker(self, pid: int, epoch: int, commit: bool, time=0.0) -> LogBatch:
+    def write_marker(self, pid: int, epoch: int, commit: bool, time: float = 0.0) -> LogBatch:
         """End pid's transaction here: a control record that takes one offset."""
         status = COMMITTED if commit else ABORTED
         for batch in self.open_txn_batches.pop(pid, []):
@@ -79,7 +79,8 @@ class PartitionLog:
         self.leo += batch.size
         self.hw = self.leo
 
-    def read(self, start: int, max_records: int, read_committed: bool) -> tuple[list, int]:
+    def read(self, start: int, max_records: int,
+             read_committed: bool) -> tuple[list[tuple[int, int]], int]:
         """Records from ``start`` for a consumer.
 
         Returns ``([(offset, message_id), ...], next_position)``. The position moves past

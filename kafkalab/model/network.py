@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .config import Config
+
 
 @dataclass(frozen=True)
 class Network:
@@ -20,6 +22,6 @@ class Network:
         return self.rtt + self.commit_write_ms
 
     @classmethod
-    def from_config(cls, config: dict) -> Network:
+    def from_config(cls, config: Config) -> Network:
         return cls(config["network.rtt.ms"], config["broker.append.ms"],
                    config["commit.write.ms"])

@@ -10,9 +10,18 @@ per-partition sequence number.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .faults import FaultError
+import simpy
+
+from .broker import ProduceResult
+from .faults import Fault, FaultError
+from .types import Steps
+
+if TYPE_CHECKING:
+    from .simulation import ProduceFate, Simulation
 
 SMALL_RUN = 2000  # messages; above this the application hands messages over in chunks
 
@@ -41,8 +50,10 @@ class _Accumulator:
 class ProducerClient:
     """One producer instance (a process's KafkaProducer)."""
 
-    def __init__(self, sim, name: str, txn_id: str | None = None, on_ack=None, on_fail=None,
-                 error_faults: dict | None = None):
+    def __init__(self, sim: Simulation, name: str, txn_id: str | None = None,
+                 on_ack: Callable[[ProducerBatch, int], None] | None = None,
+                 on_fail: Callable[[ProducerBatch], None] | None = None,
+                 error_faults: dict[tuple[int, int], str] | None = None) -> None:
         self.sim = sim
         self.env = sim.env
         self.name = name
@@ -90,13 +101,13 @@ class ProducerClient:
         self.alive = True
         self.fenced = False
         self.flushing = False
-        self.txn_partitions: set = set()
+        self.txn_partitions: set[tuple[str, int]] = set()
         self._wake = self.env.event()
         self._idle = self.env.event()
         self.env.process(self._sender())
 
     # -- life cycle ----------------------------------------------------------------------
-    def init(self):
+    def init(self) -> Steps[None]:
         """InitProducerId (idempotent) or initTransactions (transactional); a generator."""
         if not self.idempotent:
             return
@@ -120,7 +131,7 @@ class ProducerClient:
                                 f"{self.name} got a new producer id: PID {self.pid}, epoch 0",
                                 pid=self.pid, epoch=0, transactional_id=None)
 
-    def kill(self):
+    def kill(self) -> None:
         self.alive = False
         self._poke()
 
@@ -149,7 +160,7 @@ class ProducerClient:
             self._drain(self.env.now)  # linger.ms=0: on the wire now, not at the next wake-up
         self._poke()
 
-    def flush(self):
+    def flush(self) -> Steps[None]:
         """Send everything now and wait until every batch is acked or failed (a generator)."""
         self.flushing = True
         self._poke()
@@ -161,7 +172,7 @@ class ProducerClient:
         self.flushing = False
 
     # -- sender --------------------------------------------------------------------------
-    def _poke(self):
+    def _poke(self) -> None:
         if not self._wake.triggered:
             self._wake.succeed()
 
@@ -178,7 +189,7 @@ class ProducerClient:
             self.ready.pop(0)
             self._send(batch)
 
-    def _sender(self):
+    def _sender(self) -> Steps[None]:
         env = self.env
         while self.alive:
             now = env.now
@@ -217,6 +228,7 @@ class ProducerClient:
     def _close_batches(self, now: float) -> None:
         for (topic, partition), acc in self.accumulators.items():
             msgs = acc.messages
+            closed = False
             while msgs and (len(msgs) >= self.per_batch or self.flushing
                             or now >= acc.first_arrival + self.linger):
                 chunk, msgs = msgs[: self.per_batch], msgs[self.per_batch:]
@@ -227,8 +239,12 @@ class ProducerClient:
                     self.next_seq[key] = batch.base_seq + len(chunk)
                 self.ready.append(batch)
                 self.unfinished += 1
+                closed = True
             acc.messages = msgs
-            if msgs:
+            if msgs and closed:
+                # what is left starts the next batch now; an untouched batch keeps the time of
+                # its first record, so linger.ms counts from it (Java RecordAccumulator.ready:
+                # waitedTimeMs since the batch was created), however fast records arrive
                 acc.first_arrival = now
 
     def _send(self, batch: ProducerBatch) -> None:
@@ -281,8 +297,9 @@ class ProducerClient:
         first message's remaining message.timeout.ms (CONFIGURATION.md socket.timeout.ms)."""
         c = self.sim.config
         if c["client.model"] != "librdkafka":
-            return c["request.timeout.ms"]
-        wait = c["socket.timeout.ms"]
+            timeout: float = c["request.timeout.ms"]
+            return timeout
+        wait: float = c["socket.timeout.ms"]
         if c["delivery.timeout.ms"]:
             left = c["delivery.timeout.ms"] - (self.env.now - batch.created)
             wait = min(wait, max(left, 0))
@@ -297,7 +314,8 @@ class ProducerClient:
                 return error
         return None
 
-    def _arrive(self, batch: ProducerBatch, attempt: int, fate, respond: bool) -> None:
+    def _arrive(self, batch: ProducerBatch, attempt: int, fate: ProduceFate,
+                respond: bool) -> None:
         sim = self.sim
         error = self._injected_error(batch, attempt) if respond else None
         if error:
@@ -320,8 +338,22 @@ class ProducerClient:
         sim.record_append(self, batch, attempt, result)
         if not respond:
             return
+        if sim.replication is not None and self.acks == "all" and not result.error:
+            # acks=all: the response waits until the high watermark passes the batch
+            # (DelayedProduce); the append's own time still counts
+            done_at = sim.env.now + sim.net.append_ms
+            sim.replication.when_replicated(
+                batch.topic, batch.partition, result.base_offset + len(batch.messages),
+                lambda: self._respond(batch, attempt, fate, result, done_at))
+            return
+        self._respond(batch, attempt, fate, result, sim.env.now + sim.net.append_ms)
+
+    def _respond(self, batch: ProducerBatch, attempt: int, fate: ProduceFate,
+                 result: ProduceResult, done_at: float) -> None:
+        """Schedule the produce response (its append done at ``done_at`` at the earliest)."""
+        sim = self.sim
         now = sim.env.now
-        ready = now + sim.net.append_ms + sim.net.one_way + fate.delay_ms
+        ready = max(now, done_at) + sim.net.one_way + fate.delay_ms
         # head of line: not before the response to the previous request on this connection
         free_at = self.response_free_at.get(batch.connection, 0.0)
         if fate.lose_response:
@@ -345,7 +377,8 @@ class ProducerClient:
             topic=batch.topic, partition=batch.partition, messages=batch.messages,
             attempt=attempt, offset=offset)
 
-    def _response(self, batch: ProducerBatch, attempt: int, result, held_ms: float = 0.0) -> None:
+    def _response(self, batch: ProducerBatch, attempt: int, result: ProduceResult,
+                  held_ms: float = 0.0) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return  # timed out already (a late response is ignored), or the process is dead
         batch.live_attempt = 0
@@ -538,7 +571,7 @@ class ProducerClient:
         self._check_idle()
         self._poke()
 
-    def _check_idle(self):
+    def _check_idle(self) -> None:
         if self.unfinished == 0 and not self._idle.triggered:
             self._idle.succeed()
 
@@ -563,7 +596,8 @@ class ProducerClient:
                             pid=self.pid, epoch=self.epoch)
 
     def send_offsets_to_transaction(self, group: str, topic: str, offsets: dict[int, int],
-                                    member: str | None = None, generation: int | None = None):
+                                    member: str | None = None,
+                                    generation: int | None = None) -> Steps[str | None]:
         """AddOffsetsToTxn + TxnOffsetCommit: the offsets count only if the transaction commits.
 
         Returns None on success, else the error ("ILLEGAL_GENERATION" leaves the producer
@@ -571,6 +605,7 @@ class ProducerClient:
         yield self.env.timeout(self.sim.net.rtt)
         if not self.alive:
             return "DEAD"
+        assert self.txn_id is not None  # a transactional producer
         error = self.sim.txn_coordinator.add_offsets(self.txn_id, self.epoch, group, topic,
                                                      dict(offsets), self.env.now, member,
                                                      generation)
@@ -588,7 +623,7 @@ class ProducerClient:
         self.sim.arm_txn_timeout(self.txn_id)
         return None
 
-    def end_transaction(self, commit: bool):
+    def end_transaction(self, commit: bool) -> Steps[bool]:
         """commitTransaction / abortTransaction (a generator). Returns True on success.
 
         Both first wait for the requests in flight, so none lands after the marker."""
@@ -598,6 +633,7 @@ class ProducerClient:
         yield self.env.timeout(self.sim.net.rtt + self.sim.config["transaction.overhead.ms"])
         if self.fenced:
             return False
+        assert self.txn_id is not None  # a transactional producer
         error, markers = self.sim.txn_coordinator.end_txn(self.txn_id, self.epoch, commit,
                                                           self.env.now)
         if error:
@@ -617,7 +653,7 @@ class ProducerApplication:
     """Sends messages 0..N-1 round-robin over the partitions, one every
     ``producer.send.interval.ms``; resends what was not acknowledged after a restart."""
 
-    def __init__(self, sim, topic: str):
+    def __init__(self, sim: Simulation, topic: str) -> None:
         self.sim = sim
         self.env = sim.env
         self.topic = topic
@@ -631,7 +667,7 @@ class ProducerApplication:
         self.committed: set[int] = set()
         self.in_txn: list[int] = []
         self.instance = 0
-        self.zombies: list = []
+        self.zombies: list[simpy.Process] = []
         self.client: ProducerClient | None = None
         self.done = self.env.event()
         self.error_faults = {(f["message"], f.get("attempt", 1)):
@@ -653,7 +689,7 @@ class ProducerApplication:
                                  "are the transform's)")
         self.restarts = sorted(
             (f for f in sim.faults if f["type"] == "producer_restart"),
-            key=lambda f: f.get("after_message", f.get("at_ms", 0)))
+            key=lambda f: float(f["after_message"] if "after_message" in f else f["at_ms"]))
         self.env.process(self._run())
 
     def _new_client(self) -> ProducerClient:
@@ -663,13 +699,14 @@ class ProducerApplication:
         return ProducerClient(self.sim, name, txn_id, on_ack=self._on_ack, on_fail=self._on_fail,
                               error_faults=self.error_faults)
 
-    def _on_ack(self, batch, offset):
+    def _on_ack(self, batch: ProducerBatch, offset: int) -> None:
         self.acked.update(batch.messages)
 
-    def _on_fail(self, batch):
+    def _on_fail(self, batch: ProducerBatch) -> None:
         self.failed.update(batch.messages)
 
     def _send(self, ids: list[int]) -> None:
+        assert self.client is not None  # _run made it
         by_partition: dict[int, list[int]] = {}
         for m in ids:
             by_partition.setdefault(m % self.partitions, []).append(m)
@@ -682,7 +719,7 @@ class ProducerApplication:
         if self.transactional:
             self.in_txn.extend(ids)
 
-    def _run(self):
+    def _run(self) -> Steps[None]:
         env = self.env
         c = self.sim.config
         if c["producer.start.ms"] > 0:
@@ -761,12 +798,13 @@ class ProducerApplication:
             yield self.env.all_of(self.zombies)
         self.done.succeed()
 
-    def _leave_open(self, fault: dict):
+    def _leave_open(self, fault: Fault) -> Steps[bool]:
         """The application does not end its transaction: it stalls for ``for_ms`` and then
         commits as usual, or (no ``for_ms``) never comes back. The coordinator aborts a
         transaction open longer than transaction.timeout.ms; until then read_committed readers
         wait at its first offset (the LSO). Returns True if the application never comes back."""
         sim = self.sim
+        assert self.client is not None  # _run made it
         timeout = sim.config["transaction.timeout.ms"]
         stall = fault.get("for_ms")
         sim.trace.emit(
@@ -785,10 +823,11 @@ class ProducerApplication:
         yield self.env.timeout(timeout + sim.net.rtt + sim.config["transaction.overhead.ms"])
         return True
 
-    def _restart(self, fault: dict, pending: list[int]):
+    def _restart(self, fault: Fault, pending: list[int]) -> Steps[list[int]]:
         """The application process dies and comes back: a new producer instance."""
         sim, env = self.sim, self.env
         old = self.client
+        assert old is not None  # _run made it
         zombie = fault.get("zombie", False)
         yield env.timeout(0)  # requests already handed to the network still go out
         what = ("its transaction could not commit (the producer was fenced, e.g. after "
@@ -815,7 +854,7 @@ class ProducerApplication:
         self.failed.difference_update(resend)
         return resend + pending
 
-    def _zombie(self, client: ProducerClient):
+    def _zombie(self, client: ProducerClient) -> Steps[None]:
         """The old instance keeps going: it flushes and, if transactional, tries to commit."""
         if client.txn_id:
             yield from client.end_transaction(commit=True)

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 
-from ..trace.events import Trace, sink_role
-from .broker import Broker
+from ..trace.events import Snapshot, Trace, sink_role
+from .broker import Broker, ProduceResult
+from .cluster import replicated
+from .config import Config
 from .consumer import ConsumerApplication
 from .coordinators import GroupCoordinator, TransactionCoordinator
+from .faults import FaultPlan
 from .network import Network
-from .producer import ProducerApplication
+from .producer import ProducerApplication, ProducerBatch, ProducerClient
 from .sink import Sink
+from .types import Steps
+
+if TYPE_CHECKING:
+    from .coordinators import Marker
 
 INPUT_TOPIC = "input"
 OUTPUT_TOPIC = "output"
@@ -54,7 +63,8 @@ WATCH_EVERY = 512  # events between two checks (keeps the watchdog off the hot p
 
 
 class Simulation:
-    def __init__(self, config: dict, faults: list[dict], seed: int, snapshots: bool = True):
+    def __init__(self, config: Config, faults: FaultPlan, seed: int,
+                 snapshots: bool = True) -> None:
         self.config = c = config
         self.faults = faults
         self.seed = seed
@@ -65,6 +75,11 @@ class Simulation:
                            snapshot_fn=self.snapshot if snapshots else None)
         self.broker = Broker()
         self.broker.on_data = self._on_data
+        self.replication = None  # followers and the high watermark (issue 18), when RF > 1
+        if replicated(c):
+            from .replication import ReplicatedLog, Replication
+            self.replication = Replication(self)
+            self.broker.log_class = ReplicatedLog
         self.groups = GroupCoordinator()
         self.txn_coordinator = TransactionCoordinator(self.broker, self.groups)
         self.pipeline = c["pipeline"]
@@ -93,13 +108,16 @@ class Simulation:
             self.broker.create_topic(OUTPUT_TOPIC, P)
             reader_group = c["group.id"] + "-reader"
             self.groups.register_group(reader_group, OUTPUT_TOPIC, P)
+        if self.replication is not None:
+            for topic, logs in self.broker.logs.items():
+                self.replication.add_topic(topic, logs)
         self._start_consumers(strategy, auto)
 
     def _start_consumers(self, strategy: str, auto: bool) -> None:
         c = self.config
         env = self.env
 
-        def start():
+        def start() -> Steps[None]:
             yield env.timeout(c["consumer.start.ms"])
             for i in range(c["consumers"]):
                 self.consumers.append(ConsumerApplication(
@@ -127,11 +145,11 @@ class Simulation:
         if self._tick_n > self._per_ms:
             raise Runaway(who, self._tick_n)
 
-    def later(self, delay: float, fn, *args, **kwargs) -> None:
+    def later(self, delay: float, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         self.tick(getattr(fn, "__qualname__", "a timer"))
         event = self.env.timeout(max(delay, 0))
         callback = lambda _e: fn(*args, **kwargs)  # noqa: E731
-        callback.what = fn  # the watchdog names what was looping
+        callback.what = fn  # type: ignore[attr-defined]  # the watchdog names what was looping
         event.callbacks.append(callback)
 
     def data_signal(self, topic: str) -> simpy.Event:
@@ -141,6 +159,8 @@ class Simulation:
         return signal
 
     def _on_data(self, topic: str, partition: int) -> None:
+        if self.replication is not None:
+            self.replication.appended(topic, partition)
         signal = self._signals.get(topic)
         if signal is not None and not signal.triggered:
             signal.succeed()
@@ -149,7 +169,7 @@ class Simulation:
         for topic in list(self._signals):
             self._on_data(topic, 0)
 
-    def group_members(self, group: str) -> list:
+    def group_members(self, group: str) -> list[ConsumerApplication]:
         """The applications the coordinator still counts as members of ``group``."""
         members = set(self.groups.members.get(group, ()))
         return [a for a in self.consumers + self.readers if a.group == group
@@ -158,13 +178,16 @@ class Simulation:
     def upstream_done(self, role: str) -> bool:
         if not self.source.done.triggered:
             return False
+        if self.replication is not None and not self.replication.settled(
+                OUTPUT_TOPIC if role == "reader" else INPUT_TOPIC):
+            return False  # followers still copying: the high watermark has not reached the end
         if role == "reader":
             if not self._started.triggered or not all(a.done.triggered for a in self.consumers):
                 return False
             return all(log.lso == log.hw for log in self.broker.logs[OUTPUT_TOPIC])
         return True
 
-    def _index_produce_faults(self) -> dict:
+    def _index_produce_faults(self) -> dict[tuple[int, int], ProduceFate]:
         index: dict[tuple[int, int], ProduceFate] = {}
         for f in self.faults:
             kind = f["type"]
@@ -178,7 +201,7 @@ class Simulation:
                 old.delay_ms + f.get("delay_ms", 0.0))
         return index
 
-    def produce_fault(self, batch, attempt: int) -> ProduceFate:
+    def produce_fault(self, batch: ProducerBatch, attempt: int) -> ProduceFate:
         if batch.topic != INPUT_TOPIC:
             return NO_FAULT
         fate = NO_FAULT
@@ -201,7 +224,8 @@ class Simulation:
                             delay_ms=fate.delay_ms)
         return fate
 
-    def record_append(self, client, batch, attempt: int, result) -> None:
+    def record_append(self, client: ProducerClient, batch: ProducerBatch, attempt: int,
+                      result: ProduceResult) -> None:
         topic, p = batch.topic, batch.partition
         if result.error:
             self.trace.emit("rejected", "broker",
@@ -227,10 +251,10 @@ class Simulation:
                             seq=batch.base_seq, transactional=bool(client.txn_id),
                             attempt=attempt, producer=client.name)
 
-    def record_markers(self, markers, reason: str) -> None:
+    def record_markers(self, markers: list[Marker], reason: str) -> None:
         for marker, topic, p in markers:
             self.trace.emit("marker", "broker",
-                            f"partition {p} of {topic}: {marker.control.upper()} marker at offset "
+                            f"partition {p} of {topic}: {str(marker.control).upper()} marker at offset "
                             f"{marker.base_offset} ({reason})", topic=topic, partition=p,
                             offset=marker.base_offset, pid=marker.pid, epoch=marker.epoch,
                             control=marker.control)
@@ -242,7 +266,7 @@ class Simulation:
             return
         self._txn_timers[key] = True
 
-        def expire():
+        def expire() -> None:
             markers = self.txn_coordinator.expire(txn_id, key[1], self.env.now)
             if markers is not None:
                 self.record_markers(markers, "transaction.timeout.ms expired: the coordinator "
@@ -254,7 +278,7 @@ class Simulation:
         self.later(self.config["transaction.timeout.ms"], expire)
 
     # -- state ---------------------------------------------------------------------------
-    def snapshot(self) -> dict:
+    def snapshot(self) -> Snapshot:
         """The state after an event: enough to draw any step without re-running."""
         logs = {topic: [[log.leo, log.hw, log.lso] for log in parts]
                 for topic, parts in self.broker.logs.items()}
@@ -265,7 +289,7 @@ class Simulation:
                 continue
             members[app.name] = {"alive": inc.alive,
                                  "positions": {str(p): o for p, o in inc.positions.items()}}
-        committed = {}
+        committed: dict[str, dict[str, int]] = {}
         for (group, _topic, p), off in self.groups.committed.items():
             committed.setdefault(group, {})[str(p)] = off
         client = self.source.client
@@ -273,9 +297,12 @@ class Simulation:
         if client is not None:
             producer = {"name": client.name, "pid": client.pid, "epoch": client.epoch,
                         "in_flight": client.in_flight}
-        return {"t": round(self.env.now, 6), "logs": logs, "members": members,
+        snap = {"t": round(self.env.now, 6), "logs": logs, "members": members,
                 "committed": committed, "producer": producer,
                 "processed": self.sink.total, "acked": len(self.source.acked)}
+        if self.replication is not None:
+            snap["replicas"] = self.replication.snapshot()
+        return snap
 
     def run(self) -> None:
         env = self.env
@@ -354,22 +381,16 @@ class Simulation:
         self.trace.emit("stopped", "kafkalab", text, reason=why, looping=looping,
                         repeats=repeats)
 
-    def _looping(self, sample: int = 2_000) -> str:
-        """Step a little further and name whose events those are (only after a trip)."""
-        env = self.env
-        seen: Counter = Counter()
+    def _looping(self, sample: int = 5_000) -> str:
+        """Name whose events are pending (only after a trip). The queue is read, never run,
+        so the ``stopped`` event stays the last one and the model's state is left as it was."""
+        seen: Counter[str] = Counter()
         try:
-            for _ in range(sample):
-                if not env._queue:
-                    break
-                event = env._queue[0][3]
+            for _, _, _, event in self.env._queue[:sample]:
                 for cb in event.callbacks or ():
                     name = _owner(cb)
                     if name:
                         seen[name] += 1
-                env.step()
-        except (StopSimulation, EmptySchedule, Runaway):
-            pass
         except Exception as exc:  # a diagnosis must never turn into a traceback
             seen[f"an error while diagnosing ({type(exc).__name__})"] += 1
         if not seen:
@@ -379,13 +400,14 @@ class Simulation:
                          seen.most_common(3))
 
 
-def _owner(callback) -> str | None:
+def _owner(callback: Any) -> str | None:
     """Who an event callback belongs to: "consumer-1 in _poll", "consumer-0's _poll_timer"."""
     what = getattr(callback, "what", None)
     if what is not None:
         owner = getattr(what, "__self__", None)
         name = getattr(owner, "name", None)
-        fn = getattr(what, "__name__", "a timer")
+        fn = getattr(what, "__qualname__", "a timer").replace("<locals>.", "")
+        fn = fn.split(".", 1)[-1] if "." in fn else fn  # drop the class: "_send_commit.arrive"
         return f"{name}'s {fn}" if name else fn
     proc = getattr(callback, "__self__", None)
     gen = getattr(proc, "_generator", None)

@@ -477,12 +477,48 @@ def _int(where: str, value: Any, minimum: int = 0) -> int:
     return value
 
 
+# The model's words for what a workload says in its own (kafkalab.model: commit.strategy,
+# the fault plan's crash points, on.processing.error, max.poll.records), accepted as
+# spellings and stored in the workload's words.
+MODEL_WORDS = {
+    "commit": {"per-record": "after-each", "per-batch": "after-batch"},
+    "crash.point": {"before_processing": "before-process", "after_processing": "after-process"},
+    "failure.then": {"close": "raise"},
+    "consumer keys": {"max.poll.records": "batch", "processing.ms": "processing_ms"},
+}
+
+
+def _in_workload_words(workload: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``workload`` with the model's words (MODEL_WORDS) replaced by its own."""
+    w = dict(workload)
+    consumer = w.get("consumer")
+    if isinstance(consumer, dict):
+        consumer = {MODEL_WORDS["consumer keys"].get(k, k): v for k, v in consumer.items()}
+        if isinstance(consumer.get("commit"), str):
+            consumer["commit"] = MODEL_WORDS["commit"].get(consumer["commit"],
+                                                           consumer["commit"])
+        w["consumer"] = consumer
+    crash = w.get("crash")
+    if isinstance(crash, dict) and isinstance(crash.get("point"), str):
+        w["crash"] = {**crash, "point": MODEL_WORDS["crash.point"].get(crash["point"],
+                                                                        crash["point"])}
+    failure = w.get("failure")
+    if isinstance(failure, dict) and isinstance(failure.get("then"), str):
+        w["failure"] = {**failure, "then": MODEL_WORDS["failure.then"].get(failure["then"],
+                                                                          failure["then"])}
+    return w
+
+
 def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
-    """Validate a workload (or a registered name) and fill defaults; returns a new dict."""
+    """Validate a workload (or a registered name) and fill defaults; returns a new dict.
+    The model's words are accepted too (``per-record`` for ``after-each``, ``close`` for
+    ``raise``, ``max.poll.records`` for ``batch``, ``after_processing`` for
+    ``after-process``: MODEL_WORDS)."""
     if isinstance(workload, str):
         workload = get_workload(workload)
     if not isinstance(workload, dict):
         raise WorkloadError("a workload is a dict (or the name of a registered workload)")
+    workload = _in_workload_words(workload)
     w = _base(str(workload.get("name", "custom")), str(workload.get("title", "")))
     unknown = set(workload) - set(w)
     if unknown:

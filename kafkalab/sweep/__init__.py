@@ -9,6 +9,7 @@ True
 ('crash after_poll #1', 1)
 """
 
+from ._space import KIND_LABELS, KINDS, kind_name, plan_label
 from .cli import (
     FAULT_COLUMNS,
     SEMANTICS,
@@ -26,6 +27,7 @@ from .core import (
     sweep,
 )
 
-__all__ = ["FAULT_COLUMNS", "PROPERTIES", "SEMANTICS", "SweepResult",
-           "cli_progress", "find_counterexample", "holds", "none_text", "run_sweep_cli",
-           "semantics_sweeps", "shortest_counterexample", "sweep"]
+__all__ = ["FAULT_COLUMNS", "KINDS", "KIND_LABELS", "PROPERTIES", "SEMANTICS", "SweepResult",
+           "cli_progress", "find_counterexample", "holds", "kind_name", "none_text",
+           "plan_label", "run_sweep_cli", "semantics_sweeps", "shortest_counterexample",
+           "sweep"]

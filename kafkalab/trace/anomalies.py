@@ -7,6 +7,11 @@ text the code wrote. An anomaly type it does not know still reads as a sentence.
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
+# one anomaly: {"type": ..., fields} (docs/trace-format.md)
+Anomaly: TypeAlias = dict[str, Any]
+
 # kafkalab's name -> Jepsen's (jepsen/tests/kafka.clj), for the closing "(Jepsen: ...)".
 # kafkalab's "duplicate" (processed twice) has no Jepsen name: Jepsen's "duplicate" is the
 # same value at two offsets, kafkalab's "log-duplicate".
@@ -19,7 +24,7 @@ def _times(n: int) -> str:
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
-def _offsets(offsets) -> str:
+def _offsets(offsets: list[Any]) -> str:
     items = [list(o) if isinstance(o, list | tuple) else [o] for o in offsets]
     shown = [f"partition {o[0]} offset {o[1]}" if len(o) == 2 else f"offset {o[0]}"
              for o in items]
@@ -37,11 +42,11 @@ def _span(offsets: list[int]) -> str:
     return "offsets " + ", ".join(str(o) for o in offsets)
 
 
-def _at(a: dict) -> str:
+def _at(a: Anomaly) -> str:
     return f" at t={a['t']:g} ms" if isinstance(a.get("t"), int | float) else ""
 
 
-def describe(anomaly: dict) -> str:
+def describe(anomaly: Anomaly) -> str:
     """A sentence for one anomaly, e.g. "consumer-0 was handed partition 0 from offset 5 again
     after it had read up to offset 9 (a re-delivery) at t=131 ms (Jepsen: nonmonotonic-poll)."."""
     a = anomaly

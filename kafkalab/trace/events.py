@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 # Event kinds, grouped for the figures' markers and the Lab's text panel.
 PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lost",
@@ -17,6 +17,11 @@ PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lo
 CONSUMER_KINDS = ("join", "poll", "process", "process_error", "commit", "commit_failed",
                   "crash", "restart", "close", "rebalance", "left_group", "crash_loop")
 TXN_KINDS = ("txn_begin", "txn_commit", "txn_abort", "marker")
+
+
+# The state after an event (see docs/trace-format.md, "Snapshot"), and an exported event.
+Snapshot: TypeAlias = dict[str, Any]
+EventDict: TypeAlias = dict[str, Any]
 
 
 def sink_role(config: Mapping[str, Any]) -> str:
@@ -53,12 +58,12 @@ class Event:
     text: str  # one plain-English sentence
     data: dict[str, Any]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> EventDict:
         return {"i": self.index, "t": self.t, "kind": self.kind, "actor": self.actor,
                 "text": self.text, "data": self.data}
 
     @classmethod
-    def from_dict(cls, d: dict) -> Event:
+    def from_dict(cls, d: EventDict) -> Event:
         return cls(d["i"], d["t"], d["kind"], d["actor"], d["text"], d["data"])
 
 
@@ -67,12 +72,13 @@ class Trace:
     """The recorded run: ``events[i]`` happened, leaving the state ``snapshots[i]``."""
 
     events: list[Event] = field(default_factory=list)
-    snapshots: list[dict] = field(default_factory=list)
-    snapshot_fn: Callable[[], dict] | None = None
+    snapshots: list[Snapshot] = field(default_factory=list)
+    snapshot_fn: Callable[[], Snapshot] | None = None
     clock: Callable[[], float] | None = None
 
     def emit(self, kind: str, actor: str, text: str, **data: Any) -> Event:
-        event = Event(len(self.events), round(self.clock(), 6), kind, actor, text, data)
+        now = self.clock() if self.clock is not None else 0.0
+        event = Event(len(self.events), round(now, 6), kind, actor, text, data)
         self.events.append(event)
         if self.snapshot_fn is not None:
             self.snapshots.append(self.snapshot_fn())
@@ -81,9 +87,9 @@ class Trace:
     def of_kind(self, *kinds: str) -> list[Event]:
         return [e for e in self.events if e.kind in kinds]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"events": [e.to_dict() for e in self.events], "snapshots": self.snapshots}
 
     @classmethod
-    def from_dict(cls, d: dict) -> Trace:
+    def from_dict(cls, d: dict[str, Any]) -> Trace:
         return cls([Event.from_dict(e) for e in d["events"]], list(d["snapshots"]))

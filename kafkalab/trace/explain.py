@@ -5,7 +5,8 @@ Built from the trace and the ledger only, so it explains what the model *did*.
 
 from __future__ import annotations
 
-from .ledger import Ledger
+from .events import Event
+from .ledger import Ledger, MessageLedger
 
 
 def _t(t: float) -> str:
@@ -23,6 +24,7 @@ def explain(ledger: Ledger, message_id: int) -> str:
     if not rec.sends:
         lines.append("The application never sent it (the run stopped first).")
         return " ".join(lines)
+    assert rec.first_send is not None  # it was sent
     lines.append(f"Sent at {_t(rec.first_send)}" + (f" ({rec.sends} times by the application)"
                                                     if rec.sends > 1 else "") + ".")
     lines.extend(_produce_story(ledger, message_id))
@@ -61,7 +63,7 @@ def explain(ledger: Ledger, message_id: int) -> str:
     return " ".join(lines)
 
 
-def _verdict(ledger: Ledger, rec) -> str:
+def _verdict(ledger: Ledger, rec: MessageLedger) -> str:
     n = len(rec.processed)
     if rec.sends and n == 0:
         return "LOST (never processed)" if ledger.drained else "not processed yet (unseen)"
@@ -88,18 +90,18 @@ def _produce_story(ledger: Ledger, m: int) -> list[str]:
     return out
 
 
-def _how(event, partition) -> str:
+def _how(event: Event, partition: int) -> str:
     """How a join/restart/rebalance chose its offset for ``partition``, as the trace says."""
-    how = event.data["resumed"][str(partition)][1]
+    how: str = event.data["resumed"][str(partition)][1]
     return "the committed offset" if how == "committed offset" else \
         f"no committed offset: {how}"
 
 
-def _copy_offsets(rec):
+def _copy_offsets(rec: MessageLedger) -> set[tuple[int, int]]:
     return {(c.partition, c.offset) for c in rec.visible_copies}
 
 
-def _why_lost(ledger: Ledger, rec) -> list[str]:
+def _why_lost(ledger: Ledger, rec: MessageLedger) -> list[str]:
     out = []
     events = ledger.trace.events
     sink = ledger.sink_prefix
@@ -153,7 +155,7 @@ def _why_lost(ledger: Ledger, rec) -> list[str]:
     return out
 
 
-def _why_redelivered(ledger: Ledger, rec) -> list[str]:
+def _why_redelivered(ledger: Ledger, rec: MessageLedger) -> list[str]:
     out = []
     events = ledger.trace.events
     sink = ledger.sink_prefix
@@ -181,7 +183,7 @@ def _why_redelivered(ledger: Ledger, rec) -> list[str]:
     return out
 
 
-def _why_unseen(ledger: Ledger, rec) -> list[str]:
+def _why_unseen(ledger: Ledger, rec: MessageLedger) -> list[str]:
     """Why an undrained run never processed this message: the cause named from the trace's
     fields (a crash loop, the watchdog, a transaction never committed), never a guess."""
     events = ledger.trace.events

@@ -3,9 +3,12 @@ trace alone (never from the model's live state), and the outcome counts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import mean, median
+from typing import Any, TypeAlias
 
+from .anomalies import Anomaly
 from .events import Trace
 from .gcpause import gc_paused
 
@@ -40,13 +43,13 @@ class MessageLedger:
     transformed: int = 0  # pipeline: times the transform produced it
 
     @property
-    def visible_copies(self) -> list[Copy]:
+    def visible_copies(self) -> Sequence[Copy]:
         copies = self.copies
         if len(copies) == 1 and copies[0].status != "aborted":
             return copies
         return [c for c in copies if c.status != "aborted"]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "sends": self.sends, "attempts": self.attempts,
             "acked": self.acked, "gave_up": self.gave_up,
@@ -56,14 +59,17 @@ class MessageLedger:
         }
 
 
+# A run's outcome (``Ledger.outcome()``; the keys are in docs/trace-format.md).
+Outcome: TypeAlias = dict[str, Any]
+
 # The outcome categories: each message of the workload is in exactly one (``categories()``).
 CATEGORIES = ("exactly_once", "duplicates", "lost", "unseen", "never_sent")
 
 
-def verdict(outcome: dict, messages: int) -> str:
+def verdict(outcome: Outcome, messages: int) -> str:
     """The first line to show for a run: an undrained run says so before anything else."""
     if outcome.get("stopped"):
-        return outcome["stopped"]
+        return str(outcome["stopped"])
     if messages == 0:
         return "nothing to deliver: the workload has 0 messages"
     if not outcome["drained"]:
@@ -199,11 +205,11 @@ class Ledger:
 
     log_duplicates = written_more_than_once  # the older name, same meaning
 
-    def outcome(self) -> dict:
+    def outcome(self) -> Outcome:
         msgs = self.messages
         sent = [m for m in msgs if m.sends]
         processed_once = [m for m in msgs if m.processed]
-        latencies = [m.processed[0] - m.first_send for m in processed_once]
+        latencies = [m.processed[0] - (m.first_send or 0.0) for m in processed_once]
         duration = self.end_time
         return {
             "sent": len(sent),
@@ -234,9 +240,9 @@ class Ledger:
             "simulated_ms": round(self.trace.events[-1].t, 3) if self.trace.events else 0.0,
         }
 
-    def anomalies(self) -> list[dict]:
+    def anomalies(self) -> list[Anomaly]:
         """Named anomalies: kafkalab's own and Jepsen's Kafka vocabulary."""
-        out: list[dict] = []
+        out: list[Anomaly] = []
         for m in self.lost():
             out.append({"type": "lost", "message": m})
         for m in self.unseen():
@@ -253,8 +259,8 @@ class Ledger:
         out.extend(self._jepsen())
         return out
 
-    def _jepsen(self) -> list[dict]:
-        out: list[dict] = []
+    def _jepsen(self) -> list[Anomaly]:
+        out: list[Anomaly] = []
         max_read: dict[int, int] = {}
         for m in self.messages:
             for _, p, off, _ in m.deliveries:
@@ -291,14 +297,14 @@ class Ledger:
             for p, off, _ in e.data["records"]:
                 firsts.setdefault(p, off)
                 lasts[p] = off
-            for p, first in firsts.items():
+            for p, first_off in firsts.items():
                 prev = last.get((e.actor, p))
                 if prev is not None:
-                    if first <= prev:
+                    if first_off <= prev:
                         out.append({"type": "nonmonotonic-poll", "actor": e.actor,
-                                    "partition": p, "from": prev, "to": first, "t": e.t})
+                                    "partition": p, "from": prev, "to": first_off, "t": e.t})
                     else:
-                        skipped = [o for o in range(prev + 1, first)
+                        skipped = [o for o in range(prev + 1, first_off)
                                    if o in data_offsets.get(p, ())]
                         if skipped:
                             out.append({"type": "poll-skip", "actor": e.actor, "partition": p,
@@ -306,14 +312,14 @@ class Ledger:
                 last[(e.actor, p)] = lasts[p]
         return out
 
-    def _data_offsets(self) -> dict[int, set]:
-        offsets: dict[int, set] = {}
+    def _data_offsets(self) -> dict[int, set[int]]:
+        offsets: dict[int, set[int]] = {}
         for m in self.messages:
             for c in m.visible_copies:
                 offsets.setdefault(c.partition, set()).add(c.offset)
         return offsets
 
-    def to_list(self) -> list[dict]:
+    def to_list(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.messages]
 
 

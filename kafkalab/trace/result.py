@@ -5,25 +5,31 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from .events import Trace, sink_role
+from .anomalies import Anomaly
+from .events import Event, Snapshot, Trace, sink_role
 from .explain import explain
 from .ledger import Ledger, verdict
+
+if TYPE_CHECKING:  # the model imports the trace at run time, never the other way round
+    from ..model.config import Config
+    from ..model.faults import FaultPlan
 
 
 @dataclass
 class RunResult:
-    config: dict
-    faults: list[dict]
+    config: Config
+    faults: FaultPlan
     seed: int
     trace: Trace
     drained: bool
     scenario: str | None = None
-    live_counters: dict = field(default_factory=dict)  # the model's own tallies, for checks
-    notes: list = field(default_factory=list)  # what the caller changed, e.g. dropped faults
+    live_counters: dict[str, Any] = field(default_factory=dict)  # the model's own tallies
+    notes: list[str] = field(default_factory=list)  # what the caller changed: dropped faults
     # outcome keys the caller measured with other runs (commit-cost's throughput_by_strategy):
     # part of ``outcome``, set before it is first read, never written into it afterwards
-    measured: dict = field(default_factory=dict)
+    measured: dict[str, Any] = field(default_factory=dict)
 
     @property
     def observed_topic(self) -> str:
@@ -40,11 +46,11 @@ class RunResult:
                       self.sink_role, self.drained)
 
     @cached_property
-    def outcome(self) -> dict:
+    def outcome(self) -> dict[str, Any]:
         return {**self.ledger.outcome(), **self.measured}
 
     @cached_property
-    def anomalies(self) -> list[dict]:
+    def anomalies(self) -> list[Anomaly]:
         return self.ledger.anomalies()
 
     @property
@@ -56,14 +62,14 @@ class RunResult:
         return explain(self.ledger, message_id)
 
     @property
-    def events(self):
+    def events(self) -> list[Event]:
         return self.trace.events
 
     @property
-    def snapshots(self):
+    def snapshots(self) -> list[Snapshot]:
         return self.trace.snapshots
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The CLI's JSON object (without the full trace)."""
         anomalies = []
         for a in self.anomalies:
@@ -75,7 +81,7 @@ class RunResult:
                 "faults": self.faults, "verdict": self.verdict, "outcome": self.outcome,
                 "anomalies": anomalies, "notes": self.notes}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"scenario": self.scenario, "seed": self.seed, "config": self.config,
                 "faults": self.faults, "drained": self.drained,
                 "live_counters": self.live_counters, "notes": self.notes,
@@ -86,7 +92,7 @@ class RunResult:
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_dict(cls, d: dict) -> RunResult:
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
         return cls(d["config"], d["faults"], d["seed"], Trace.from_dict(d["trace"]),
                    d["drained"], d.get("scenario"), d.get("live_counters", {}),
                    d.get("notes", []), d.get("measured", {}))

@@ -1,5 +1,14 @@
-"""The interactive Lab (ipywidgets + plotly FigureWidgets)."""
+"""The interactive Lab (ipywidgets + plotly FigureWidgets).
 
-from .lab import Lab
+``kafkalab.widgets.settings`` is pure (no ipywidgets): importing it does not load the Lab.
+"""
 
 __all__ = ["Lab"]
+
+
+def __getattr__(name):
+    if name == "Lab":
+        from .lab import Lab
+
+        return Lab
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

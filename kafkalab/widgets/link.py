@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import html
 from typing import Any
 
 import ipywidgets as widgets
@@ -26,8 +25,8 @@ import traitlets
 
 from .. import links, scenario_files
 from ..model import ConfigError
-from ..model.config import resolve
 from ..model.faults import normalise
+from . import settings
 
 try:
     import anywidget
@@ -36,11 +35,10 @@ except ImportError:  # the box then has no clipboard and reads no page URL
 
 _ESM = r"""
 function findLink() {
-  // JupyterLab rewrites the address once it has opened the notebook (dropping ?… and #…),
-  // so also look at the address the page was loaded from (the navigation timing entry).
   const where = [window.location.hash, window.location.search];
-  // Only when it was this document's address: a link to notebook 08 is not for the Lab of
-  // another notebook opened later in the same page.
+  // JupyterLab rewrites the address once it has opened the notebook (dropping ?… and #…),
+  // so also look at the address this document was loaded from (its navigation entry), when
+  // it is this document's (a link to notebook 08 is not for a notebook opened later).
   try {
     const here = new URL(window.location.href);
     for (const nav of performance.getEntriesByType("navigation")) {
@@ -200,8 +198,13 @@ def open_in(lab, text: str) -> bool:
     try:
         state = links.decode(text)
         scenario = links.scenario_of(state)
-        plan = None if state.faults is None else normalise(copy.deepcopy(state.faults))
-        resolve({**copy.deepcopy(scenario.config), **copy.deepcopy(state.overrides)})
+        result = links.run(state, measure=False)  # the Lab's own runs measure nothing extra
+        last = max(len(result.events) - 1, 0)
+        step = last if state.step is None else state.step
+        if step > last:
+            raise links.LinkError(f"the link's step {step} is past the end of this run "
+                                  f"({last + 1} steps): the model changed since the link was "
+                                  "made")
     except ConfigError as exc:
         lab._set_error(str(exc))
         return False
@@ -214,38 +217,22 @@ def open_in(lab, text: str) -> bool:
         lab.scenario_picker.options = [*options, name]
     if not lab.load(name):
         return False
-    # The Lab's own run of the link's state: the scenario's config with the link's settings
-    # (the controls show them; settings no control shows stay in the run when a control is
-    # changed later), the link's fault plan as it is, the link's seed.
-    lab._busy = True
-    try:
-        lab._preset = dataclasses.replace(lab._preset, config={**lab._preset.config,
-                                                               **state.overrides})
-        lab._explicit |= set(state.overrides)
-        if state.overrides.get("transactional.id"):
-            lab._txn_id = state.overrides["transactional.id"]
-        lab._sync_controls(resolve(copy.deepcopy(lab._preset.config)))
-        lab.controls["seed"].value = state.seed
-        if plan is not None:  # the link's plan replaces the scenario's, as in a run
-            lab._other_faults = plan
-            for key in ("crash.after.record", "processing.failure.record",
-                        "producer.restart.after.message"):
-                lab.controls[key].value = -1
-            for key in ("lost.acks", "lost.acks.probability", "crash.probability"):
-                lab.controls[key].value = 0
-    finally:
-        lab._busy = False
-    if not lab.rerun():
-        return False
-    last = max(len(lab.result.events) - 1, 0)
-    step = last if state.step is None else state.step
-    lab.step = min(step, last)
-    notes = links.changes(state, lab.result)
-    if step > last:
-        notes.insert(0, f"the link's step {step} is past the end of this run ({last + 1} "
-                        "steps): the model changed since the link was made")
+    # the Lab's own writes (lab._show_values): its control observers do not re-run
+    shown = {**settings.config_to_controls(result.config), "seed": state.seed}
+    if state.faults is not None:  # the link's plan replaces the scenario's, as in a run
+        lab._other_faults = copy.deepcopy(normalise(state.faults))
+        shown.update({key: field.default for key, field in settings.FAULT_FIELDS.items()
+                      if key != "producer.restart.zombie"})
+    lab._show_values(shown)
+    lab._explicit |= set(state.overrides)
+    # settings no control shows stay in the run when a control is changed later
+    lab._preset = dataclasses.replace(lab._preset, config={**lab._preset.config,
+                                                           **state.overrides})
+    lab.show_result(result)
+    lab.step = step
+    notes = links.changes(state, result)
     if notes:
-        lab._set_text("<b>Note</b><br>" + "<br>".join(html.escape(n) for n in notes))
+        lab._set_text("<b>Note</b><br>" + "<br>".join(notes))
     return True
 
 

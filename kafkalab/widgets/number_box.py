@@ -100,12 +100,19 @@ class NumberBox(anywidget.AnyWidget):
         """A new number (from Python, a preset, or typed) replaces any rejected text: the box
         shows that number again. Observers of ``rejected`` can tell this case by ``clearing``
         (the value's own observers run next)."""
-        if self.rejected:
-            self.clearing = True
-            try:
-                self.rejected = ""
-            finally:
-                self.clearing = False
+        self.clear()
+
+    def clear(self) -> bool:
+        """Put the box back to its last good number (``rejected`` → ""), flagged as
+        ``clearing`` like a new value; True if it showed rejected text."""
+        if not self.rejected:
+            return False
+        self.clearing = True
+        try:
+            self.rejected = ""
+        finally:
+            self.clearing = False
+        return True
 
     def _on_text(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and "text" in content:

@@ -1,16 +1,26 @@
-"""Helpers for the Lab's two tools: "try every crash point" (a depth-1 crash sweep of the Lab's
-current config) and "run with a real client" (the comparable crosscheck workload).
+"""The Lab's two tools: "try every crash point" (a depth-1 crash sweep of the Lab's current
+config) and "run with a real client" (the comparable crosscheck workload).
 
-Pure functions: budgets, the scenario → real workload map, and the HTML the Lab shows.
+``LabTools`` (mixed into ``Lab``) builds the tools panel (``tool_panel``: a row per tool;
+more rows can be appended) and runs the tools; the functions below it are pure: budgets, the
+scenario → real workload map, and the HTML the Lab shows.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import html
+import time
 from typing import Any
 
+import ipywidgets as widgets
+
+from .. import model as _model
+from ..model.config import ConfigError
+from ..model.faults import describe as describe_fault
 from ..sweep import _space
+from .settings import LabInputError
 
 # A sweep in the Lab should answer in a second or two: the number of runs is capped so that
 # runs × (time of one run) stays near SWEEP_TARGET_S. A run in the sweep has no snapshots, so
@@ -22,6 +32,196 @@ SWEEP_MIN_BUDGET = 40
 SWEEP_MAX_BUDGET = 2000
 SWEEP_PROPERTIES = ("no_loss", "no_duplicates")
 _PROPERTY_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates"}
+
+
+class LabTools:
+    """The tools panel of the Lab (``Lab`` inherits it): the sweep and the real client.
+    Needs from the Lab: ``_recover()``, ``_assemble()``, ``_set_error()``, ``show_result()``,
+    ``select_message()``, ``fault_note``, ``_preset``, ``_explicit``, ``last_run_ms``."""
+
+    def _build_tools(self) -> None:
+        self.sweep_button = widgets.Button(
+            description="try every crash point", icon="bolt",
+            tooltip="run the current settings once per possible consumer crash (depth 1) and "
+                    "find the shortest counterexample for no loss / no duplicates",
+            layout=widgets.Layout(width="220px"))
+        self.sweep_progress = widgets.IntProgress(
+            value=0, min=0, max=1, description="", bar_style="info",
+            layout=widgets.Layout(width="260px", visibility="hidden"))
+        self.sweep_output = widgets.HTML()
+        self.sweep_output.add_class("kafkalab-sweep")
+        self.counterexample_buttons = {
+            prop: widgets.Button(description=f"show the {prop} counterexample",
+                                 layout=widgets.Layout(width="330px", display="none"))
+            for prop in SWEEP_PROPERTIES}
+        for prop, button in self.counterexample_buttons.items():
+            button.on_click(lambda _b, p=prop: self.show_counterexample(p))
+        self.real_button = widgets.Button(
+            description="run with a real client", icon="plug",
+            layout=widgets.Layout(width="220px"))
+        self.real_note = widgets.HTML()
+        self.real_note.add_class("kafkalab-real-note")
+        self.real_output = widgets.HTML()
+        self.real_output.add_class("kafkalab-real")
+        self.sweep_button.on_click(lambda _b: self.sweep_crash_points())
+        self.real_button.on_click(lambda _b: self.run_real())
+        self.sweep_result = None
+        self.counterexamples: dict[str, dict | None] = {}
+        self.real_report: dict | None = None
+        self._sweep_config: tuple | None = None
+        self.tool_panel = widgets.VBox([
+            widgets.HBox([self.sweep_button, self.sweep_progress]),
+            self.sweep_output,
+            widgets.HBox(list(self.counterexample_buttons.values())),
+            widgets.HBox([self.real_button, self.real_note]),
+            self.real_output,
+        ], layout=widgets.Layout(margin="6px 0"))
+
+    def sweep_crash_points(self, budget: int | None = None):
+        """Run every single consumer crash placement (depth 1) for the current settings; show
+        a table per crash point and the shortest counterexample for no_loss / no_duplicates.
+        Returns the SweepResult (None when the settings cannot run). The displayed run is not
+        changed; ``show_counterexample(prop)`` loads a counterexample into the Lab.
+        ``budget`` caps the runs (default: what fits in about SWEEP_TARGET_S seconds)."""
+        from ..sweep import sweep
+
+        self._recover()
+        try:
+            config, faults, seed = self._assemble()
+        except (ConfigError, LabInputError) as exc:
+            self.sweep_output.value = message_html(
+                f"Cannot try the crash points: {exc}")
+            return None
+        budget = budget or sweep_budget(self.last_run_ms)
+        bar = self.sweep_progress
+        bar.value, bar.max, bar.bar_style = 0, 1, "info"
+        bar.layout.visibility = "visible"
+        self.sweep_button.disabled = True
+        self.sweep_output.value = "<i>trying every crash point…</i>"
+        for button in self.counterexample_buttons.values():
+            button.layout.display = "none"
+        last = [0.0]
+
+        def progress(done, total):
+            now = time.perf_counter()
+            if done >= total or now - last[0] > 0.05:  # at most ~20 front-end updates a second
+                last[0] = now
+                bar.max = max(total, 1)
+                bar.value = min(done, bar.max)
+
+        try:
+            sw = sweep(config, depth=1, faults=("crash",), budget=budget, seed=seed,
+                       processes=1, progress=progress)
+            cex = {}
+            for prop in SWEEP_PROPERTIES:
+                plan = sw.counterexamples.get(prop)
+                cex[prop] = None if plan is None else self._counterexample(config, plan, seed,
+                                                                           prop)
+        except Exception as exc:  # never raise into the notebook
+            self.sweep_output.value = message_html(
+                f"The sweep could not run these settings ({type(exc).__name__}: {exc}).")
+            bar.bar_style = "danger"
+            return None
+        finally:
+            self.sweep_button.disabled = False
+        bar.bar_style = "success"
+        self.sweep_result = sw
+        self.counterexamples = cex
+        self._sweep_config = (config, seed)
+        dropped = [describe_fault(f) for f in faults]
+        self.sweep_output.value = sweep_html(sw, budget, cex, dropped)
+        for prop, button in self.counterexample_buttons.items():
+            button.layout.display = "" if cex.get(prop) else "none"
+        return sw
+
+    def _counterexample(self, config: dict, plan: list, seed: int, prop: str) -> dict:
+        result = _model.simulate(copy.deepcopy(config), copy.deepcopy(plan), seed,
+                                 scenario=self._preset.name)
+        hurt = hurt_messages(result, prop)
+        shown = hurt[:3]
+        text = "\n".join(f"- {result.explain(m)}" for m in shown)
+        if len(hurt) > len(shown):
+            text += f"\n- … and {len(hurt) - len(shown)} more message(s)"
+        return {"property": prop, "schedule": plan, "label": plan_label(plan),
+                "outcome": {k: result.outcome[k] for k in ("lost", "duplicates",
+                                                            "log_duplicates")},
+                "messages": hurt, "explanation": text, "result": result}
+
+    def show_counterexample(self, prop: str = "no_loss") -> bool:
+        """Show the last sweep's shortest counterexample for ``prop`` in the Lab (its run, with
+        the first hurt message explained). False when there is none."""
+        cx = self.counterexamples.get(prop)
+        if not cx:
+            self._set_error(f"no {prop} counterexample: press “try every crash point” first, "
+                            "or no single crash breaks it")
+            return False
+        self.show_result(cx["result"])
+        self.fault_note.value = (
+            f"<i>Showing the shortest <b>{html.escape(prop)}</b> counterexample from the sweep: "
+            f"{html.escape(cx['label'])} (this fault is not in the controls; change any control "
+            "to go back to your settings).</i>")
+        if cx["messages"]:
+            self.select_message(cx["messages"][0])
+        return True
+
+    def _update_real_button(self) -> None:
+        name, why = real_target(self._preset.name)
+        if name is not None:
+            missing = real_client_missing()
+            if missing:
+                name, why = None, missing
+        self.real_button.disabled = name is None
+        self.real_button.tooltip = why
+        colour = "#555" if name else "#8a5a00"
+        self.real_note.value = f"<span style='color:{colour}'>{html.escape(why)}</span>"
+
+    def run_real(self) -> dict | None:
+        """Run the comparable real-client workload for the current scenario (librdkafka on its
+        in-process mock cluster, loopback only) beside its simulation; show both ledgers and
+        whether they agree. Returns the report dict, or None (with the reason shown) when the
+        scenario is not comparable or the real client cannot run here."""
+        from .. import crosscheck, real
+
+        self._recover()
+        name, why = real_target(self._preset.name)
+        missing = real_client_missing() if name is not None else None
+        if name is None or missing:
+            self.real_output.value = message_html(missing or why, "#8a5a00")
+            return None
+        self.real_button.disabled = True
+        self.real_output.value = "<i>running the real client (a few seconds)…</i>"
+        try:
+            real.require_confluent_kafka()
+            unavailable = crosscheck._unavailable_here(name)
+            if unavailable:
+                self.real_output.value = message_html(unavailable, "#8a5a00")
+                return None
+            sim = crosscheck.simulate_workload(name)
+            run = real.run_real(name)
+        except real.RealExtraMissing as exc:
+            self.real_output.value = message_html(str(exc))
+            return None
+        except Exception as exc:  # a failed real run must not take the notebook down
+            self.real_output.value = message_html(
+                f"the real run failed ({type(exc).__name__}: {' '.join(str(exc).split())})")
+            return None
+        finally:
+            self.real_button.disabled = False
+        keys = crosscheck.compared_keys(name)
+        differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
+        caveats = list(run.get("not_comparable") or [])
+        if self._explicit - set(self._preset.config):
+            caveats.append("the real run is the registered workload, not your edited settings")
+        report = {"workload": name, "title": real.WORKLOADS[name]["title"],
+                  "simulated": sim["outcome"], "real": run["outcome"],
+                  "agree": not differences, "compared": keys, "differences": differences,
+                  "simulated_ledger": sim["ledger"],
+                  "real_ledger": [{k: e[k] for k in ("id", "acked", "offsets", "delivered",
+                                                     "processed")} for e in run["ledger"]],
+                  "real_elapsed_s": run["elapsed_s"], "caveats": caveats}
+        self.real_report = report
+        self.real_output.value = real_html(report)
+        return report
 
 
 def sweep_budget(last_run_ms: float | None) -> int:

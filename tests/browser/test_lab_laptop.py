@@ -12,6 +12,7 @@ import pytest
 
 from .harness import (
     SCREENSHOT_DIR,
+    TIMINGS,
     kernel_eval,
     run_notebook,
     wait_until,
@@ -110,6 +111,12 @@ def test_step_slider_and_figure_are_on_screen_together(laptop):
     rects = page.evaluate(_JS_RECTS, ".widget-slider .noUi-handle")
     _shot(page, f"lab-laptop-{width}x{height}-slider")
     assert rects["sidebarVisible"] and rects["sidebar"]["width"] > 150, rects["sidebar"]
+    area = _visible_area(rects)
+    TIMINGS.append(f"Lab at {width}x{height} (file browser open): output {rects['labHeight']:.0f}"
+                   f" px tall; visible notebook area {area['top']:.0f}-{area['bottom']:.0f} px; "
+                   f"slider at {rects['control']['top']:.0f}, offsets figure "
+                   f"{rects['figure']['top']:.0f}-{rects['figure']['bottom']:.0f} px, "
+                   f"{rects['figure']['width']:.0f} px wide")
     _assert_together(rects, f"{width}x{height} step slider")
     # the offsets figure beside the controls reads too: no overlapping or clipped text
     texts = [m for m in measure(page) if m["title"].startswith("Offsets over time")]

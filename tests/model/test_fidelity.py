@@ -478,3 +478,15 @@ def test_explain_names_a_transaction_never_committed_as_the_reason_a_message_is_
     text = r.explain(2)
     assert "never committed" in text and "last stable offset" in text
     assert "max.simulated.ms" not in text
+
+
+def test_linger_counts_from_the_first_record_of_the_batch_however_fast_records_arrive():
+    """Java RecordAccumulator.ready(): a batch is sendable once linger.ms has passed since it was
+    created (its first record), or when it is full. Records arriving every 1 ms with
+    linger.ms=5 must not hold the batch back until the producer flushes at the end."""
+    r = simulate({"messages": 20, "producer.send.interval.ms": 1, "linger.ms": 5})
+    produces = [e for e in r.events if e.kind == "produce"]
+    assert len(produces) >= 3, [e.text for e in produces]
+    first = produces[0]
+    assert first.t <= 1 + 5 + 2, first.t  # first record at t≈1, plus linger, plus scheduling
+    assert len(first.data["messages"]) < 20

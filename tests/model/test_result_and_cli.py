@@ -106,3 +106,11 @@ def test_cli_error_for_a_kafkalab_key_says_kafkalab_once(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("kafkalab: commit.strategy"), err
     assert "kafkalab: kafkalab:" not in err
+
+
+def test_cli_crosscheck_takes_the_randomised_and_reproduction_options(capsys):
+    """`python -m kafkalab crosscheck` forwards --workload/--random/--seed/--out to the
+    crosscheck; a malformed reproduction is one line and exit 2 (no real client is started)."""
+    assert main(["crosscheck", "--workload", "{bad"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kafkalab: --workload is not valid JSON") and "\n" not in err

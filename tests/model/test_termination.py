@@ -33,7 +33,8 @@ CHILD = textwrap.dedent("""
         print(json.dumps({"end": name, "drained": r.drained, "stopped": o["stopped"],
                           "conserved": ids == list(range(r.config["messages"])),
                           "sum": sum(o[k] for k in CATEGORIES), "n": r.config["messages"],
-                          "lost": o["lost"]}), flush=True)
+                          "lost": o["lost"], "last": r.events[-1].kind if r.events
+                          else None}), flush=True)
 
     def case(name, fn):
         print(json.dumps({"start": name}), flush=True)
@@ -154,7 +155,7 @@ def _check(ends: list[dict]) -> None:
         assert d["conserved"] and d["sum"] == d["n"], d
         if d["stopped"]:
             assert d["stopped"].startswith("stopped: the simulation made no progress at t="), d
-            assert not d["drained"]
+            assert not d["drained"] and d["last"] == "stopped", d
 
 
 def test_the_hang_cases_end_and_random_configs_always_end():

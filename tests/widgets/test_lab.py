@@ -265,7 +265,7 @@ def test_show_result_displays_any_run_without_simulating(lab, counting):
 
 
 def test_measure_latencies_contract():
-    from kafkalab.widgets.timing import measure_latencies
+    from benchmarks.lab_timing import measure_latencies  # moved from kafkalab.widgets.timing
 
     out = measure_latencies(messages=50, repeats=3, big=500)
     assert {"control_change_ms_median", "step_change_ms_median",

@@ -156,6 +156,27 @@ def test_auto_commit_ticked_with_a_manual_strategy_says_it_has_no_effect(lab):
     assert note.value == ""
 
 
+@pytest.mark.parametrize("client,matters", [("java", False), ("librdkafka", True)])
+def test_a_note_only_where_the_model_shows_no_effect(client, matters):
+    """The note is checked against the model itself: a crash mid-batch with per-batch commits,
+    enable.auto.commit on and off."""
+    from kafkalab import simulate
+
+    def run(auto):
+        return simulate({"client.model": client, "commit.strategy": "per-batch",
+                         "enable.auto.commit": auto, "messages": 30, "max.poll.records": 10,
+                         "auto.commit.interval.ms": 1, "processing.ms": 5},
+                        [{"type": "consumer_crash", "point": "after_processing",
+                          "message": 14}], 0).outcome
+
+    on, off = run(True), run(False)
+    differs = (on["lost"], on["duplicates"]) != (off["lost"], off["duplicates"])
+    assert differs == matters
+    notes = settings.inert_notes({"enable.auto.commit": True, "commit.strategy": "per-batch",
+                                  "client.model": client})
+    assert ("enable.auto.commit" in notes) == (not matters)
+
+
 def test_inert_notes_are_pure_and_cover_their_controls():
     base = {"enable.auto.commit": True, "commit.strategy": "auto", "client.model": "java",
             "isolation.level": "read_uncommitted", "transactions": False, "acks": "all",
@@ -170,6 +191,11 @@ def test_inert_notes_are_pure_and_cover_their_controls():
     store = settings.inert_notes({**base, "commit.strategy": "store-after-processing",
                                   "client.model": "librdkafka"})
     assert "enable.auto.commit" not in store and "auto.commit.interval.ms" not in store
+    # librdkafka's timer commits stored offsets mid-batch even with manual commits: a setting
+    # with an effect (see test_librdkafka_auto_commit_matters_with_manual_commits)
+    rdk = settings.inert_notes({**base, "commit.strategy": "per-batch",
+                                "client.model": "librdkafka"})
+    assert "enable.auto.commit" not in rdk and "auto.commit.interval.ms" not in rdk
     from kafkalab.model.config import COMMIT_STRATEGIES
     assert set(settings.AUTO_COMMITTING) <= set(COMMIT_STRATEGIES)
     lab = Lab()
@@ -194,3 +220,16 @@ def test_the_bundle_is_pushed_as_a_message_not_state(monkeypatch):
     assert sent and sent[-1][0] == {"kind": "kafkalab-plotly-bundle"} and sent[-1][1][0] > 10**6
     widget._handle_custom_msg({"kind": "kafkalab-need-plotly-bundle"}, [])  # a page asks
     assert len(sent) == 2
+
+
+def test_settings_module_is_free_of_widgets():
+    import subprocess
+    import sys
+
+    code = ("import sys, kafkalab.widgets.settings as s\n"
+            "print(any(m in sys.modules for m in ('ipywidgets', 'plotly', 'anywidget')))\n"
+            "print(s.faults_to_controls([{'type': 'consumer_crash', 'point': 'after_processing',"
+            " 'message': 3}])[0]['crash.after.record'])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["False", "3"], out.stderr

@@ -1,4 +1,5 @@
-"""Kernel-side latencies of the Lab, for ``make bench``.
+"""Kernel-side latencies of the Lab, for ``make bench`` (and, its source sent to the kernel,
+``make bench-lite``; it imports only kafkalab.widgets, inside the function).
 
 ``measure_latencies()`` → ``{"control_change_ms_median", "step_change_ms_median",
 "control_change_10k_ms", ...}``: a control change re-runs the model and updates the four
@@ -25,7 +26,7 @@ def measure_latencies(scenario: str | None = None, messages: int = 200, repeats:
                       big: int = 10_000) -> dict:
     """Median control-change and step-change times (ms) in ``scenario`` (default: the Lab's)
     with ``messages`` messages, and the median of three control changes with about ``big``."""
-    from .lab import DEFAULT_SCENARIO, Lab
+    from kafkalab.widgets.lab import DEFAULT_SCENARIO, Lab
 
     scenario = scenario or DEFAULT_SCENARIO
     lab = Lab(scenario)

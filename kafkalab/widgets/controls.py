@@ -1,0 +1,94 @@
+"""The Lab's controls, generated from the tables: nothing about a property is typed here.
+
+A Kafka (or kafkalab workload) property's control comes from
+``kafkalab.model.config.PROPERTIES`` (kind → widget, choices → options, doc → tooltip); the
+Lab's own fields and the fault controls from ``settings.LAB_FIELDS`` / ``settings.FAULT_FIELDS``;
+which controls exist and in which group from ``settings.CONTROL_GROUPS``. Ranges are not
+repeated either: a value out of range reaches ``model.config.resolve()``, which refuses it in
+Kafka's words.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from ..model.config import PROPERTIES
+from . import settings
+from .number_box import FloatBox, IntBox
+
+LABEL_PX = 170  # control labels; the side column is CONTROL_PX wide
+CONTROL_PX = 300
+
+
+def make_control(name: str) -> widgets.Widget:
+    """One control: an IntBox/FloatBox, a Dropdown or a Checkbox, labelled and explained."""
+    kind = settings.control_kind(name)
+    label, tip = settings.control_label(name), settings.control_help(name)
+    value = settings.control_default(name)
+    lay = widgets.Layout(width=f"{CONTROL_PX}px")
+    if kind == "int":
+        return IntBox(value=value, description=label, tooltip=tip, layout=lay,
+                      description_width=f"{LABEL_PX}px")
+    if kind == "float":
+        return FloatBox(value=value, description=label, tooltip=tip, layout=lay,
+                        description_width=f"{LABEL_PX}px")
+    if kind == "choice":
+        return widgets.Dropdown(options=list(PROPERTIES[name].choices), value=value,
+                                description=label, tooltip=tip,
+                                style={"description_width": f"{LABEL_PX}px"}, layout=lay)
+    if kind == "bool":
+        return widgets.Checkbox(value=value, description=label, tooltip=tip,
+                                indent=False, style={"description_width": "initial"},
+                                layout=widgets.Layout(width=f"{CONTROL_PX - 20}px",
+                                                      margin="0 0 0 20px"))
+    raise ValueError(f"kafkalab: no control for {name!r} (a {kind} property)")
+
+
+def make_controls() -> dict[str, widgets.Widget]:
+    """name → widget for every control in ``settings.CONTROL_GROUPS``."""
+    return {name: make_control(name) for name in settings.control_names()}
+
+
+def make_notes() -> dict[str, widgets.HTML]:
+    """The "no effect here" note under each control that can get one."""
+    notes = {name: widgets.HTML(layout=widgets.Layout(width=f"{CONTROL_PX}px"))
+             for name in settings.inert_controls()}
+    for note in notes.values():
+        note.add_class("kafkalab-note")
+    return notes
+
+
+def note_html(text: str) -> str:
+    if not text:
+        return ""
+    return (f"<div style='font-size:12px;line-height:1.3;color:#8a5a00;"
+            f"margin:0 0 4px 20px'>⚠ {html.escape(text)}</div>")
+
+
+def settings_panel(controls: dict[str, widgets.Widget],
+                   notes: dict[str, widgets.HTML]) -> widgets.Accordion:
+    """The side column's accordion: one collapsible group per ``CONTROL_GROUPS`` entry, the
+    first open."""
+
+    def group(names):
+        items = []
+        for n in names:
+            items.append(controls[n])
+            if n in notes:
+                items.append(notes[n])
+        return widgets.VBox(items, layout=widgets.Layout(width=f"{CONTROL_PX + 16}px"))
+
+    children = []
+    for title, names in settings.CONTROL_GROUPS.items():
+        box = group(names)
+        if title == "Faults":
+            box = widgets.VBox([widgets.HTML("<span style='font-size:12px;color:#555'>a "
+                                             "message id, or −1 for none</span>"), box])
+        children.append(box)
+    panel = widgets.Accordion(children=children, titles=tuple(settings.CONTROL_GROUPS),
+                              selected_index=0,
+                              layout=widgets.Layout(width=f"{CONTROL_PX + 40}px"))
+    panel.add_class("kafkalab-settings")
+    return panel
