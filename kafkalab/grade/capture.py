@@ -21,6 +21,11 @@ def _emit(data: dict) -> None:
 
 
 def run_check(code: str, namespace: dict) -> None:
+    _emit(check_data(code, namespace))
+
+
+def check_data(code: str, namespace: dict) -> dict:
+    """Run a check cell's source in ``namespace``; its result as plain data."""
     try:
         tree = ast.parse(code)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -28,19 +33,16 @@ def run_check(code: str, namespace: dict) -> None:
         value = eval(compile(ast.Expression(last.value), "<check>", "eval"),
                      namespace) if last is not None else None
     except NameError as exc:
-        _emit({"status": "error", "summary": f"the check cannot find your answer ({exc}): "
-               "run the answer cell, and keep the name the task asks for"})
-        return
-    except BaseException as exc:
+        return {"status": "error", "summary": f"the check cannot find your answer ({exc}): "
+                "run the answer cell, and keep the name the task asks for"}
+    except BaseException as exc:  # a learner's function may raise anything
         if isinstance(exc, KeyboardInterrupt):
             raise
-        _emit({"status": "error", "summary": f"the check stopped with {type(exc).__name__}: "
-               f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"})
-        return
+        return {"status": "error", "summary": f"the check stopped with {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"}
     from kafkalab.checks import CheckResult
 
     if not isinstance(value, CheckResult):
-        _emit({"status": "error", "summary": "the check cell returned no check result"})
-        return
-    _emit({"status": value.status, "summary": value.summary, "details": value.details,
-           "notes": list(value.notes), "text": value.text(), "runs": value.runs})
+        return {"status": "error", "summary": "the check cell returned no check result"}
+    return {"status": value.status, "summary": value.summary, "details": value.details,
+            "notes": list(value.notes), "text": value.text(), "runs": value.runs}

@@ -104,7 +104,10 @@ def load_exercise(path: Path) -> Exercise:
 
 
 def load_all(folder: str | Path | None = None) -> dict[str, Exercise]:
-    folder = Path(folder) if folder else DEFAULT_DIR
+    if not folder:  # the repository's; in JupyterLite, the site's exercises/ folder
+        candidates = [DEFAULT_DIR, Path("exercises"), Path("..") / "exercises"]
+        folder = next((c for c in candidates if c.is_dir()), DEFAULT_DIR)
+    folder = Path(folder)
     if not folder.is_dir():
         from ..model import ConfigError
 

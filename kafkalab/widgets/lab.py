@@ -93,6 +93,7 @@ class Lab(LabTools, widgets.VBox):
     def __init__(self, scenario: str = DEFAULT_SCENARIO, **kwargs: Any):
         super().__init__(**kwargs)
         scenario = _link.scenario_name(scenario)  # a scenario file's path: its name
+        self.link_box = _link.LinkBox(self)  # first: its front end loads while the Lab computes
         self.result = None
         self.outcome: dict = {}
         self.error: str | None = None

@@ -36,6 +36,18 @@ except ImportError:  # the box then has no clipboard and reads no page URL
 _ESM = r"""
 function findLink() {
   const where = [window.location.hash, window.location.search];
+  // JupyterLab rewrites the address once it has opened the notebook (dropping ?… and #…),
+  // so also look at the address this document was loaded from (its navigation entry), when
+  // it is this document's (a link to notebook 08 is not for a notebook opened later).
+  try {
+    const here = new URL(window.location.href);
+    for (const nav of performance.getEntriesByType("navigation")) {
+      const then = new URL(nav.name);
+      const path = here.searchParams.get("path");
+      if (then.pathname === here.pathname &&
+          (path === null || path === then.searchParams.get("path"))) where.push(nav.name);
+    }
+  } catch (e) {}
   try { if (window.parent && window.parent !== window) {
     where.push(window.parent.location.hash, window.parent.location.search); } } catch (e) {}
   for (const part of where) {
@@ -143,7 +155,8 @@ else:
 
 def attach(lab) -> None:
     """Put the link row under the Lab (called once by ``Lab.__init__``)."""
-    lab.link_box = LinkBox(lab)
+    if getattr(lab, "link_box", None) is None:
+        lab.link_box = LinkBox(lab)
     lab.children = (*lab.children, lab.link_box)
 
 

@@ -166,3 +166,23 @@ def test_grading_one_notebook_in_process(tmp_path):
 
     sub = grade_one(Submission(SOLUTION, "me"), load_all(), budget_s=BUDGET)
     assert [(r.task, r.status) for r in sub.rows] == [(t, "pass") for t in TASKS]
+
+
+def test_self_grade_one_notebook_in_this_kernel(tmp_path):
+    """The JupyterLite path: one uploaded notebook, graded in the current process (no second
+    kernel), with the same rows as the batch grader."""
+    from kafkalab.grade.here import self_grade
+
+    rows = self_grade(SOLUTION)
+    assert [(r.task, r.status) for r in rows] == [(t, "pass") for t in TASKS]
+    solution = json.loads(SOLUTION.read_text(encoding="utf-8"))
+    broken = tmp_path / "broken.ipynb"
+    wrong = _misconceptions()["handle_batch"][0]
+    mixed = _with(solution, per_record="per_record = {", handle_batch=_answer("handle_batch",
+                                                                               wrong))
+    broken.write_text(json.dumps(mixed), encoding="utf-8")
+    got = {r.task: r for r in self_grade(broken)}
+    assert got["per_record"].status == "error" and "SyntaxError" in got["per_record"].reason
+    assert got["handle_batch"].status == "fail"
+    assert got["async_commits"].status == "pass"
+    assert "kafkalab-self-grade" in self_grade(broken)._repr_html_()
