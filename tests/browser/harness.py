@@ -888,7 +888,7 @@ _JS_EXECUTE = (
 )
 
 
-def kernel_execute(page: Any, code: str, *, relpath: str | None = None, timeout: float = 30) -> str:
+def kernel_execute(page: Any, code: str, *, relpath: str | None = None, timeout: float = 120) -> str:
     """Run ``code`` in the notebook's kernel (not as a cell); return its stdout.
 
     Raises KernelError with the traceback when the code raises.
@@ -906,7 +906,7 @@ def kernel_eval(page: Any, expr: str, *, relpath: str | None = None, timeout: fl
     return json.loads(out.rsplit("\x00", 1)[1])
 
 
-def wait_until(page: Any, predicate: Any, *, timeout: float = 10, interval: float = 0.1) -> Any:
+def wait_until(page: Any, predicate: Any, *, timeout: float = 60, interval: float = 0.1) -> Any:
     """Poll ``predicate()`` (a Python callable) until truthy; return its last value."""
     deadline = time.monotonic() + timeout
     value = predicate()

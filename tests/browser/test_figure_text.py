@@ -89,7 +89,7 @@ def figures_page(request, chromium_browser, lab_server):
     page = context.new_page()
     report = run_notebook(page, lab_server, relpath, shot=False)
     report.assert_clean()
-    assert wait_until(page, lambda: len(measure(page)) >= len(FIGURES), timeout=30), [
+    assert wait_until(page, lambda: len(measure(page)) >= len(FIGURES), timeout=60), [
         r["title"] for r in measure(page)]
     yield page, width
     context.close()

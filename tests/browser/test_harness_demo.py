@@ -172,7 +172,7 @@ Ghost()""",
 def test_harness_catches_a_raising_cell(lab_page, lab_server):
     relpath = "harness_demo/broken.ipynb"
     write_notebook(lab_server.root_dir / relpath, BROKEN_CELLS)
-    report = run_notebook(lab_page, lab_server, relpath, timeout=60)
+    report = run_notebook(lab_page, lab_server, relpath, timeout=300)
     assert not report.ok
     assert any("ValueError: deliberately broken" in e for e in report.errors), report.summary()
     assert report.unexecuted_cells == 1, report.summary()
@@ -183,7 +183,7 @@ def test_harness_catches_a_raising_cell(lab_page, lab_server):
 def test_harness_catches_an_unrenderable_widget(lab_page, lab_server):
     relpath = "harness_demo/missing_widget.ipynb"
     write_notebook(lab_server.root_dir / relpath, MISSING_WIDGET_CELLS)
-    report = run_notebook(lab_page, lab_server, relpath, timeout=60)
+    report = run_notebook(lab_page, lab_server, relpath, timeout=300)
     assert not report.errors  # Python is happy; only the page knows
     assert not report.ok
     assert any(

@@ -105,7 +105,7 @@ def test_step_slider_and_figure_are_on_screen_together(laptop):
     before = kernel_eval(page, "lab.step")
     handle.focus()
     handle.press("ArrowLeft")
-    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == before - 1, timeout=20), \
+    assert wait_until(page, lambda: kernel_eval(page, "lab.step") == before - 1, timeout=60), \
         "the step slider did not move the Lab's step"
     page.evaluate(_JS_SCROLL_TO_LAB)  # the learner scrolled the Lab to the top once, no more
     rects = page.evaluate(_JS_RECTS, ".widget-slider .noUi-handle")
@@ -129,10 +129,10 @@ def test_fault_toggle_and_figure_are_on_screen_together(laptop):
     page.locator(".kafkalab-settings").get_by_text("Faults", exact=True).first.click()
     box = page.locator(".kafkalab-settings .widget-checkbox").filter(
         has_text="zombie").locator("input").first
-    assert wait_until(page, lambda: box.is_visible(), timeout=10), "the Faults group did not open"
+    assert wait_until(page, lambda: box.is_visible(), timeout=60), "the Faults group did not open"
     runs = kernel_eval(page, "lab._runs")
     box.click()
-    assert wait_until(page, lambda: kernel_eval(page, "lab._runs") > runs, timeout=20)
+    assert wait_until(page, lambda: kernel_eval(page, "lab._runs") > runs, timeout=60)
     assert kernel_eval(page, "lab.controls['producer.restart.zombie'].value") is True
     note = "no producer restart is set"
     assert wait_until(page, lambda: note in page.locator(".kafkalab-settings").inner_text())
