@@ -162,6 +162,24 @@ PROPERTIES: dict[str, Property] = {
            low=1, high=32_767),
         _p("min.insync.replicas", "int", 1, doc="Topic config: with acks=all, a write needs "
            "this many in-sync replicas.", low=1, high=INT32_MAX),
+        _p("replica.lag.time.max.ms", "int", 30_000, doc="Broker: a follower not caught up to "
+           "the leader's log end within this long leaves the ISR (the leader checks every half "
+           "of it); it rejoins once it has caught up to the high watermark.", low=0,
+           high=INT32_MAX),
+        _p("unclean.leader.election.enable", "bool", False, doc="Topic config: with no live "
+           "ISR member, elect any live replica anyway (it may lack acknowledged records: they "
+           "are lost). False: the partition stays offline until an ISR member returns."),
+        _p("broker.session.timeout.ms", "int", 9_000, doc="KRaft controller: a broker that "
+           "stops heartbeating is fenced after this long; its partitions then get new leaders "
+           "(a restarted broker is fenced as soon as it registers again).", low=1,
+           high=INT32_MAX),
+        _p("log.flush.interval.messages", "int", 9_223_372_036_854_775_807, doc="Topic "
+           "config: fsync a replica's log after this many new records (default: never; Kafka "
+           "relies on replication, so a machine failure loses the unflushed tail).", low=1,
+           high=9_223_372_036_854_775_807),
+        _p("log.flush.interval.ms", "int", None, doc="Topic config: fsync a replica's log "
+           "when its oldest unflushed record is this old (checked at each append here; "
+           "default none: never).", low=0, high=9_223_372_036_854_775_807, nullable=True),
         # -- producer
         _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for "
            "(-1 means all, in both clients).", choices=("0", "1", "all"),

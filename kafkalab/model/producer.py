@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -39,6 +39,7 @@ class ProducerBatch:
     not_before: float = 0.0
     done: bool = False
     seq_reset: bool = False  # its sequence was rewritten by an epoch bump after it was sent
+    broker: int = -1  # replication: the leader the live attempt was sent to (from metadata)
 
 
 @dataclass
@@ -252,6 +253,8 @@ class ProducerClient:
         batch.attempts += 1
         attempt = batch.attempts
         batch.live_attempt = attempt
+        if sim.replication is not None:  # to the leader the (refreshed) metadata names
+            batch.broker = sim.replication.leader_of(batch.topic, batch.partition)
         fate = sim.produce_fault(batch, attempt)
         sim.trace.emit(
             "produce", self.name,
@@ -318,13 +321,31 @@ class ProducerClient:
                 respond: bool) -> None:
         sim = self.sim
         error = self._injected_error(batch, attempt) if respond else None
+        if sim.replication is not None and not error:
+            refusal = sim.replication.refuse(batch.topic, batch.partition, batch.broker,
+                                             self.acks)
+            if refusal == "DOWN" or (refusal and not respond):
+                # a dead broker answers nothing (the request timeout notices); with acks=0 a
+                # refusing broker just closes the connection (KafkaApis): nobody notices
+                sim.trace.emit("request_lost", self.name,
+                               f"the produce request reached no live leader: broker "
+                               f"{batch.broker} " + ("is down" if refusal == "DOWN" else
+                                                     f"answered {refusal} by closing the "
+                                                     "connection (acks=0)"),
+                               topic=batch.topic, partition=batch.partition,
+                               messages=batch.messages, attempt=attempt, behind=False,
+                               broker=batch.broker, error=refusal)
+                return
+            error = refusal
         if error:
             # A retriable error before the append (ISR below min.insync.replicas, or this
             # broker is no longer the leader): nothing is written, the error comes back.
+            extra = {} if sim.replication is None else {"broker": batch.broker}
             sim.trace.emit("rejected", "broker",
                            f"the broker refused the batch from {self.name}: {error} (retriable; "
                            "nothing was written)", topic=batch.topic, partition=batch.partition,
-                           messages=batch.messages, error=error, pid=self.pid, epoch=self.epoch)
+                           messages=batch.messages, error=error, pid=self.pid, epoch=self.epoch,
+                           **extra)
             now = sim.env.now
             ready = now + sim.net.one_way
             free_at = self.response_free_at.get(batch.connection, 0.0)
@@ -336,6 +357,9 @@ class ProducerClient:
         result = sim.broker.produce(batch.topic, batch.partition, batch.messages, self.pid,
                                     self.epoch, batch.base_seq, bool(self.txn_id), sim.env.now)
         sim.record_append(self, batch, attempt, result)
+        if sim.replication is not None and sim.replication.crash_after and not result.error:
+            sim.replication.acked_after_append(batch.messages, batch.broker,
+                                               sim.env.now + sim.net.append_ms)
         if not respond:
             return
         if sim.replication is not None and self.acks == "all" and not result.error:
@@ -553,7 +577,10 @@ class ProducerClient:
         else:
             text = (f"{self.name} got the acknowledgement: partition {batch.partition}, "
                     f"offset {offset}")
-        extra = {}
+        extra: dict[str, Any] = {}
+        if self.sim.replication is not None and offset >= 0:
+            extra["broker"] = batch.broker  # the leader that answered, and how
+            extra["acks"] = self.acks
         if held_ms > 0:
             text += (f" ({held_ms:g} ms late: responses on a connection come back in order, and "
                      "it waited behind an earlier one)")

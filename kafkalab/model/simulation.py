@@ -23,7 +23,7 @@ from .cluster import replicated
 from .config import Config
 from .consumer import ConsumerApplication
 from .coordinators import GroupCoordinator, TransactionCoordinator
-from .faults import FaultPlan
+from .faults import BROKER_FAULTS, FaultPlan
 from .network import Network
 from .producer import ProducerApplication, ProducerBatch, ProducerClient
 from .sink import Sink
@@ -76,7 +76,7 @@ class Simulation:
         self.broker = Broker()
         self.broker.on_data = self._on_data
         self.replication = None  # followers and the high watermark (issue 18), when RF > 1
-        if replicated(c):
+        if replicated(c) or any(f["type"] in BROKER_FAULTS for f in faults):
             from .replication import ReplicatedLog, Replication
             self.replication = Replication(self)
             self.broker.log_class = ReplicatedLog
@@ -249,7 +249,15 @@ class Simulation:
                             topic=topic, partition=p, messages=batch.messages,
                             offset=result.base_offset, pid=client.pid, epoch=client.epoch,
                             seq=batch.base_seq, transactional=bool(client.txn_id),
-                            attempt=attempt, producer=client.name)
+                            attempt=attempt, producer=client.name, **self._leader_fields(topic, p))
+
+    def _leader_fields(self, topic: str, partition: int) -> dict[str, int]:
+        """Replication: which broker led the partition, in which leader epoch (none with the
+        single-replica model, so its events stay as they were)."""
+        if self.replication is None:
+            return {}
+        st = self.replication.parts[(topic, partition)]
+        return {"broker": st.leader, "leader_epoch": st.leader_epoch}
 
     def record_markers(self, markers: list[Marker], reason: str) -> None:
         for marker, topic, p in markers:

@@ -41,6 +41,9 @@ class MessageLedger:
     processed: tuple[float, ...] = ()  # sink applications
     ignored: int = 0  # repeats an idempotent sink ignored
     transformed: int = 0  # pipeline: times the transform produced it
+    # replication: copies a leader change took out of the partition's log (the new leader's
+    # log did not have them; ``leader_elected`` events' ``lost_from``)
+    truncated: tuple[Copy, ...] = ()
 
     @property
     def visible_copies(self) -> Sequence[Copy]:
@@ -141,6 +144,16 @@ class Ledger:
                         msgs[m].input_copies += (copy,)
                     if bucket is not None:
                         bucket.append(copy)
+            elif kind == "leader_elected" and d.get("lost_from") is not None:
+                topic, p, start = d["topic"], d["partition"], d["lost_from"]
+                for m in set(d["lost_messages"]):
+                    rec = msgs[m]
+                    gone = tuple(c for c in rec.copies + rec.input_copies
+                                 if c.topic == topic and c.partition == p and c.offset >= start)
+                    if gone:
+                        rec.truncated += gone
+                        rec.copies = tuple(c for c in rec.copies if c not in gone)
+                        rec.input_copies = tuple(c for c in rec.input_copies if c not in gone)
             elif kind == "marker":
                 status = "committed" if d["control"] == "commit" else "aborted"
                 for copy in open_copies.pop((d["topic"], d["partition"], d["pid"]), []):
@@ -195,6 +208,19 @@ class Ledger:
                 out["lost" if drained else "unseen"].append(m.id)
         return out
 
+    def lost_after_ack(self) -> list[int]:
+        """Lost after it was acknowledged (Jepsen's lost write): the producer was told it was
+        written, a leader change then took every copy out of the log, and it was never
+        processed. A subset of ``lost()``."""
+        observed = self.observed_topic
+        return [m.id for m in self.messages if m.acked and not m.processed and m.sends
+                and m.truncated and not (m.copies if observed == "input" else m.input_copies)
+                and self.drained]
+
+    def lost_unacked(self) -> list[int]:
+        """Lost and never acknowledged: the producer gave up, or acks=0 never knew."""
+        return [m for m in self.lost() if not self.messages[m].acked]
+
     def duplicates(self) -> list[int]:
         return [m.id for m in self.messages if len(m.processed) > 1]
 
@@ -225,6 +251,11 @@ class Ledger:
             "log_duplicates": len(self.written_more_than_once()),
             "extra_copies": sum(max(len(m.visible_copies) - 1, 0) for m in msgs),
             "aborted_copies": sum(len(m.copies) - len(m.visible_copies) for m in msgs),
+            # replication (issue 18): lost after acknowledged vs never acknowledged, and
+            # messages a leader change took out of the log (some of them written again)
+            "lost_after_ack": len(self.lost_after_ack()),
+            "lost_unacked": len(self.lost_unacked()),
+            "truncated": sum(1 for m in msgs if m.truncated),
             "unseen": len(self.unseen()),
             "never_sent": len(self.never_sent()),
             "exactly_once": len(self.exactly_once()),
@@ -245,6 +276,10 @@ class Ledger:
         out: list[Anomaly] = []
         for m in self.lost():
             out.append({"type": "lost", "message": m})
+        for m in self.lost_after_ack():
+            c = self.messages[m].truncated[-1]
+            out.append({"type": "lost-after-ack", "message": m, "partition": c.partition,
+                        "offset": c.offset})
         for m in self.unseen():
             out.append({"type": "unseen", "message": m})
         for m in self.never_sent():
