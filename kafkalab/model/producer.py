@@ -325,16 +325,29 @@ class ProducerClient:
             refusal = sim.replication.refuse(batch.topic, batch.partition, batch.broker,
                                              self.acks)
             if refusal == "DOWN" or (refusal and not respond):
-                # a dead broker answers nothing (the request timeout notices); with acks=0 a
-                # refusing broker just closes the connection (KafkaApis): nobody notices
+                # A dead machine answers nothing: the connection is as good as broken (later
+                # requests on it are lost too) until the request timeout notices. A dead
+                # process's host refuses the connection: a disconnect, retried at once. With
+                # acks=0 a refusing broker just closes the connection (KafkaApis): nobody
+                # notices.
+                machine = sim.replication.down_kind.get(batch.broker) == "machine"
                 sim.trace.emit("request_lost", self.name,
                                f"the produce request reached no live leader: broker "
-                               f"{batch.broker} " + ("is down" if refusal == "DOWN" else
-                                                     f"answered {refusal} by closing the "
-                                                     "connection (acks=0)"),
+                               f"{batch.broker} " + (
+                                   (f"is down ({'its machine failed: no answer' if machine else 'its process died: connection refused'})")
+                                   if refusal == "DOWN" else
+                                   f"answered {refusal} by closing the connection (acks=0)"),
                                topic=batch.topic, partition=batch.partition,
                                messages=batch.messages, attempt=attempt, behind=False,
                                broker=batch.broker, error=refusal)
+                if respond and refusal == "DOWN":
+                    if machine:
+                        self.broken_connections.add(batch.connection)
+                    else:
+                        sim.later(sim.net.one_way, self._error_response, batch, attempt,
+                                  "connection refused", "broker " + str(batch.broker)
+                                  + " refused the connection (its process is down), a "
+                                  "disconnect: retriable")
                 return
             error = refusal
         if error:
@@ -427,14 +440,35 @@ class ProducerClient:
             return
         self._finish(batch, result.base_offset, result.duplicate, lost=False, held_ms=held_ms)
 
-    def _error_response(self, batch: ProducerBatch, attempt: int, error: str) -> None:
+    def _error_response(self, batch: ProducerBatch, attempt: int, error: str,
+                        why: str | None = None) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return
         batch.live_attempt = 0
         self.in_flight -= 1
         self.in_flight_batches.remove(batch)
-        self._retry(batch, count=True, why=f"the broker answered {error}, a retriable error "
-                                           "(nothing was written)")
+        self._retry(batch, count=True, why=why or f"the broker answered {error}, a retriable "
+                                                  "error (nothing was written)")
+
+    def connection_reset(self, broker: int) -> None:
+        """Broker ``broker``'s process died: the connection to it closes, and every request in
+        flight on that connection fails with a disconnect and is retried (Java NetworkClient:
+        NetworkException, retriable; the metadata is refreshed, so the retry goes to whichever
+        broker leads then)."""
+        hit = [b for b in self.in_flight_batches if b.broker == broker]
+        if not hit or not self.alive:
+            return
+        connection = hit[0].connection
+        failed = [b for b in self.in_flight_batches if b.connection == connection]
+        if connection == self.connection:
+            self.connection += 1
+        for b in failed:
+            b.live_attempt = 0
+            self.in_flight -= 1
+            self.in_flight_batches.remove(b)
+        for b in failed:
+            self._retry(b, count=True, why=f"broker {broker}'s process died and closed the "
+                        "connection (a disconnect, retriable)")
 
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:

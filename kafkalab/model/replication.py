@@ -520,6 +520,9 @@ class Replication:
                                 f"partition {st.partition} were never flushed to disk "
                                 "(log.flush.interval.messages/.ms) and are gone from its log",
                                 epoch=dropped[0].leader_epoch if dropped else st.leader_epoch)
+        client = self.sim.source.client
+        if not machine and client is not None:  # the socket closes with the process
+            self.sim.later(self.sim.net.one_way, client.connection_reset, b)
         restart = f.get("restart_after_ms")
         fence_at = self.session_timeout if restart is None else min(self.session_timeout,
                                                                     restart)

@@ -83,6 +83,8 @@ def _truncation_story(ledger: Ledger, rec: MessageLedger) -> list[str]:
                      and e.data["topic"] == copy.topic and e.data["partition"] == p
                      and e.data.get("lost_from") is not None and e.data["lost_from"] <= off),
                     None)
+    if election is not None and ack is not None and ack.t > election.t:
+        ack = None  # acknowledged later, for a copy written again: not this copy's story
     if ack is not None and "broker" in ack.data:
         out.append(f"It was acknowledged at {_t(ack.t)} by the leader on broker "
                    f"{ack.data['broker']} with acks={ack.data['acks']} (partition {p}, offset "
@@ -90,6 +92,9 @@ def _truncation_story(ledger: Ledger, rec: MessageLedger) -> list[str]:
     if election is None:
         return out
     d = election.data
+    if ack is None:
+        out.append(f"Its copy at partition {p} offset {off} (written at {_t(copy.t)}, never "
+                   "acknowledged) was taken out of the log by a leader change.")
     crash = None
     for e in events:
         if e.t > election.t:
@@ -118,7 +123,7 @@ def _truncation_story(ledger: Ledger, rec: MessageLedger) -> list[str]:
                        f"{e.data['start']}–{e.data['end'] - 1} to follow leader epoch "
                        f"{e.data.get('leader_epoch')} (the end of the last epoch it shared "
                        f"with the leader: offset {e.data.get('end_offset')}).")
-    if rec.acked and not rec.copies and not rec.input_copies:
+    if rec.confirmed and not rec.copies and not rec.input_copies:
         out.append("The producer had been told it was written, so it never sent it again: "
                    "lost after it was acknowledged.")
     return out
@@ -126,7 +131,7 @@ def _truncation_story(ledger: Ledger, rec: MessageLedger) -> list[str]:
 
 def _verdict(ledger: Ledger, rec: MessageLedger) -> str:
     n = len(rec.processed)
-    if rec.sends and n == 0 and ledger.drained and rec.acked and rec.truncated \
+    if rec.sends and n == 0 and ledger.drained and rec.confirmed and rec.truncated \
             and not rec.copies:
         return "LOST AFTER IT WAS ACKNOWLEDGED (a leader change took it out of the log)"
     if rec.sends and n == 0:

@@ -44,6 +44,7 @@ class MessageLedger:
     # replication: copies a leader change took out of the partition's log (the new leader's
     # log did not have them; ``leader_elected`` events' ``lost_from``)
     truncated: tuple[Copy, ...] = ()
+    confirmed: bool = False  # acknowledged with an offset (acks=0 "acks" know none)
 
     @property
     def visible_copies(self) -> Sequence[Copy]:
@@ -125,8 +126,11 @@ class Ledger:
                 for m in d["messages"]:
                     msgs[m].attempts += 1
             elif kind == "ack" and d["topic"] == "input":
+                confirmed = d["offset"] >= 0
                 for m in d["messages"]:
                     msgs[m].acked = True
+                    if confirmed:
+                        msgs[m].confirmed = True
             elif kind == "gave_up" and d["topic"] == "input":
                 for m in d["messages"]:
                     msgs[m].gave_up = True
@@ -213,13 +217,14 @@ class Ledger:
         written, a leader change then took every copy out of the log, and it was never
         processed. A subset of ``lost()``."""
         observed = self.observed_topic
-        return [m.id for m in self.messages if m.acked and not m.processed and m.sends
+        return [m.id for m in self.messages if m.confirmed and not m.processed and m.sends
                 and m.truncated and not (m.copies if observed == "input" else m.input_copies)
                 and self.drained]
 
     def lost_unacked(self) -> list[int]:
-        """Lost and never acknowledged: the producer gave up, or acks=0 never knew."""
-        return [m for m in self.lost() if not self.messages[m].acked]
+        """Lost and never acknowledged with an offset: the producer gave up, or it used acks=0
+        and never knew."""
+        return [m for m in self.lost() if not self.messages[m].confirmed]
 
     def duplicates(self) -> list[int]:
         return [m.id for m in self.messages if len(m.processed) > 1]
