@@ -331,11 +331,12 @@ class ProducerClient:
                 # acks=0 a refusing broker just closes the connection (KafkaApis): nobody
                 # notices.
                 machine = sim.replication.down_kind.get(batch.broker) == "machine"
+                how = ("is down (its machine failed: no answer)" if machine else
+                       "is down (its process died: connection refused)")
                 sim.trace.emit("request_lost", self.name,
                                f"the produce request reached no live leader: broker "
                                f"{batch.broker} " + (
-                                   (f"is down ({'its machine failed: no answer' if machine else 'its process died: connection refused'})")
-                                   if refusal == "DOWN" else
+                                   how if refusal == "DOWN" else
                                    f"answered {refusal} by closing the connection (acks=0)"),
                                topic=batch.topic, partition=batch.partition,
                                messages=batch.messages, attempt=attempt, behind=False,

@@ -93,6 +93,7 @@ class PartitionReplicas:
     leader_epoch: int = 0
     isr: list[int] = field(default_factory=list)
     gen: int = 0  # bumped at every leader change: fetches to the old leader stop
+    epoch_start: int = 0  # the leader's log end when its epoch began (leaderEpochStartOffset)
     # (end offset, callback), in offset order
     acks_waiting: deque[tuple[int, Callable[[], None]]] = field(default_factory=deque)
     data: simpy.Event | None = None  # simpy event: the leader's LEO moved (wakes parked fetches)
@@ -364,10 +365,8 @@ class Replication:
         self._advance_hw(st, log, rep.broker)
 
     def _epoch_start(self, st: PartitionReplicas) -> int:
-        for b in self.log_of(st).batches:
-            if b.leader_epoch == st.leader_epoch:
-                return b.base_offset
-        return self.log_of(st).leo
+        """Where the leader's current epoch starts: its log end when it became leader."""
+        return st.epoch_start
 
     def _truncate_to_leader(self, st: PartitionReplicas, rep: Replica) -> None:
         """KIP-101/KIP-279: ask the leader for the end of this replica's last epoch, truncate
@@ -617,10 +616,9 @@ class Replication:
         st.leader_epoch += 1
         st.leader = b
         st.gen += 1
-        if unclean:
+        if unclean or b not in st.isr:
             st.isr = [b]
-        elif b not in st.isr:
-            st.isr = [b]
+        st.epoch_start = new.leo
         log.batches = new.batches
         log.bases = [x.base_offset for x in new.batches]
         log.leo = new.leo
@@ -647,9 +645,9 @@ class Replication:
             topic=st.topic, partition=st.partition, leader=b, epoch=st.leader_epoch,
             previous=previous, isr=list(st.isr), unclean=unclean, leo=new.leo, hw=log.hw,
             lost_from=start if lost else None, lost_messages=messages)
-        for r in st.replicas:
-            if r != b and self.alive[r]:
-                self.env.process(self._follower(st, st.reps[r]))
+        for other in st.replicas:
+            if other != b and self.alive[other]:
+                self.env.process(self._follower(st, st.reps[other]))
         self._advance_hw(st, log, b)
         self.sim.notify_all()
 

@@ -169,7 +169,7 @@ def test_unclean_election_elects_an_out_of_sync_replica_and_loses_committed_data
 def test_an_offline_partition_serves_nothing():
     r = simulate({**RF3, "producer.send.interval.ms": 500, "replica.lag.time.max.ms": 10_000,
                   "messages": 60},
-                 CUT_OFF + [{"type": "broker_crash", "broker": 0, "at_ms": 20_000}])
+                 [*CUT_OFF, {"type": "broker_crash", "broker": 0, "at_ms": 20_000}])
     assert _events(r, "partition_offline")
     offline_at = _events(r, "partition_offline")[0].t
     assert not [e for e in _events(r, "poll") if e.t > offline_at and e.data["records"]]
