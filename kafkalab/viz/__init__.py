@@ -11,8 +11,10 @@ from .comparison import commit_cost_chart, comparison, run_commit_strategies
 from .display import show
 from .ledger import message_ledger
 from .log import broker_log
+from .replicas import replica_logs
 from .timeline import offsets_timeline
 from .topology import topology
 
 __all__ = ["OKABE_ITO", "animate", "broker_log", "caption", "commit_cost_chart", "comparison",
-           "message_ledger", "offsets_timeline", "run_commit_strategies", "show", "topology"]
+           "message_ledger", "offsets_timeline", "replica_logs", "run_commit_strategies", "show",
+           "topology"]
