@@ -53,6 +53,9 @@ class ReplicatedLog(PartitionLog):
 
     leader_epoch: int = 0
     offline: bool = False  # no leader: nothing can be read or written
+    # a fetch from beyond the log end (only after a leader change lost records): the consumer
+    # gets OFFSET_OUT_OF_RANGE and applies auto.offset.reset; set by Replication
+    out_of_range: Callable[[PartitionLog, int], int] | None = None
 
     def _push(self, batch: LogBatch) -> None:
         batch.leader_epoch = self.leader_epoch
@@ -64,6 +67,8 @@ class ReplicatedLog(PartitionLog):
              read_committed: bool) -> tuple[list[tuple[int, int]], int]:
         if self.offline:
             return [], start
+        if start > self.leo and self.out_of_range is not None:
+            start = self.out_of_range(self, start)
         return super().read(start, max_records, read_committed)
 
 
@@ -165,6 +170,7 @@ class Replication:
             st = PartitionReplicas(topic, log.partition, replicas, replicas[0], reps,
                                    isr=list(replicas))
             self.parts[(topic, log.partition)] = st
+            log.out_of_range = self._out_of_range  # type: ignore[attr-defined]
             for follower in replicas[1:]:
                 self.env.process(self._follower(st, reps[follower]))
 
@@ -411,6 +417,20 @@ class Replication:
                             messages=messages, cause=cause,
                             batches=[[b.base_offset, b.leader_epoch] for b in dropped],
                             **extra)
+
+    def _out_of_range(self, log: PartitionLog, position: int) -> int:
+        """A consumer fetches from beyond a new leader's log end: OFFSET_OUT_OF_RANGE, and the
+        consumer resets by auto.offset.reset (``none`` is taken as ``latest`` here)."""
+        to = 0 if self.sim.config["auto.offset.reset"] == "earliest" else log.leo
+        self.sim.trace.emit("offset_out_of_range", "broker",
+                            f"partition {log.partition} of {log.topic}: a fetch from offset "
+                            f"{position} is beyond the leader's log end {log.leo} (records were "
+                            f"lost in a leader change): OFFSET_OUT_OF_RANGE, the consumer resets "
+                            f"to offset {to} (auto.offset.reset="
+                            f"{self.sim.config['auto.offset.reset']})",
+                            topic=log.topic, partition=log.partition, position=position,
+                            leo=log.leo, reset_to=to)
+        return to
 
     # -- the ISR -------------------------------------------------------------------------------
     def _isr_expiration(self) -> Steps[None]:

@@ -218,3 +218,18 @@ def test_acks_all_min_isr_2_never_loses_an_acknowledged_write(crash, min_isr, pa
     assert r.outcome["lost_after_ack"] == 0
     gone = [m.id for m in r.ledger.messages if m.confirmed and not m.copies]
     assert not gone, [r.explain(m) for m in gone[:2]]
+
+
+def test_a_consumer_beyond_a_new_leaders_log_end_resets_by_auto_offset_reset():
+    """After a leader change lost records the consumer had read, its position is beyond the new
+    leader's log end: OFFSET_OUT_OF_RANGE, then auto.offset.reset (here earliest)."""
+    config = {"brokers": 2, "replication.factor": 2, "messages": 40, "acks": "1",
+              "enable.idempotence": False, "replica.lag.time.max.ms": 50,
+              "producer.send.interval.ms": 5, "unclean.leader.election.enable": True,
+              "auto.offset.reset": "earliest"}
+    faults = [{"type": "slow_follower", "broker": 1, "at_ms": 0, "for_ms": 150},
+              {"type": "broker_crash", "broker": 0, "at_ms": 120}]
+    r = simulate(config, faults, 1)
+    (oor,) = _events(r, "offset_out_of_range")
+    assert oor.data["position"] > oor.data["leo"] and oor.data["reset_to"] == 0
+    assert r.outcome["lost"] == 0 and r.drained
