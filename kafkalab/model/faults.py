@@ -113,7 +113,7 @@ FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
     FaultKind("abort_transaction", "aborted transaction"),
     FaultKind("leave_transaction_open", "transaction left open"),
     FaultKind("pause", "pause"),
-    FaultKind("broker_crash", "broker crash (process)"),
+    FaultKind("broker_crash", "broker crash (process)", "broker_crash"),
     FaultKind("machine_failure", "machine failure (unflushed log lost)"),
     FaultKind("slow_follower", "slow or partitioned follower"),
     FaultKind("random", "random faults"),

@@ -322,10 +322,13 @@ class Replication:
             yield from self._trip(rep)
             if stale() or not self._leader_alive(st):
                 return
-            self._truncate_to_leader(st, rep)
-            yield from self._trip(rep)
+            leader = st.reps[st.leader]
+            asked = rep.batches[-1].leader_epoch if rep.batches else -1
+            answer = _epoch_end(leader.batches, asked, leader.leo, st.leader_epoch)
+            yield from self._trip(rep)  # the answer comes back: truncate, then fetch
             if stale():
                 return
+            self._truncate_to_leader(st, rep, asked, answer)
         while True:
             yield from self._trip(rep)  # Fetch(fetchOffset=LEO) reaches the leader
             if stale() or not self._leader_alive(st):
@@ -374,14 +377,13 @@ class Replication:
         """Where the leader's current epoch starts: its log end when it became leader."""
         return st.epoch_start
 
-    def _truncate_to_leader(self, st: PartitionReplicas, rep: Replica) -> None:
-        """KIP-101/KIP-279: ask the leader for the end of this replica's last epoch, truncate
-        there, repeat with the epoch the leader answered until both agree."""
-        leader = st.reps[st.leader]
+    def _truncate_to_leader(self, st: PartitionReplicas, rep: Replica, asked: int,
+                            answer: tuple[int, int]) -> None:
+        """KIP-101/KIP-279: the leader answered (epoch, end offset) for this replica's last
+        epoch ``asked``: truncate there; if the leader never had that epoch, to the end of the
+        epoch it answered in this replica's own log, whichever is smaller."""
         old_leo = rep.leo
-        asked = rep.batches[-1].leader_epoch if rep.batches else -1
-        answer_epoch, answer_end = _epoch_end(leader.batches, asked, leader.leo,
-                                              st.leader_epoch)
+        answer_epoch, answer_end = answer
         if answer_epoch == asked:
             cut = min(answer_end, rep.leo)
         elif answer_epoch < 0:

@@ -84,6 +84,11 @@ CONTROL_GROUPS: dict[str, tuple[str, ...]] = {
                               "linger.ms", "request.timeout.ms", "delivery.timeout.ms",
                               "retry.backoff.ms", "messages", "partitions", "seed"),
     "Faults": tuple(FAULT_FIELDS),
+    # durability (issue 18); broker faults come from the preset's fault plan
+    "Replication": ("brokers", "replication.factor", "min.insync.replicas",
+                    "replica.lag.time.max.ms", "unclean.leader.election.enable",
+                    "log.flush.interval.messages", "broker.session.timeout.ms",
+                    "replica.rtt.ms"),
     # kafkalab's own workload timing (simulated ms), which the presets also set
     "Timing (simulated ms)": ("processing.ms", "producer.send.interval.ms", "consumer.start.ms",
                               "network.rtt.ms", "commit.write.ms", "restart.delay.ms",
