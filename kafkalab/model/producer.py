@@ -347,8 +347,8 @@ class ProducerClient:
                     else:
                         sim.later(sim.net.one_way, self._error_response, batch, attempt,
                                   "connection refused", "broker " + str(batch.broker)
-                                  + " refused the connection (its process is down), a "
-                                  "disconnect: retriable")
+                                  + " refused the connection (its process is down; a "
+                                  "disconnect, retriable)")
                 return
             error = refusal
         if error:

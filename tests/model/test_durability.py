@@ -186,6 +186,24 @@ def test_idempotent_dedup_survives_a_failover():
     assert r.outcome["truncated"] > 0  # unacknowledged records were cut and sent again
 
 
+def test_a_retry_the_old_leader_wrote_is_deduplicated_by_the_new_leader():
+    """F: "Idempotent dedup survives failover": the response to a batch is lost, the leader
+    crashes after replicating it, and the retry reaches the new leader, which knows the PID's
+    sequences from the replicated batches and answers with the original offset."""
+    config = {**RF3, "messages": 20, "producer.send.interval.ms": 1,
+              "min.insync.replicas": 2, "request.timeout.ms": 3000}
+    faults = [{"type": "lose_response", "message": 5},
+              {"type": "broker_crash", "broker": 0, "at_ms": 100, "restart_after_ms": 500}]
+    r = simulate(config, faults)
+    (elected,) = _events(r, "leader_elected")
+    dups = _events(r, "duplicate_batch")
+    assert dups and all(e.t > elected.t for e in dups)
+    first_copy = {m: e.data["offset"] + k for e in _events(r, "append")
+                  for k, m in enumerate(e.data["messages"])}
+    assert all(e.data["offset"] == first_copy[e.data["messages"][0]] for e in dups)
+    assert r.outcome["written_more_than_once"] == 0 and r.outcome["lost"] == 0
+
+
 def test_replicated_results_survive_json():
     from kafkalab.model import RunResult
     r = scenarios.run("acks-1-leader-failover")
