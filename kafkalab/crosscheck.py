@@ -421,9 +421,6 @@ def unavailable_here(workload: dict[str, Any] | str) -> str | None:
             f"unavailable on this machine ({problem})")
 
 
-_unavailable_here = unavailable_here  # the older, private spelling
-
-
 # ---------------------------------------------------------------------------------------------
 # the cross-check
 
