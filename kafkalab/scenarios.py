@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from .expect import check as expect_check
 from .model import Config, ConfigError, FaultPlan, RunResult, simulate
+from .model.config import closest_name
 from .model.faults import describe as describe_fault
 
 # Settings most presets share: the topic is written before the consumer starts, so what
@@ -353,9 +354,8 @@ def get(name: str) -> Scenario:
         scenario = scenario_files.REGISTRY[base]
         return scenario.variant(variant) if slash else scenario
     if base not in PRESETS:
-        import difflib
-        hint = difflib.get_close_matches(base, list(PRESETS), n=1)
-        raise ConfigError(f"Unknown scenario {base!r}" + (f"; did you mean {hint[0]!r}?" if hint
+        hint = closest_name(base, PRESETS)
+        raise ConfigError(f"Unknown scenario {base!r}" + (f"; did you mean {hint!r}?" if hint
                                                           else f"; one of: {', '.join(PRESETS)}"))
     scenario = PRESETS[base]
     # "name/" names a variant too (an empty one): refused, never silently the base preset

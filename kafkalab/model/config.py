@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -331,13 +332,18 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+def closest_name(name: object, names: Iterable[str]) -> str | None:
+    """The one "did you mean" of kafkalab: the entry of ``names`` closest to ``name`` (a
+    mistyped property, scenario-file key or preset name), or None when none is close."""
+    match = difflib.get_close_matches(str(name), list(names), n=1, cutoff=0.5)
+    return match[0] if match else None
+
+
 def closest_key(name: str, client: str = "librdkafka") -> str | None:
     """The property name closest to ``name`` (librdkafka's names count for librdkafka only)."""
     if client != "librdkafka" and name in RDKAFKA_NAMES:
         return RDKAFKA_NAMES[name]
-    names = list(PROPERTIES) + (list(RDKAFKA_NAMES) if client == "librdkafka" else [])
-    match = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-    return match[0] if match else None
+    return closest_name(name, [*PROPERTIES, *(RDKAFKA_NAMES if client == "librdkafka" else ())])
 
 
 def defaults(client_model: str = "java") -> dict[str, Any]:
