@@ -204,7 +204,7 @@ def replica_logs(result: Any, step: int | None = None, topic: str = "input",
             if members.get(b) and b in live:
                 xs += [t, t_next, None]
                 ys += [y_of[b], y_of[b], None]
-        data.append({"type": "scatter", "mode": "lines", "name": f"broker {b} in the ISR",
+        data.append({"type": "scatter", "mode": "lines", "name": "in the ISR (and up)",
                      "showlegend": b == rows[-1], "legendgroup": "isr",
                      "x": xs, "y": ys, "line": {"width": 8, "color": C["green"]},
                      "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2"})
