@@ -207,6 +207,7 @@ def test_a_retry_the_old_leader_wrote_is_deduplicated_by_the_new_leader():
 def test_replicated_results_survive_json():
     from kafkalab.model import RunResult
     r = scenarios.run("acks-1-leader-failover")
+    assert scenarios.run("acks-1-leader-failover").to_json() == r.to_json()  # deterministic
     back = RunResult.from_json(r.to_json())
     assert back.outcome == r.outcome
     assert back.explain(r.ledger.lost_after_ack()[0]) == r.explain(r.ledger.lost_after_ack()[0])
