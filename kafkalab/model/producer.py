@@ -380,9 +380,45 @@ class ProducerClient:
             # acks=all: the response waits until the high watermark passes the batch
             # (DelayedProduce); the append's own time still counts
             done_at = sim.env.now + sim.net.append_ms
+            if self.java:
+                sim.replication.when_replicated(
+                    batch.topic, batch.partition, result.base_offset + len(batch.messages),
+                    lambda: self._respond(batch, attempt, fate, result, done_at))
+                return
+            # librdkafka: its request.timeout.ms is the broker's acks wait (the request's
+            # timeout field), shorter than its own socket.timeout.ms: the broker answers
+            # REQUEST_TIMED_OUT, the records staying in the log (fact sheet F). (Java's client
+            # times out first, one way earlier, with the same setting.)
+            answered = [False]
+
+            def answer() -> None:
+                if not answered[0]:
+                    answered[0] = True
+                    self._respond(batch, attempt, fate, result, done_at)
+
+            def expire() -> None:
+                if answered[0]:
+                    return
+                answered[0] = True
+                sim.trace.emit("rejected", "broker",
+                               f"the leader's wait for the ISR expired (request.timeout.ms="
+                               f"{sim.config['request.timeout.ms']}): REQUEST_TIMED_OUT "
+                               "(retriable; the records stay in the log)",
+                               topic=batch.topic, partition=batch.partition,
+                               messages=batch.messages, error="REQUEST_TIMED_OUT",
+                               pid=self.pid, epoch=self.epoch, broker=batch.broker)
+                now = sim.env.now
+                at = max(now + sim.net.one_way, self.response_free_at.get(batch.connection, 0.0))
+                self.response_free_at[batch.connection] = at
+                if at != float("inf"):
+                    sim.later(at - now, self._error_response, batch, attempt,
+                              "REQUEST_TIMED_OUT", "the broker answered REQUEST_TIMED_OUT (the "
+                              "ISR did not have the batch within request.timeout.ms; "
+                              "retriable, and the records are in the log already)")
+
             sim.replication.when_replicated(
-                batch.topic, batch.partition, result.base_offset + len(batch.messages),
-                lambda: self._respond(batch, attempt, fate, result, done_at))
+                batch.topic, batch.partition, result.base_offset + len(batch.messages), answer)
+            sim.later(sim.config["request.timeout.ms"], expire)
             return
         self._respond(batch, attempt, fate, result, sim.env.now + sim.net.append_ms)
 

@@ -69,6 +69,18 @@ def test_not_enough_replicas_refuses_before_the_append_and_the_producer_retries(
     assert r.outcome["written_more_than_once"] == 0  # idempotent retries, no duplicates
 
 
+def test_librdkafka_request_timeout_is_the_brokers_acks_wait():
+    """F table, acks=all: "REQUEST_TIMED_OUT after request.timeout.ms, data left in the log";
+    librdkafka's request.timeout.ms is that broker-side wait (its own is socket.timeout.ms)."""
+    r = simulate({**RF3, "messages": 20, "producer.send.interval.ms": 500,
+                  "client.model": "librdkafka", "acks": "all", "enable.idempotence": True,
+                  "min.insync.replicas": 2, "replica.lag.time.max.ms": 10_000}, CUT_OFF)
+    timed_out = [e for e in _events(r, "rejected") if e.data["error"] == "REQUEST_TIMED_OUT"]
+    first_append = _events(r, "append")[0]
+    assert timed_out and timed_out[0].t == first_append.t + 30_000
+    assert r.outcome["lost"] == 0 and r.outcome["written_more_than_once"] == 0
+
+
 def test_acks_1_with_min_insync_2_is_not_refused():
     """min.insync.replicas gates only acks=all (F)."""
     r = simulate({**RF3, "producer.send.interval.ms": 500, "replica.lag.time.max.ms": 10_000,
