@@ -206,7 +206,11 @@ class Replication:
             if self.pending:
                 return False
             st = self.parts[(topic, log.partition)]
-            if st.leader >= 0 and any(self.alive[b] for b in st.replicas if b != st.leader):
+            if st.leader < 0:
+                continue  # offline for good
+            if sum(self.alive[b] for b in st.replicas) < self.min_isr:
+                continue  # below min.insync.replicas for good: the HW cannot move
+            if any(self.alive[b] for b in st.replicas if b != st.leader):
                 return False
         return True
 

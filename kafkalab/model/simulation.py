@@ -59,6 +59,7 @@ class Runaway(Exception):
 # forward by microseconds, trips them and the run stops with a ``stopped`` event.
 EVENTS_PER_MESSAGE = 64  # generous: a record's poll, processing, commit and produce events
 EVENTS_PER_CLIENT = 1_000  # joins, rebalances, restarts, timers per consumer or producer
+EVENTS_PER_RETRY = 8  # replication: a refused or timed-out attempt's produce/reject/retry events
 WATCH_EVERY = 512  # events between two checks (keeps the watchdog off the hot path)
 
 
@@ -337,6 +338,13 @@ class Simulation:
         per_ms = EVENTS_PER_MESSAGE * (c["messages"] + c["partitions"] * clients) \
             + EVENTS_PER_CLIENT * clients
         total = (EVENTS_PER_MESSAGE * (c["messages"] + 1) + EVENTS_PER_CLIENT * clients) * lives
+        if self.replication is not None:
+            # a partition offline or below min.insync.replicas: every batch may be retried
+            # until delivery.timeout.ms (librdkafka: 0 is infinite), at most once per backoff
+            timeout = c["delivery.timeout.ms"] or 3_600_000
+            backoff = max(c["retry.backoff.max.ms"], c["retry.backoff.ms"], 1)
+            retries = min(c["retries"], timeout / backoff + 10)
+            total += int(EVENTS_PER_RETRY * (c["messages"] + 1) * retries)
         return per_ms, total
 
     def _run_until(self, until: simpy.Event) -> None:

@@ -264,3 +264,15 @@ def test_a_consumer_beyond_a_new_leaders_log_end_resets_by_auto_offset_reset():
     (oor,) = _events(r, "offset_out_of_range")
     assert oor.data["position"] > oor.data["leo"] and oor.data["reset_to"] == 0
     assert r.outcome["lost"] == 0 and r.drained
+
+
+def test_a_partition_stuck_below_min_insync_for_good_ends_the_run():
+    """min.insync.replicas=3 and a broker gone for good: the HW can never move again, the
+    producer retries until delivery.timeout.ms and gives up; the run ends drained (not stopped
+    by the watchdog, not waiting forever) and nothing acknowledged was lost."""
+    config = {**RF3, "messages": 10, "producer.send.interval.ms": 5, "acks": "all",
+              "min.insync.replicas": 3, "delivery.timeout.ms": 20_000,
+              "request.timeout.ms": 5_000}
+    r = simulate(config, [{"type": "broker_crash", "broker": 1, "at_ms": 1}])
+    assert r.drained and r.outcome["stopped"] is None
+    assert r.outcome["lost"] == r.outcome["lost_unacked"] == 10 and len(_events(r, "gave_up"))
