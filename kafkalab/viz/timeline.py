@@ -160,6 +160,7 @@ def timeline_spec(result, partition: int = 0, upto: int | None = None, s: dict |
             ys.append(ys[-1])
         data.append({"type": "scatter", "mode": "lines", "name": name, "x": xs, "y": ys,
                      "line": {"shape": "hv", "color": color, "dash": dash, "width": width},
+                     "showlegend": bool(xs),  # a legend entry only for what is drawn
                      "hovertemplate": f"{name}<br>t=%{{x}} ms<br>{hover} %{{y}}<extra></extra>"})
 
     band = ahead_band(result, s, upto)
@@ -173,6 +174,7 @@ def timeline_spec(result, partition: int = 0, upto: int | None = None, s: dict |
     data.append({"type": "scatter", "mode": "lines", "name": TRACE_NAMES[5], "x": bx, "y": by,
                  "fill": "toself", "fillcolor": "rgba(213,94,0,0.18)",
                  "line": {"color": "rgba(213,94,0,0.5)", "width": 1}, "text": btext,
+                 "showlegend": bool(bx),
                  "hoverinfo": "text", "hoveron": "fills+points"})
     line(s["leo"], TRACE_NAMES[0], C["grey"], "dot", hover="log end offset")
     line(s["hw"], TRACE_NAMES[1], C["black"], "solid", 1.5, hover="high watermark")
