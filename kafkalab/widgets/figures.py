@@ -239,23 +239,70 @@ def step_html(result, step: int, around: int = 2) -> str:
 
 
 # -- the text around the figures ---------------------------------------------------------------
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def verdict(o: dict) -> str | None:
+    """The run's verdict in a few words, for a run with a bad outcome only (lost, processed
+    more than once, never sent, not drained or stopped); None for a clean run, which then
+    shows no verdict line. E.g. "at-least-once: 3 duplicates, 0 lost"."""
+    if o.get("stopped"):
+        return str(o["stopped"])
+    lost, dups = o.get("lost", 0), o.get("duplicates", 0)
+    never, unseen = o.get("never_sent", 0), o.get("unseen", 0)
+    drained = o.get("drained", True)
+    if drained and not (lost or dups or never):
+        return None
+    if lost and dups:
+        label, parts = "neither at-most-once nor at-least-once", [f"{lost} lost",
+                                                                  _n(dups, "duplicate")]
+    elif lost:
+        label, parts = "at-most-once", [f"{lost} lost", "0 duplicates"]
+    elif dups:
+        label, parts = "at-least-once", [_n(dups, "duplicate"), "0 lost"]
+    else:
+        label, parts = "", []
+    if not drained or never:
+        # partial counts: say so first (the CLI and the report do too)
+        label = "NOT DRAINED" + (f" (so far {label})" if label else "")
+        parts.append(f"{never} never sent")
+        if unseen:
+            parts.append(f"{unseen} sent but not processed yet")
+    return f"{label}: {', '.join(parts)}"
+
+
+def verdict_html(o: dict) -> str:
+    """The verdict line above the counters ("" for a clean run: no extra line)."""
+    text = verdict(o)
+    if text is None:
+        return ""
+    only_duplicates = o.get("duplicates") and not (o.get("lost") or o.get("never_sent")
+                                                   or o.get("stopped")) and o.get("drained", True)
+    color = C["orange"] if only_duplicates else C["vermillion"]
+    return (f"<div class='kafkalab-verdict' style='font-size:13.5px;font-weight:bold;"
+            f"color:{color}'>✗ {html.escape(text)}</div>")
+
+
 def counters_html(o: dict) -> str:
-    """The counters line above the figures (sent, written, ..., throughput)."""
+    """The verdict first (bad runs only), then the counters (sent, written, ..., never sent,
+    throughput)."""
     cells = [("sent", o["sent"], None), ("written", o["written"], None),
              ("delivered", o["delivered"], None), ("processed", o["processed"], None),
              ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
              ("log duplicates", o["log_duplicates"], C["purple"]),
-             ("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None)]
+             ("never sent", o.get("never_sent", 0), C["black"])]
+    if not o.get("drained", True):
+        cells.append(("unseen", o.get("unseen", 0), C["black"]))
+    cells.append(("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None))
     parts = []
     for label, value, color in cells:
         style = f"color:{color};font-weight:bold" if color and value else ""
         parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
                      f"<span style='{style}'>"
                      f"{value}</span></span>")
-    drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
-                                                    f"{o.get('unseen', 0)})</i>"
-    return ("<div style='font-size:12.5px;line-height:1.4'>" + " ".join(parts) + drained
-            + "</div>")
+    return ("<div style='font-size:12.5px;line-height:1.4'>" + verdict_html(o)
+            + " ".join(parts) + "</div>")
 
 
 def error_html(message: str | None) -> str:
