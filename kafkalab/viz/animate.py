@@ -72,11 +72,12 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
         annotations = [caption_annotation(cap)] + [a for a in layout.get("annotations", [])
                                                    if a.get("name") != "caption"]
         frames.append({"name": str(step), "data": _legend(specs[step]["data"], drawn),
-                       "layout": {"title": layout["title"], "annotations": annotations,
+                       "layout": {"title": _top(layout["title"]), "annotations": annotations,
                                   "shapes": layout.get("shapes", [])}})
     last = specs[steps[-1]]
     base = specs[steps[0]]
     layout = dict(base["layout"])
+    layout["title"] = frames[0]["layout"]["title"]
     # The figure's own caption (a report prints it under the animation, text/plain shows it)
     # is about the whole animation: it names the step it describes; each frame has its own.
     final_cap = (f"At the last step ({steps[-1]}): {last['layout']['meta']['caption']} "
@@ -119,13 +120,18 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
 
 
 def _has_points(trace: dict) -> bool:
-    for key in ("x", "y", "cells"):
-        values = trace.get(key)
-        if isinstance(values, dict):
-            return True
-        if values and any(v is not None for v in values):
-            return True
-    return trace.get("type") not in (None, "scatter")
+    """Whether a trace draws something: a scatter needs a point with both x and y set (a
+    committed-offset line before any commit is all None)."""
+    if trace.get("type") not in (None, "scatter"):
+        return True
+    xs, ys = trace.get("x") or [], trace.get("y") or []
+    return any(x is not None and y is not None for x, y in zip(xs, ys, strict=False))
+
+
+def _top(title: dict) -> dict:
+    """The title at the top of the figure, not centred in the top margin: a frame's caption
+    (up to four lines) fills the margin below it."""
+    return {**title, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}}
 
 
 def _legend(data: list[dict], drawn: set) -> list[dict]:

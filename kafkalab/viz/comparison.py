@@ -112,24 +112,24 @@ def commit_cost_chart(outcome_by_strategy) -> go.Figure:
     slowest = min(rows, key=lambda r: r[1]) if rows else None
     fastest = max(rows, key=lambda r: r[1]) if rows else None
     if faults == 0:
-        scope = ("Throughput only, from a fault-free run: no crash, no lost response, so every "
-                 "strategy processes each message once. This compares speed, not delivery "
-                 "guarantees (to compare those, run the strategies under the same crash: "
-                 "kafkalab.viz.comparison). ")
+        scope = ("Throughput only, in a fault-free run: with no crash every strategy processes "
+                 "each message once, so this is not a delivery-guarantee comparison. ")
         subtitle = "throughput only: a fault-free run"
     elif faults is None:
         scope = "Throughput only: this compares speed, not delivery guarantees. "
         subtitle = "throughput only"
     else:
-        scope = (f"Throughput under this fault plan ({faults} fault(s)); the lost/duplicate counts "
-                 "hold for this plan only: they are not a guarantee. ")
+        scope = (f"Throughput under this fault plan ({faults} fault(s)); its lost/duplicate "
+                 "counts hold for this plan only: they are not a guarantee. ")
         subtitle = f"throughput with {faults} fault(s)"
-    cap = scope + (f"{fastest[0]} is fastest ({fastest[1]:,.0f} records/s); {slowest[0]} is "
+    cap = scope + (f"{fastest[0]} is fastest ({fastest[1]:,.0f} records/s), {slowest[0]} "
                    f"slowest ({slowest[1]:,.0f}/s): each commit is a round trip to the group "
                    "coordinator." if rows else "No strategies.")
     fig = go.Figure(data)
     fig.update_layout(
-        title={"text": f"What a commit costs, by commit strategy ({subtitle})", "x": 0.01},
+        # the title at the top, the caption (several lines) between it and the plot
+        title={"text": f"What a commit costs, by commit strategy ({subtitle})", "x": 0.01,
+               "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}},
         meta={"caption": cap, "throughput_only": True, "faults": faults},
         font=FONT, template="plotly_white", height=430 + 14 * (caption_lines(cap) - 1),
         margin={"l": 80, "r": 20, "t": top_margin(cap, 80), "b": 70}, showlegend=False,

@@ -83,7 +83,7 @@ def test_comparison_and_commit_cost_are_labelled():
     assert chart.layout.yaxis.title.text and chart.layout.xaxis.title.text
     # throughput only, from a fault-free run: not to be read as a guarantee comparison
     assert "throughput only: a fault-free run" in chart.layout.title.text
-    assert "not delivery guarantees" in caption(chart)
+    assert "not a delivery-guarantee comparison" in caption(chart)
     # a commit-cost result works too (its outcome carries throughput_by_strategy)
     from_outcome = commit_cost_chart(scenarios.run("commit-cost", messages=300))
     assert "lost" not in from_outcome.data[0].text[0]  # not measured: not shown
