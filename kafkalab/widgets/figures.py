@@ -27,6 +27,7 @@ from .live_figure import LiveFigure
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
 LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
 FIGURE_HEIGHT = 420  # px at most: a figure and the controls fit a 1280x720 laptop screen
+MIN_PLOT_PX = 140  # px at least for the plot itself, between the caption and the legend
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
 
@@ -93,7 +94,8 @@ class LabFigures:
             current["x"], current["y"] = xs, ys
         keys = None if self._redraw_all else ("title", "annotations", "yaxis")
         self._redraw_all = False
-        apply(self.figures["log"], log_spec(r, step), self._sent["log"], layout_keys=keys)
+        apply(self.figures["log"], fit_log(log_spec(r, step)), self._sent["log"],
+              layout_keys=keys)
         apply(self.figures["topology"], topology_spec(r, step, self._graph, self._pos),
               self._sent["topology"], layout_keys=keys)
 
@@ -107,20 +109,21 @@ class LabFigures:
 def fit_beside_controls(spec: dict) -> dict:
     """A figure spec for the Lab's figure column (~500 px wide on a 1280 px laptop, beside the
     controls): at most FIGURE_HEIGHT tall, a smaller title font, a legend in fixed-width
-    columns below the axis title."""
+    columns below the axis title, and a plot of at least MIN_PLOT_PX (the legend's room is
+    added below the plot, not taken from it: a one-row ledger was squashed to a line)."""
     layout = dict(spec["layout"])
     title = layout.get("title")
     if isinstance(title, dict) and isinstance(title.get("text"), str):
-        layout["title"] = {**title, "font": {"size": 13 if len(title["text"]) > 50 else 15}}
+        n = len(title["text"])
+        size = 15 if n <= 50 else 13 if n <= 62 else 12 if n <= 70 else 11
+        layout["title"] = {**title, "font": {"size": size}}
+    margin = dict(layout.get("margin") or {})
+    grown = 0
     if isinstance(layout.get("legend"), dict) and layout["legend"].get("orientation") == "h":
         layout["legend"] = {**layout["legend"], "entrywidth": 0.5, "entrywidthmode": "fraction",
                             "font": {"size": 10}}
-        margin = dict(layout.get("margin") or {})
-        margin["b"] = max(margin.get("b", 0), 160)
-        layout["margin"] = margin
-        height = min(layout.get("height", FIGURE_HEIGHT), FIGURE_HEIGHT)
-        plot_px = max(height - margin.get("t", 70) - margin["b"], 60)
-        layout["legend"]["y"] = -58 / plot_px
+        grown = max(160 - margin.get("b", 0), 0)
+        margin["b"] = margin.get("b", 0) + grown
     yaxis = layout.get("yaxis")
     if isinstance(yaxis, dict) and isinstance(yaxis.get("title"), dict):
         text = yaxis["title"].get("text") or ""
@@ -129,21 +132,58 @@ def fit_beside_controls(spec: dict) -> dict:
                                                   "font": {"size": 11}}}
     annotations = layout.get("annotations")
     if isinstance(annotations, list):
+        # the caption starts at the plot's left edge: a wider left margin leaves fewer
+        # characters per line before the figure's right edge (~5.5 px per character)
+        chars = LAB_CAPTION_CHARS - max(margin.get("l", 70) - 70, 0) * 2 // 11
         lines = 1
         rewrapped = []
         for a in annotations:
             if isinstance(a, dict) and a.get("name") == "caption":
-                text = wrap(str(a.get("text", "")).replace("<br>", " "), LAB_CAPTION_CHARS)
+                text = wrap(str(a.get("text", "")).replace("<br>", " "), chars)
                 lines = text.count("<br>") + 1
                 a = {**a, "text": text}
             rewrapped.append(a)
         layout["annotations"] = rewrapped
-        margin = dict(layout.get("margin") or {})
         margin["t"] = 70 + 14 * (lines - 1)
+    if margin:
         layout["margin"] = margin
-    if layout.get("height", 0) > FIGURE_HEIGHT:
-        layout["height"] = FIGURE_HEIGHT
+    height = layout.get("height", FIGURE_HEIGHT) + grown
+    floor = margin.get("t", 70) + margin.get("b", 0) + MIN_PLOT_PX
+    layout["height"] = min(max(height, floor), FIGURE_HEIGHT)
+    if isinstance(layout.get("legend"), dict) and "entrywidth" in layout["legend"]:
+        plot_px = max(layout["height"] - margin.get("t", 70) - margin["b"], 60)
+        layout["legend"]["y"] = -58 / plot_px
     return {**spec, "layout": layout}
+
+
+LAB_LOG_LEFT_PX = 110  # the log's left margin in the Lab: its row labels, no axis title
+LAB_TABLE_CHARS = 22  # a line of the producer-state table's reason in the Lab's narrow column
+
+
+def fit_log(spec: dict) -> dict:
+    """The broker log for the Lab's column: the row labels ("input p0 [0–9]") say what the y
+    axis holds, so it drops the axis title and gives that room to the plot; the empty producer
+    table's reason is rewrapped for its narrow column (at 1000 px it was cut off)."""
+    layout = dict(spec["layout"])
+    margin = dict(layout.get("margin") or {})
+    margin["l"] = min(margin.get("l", LAB_LOG_LEFT_PX), LAB_LOG_LEFT_PX)
+    layout["margin"] = margin
+    layout["height"] = FIGURE_HEIGHT  # the table beside the log needs the column's height
+    if isinstance(layout.get("yaxis"), dict):
+        layout["yaxis"] = {**layout["yaxis"], "title": {"text": ""}}
+    data = []
+    for trace in spec["data"]:
+        if trace.get("type") == "table" and len(trace["cells"]["values"]) == 1:
+            [[reason]] = trace["cells"]["values"]
+            text = wrap(str(reason).replace("<br>", " "), LAB_TABLE_CHARS)
+            trace = {**trace,
+                     "header": {**trace["header"], "values": ["producer state<br>(PID, epoch,"
+                                                              "<br>last sequence)"],
+                                "height": 46},
+                     "cells": {**trace["cells"], "values": [[text]],
+                               "height": 16 * (text.count("<br>") + 1) + 10}}
+        data.append(trace)
+    return {**spec, "data": data, "layout": layout}
 
 
 def apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | None = None) -> bool:
