@@ -26,7 +26,8 @@ from .live_figure import LiveFigure
 
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
 LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
-FIGURE_HEIGHT = 420  # px at most: a figure and the controls fit a 1280x720 laptop screen
+FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
+TITLE_PX = 36  # the title at the top of a Lab figure, above its caption
 MIN_PLOT_PX = 140  # px at least for the plot itself, between the caption and the legend
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
@@ -116,7 +117,10 @@ def fit_beside_controls(spec: dict) -> dict:
     if isinstance(title, dict) and isinstance(title.get("text"), str):
         n = len(title["text"])
         size = 15 if n <= 50 else 13 if n <= 62 else 12 if n <= 70 else 11
-        layout["title"] = {**title, "font": {"size": size}}
+        # at the top, not centred in the top margin: the margin is then only as tall as the
+        # title and the caption need (a 1280x720 laptop has no pixel to spare)
+        layout["title"] = {**title, "font": {"size": size}, "y": 1, "yref": "container",
+                           "yanchor": "top", "pad": {"t": 8}}
     margin = dict(layout.get("margin") or {})
     grown = 0
     if isinstance(layout.get("legend"), dict) and layout["legend"].get("orientation") == "h":
@@ -144,7 +148,7 @@ def fit_beside_controls(spec: dict) -> dict:
                 a = {**a, "text": text}
             rewrapped.append(a)
         layout["annotations"] = rewrapped
-        margin["t"] = 70 + 14 * (lines - 1)
+        margin["t"] = TITLE_PX + 14 * lines
     if margin:
         layout["margin"] = margin
     height = layout.get("height", FIGURE_HEIGHT) + grown
@@ -313,15 +317,17 @@ def verdict(o: dict) -> str | None:
 
 
 def verdict_html(o: dict) -> str:
-    """The verdict line above the counters ("" for a clean run: no extra line)."""
+    """The verdict, before the counters ("" for a clean run)."""
     text = verdict(o)
     if text is None:
         return ""
     only_duplicates = o.get("duplicates") and not (o.get("lost") or o.get("never_sent")
                                                    or o.get("stopped")) and o.get("drained", True)
     color = C["orange"] if only_duplicates else C["vermillion"]
-    return (f"<div class='kafkalab-verdict' style='font-size:13.5px;font-weight:bold;"
-            f"color:{color}'>✗ {html.escape(text)}</div>")
+    # inline, first in the counters' flow: on a laptop it shares their first line (a line of
+    # its own pushed the offsets figure below a 1280x720 screen)
+    return (f"<span class='kafkalab-verdict' style='font-size:13px;font-weight:bold;"
+            f"margin-right:14px;color:{color}'>✗ {html.escape(text)}</span>")
 
 
 def counters_html(o: dict) -> str:
@@ -341,7 +347,8 @@ def counters_html(o: dict) -> str:
         parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
                      f"<span style='{style}'>"
                      f"{value}</span></span>")
-    return ("<div style='font-size:12.5px;line-height:1.4'>" + verdict_html(o)
+    head = verdict_html(o)
+    return ("<div style='font-size:12.5px;line-height:1.4'>" + (head + " " if head else "")
             + " ".join(parts) + "</div>")
 
 
