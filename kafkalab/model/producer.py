@@ -368,6 +368,7 @@ class ProducerClient:
             if at != float("inf"):
                 sim.later(at - now, self._error_response, batch, attempt, error)
             return
+        sim.hold_appended()
         result = sim.broker.produce(batch.topic, batch.partition, batch.messages, self.pid,
                                     self.epoch, batch.base_seq, bool(self.txn_id), sim.env.now)
         sim.record_append(self, batch, attempt, result)

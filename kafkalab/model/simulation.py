@@ -76,6 +76,7 @@ class Simulation:
                            snapshot_fn=self.snapshot if snapshots else None)
         self.broker = Broker()
         self.broker.on_data = self._on_data
+        self._appended_later: list[tuple[str, int]] | None = None
         self.replication = None  # followers and the high watermark (issue 18), when RF > 1
         if replicated(c) or any(f["type"] in BROKER_FAULTS for f in faults):
             from .replication import ReplicatedLog, Replication
@@ -159,9 +160,18 @@ class Simulation:
             signal = self._signals[topic] = self.env.event()
         return signal
 
+    def hold_appended(self) -> None:
+        """A produce request is being appended: the replicas hear of it (and the high
+        watermark may move) only once its ``append`` event is in the trace, so a learner never
+        sees the high watermark pass a record the log does not show yet."""
+        self._appended_later = []
+
     def _on_data(self, topic: str, partition: int) -> None:
         if self.replication is not None:
-            self.replication.appended(topic, partition)
+            if self._appended_later is not None:
+                self._appended_later.append((topic, partition))
+            else:
+                self.replication.appended(topic, partition)
         signal = self._signals.get(topic)
         if signal is not None and not signal.triggered:
             signal.succeed()
@@ -251,6 +261,10 @@ class Simulation:
                             offset=result.base_offset, pid=client.pid, epoch=client.epoch,
                             seq=batch.base_seq, transactional=bool(client.txn_id),
                             attempt=attempt, producer=client.name, **self._leader_fields(topic, p))
+        later, self._appended_later = self._appended_later, None
+        if self.replication is not None:
+            for t, part in later or ():
+                self.replication.appended(t, part)
 
     def _leader_fields(self, topic: str, partition: int) -> dict[str, int]:
         """Replication: which broker led the partition, in which leader epoch (none with the

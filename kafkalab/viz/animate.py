@@ -7,6 +7,8 @@ retries, appends, markers, ...) and the caption says "showing N of M steps".
 
 from __future__ import annotations
 
+import copy
+
 import plotly.graph_objects as go
 
 from ._common import (
@@ -59,23 +61,27 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
     sampled = len(steps) < total
     note = (f"Showing {len(steps)} of {total} steps (sampled at crashes, commits, retries, "
             "appends and other key events)." if sampled else f"All {total} steps.")
+    specs = {step: build(step) for step in steps}
+    # A legend entry for each trace some frame draws, in every frame (the legend stays put
+    # while the animation plays); none for a trace no frame draws (issue 14 item 3).
+    drawn = {t.get("name") for spec in specs.values() for t in spec["data"] if _has_points(t)}
     frames = []
-    specs = {}
     for step in steps:
-        spec = build(step)
-        specs[step] = spec
-        layout = spec["layout"]
+        layout = specs[step]["layout"]
         cap = f"{layout['meta']['caption']} {note}"
         annotations = [caption_annotation(cap)] + [a for a in layout.get("annotations", [])
                                                    if a.get("name") != "caption"]
-        frames.append({"name": str(step), "data": _keep_legend(spec["data"]),
-                       "layout": {"title": layout["title"], "annotations": annotations,
+        frames.append({"name": str(step), "data": _legend(specs[step]["data"], drawn),
+                       "layout": {"title": _top(layout["title"]), "annotations": annotations,
                                   "shapes": layout.get("shapes", [])}})
-    _legend_only_what_appears(frames)
     last = specs[steps[-1]]
-    base = build(steps[0])
+    base = specs[steps[0]]
     layout = dict(base["layout"])
-    final_cap = f"{last['layout']['meta']['caption']} {note}"
+    layout["title"] = frames[0]["layout"]["title"]
+    # The figure's own caption (a report prints it under the animation, text/plain shows it)
+    # is about the whole animation: it names the step it describes; each frame has its own.
+    final_cap = (f"At the last step ({steps[-1]}): {last['layout']['meta']['caption']} "
+                 f"{note}")
     layout["meta"] = {"caption": final_cap, "frames": len(steps), "steps": total,
                       "sampled": sampled, "figure": kind}
     layout["annotations"] = frames[0]["layout"]["annotations"]
@@ -109,42 +115,38 @@ def animation_spec(result, figure: str = "timeline", partition: int = 0,
                    "args": [[str(step)], {"mode": "immediate", "transition": {"duration": 0},
                                           "frame": {"duration": 0, "redraw": True}}]}
                   for step in steps]}]
-    data = _keep_legend(base["data"])
-    shown = {t.get("name") for f in frames for t in f["data"] if t.get("showlegend") is not False}
-    for trace in data:
-        if trace.get("name") not in shown:
-            trace["showlegend"] = False
+    data = copy.deepcopy(frames[0]["data"])  # frame 0's traces (not shared with the frame)
     return {"data": data, "layout": layout, "frames": frames}
 
 
 def _has_points(trace: dict) -> bool:
-    for key in ("x", "y", "cells"):
-        values = trace.get(key)
-        if isinstance(values, dict):
-            return True
-        if values and any(v is not None for v in values):
-            return True
-    return trace.get("type") not in (None, "scatter")
+    """Whether a trace draws something: a scatter needs a point with both x and y set (a
+    committed-offset line before any commit is all None)."""
+    if trace.get("type") not in (None, "scatter"):
+        return True
+    xs, ys = trace.get("x") or [], trace.get("y") or []
+    return any(x is not None and y is not None for x, y in zip(xs, ys, strict=False))
 
 
-def _legend_only_what_appears(frames: list[dict]) -> None:
-    """A legend entry only for what some frame draws (issue 14 item 3: the animated timeline
-    listed every event kind, most of which never happen in the run)."""
-    drawn = {t.get("name") for f in frames for t in f["data"] if _has_points(t)}
-    for f in frames:
-        for trace in f["data"]:
-            if trace.get("name") not in drawn and trace.get("showlegend", True) is not False:
-                trace["showlegend"] = False
+def _top(title: dict) -> dict:
+    """The title at the top of the figure, not centred in the top margin: a frame's caption
+    (up to four lines) fills the margin below it."""
+    return {**title, "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}}
 
 
-def _keep_legend(data: list[dict]) -> list[dict]:
-    """plotly drops empty traces from the legend; a single None point keeps them listed (and
-    the legend steady from frame to frame)."""
+def _legend(data: list[dict], drawn: set) -> list[dict]:
+    """A frame's traces with their legend entries: shown for a trace some frame draws (an
+    empty one gets a single None point: plotly drops empty traces from the legend), hidden for
+    a trace no frame draws."""
     out = []
     for trace in data:
-        if trace.get("type") == "scatter" and not trace.get("x") and \
-                trace.get("showlegend", True) is not False:
-            trace = {**trace, "x": [None], "y": [None]}
+        if trace.get("type") not in (None, "scatter", "bar"):
+            out.append(trace)  # tables and the like have no legend entry
+            continue
+        trace = {**trace, "showlegend": trace.get("name") in drawn}
+        if trace["showlegend"] and trace.get("type", "scatter") == "scatter" \
+                and not trace.get("x"):
+            trace["x"], trace["y"] = [None], [None]
             for key in ("text", "hovertext", "customdata"):
                 if key in trace:
                     trace[key] = [None]

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..palette import MUTED
-from ._common import FONT, C, caption_annotation, top_margin, wrap
+from ._common import FONT, C, caption_annotation, caption_lines, top_margin, wrap
 from .ledger import CATEGORIES as LEDGER_CATEGORIES
 from .ledger import label, ledger_state
 
@@ -82,23 +82,27 @@ def _short(name: str, limit: int = 38) -> str:
 
 
 def commit_cost_chart(outcome_by_strategy) -> go.Figure:
-    """Records per second (simulated) by commit strategy, with lost / duplicate counts.
+    """Records per second (simulated) by commit strategy: throughput only.
 
-    Accepts either ``{strategy: RunResult or outcome dict}`` (from
-    ``kafkalab.scenarios.run_commit_strategies``) or a ``commit-cost`` RunResult / outcome
-    whose ``throughput_by_strategy`` holds the rates (then lost/duplicate counts are shown as
-    "not run")."""
+    Accepts either ``{strategy: RunResult or outcome dict}`` (from ``run_commit_strategies``)
+    or a ``commit-cost`` RunResult / outcome whose ``throughput_by_strategy`` holds the rates
+    (then lost/duplicate counts are not shown: those runs measured throughput only).
+
+    The title says "throughput only" and, when the runs had no fault, "a fault-free run": with
+    no fault every strategy processes each message once, so the bars compare speed and never
+    delivery guarantees (a learner must not read "per-record: 0 lost" as a guarantee)."""
     rows = _strategy_rows(outcome_by_strategy)
+    faults = _fault_count(outcome_by_strategy)
     names = [r[0] for r in rows]
     rates = [r[1] for r in rows]
     texts = []
     hovers = []
     for name, rate, lost, dups in rows:
-        counts = "lost/dup not run" if lost is None else f"{lost} lost, {dups} dup"
-        texts.append(f"{rate:,.0f}/s<br>{counts}")
+        texts.append(f"{rate:,.0f}/s" if lost is None else f"{rate:,.0f}/s<br>{lost} lost, {dups} dup")
         hovers.append(f"{name}: {rate:,.1f} records/s (simulated); " +
-                      ("loss and duplicates not measured for this input" if lost is None
-                       else f"{lost} lost, {dups} processed more than once"))
+                      ("loss and duplicates not shown: this run measured throughput only"
+                       if lost is None else f"{lost} lost, {dups} processed more than once"
+                       + (" (no fault was injected)" if faults == 0 else "")))
     patterns = ["", "/", "x", "."]
     colors = [C["blue"], C["sky"], C["green"], C["orange"], C["purple"], C["vermillion"]]
     data = [go.Bar(x=names, y=rates, text=texts, textposition="outside", cliponaxis=False,
@@ -108,19 +112,46 @@ def commit_cost_chart(outcome_by_strategy) -> go.Figure:
     top = max([*rates, 1])
     slowest = min(rows, key=lambda r: r[1]) if rows else None
     fastest = max(rows, key=lambda r: r[1]) if rows else None
-    cap = (f"{fastest[0]} is fastest ({fastest[1]:,.0f} records/s); {slowest[0]} is slowest "
-           f"({slowest[1]:,.0f}/s): each commit is a round trip to the group coordinator."
-           if rows else "No strategies.")
+    if faults == 0:
+        scope = ("Throughput only, in a fault-free run: with no crash every strategy processes "
+                 "each message once, so this is not a delivery-guarantee comparison. ")
+        subtitle = "throughput only: a fault-free run"
+    elif faults is None:
+        scope = "Throughput only: this compares speed, not delivery guarantees. "
+        subtitle = "throughput only"
+    else:
+        scope = (f"Throughput under this fault plan ({faults} fault(s)); its lost/duplicate "
+                 "counts hold for this plan only: they are not a guarantee. ")
+        subtitle = f"throughput with {faults} fault(s)"
+    cap = scope + (f"{fastest[0]} is fastest ({fastest[1]:,.0f} records/s), {slowest[0]} "
+                   f"slowest ({slowest[1]:,.0f}/s): each commit is a round trip to the group "
+                   "coordinator." if rows else "No strategies.")
     fig = go.Figure(data)
     fig.update_layout(
-        title={"text": "What a commit costs: simulated throughput by commit strategy", "x": 0.01},
-        meta={"caption": cap}, font=FONT, template="plotly_white", height=430,
+        # the title at the top, the caption (several lines) between it and the plot
+        title={"text": f"What a commit costs, by commit strategy ({subtitle})", "x": 0.01,
+               "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}},
+        meta={"caption": cap, "throughput_only": True, "faults": faults},
+        font=FONT, template="plotly_white", height=430 + 14 * (caption_lines(cap) - 1),
         margin={"l": 80, "r": 20, "t": top_margin(cap, 80), "b": 70}, showlegend=False,
         xaxis={"title": {"text": "commit strategy"}},
         yaxis={"title": {"text": "records processed per second (simulated)"},
                "range": [0, top * 1.3], "autorange": False},
         annotations=[caption_annotation(cap)], hoverlabel={"align": "left"})
     return fig
+
+
+def _fault_count(source) -> int | None:
+    """How many faults the runs behind the chart had (the most of any run), None if unknown
+    (plain outcome dicts do not say)."""
+    plan = getattr(source, "faults", None)
+    if plan is not None:
+        return len(plan)
+    if isinstance(source, dict) and "throughput_by_strategy" not in source:
+        counts = [len(item.faults) for item in source.values() if hasattr(item, "faults")]
+        if counts and len(counts) == len(source):
+            return max(counts)
+    return None
 
 
 def _strategy_rows(source) -> list[tuple[str, float, int | None, int | None]]:

@@ -129,6 +129,7 @@ def ledger_spec(result, step: int | None = None, hover: str = "auto",
             "textfont": {"color": text_color, "size": 10 if show_ids else 9},
             "marker": {"symbol": symbol, "size": size, "color": color,
                        "line": {"color": MUTED, "width": 1}},
+            "showlegend": bool(ids),  # a legend entry only for what the figure draws
         })
     multi = [m for m in range(n) if state[m][2] > 1]
     data.append({
@@ -140,12 +141,17 @@ def ledger_spec(result, step: int | None = None, hover: str = "auto",
         "hoverinfo": "text",
         "marker": {"symbol": "diamond", "size": max(size // 3, 6), "color": C["black"],
                    "line": {"color": "white", "width": 1}},
+        "showlegend": bool(multi),
     })
     counts = {key: sum(1 for s in state if s[0] == key) for key, *_ in CATEGORIES}
-    title = "Message ledger: what the sink did with each message" + (
+    last = len(result.events) - 1
+    # A figure of one step (an animation frame) says which step in its title; the whole run's
+    # figure (step None: the Lab's, the notebooks') keeps the plain title.
+    title = ("Message ledger: what the sink did with each message" if step is None else
+             f"Message ledger at step {clamp_step(result, step)} of {last}") + (
         f" — {result.scenario}" if result.scenario else "")
     layout = base_layout(
-        title, ledger_caption(result, state, counts), height=max(220, rows * (size + 4) + 190),
+        title, ledger_caption(result, state, counts, step), height=max(220, rows * (size + 4) + 190),
         xaxis={"title": {"text": f"message id mod {cols} (column)"},
                "range": [-0.6, cols - 0.4], "autorange": False, "dtick": 1 if cols <= 20 else 5,
                "showgrid": False, "zeroline": False},
@@ -157,19 +163,38 @@ def ledger_spec(result, step: int | None = None, hover: str = "auto",
     return {"data": data, "layout": layout}
 
 
-def ledger_caption(result, state, counts) -> str:
+def ledger_caption(result, state, counts, step: int | None = None) -> str:
+    """What the ledger shows. Before the run's last step (an animation frame) it describes that
+    step only: "so far", never the verdict the run reaches later (issue 14 item 3)."""
     lost = [m for m, s in enumerate(state) if s[0] == "lost"]
     dups = [m for m, s in enumerate(state) if s[0] == "duplicate"]
     multi = sum(1 for s in state if s[2] > 1)
+    last = len(result.events) - 1
+    at = clamp_step(result, step)
+    final = at >= last
     parts = []
     if lost:
         parts.append(f"{len(lost)} lost ({_ids(lost)})")
     if dups:
-        parts.append(f"{len(dups)} processed more than once ({_ids(dups)})")
+        parts.append(f"{len(dups)} processed more than once{' so far' if not final else ''} "
+                     f"({_ids(dups)})")
     if multi:
         parts.append(f"{multi} with 2+ copies in the log")
-    if counts["pending"]:
-        parts.append(f"{counts['pending']} not processed yet")
+    pending = [m for m, s in enumerate(state) if s[0] == "pending"]
+    if pending and final:  # the run ended (undrained): sent but unseen, or never sent at all
+        never = [m for m in pending if not result.ledger.messages[m].sends]
+        unseen = len(pending) - len(never)
+        if unseen:
+            parts.append(f"{unseen} sent but not processed when the run ended")
+        if never:
+            parts.append(f"{len(never)} never sent (the run ended first)")
+    elif pending:
+        parts.append(f"{len(pending)} not processed yet")
+    if not final:
+        now = result.events[at].t if result.events else 0.0
+        head = (f"Step {at} (t={now:g} ms): {counts['once']} of {len(state)} messages "
+                "processed once so far")
+        return head + ("; " + "; ".join(parts) if parts else "") + "."
     head = f"{counts['once']} of {len(state)} messages processed exactly once"
     return head + ("; " + "; ".join(parts) if parts else "; none lost or duplicated") + "."
 

@@ -76,6 +76,13 @@ def log_records(result, step: int | None = None, window: dict | None = None) -> 
             for entry in open_txn.pop((d["topic"], d["partition"], d["pid"]), []):
                 entry[4] = status
             entries.append([d["topic"], d["partition"], d["offset"], None, "marker", e, 0])
+        elif kind == "leader_elected" and e.data.get("lost_from") is not None:
+            # the new leader's log ends before the old one's: those offsets are no longer in
+            # the partition (the replica log figure shows where they went)
+            d = e.data
+            gone = (d["topic"], d["partition"], d["lost_from"])
+            entries = [x for x in entries
+                       if not (x[0] == gone[0] and x[1] == gone[1] and x[2] >= gone[2])]
     entries.sort(key=lambda x: (x[0], x[1], x[2]))
     seen: dict[tuple[str, int], int] = {}
     records: list[dict] = []
@@ -206,6 +213,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                                   "color": "black" if key in ("open", "duplicate") else "white"},
                      "marker": {"symbol": symbol, "size": size, "color": color,
                                 "line": {"color": DARK, "width": 1}},
+                     "showlegend": bool(xs),  # a legend entry only for what is drawn
                      "xaxis": "x", "yaxis": "y"})
     snap = result.snapshots[step] if result.snapshots else {"logs": {}, "committed": {}}
     group = sink_group(result)
@@ -246,7 +254,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                                                                               "bottom center"),
                      "textfont": {"size": 9, "color": color}, "cliponaxis": False,
                      "line": {"color": color, "dash": dash, "width": 3},
-                     "xaxis": "x", "yaxis": "y"})
+                     "showlegend": bool(xs), "xaxis": "x", "yaxis": "y"})
     rows = producer_state(result, step)
     if rows:
         data.append({"type": "table", "name": "producer state",
@@ -280,10 +288,12 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
     title = f"Broker log at step {step} of {len(result.events) - 1}" + (
         f" — {result.scenario}" if result.scenario else "")
     height = min(max(300, total_rows * (size + 6) + 230), 1400)
-    cap = log_caption(result, records, rows)
+    cap = log_caption(result, records, rows, windowed)
     if windowed:
         spans = ", ".join(f"{t} p{p} offsets {lo}–{hi - 1}" for (t, p), (lo, hi) in window.items())
-        cap += f" Showing a window: {spans}."
+        written = sum(logs[p][0] for t, logs in now.items() for p in range(len(logs))
+                      if (t, p) in window)
+        cap += f" Showing a window: {spans}, of {written:,} offsets written so far."
     layout = base_layout(
         title, cap, height=height,
         xaxis={"title": {"text": "offset within its row (each row label gives its offsets)"},
@@ -309,7 +319,8 @@ def no_producer_id_reason(result) -> str:
             "batch and appends it again.")
 
 
-def log_caption(result, records, rows) -> str:
+def log_caption(result, records, rows, windowed: bool = False) -> str:
+    """What the log figure shows at its step (with ``windowed``: what its window shows)."""
     counts = {key: sum(1 for r in records if r["category"] == key) for key, *_ in CATEGORIES}
     data_records = len(records) - counts["marker"]
     parts = [f"{data_records} record(s)"]
@@ -326,7 +337,7 @@ def log_caption(result, records, rows) -> str:
            else "; no producer id yet" if result.config.get("enable.idempotence")
            or result.config.get("transactional.id")
            else "; no producer id (idempotence off)")
-    return "The log holds " + ", ".join(parts) + who + "."
+    return ("The window shows " if windowed else "The log holds ") + ", ".join(parts) + who + "."
 
 
 def broker_log(result, step: int | None = None) -> go.Figure:

@@ -160,6 +160,8 @@ def timeline_spec(result, partition: int = 0, upto: int | None = None, s: dict |
             ys.append(ys[-1])
         data.append({"type": "scatter", "mode": "lines", "name": name, "x": xs, "y": ys,
                      "line": {"shape": "hv", "color": color, "dash": dash, "width": width},
+                     # a legend entry only for what is drawn (no commit yet: no line)
+                     "showlegend": any(y is not None for y in ys),
                      "hovertemplate": f"{name}<br>t=%{{x}} ms<br>{hover} %{{y}}<extra></extra>"})
 
     band = ahead_band(result, s, upto)
@@ -173,6 +175,7 @@ def timeline_spec(result, partition: int = 0, upto: int | None = None, s: dict |
     data.append({"type": "scatter", "mode": "lines", "name": TRACE_NAMES[5], "x": bx, "y": by,
                  "fill": "toself", "fillcolor": "rgba(213,94,0,0.18)",
                  "line": {"color": "rgba(213,94,0,0.5)", "width": 1}, "text": btext,
+                 "showlegend": bool(bx),
                  "hoverinfo": "text", "hoveron": "fills+points"})
     line(s["leo"], TRACE_NAMES[0], C["grey"], "dot", hover="log end offset")
     line(s["hw"], TRACE_NAMES[1], C["black"], "solid", 1.5, hover="high watermark")
@@ -299,6 +302,10 @@ def timeline_caption(result, band, upto: int | None = None) -> str:
     else:
         where = "The committed offset never runs ahead of processing"
     whole = "" if result.config.get("partitions", 1) == 1 else " in the whole run"
+    if not o["drained"]:  # no message is lost before the run ends: do not say "0 lost"
+        return (f"{where}; {o['processed']} records processed{whole}. The run ended before "
+                f"every message was through: {o['never_sent']} never sent, {o['unseen']} sent "
+                "but not processed yet.")
     return (f"{where}; {o['processed']} records processed{whole}, {o['lost']} lost, "
             f"{o['duplicates']} processed more than once.")
 

@@ -27,7 +27,9 @@ from .live_figure import LiveFigure
 
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
 LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
-FIGURE_HEIGHT = 420  # px at most: a figure and the controls fit a 1280x720 laptop screen
+FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
+TITLE_PX = 36  # the title at the top of a Lab figure, above its caption
+MIN_PLOT_PX = 140  # px at least for the plot itself, between the caption and the legend
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
 
@@ -94,7 +96,8 @@ class LabFigures:
             current["x"], current["y"] = xs, ys
         keys = None if self._redraw_all else ("title", "annotations", "yaxis")
         self._redraw_all = False
-        apply(self.figures["log"], log_spec(r, step), self._sent["log"], layout_keys=keys)
+        apply(self.figures["log"], fit_log(log_spec(r, step)), self._sent["log"],
+              layout_keys=keys)
         apply(self.figures["topology"], topology_spec(r, step, self._graph, self._pos),
               self._sent["topology"], layout_keys=keys)
 
@@ -108,20 +111,24 @@ class LabFigures:
 def fit_beside_controls(spec: dict) -> dict:
     """A figure spec for the Lab's figure column (~500 px wide on a 1280 px laptop, beside the
     controls): at most FIGURE_HEIGHT tall, a smaller title font, a legend in fixed-width
-    columns below the axis title."""
+    columns below the axis title, and a plot of at least MIN_PLOT_PX (the legend's room is
+    added below the plot, not taken from it: a one-row ledger was squashed to a line)."""
     layout = dict(spec["layout"])
     title = layout.get("title")
     if isinstance(title, dict) and isinstance(title.get("text"), str):
-        layout["title"] = {**title, "font": {"size": 13 if len(title["text"]) > 50 else 15}}
+        n = len(title["text"])
+        size = 15 if n <= 50 else 13 if n <= 62 else 12 if n <= 70 else 11
+        # at the top, not centred in the top margin: the margin is then only as tall as the
+        # title and the caption need (a 1280x720 laptop has no pixel to spare)
+        layout["title"] = {**title, "font": {"size": size}, "y": 1, "yref": "container",
+                           "yanchor": "top", "pad": {"t": 8}}
+    margin = dict(layout.get("margin") or {})
+    grown = 0
     if isinstance(layout.get("legend"), dict) and layout["legend"].get("orientation") == "h":
         layout["legend"] = {**layout["legend"], "entrywidth": 0.5, "entrywidthmode": "fraction",
                             "font": {"size": 10}}
-        margin = dict(layout.get("margin") or {})
-        margin["b"] = max(margin.get("b", 0), 160)
-        layout["margin"] = margin
-        height = min(layout.get("height", FIGURE_HEIGHT), FIGURE_HEIGHT)
-        plot_px = max(height - margin.get("t", 70) - margin["b"], 60)
-        layout["legend"]["y"] = -58 / plot_px
+        grown = max(160 - margin.get("b", 0), 0)
+        margin["b"] = margin.get("b", 0) + grown
     yaxis = layout.get("yaxis")
     if isinstance(yaxis, dict) and isinstance(yaxis.get("title"), dict):
         text = yaxis["title"].get("text") or ""
@@ -130,21 +137,58 @@ def fit_beside_controls(spec: dict) -> dict:
                                                   "font": {"size": 11}}}
     annotations = layout.get("annotations")
     if isinstance(annotations, list):
+        # the caption starts at the plot's left edge: a wider left margin leaves fewer
+        # characters per line before the figure's right edge (~5.5 px per character)
+        chars = LAB_CAPTION_CHARS - max(margin.get("l", 70) - 70, 0) * 2 // 11
         lines = 1
         rewrapped = []
         for a in annotations:
             if isinstance(a, dict) and a.get("name") == "caption":
-                text = wrap(str(a.get("text", "")).replace("<br>", " "), LAB_CAPTION_CHARS)
+                text = wrap(str(a.get("text", "")).replace("<br>", " "), chars)
                 lines = text.count("<br>") + 1
                 a = {**a, "text": text}
             rewrapped.append(a)
         layout["annotations"] = rewrapped
-        margin = dict(layout.get("margin") or {})
-        margin["t"] = 70 + 14 * (lines - 1)
+        margin["t"] = TITLE_PX + 14 * lines
+    if margin:
         layout["margin"] = margin
-    if layout.get("height", 0) > FIGURE_HEIGHT:
-        layout["height"] = FIGURE_HEIGHT
+    height = layout.get("height", FIGURE_HEIGHT) + grown
+    floor = margin.get("t", 70) + margin.get("b", 0) + MIN_PLOT_PX
+    layout["height"] = min(max(height, floor), FIGURE_HEIGHT)
+    if isinstance(layout.get("legend"), dict) and "entrywidth" in layout["legend"]:
+        plot_px = max(layout["height"] - margin.get("t", 70) - margin["b"], 60)
+        layout["legend"]["y"] = -58 / plot_px
     return {**spec, "layout": layout}
+
+
+LAB_LOG_LEFT_PX = 110  # the log's left margin in the Lab: its row labels, no axis title
+LAB_TABLE_CHARS = 22  # a line of the producer-state table's reason in the Lab's narrow column
+
+
+def fit_log(spec: dict) -> dict:
+    """The broker log for the Lab's column: the row labels ("input p0 [0–9]") say what the y
+    axis holds, so it drops the axis title and gives that room to the plot; the empty producer
+    table's reason is rewrapped for its narrow column (at 1000 px it was cut off)."""
+    layout = dict(spec["layout"])
+    margin = dict(layout.get("margin") or {})
+    margin["l"] = min(margin.get("l", LAB_LOG_LEFT_PX), LAB_LOG_LEFT_PX)
+    layout["margin"] = margin
+    layout["height"] = FIGURE_HEIGHT  # the table beside the log needs the column's height
+    if isinstance(layout.get("yaxis"), dict):
+        layout["yaxis"] = {**layout["yaxis"], "title": {"text": ""}}
+    data = []
+    for trace in spec["data"]:
+        if trace.get("type") == "table" and len(trace["cells"]["values"]) == 1:
+            [[reason]] = trace["cells"]["values"]
+            text = wrap(str(reason).replace("<br>", " "), LAB_TABLE_CHARS)
+            trace = {**trace,
+                     "header": {**trace["header"], "values": ["producer state<br>(PID, epoch,"
+                                                              "<br>last sequence)"],
+                                "height": 46},
+                     "cells": {**trace["cells"], "values": [[text]],
+                               "height": 16 * (text.count("<br>") + 1) + 10}}
+        data.append(trace)
+    return {**spec, "data": data, "layout": layout}
 
 
 def apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | None = None) -> bool:
@@ -240,23 +284,73 @@ def step_html(result, step: int, around: int = 2) -> str:
 
 
 # -- the text around the figures ---------------------------------------------------------------
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def verdict(o: dict) -> str | None:
+    """The run's verdict in a few words, for a run with a bad outcome only (lost, processed
+    more than once, never sent, not drained or stopped); None for a clean run, which then
+    shows no verdict line. E.g. "at-least-once: 3 duplicates, 0 lost"."""
+    if o.get("stopped"):
+        return str(o["stopped"])
+    lost, dups = o.get("lost", 0), o.get("duplicates", 0)
+    never, unseen = o.get("never_sent", 0), o.get("unseen", 0)
+    drained = o.get("drained", True)
+    if drained and not (lost or dups or never):
+        return None
+    if lost and dups:
+        label, parts = "neither at-most-once nor at-least-once", [f"{lost} lost",
+                                                                  _n(dups, "duplicate")]
+    elif lost:
+        label, parts = "at-most-once", [f"{lost} lost", "0 duplicates"]
+    elif dups:
+        label, parts = "at-least-once", [_n(dups, "duplicate"), "0 lost"]
+    else:
+        label, parts = "", []
+    if not drained or never:
+        # partial counts: say so first (the CLI and the report do too)
+        label = "NOT DRAINED" + (f" (so far {label})" if label else "")
+        parts.append(f"{never} never sent")
+        if unseen:
+            parts.append(f"{unseen} sent but not processed yet")
+    return f"{label}: {', '.join(parts)}"
+
+
+def verdict_html(o: dict) -> str:
+    """The verdict, before the counters ("" for a clean run)."""
+    text = verdict(o)
+    if text is None:
+        return ""
+    only_duplicates = o.get("duplicates") and not (o.get("lost") or o.get("never_sent")
+                                                   or o.get("stopped")) and o.get("drained", True)
+    color = C["orange"] if only_duplicates else C["vermillion"]
+    # inline, first in the counters' flow: on a laptop it shares their first line (a line of
+    # its own pushed the offsets figure below a 1280x720 screen)
+    return (f"<span class='kafkalab-verdict' style='font-size:13px;font-weight:bold;"
+            f"margin-right:14px;color:{color}'>✗ {html.escape(text)}</span>")
+
+
 def counters_html(o: dict) -> str:
-    """The counters line above the figures (sent, written, ..., throughput)."""
+    """The verdict first (bad runs only), then the counters (sent, written, ..., never sent,
+    throughput)."""
     cells = [("sent", o["sent"], None), ("written", o["written"], None),
              ("delivered", o["delivered"], None), ("processed", o["processed"], None),
              ("lost", o["lost"], C["vermillion"]), ("duplicates", o["duplicates"], C["orange"]),
              ("log duplicates", o["log_duplicates"], C["purple"]),
-             ("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None)]
+             ("never sent", o.get("never_sent", 0), C["black"])]
+    if not o.get("drained", True):
+        cells.append(("unseen", o.get("unseen", 0), C["black"]))
+    cells.append(("throughput", f"{o['throughput_per_s']:,.0f} rec/s simulated", None))
     parts = []
     for label, value, color in cells:
         style = f"color:{color};font-weight:bold" if color and value else ""
         parts.append(f"<span style='margin-right:10px;white-space:nowrap'>{label}: "
                      f"<span style='{style}'>"
                      f"{value}</span></span>")
-    drained = "" if o.get("drained", True) else " <i>(the run did not drain: unseen " \
-                                                    f"{o.get('unseen', 0)})</i>"
-    return ("<div style='font-size:12.5px;line-height:1.4'>" + " ".join(parts) + drained
-            + "</div>")
+    head = verdict_html(o)
+    return ("<div style='font-size:12.5px;line-height:1.4'>" + (head + " " if head else "")
+            + " ".join(parts) + "</div>")
 
 
 def error_html(message: str | None) -> str:

@@ -23,6 +23,10 @@ FIGURES = {
     "comparison": "comparison({'auto': r, 'manual': r_manual})",
     "commit-cost": "commit_cost_chart(run_commit_strategies('commit-cost', messages=200))",
     "animation": "animate(r, 'timeline')",
+    # the ledger and log animations: titles and captions change per frame (frame 0 measured)
+    "animation-ledger": "animate(scenarios.run('exactly-once-pipeline/read-uncommitted'), "
+                        "'ledger')",
+    "animation-log": "animate(r_idem, 'log')",
 }
 WIDTHS = (1000, 1400)
 # Known problems: (figure, width) -> (overlapping pairs, clipped texts) still allowed; a fix

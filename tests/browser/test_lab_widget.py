@@ -92,10 +92,19 @@ def test_control_change_reaches_the_figures(lab_nb):
     assert wait_until(page, lambda: dup_ids() == list(range(8)))
 
 
+# The frames figure by what it is (kafkalab's layout.meta: the animated figure's kind), not by
+# its title: a frame's title and caption describe that frame and change while it plays.
+_JS_ANIMATION = """(kind) => Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .findIndex((gd) => { const m = (gd.layout || {}).meta || {};
+                         return m.figure === kind && m.frames > 0; })"""
+
+
 def test_frames_figure_plays(lab_nb):
     page, _ = lab_nb
-    titles = plotly_titles(page)  # the frames figure's title changes with each frame: use nth
-    nth = next(i for i, t in enumerate(titles) if t and t.startswith("Broker log at step")
-               and t.endswith("of 11 — at-most-once-auto-commit"))
+    assert wait_until(page, lambda: page.evaluate(_JS_ANIMATION, "log") >= 0)
+    nth = page.evaluate(_JS_ANIMATION, "log")  # among all figures: title None matches every one
     press_play(page, None, nth=nth)
     assert wait_for_frame(page, 3, None, nth=nth) >= 3
+    # the frame on screen has its own title: the step it shows
+    title = plotly_figure(page, None, nth=nth)["layout"]["title"]["text"]
+    assert title.startswith("Broker log at step ") and " of 11" in title, title

@@ -80,10 +80,20 @@ def test_comparison_and_commit_cost_are_labelled():
     assert rates["per-record"] < rates["per-batch"]  # a round trip per record costs
     assert all("0 lost, 0 dup" in t for t in chart.data[0].text)
     assert chart.layout.yaxis.title.text and chart.layout.xaxis.title.text
+    # throughput only, from a fault-free run: not to be read as a guarantee comparison
+    assert "throughput only: a fault-free run" in chart.layout.title.text
+    assert "not a delivery-guarantee comparison" in caption(chart)
     # a commit-cost result works too (its outcome carries throughput_by_strategy)
     from_outcome = commit_cost_chart(scenarios.run("commit-cost", messages=300))
-    assert "not run" in from_outcome.data[0].text[0]
+    assert "lost" not in from_outcome.data[0].text[0]  # not measured: not shown
+    assert "throughput only: a fault-free run" in from_outcome.layout.title.text
     assert "round trip" in caption(from_outcome)
+    # with a fault plan it says the counts hold for that plan only
+    crashed = scenarios.run_commit_strategies(messages=300, faults=[
+        {"type": "consumer_crash", "point": "after_processing", "message": 100}])
+    faulty = commit_cost_chart(crashed)
+    assert "throughput with 1 fault(s)" in faulty.layout.title.text
+    assert "not a guarantee" in caption(faulty)
 
 
 # -- ledger -------------------------------------------------------------------------------------
