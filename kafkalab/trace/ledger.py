@@ -252,18 +252,24 @@ class Ledger:
             return
         nd = self._ndeliveries
         max_read = self._max_read
-        ids = [r[2] for r in records]
+        ids = list(map(_THIRD, records))
         run = _run(ids)
         if run is not None and _all_equal(nd, run, 0):
             k = len(ids)
             nd[run] = _ONES_I[:k] if k <= _CHUNK else array("i", [1]) * k
             self._d_actor[run] = array("i", [actor]) * k
-            self._d_partition[run] = array("i", map(_FIRST, records))
-            self._d_offset[run] = array("q", map(_SECOND, records))
+            partitions = array("i", map(_FIRST, records))
+            offsets = array("q", map(_SECOND, records))
+            self._d_partition[run] = partitions
+            self._d_offset[run] = offsets
             self._d_t[run] = array("d", [t]) * k
-            last: dict[int, int] = {}
-            for p, off, _ in records:  # the per-partition maxima (offsets rise within a poll)
-                last[p] = off
+            if partitions.count(partitions[0]) == k:  # one partition: its highest offset
+                last = {partitions[0]: max(offsets)}
+            else:
+                last = {}
+                for p, off in zip(partitions, offsets, strict=True):
+                    if off > last.get(p, -1):
+                        last[p] = off
         else:
             more = self._deliveries_more
             last = {}
@@ -292,7 +298,7 @@ class Ledger:
                 transformed[r[2]] += 1
             return
         nprocessed = self._nprocessed
-        ids = [r[2] for r in records]
+        ids = list(map(_THIRD, records))
         run = _run(ids)
         if run is not None and all(map(_FIFTH, records)) and _all_equal(nprocessed, run, 0):
             k = len(ids)
@@ -395,7 +401,7 @@ class Ledger:
         first = self._first_send
         p1 = self._processed1
         if self._nprocessed.count(0) == 0:
-            if first.count(_NAN) == 0 and _NAN not in first:
+            if self._sends.count(0) == 0:  # every message sent: no first_send is NaN
                 return list(map(sub, p1, first))
             return [t - (f if f == f else 0.0) for t, f in zip(p1, first, strict=True)]
         return [p1[m] - (first[m] if first[m] == first[m] else 0.0)
@@ -439,7 +445,7 @@ class Ledger:
             "throughput_per_s": round(processed_once / duration * 1000, 3)
             if duration > 0 else 0.0,
             "latency_ms": {
-                "mean": round(_mean(latencies), 3) if latencies else None,
+                "mean": round(_mean(ordered), 3) if latencies else None,
                 "p50": round(_median_sorted(ordered), 3) if latencies else None,
                 "p99": round(_quantile_sorted(ordered, 0.99), 3) if latencies else None,
             },
@@ -612,7 +618,7 @@ class Messages(Sequence[MessageLedger]):
 _NAN = float("nan")
 _CHUNK = 4096
 _ONES_I = array("i", [1]) * _CHUNK
-_FIRST, _SECOND, _FOURTH, _FIFTH = (itemgetter(k) for k in (0, 1, 3, 4))
+_FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = (itemgetter(k) for k in range(5))
 
 
 def _run(ids: Sequence[int]) -> slice | None:
@@ -627,7 +633,10 @@ def _run(ids: Sequence[int]) -> slice | None:
     if step <= 0:
         return None
     last = first + step * (k - 1)
-    if ids[-1] != last or list(range(first, last + 1, step)) != list(ids):
+    if ids[-1] != last:
+        return None
+    expected = list(range(first, last + 1, step))
+    if expected != (ids if type(ids) is list else list(ids)):
         return None
     return slice(first, last + 1, step)
 
@@ -674,14 +683,16 @@ def _nondecreasing(values: array[float], order: list[int]) -> bool:
     return True
 
 
-def _mean(values: list[float]) -> float:
-    """``statistics.mean`` of floats (the exact mean, correctly rounded), without Fractions:
-    every float is an integer times a power of two, so scaled by a power of two that makes the
-    smallest one whole, the sum is an exact integer, and Python's int / int rounds correctly."""
-    smallest = min(map(abs, values))
-    if not smallest:
+def _mean(ordered: list[float]) -> float:
+    """``statistics.mean`` of sorted floats (the exact mean, correctly rounded), without
+    Fractions: every float is an integer times a power of two, so scaled by a power of two that
+    makes the smallest one whole, the sum is an exact integer, and int / int rounds correctly."""
+    values = ordered
+    if values[0] > 0:
+        smallest, largest = values[0], values[-1]
+    else:
         smallest = min((abs(v) for v in values if v), default=0.0)
-    largest = max(map(abs, values))
+        largest = max(abs(values[0]), abs(values[-1]))
     if not smallest or not math.isfinite(largest):
         return float(statistics.mean(values))
     shift = 53 - math.frexp(smallest)[1]
