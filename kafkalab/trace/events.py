@@ -6,12 +6,16 @@ stepping) reads it and never re-runs the model.
 
 from __future__ import annotations
 
+import marshal
 import pickle
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple, TypeAlias
+
+from .gcpause import gc_paused
 
 # Event kinds, grouped for the figures' markers and the Lab's text panel.
 PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lost",
@@ -125,20 +129,45 @@ class Event:
 
 
 class _Chunk:
-    """The texts and data of ``CHUNK`` consecutive events, pickled and compressed; the few
-    chunks read last are kept unpacked (``_UNPACKED``)."""
+    """The texts and data of ``CHUNK`` consecutive events, packed with ``marshal`` (the
+    ``records`` lists of named tuples as plain tuples, named again when unpacked) or, when the
+    data holds anything else marshal cannot write, ``pickle``; compressed. The few chunks read
+    last stay unpacked (``UNPACKED_CHUNKS``)."""
 
-    __slots__ = ("_blob", "_items", "start")
+    __slots__ = ("_blob", "_items", "_pickled", "start")
 
     def __init__(self, start: int, items: list[tuple[str, dict[str, Any]]]) -> None:
         self.start = start
-        self._blob = zlib.compress(pickle.dumps(items, pickle.HIGHEST_PROTOCOL), 1)
+        plain: list[tuple[str, dict[str, Any], int]] = []
+        for text, data in items:
+            records = data.get("records")
+            named = _NAMED.get(type(records[0]), 0) if type(records) is list and records else 0
+            if named:
+                data = {**data, "records": [tuple(r) for r in records]}
+            plain.append((text, data, named))
+        try:
+            raw = marshal.dumps(plain)
+            self._pickled = False
+        except ValueError:  # something marshal cannot write: pickle keeps every type
+            raw = pickle.dumps(items, pickle.HIGHEST_PROTOCOL)
+            self._pickled = True
+        self._blob = zlib.compress(raw, 1)
         self._items: list[tuple[str, dict[str, Any]]] | None = None
 
     def unpacked(self) -> list[tuple[str, dict[str, Any]]]:
         items = self._items
         if items is None:
-            items = self._items = pickle.loads(zlib.decompress(self._blob))
+            with gc_paused():  # thousands of small containers, none of them garbage yet
+                raw = zlib.decompress(self._blob)
+                if self._pickled:
+                    items = pickle.loads(raw)
+                else:
+                    items = []
+                    for text, data, named in marshal.loads(raw):
+                        if named:
+                            data["records"] = list(map(_MAKERS[named], data["records"]))
+                        items.append((text, data))
+            self._items = items
             _UNPACKED.append(self)
             if len(_UNPACKED) > UNPACKED_CHUNKS:
                 _UNPACKED.popleft()._items = None
@@ -153,6 +182,10 @@ CHUNK = 4096
 PACK_AFTER = 100_000
 UNPACKED_CHUNKS = 4
 _UNPACKED: deque[_Chunk] = deque()
+# the named tuples a ``records`` list holds, by number (0: none), and how to make one again
+_NAMED: dict[type, int] = {Record: 1, ProcessedRecord: 2}
+_MAKERS: dict[int, Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {
+    1: partial(tuple.__new__, Record), 2: partial(tuple.__new__, ProcessedRecord)}
 
 
 @dataclass
@@ -184,7 +217,8 @@ class Trace:
         part = self.events[start:stop]
         if not part or any(e._text is None for e in part):
             return
-        chunk = _Chunk(start, [(e._text, e._data) for e in part])  # type: ignore[misc]
+        with gc_paused():
+            chunk = _Chunk(start, [(e._text, e._data) for e in part])  # type: ignore[misc]
         for e in part:
             e._text = None
             e._data = chunk

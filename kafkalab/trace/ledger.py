@@ -135,6 +135,9 @@ class Ledger:
         self._deliveries_more: dict[int, list[tuple[str, int, int, float]]] = {}
         self._actors: list[str] = []
         self._max_read: dict[int, int] = {}  # partition -> highest offset the sink read
+        self._poll_last: dict[tuple[str, int], int] = {}  # (sink actor, partition) -> offset
+        # nonmonotonic-poll anomalies and the gaps that may be poll-skips, in trace order
+        self._poll_anomalies: list[Anomaly | tuple[str, int, int, int, float]] = []
         # sink applications
         self._nprocessed = array("i", zeros)
         self._processed1 = array("d", bytes(8 * n))
@@ -263,16 +266,10 @@ class Ledger:
             self._d_partition[run] = partitions
             self._d_offset[run] = offsets
             self._d_t[run] = array("d", [t]) * k
-            if partitions.count(partitions[0]) == k:  # one partition: its highest offset
-                last = {partitions[0]: max(offsets)}
-            else:
-                last = {}
-                for p, off in zip(partitions, offsets, strict=True):
-                    if off > last.get(p, -1):
-                        last[p] = off
+            single = partitions.count(partitions[0]) == k
+            top = max(offsets) if single else 0
         else:
             more = self._deliveries_more
-            last = {}
             for p, off, m in records:
                 if nd[m]:
                     more.setdefault(m, []).append((name, p, off, t))
@@ -282,11 +279,37 @@ class Ledger:
                     self._d_offset[m] = off
                     self._d_t[m] = t
                 nd[m] += 1
-                if off > last.get(p, -1):
-                    last[p] = off
-        for p, off in last.items():
+            p0 = records[0][0]
+            single = all(r[0] == p0 for r in records)
+            top = max(map(_SECOND, records)) if single else 0
+        # per partition: the first and the last offset of this poll, and the highest
+        if single:
+            p0 = records[0][0]
+            firsts = {p0: records[0][1]}
+            lasts = {p0: records[-1][1]}
+            highest = {p0: top}
+        else:
+            firsts, lasts, highest = {}, {}, {}
+            for p, off, _ in records:
+                firsts.setdefault(p, off)
+                lasts[p] = off
+                if off > highest.get(p, -1):
+                    highest[p] = off
+        for p, off in highest.items():
             if off > max_read.get(p, -1):
                 max_read[p] = off
+        # poll-skip and nonmonotonic-poll, per consumer (across its restarts) and partition
+        poll_last = self._poll_last
+        for p, first_off in firsts.items():
+            prev = poll_last.get((name, p))
+            if prev is not None:
+                if first_off <= prev:
+                    self._poll_anomalies.append({"type": "nonmonotonic-poll", "actor": name,
+                                                 "partition": p, "from": prev, "to": first_off,
+                                                 "t": t})
+                elif first_off > prev + 1:  # a gap: a skip if data offsets are in it (later)
+                    self._poll_anomalies.append((name, p, prev, first_off, t))
+            poll_last[(name, p)] = lasts[p]
 
     def _process(self, d: dict[str, Any]) -> None:
         records = d["records"]
@@ -521,32 +544,19 @@ class Ledger:
                             "partition": p, "offset": off,
                             "previous": {"message": before[1], "offset": before[0]}})
             previous[p] = (off, m)
-        # poll-skip and nonmonotonic-poll, per consumer (across its restarts) and partition
-        last: dict[tuple[str, int], int] = {}
+        # poll-skip and nonmonotonic-poll (found while building, in trace order)
         data_offsets: dict[int, set[int]] | None = None  # built on the first gap
-        for e in self.trace.events:
-            if e.kind != "poll" or not e.actor.startswith(self.sink_prefix):
+        for item in self._poll_anomalies:
+            if isinstance(item, dict):
+                out.append({**item})
                 continue
-            firsts: dict[int, int] = {}
-            lasts: dict[int, int] = {}
-            for p, off, _ in e.data["records"]:
-                firsts.setdefault(p, off)
-                lasts[p] = off
-            for p, first_off in firsts.items():
-                prev = last.get((e.actor, p))
-                if prev is not None:
-                    if first_off <= prev:
-                        out.append({"type": "nonmonotonic-poll", "actor": e.actor,
-                                    "partition": p, "from": prev, "to": first_off, "t": e.t})
-                    elif first_off > prev + 1:
-                        if data_offsets is None:
-                            data_offsets = self._data_offsets()
-                        skipped = [o for o in range(prev + 1, first_off)
-                                   if o in data_offsets.get(p, ())]
-                        if skipped:
-                            out.append({"type": "poll-skip", "actor": e.actor, "partition": p,
-                                        "skipped": skipped, "t": e.t})
-                last[(e.actor, p)] = lasts[p]
+            actor, p, prev, first_off, t = item
+            if data_offsets is None:
+                data_offsets = self._data_offsets()
+            skipped = [o for o in range(prev + 1, first_off) if o in data_offsets.get(p, ())]
+            if skipped:
+                out.append({"type": "poll-skip", "actor": actor, "partition": p,
+                            "skipped": skipped, "t": t})
         return out
 
     def _data_offsets(self) -> dict[int, set[int]]:
