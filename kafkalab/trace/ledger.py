@@ -9,7 +9,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter, sub
+from operator import sub
 from typing import Any, TypeAlias, overload
 
 from .anomalies import Anomaly
@@ -166,7 +166,7 @@ class Ledger:
             elif kind == "send":
                 ids = d["messages"]
                 run = _run(ids)
-                if run is not None and _all_equal(sends, run, 0):
+                if run is not None and _all_zero(sends, run):
                     k = len(ids)
                     sends[run] = _ONES_I[:k] if k <= _CHUNK else array("i", [1]) * k
                     first_send[run] = array("d", [e.t]) * k
@@ -179,7 +179,7 @@ class Ledger:
             elif kind == "produce" and d["topic"] == "input":
                 ids = d["messages"]
                 run = _run(ids)
-                if run is not None and _all_equal(attempts, run, 0):
+                if run is not None and _all_zero(attempts, run):
                     k = len(ids)
                     attempts[run] = _ONES_I[:k] if k <= _CHUNK else array("i", [1]) * k
                 else:
@@ -234,7 +234,7 @@ class Ledger:
             return
         ncopies, nvisible, copy1 = self._ncopies, self._nvisible, self._copy1
         run = _run(ids)
-        if run is not None and _all_equal(ncopies, run, 0) and _all_equal(nvisible, run, 0):
+        if run is not None and _all_zero(ncopies, run) and _all_zero(nvisible, run):
             k = len(ids)
             ones = _ONES_I[:k] if k <= _CHUNK else array("i", [1]) * k
             ncopies[run] = ones
@@ -255,14 +255,14 @@ class Ledger:
             return
         nd = self._ndeliveries
         max_read = self._max_read
-        ids = list(map(_THIRD, records))
+        ps, offs, ids = zip(*records, strict=True)
         run = _run(ids)
-        if run is not None and _all_equal(nd, run, 0):
+        if run is not None and _all_zero(nd, run):
             k = len(ids)
             nd[run] = _ONES_I[:k] if k <= _CHUNK else array("i", [1]) * k
             self._d_actor[run] = array("i", [actor]) * k
-            partitions = array("i", map(_FIRST, records))
-            offsets = array("q", map(_SECOND, records))
+            partitions = array("i", ps)
+            offsets = array("q", offs)
             self._d_partition[run] = partitions
             self._d_offset[run] = offsets
             self._d_t[run] = array("d", [t]) * k
@@ -281,7 +281,7 @@ class Ledger:
                 nd[m] += 1
             p0 = records[0][0]
             single = all(r[0] == p0 for r in records)
-            top = max(map(_SECOND, records)) if single else 0
+            top = max(offs) if single else 0
         # per partition: the first and the last offset of this poll, and the highest
         if single:
             p0 = records[0][0]
@@ -321,12 +321,12 @@ class Ledger:
                 transformed[r[2]] += 1
             return
         nprocessed = self._nprocessed
-        ids = list(map(_THIRD, records))
+        _ps, _offs, ids, ts, applied = zip(*records, strict=True)
         run = _run(ids)
-        if run is not None and all(map(_FIFTH, records)) and _all_equal(nprocessed, run, 0):
+        if run is not None and all(applied) and _all_zero(nprocessed, run):
             k = len(ids)
             nprocessed[run] = _ONES_I[:k] if k <= _CHUNK else array("i", [1]) * k
-            times = array("d", map(_FOURTH, records))
+            times = array("d", ts)
             self._processed1[run] = times
             self.end_time = max(self.end_time, max(times))
             return
@@ -628,7 +628,6 @@ class Messages(Sequence[MessageLedger]):
 _NAN = float("nan")
 _CHUNK = 4096
 _ONES_I = array("i", [1]) * _CHUNK
-_FIRST, _SECOND, _THIRD, _FOURTH, _FIFTH = (itemgetter(k) for k in range(5))
 
 
 def _run(ids: Sequence[int]) -> slice | None:
@@ -645,15 +644,22 @@ def _run(ids: Sequence[int]) -> slice | None:
     last = first + step * (k - 1)
     if ids[-1] != last:
         return None
-    expected = list(range(first, last + 1, step))
-    if expected != (ids if type(ids) is list else list(ids)):
+    kind = type(ids)
+    if kind is list:
+        if list(range(first, last + 1, step)) != ids:
+            return None
+    elif kind is tuple:
+        if tuple(range(first, last + 1, step)) != ids:
+            return None
+    elif list(range(first, last + 1, step)) != list(ids):
         return None
     return slice(first, last + 1, step)
 
 
-def _all_equal(column: array[int], run: slice, value: int) -> bool:
-    part = column[run]
-    return part.count(value) == len(part)
+def _all_zero(column: array[int], run: slice) -> bool:
+    """Whether ``column[run]`` holds only zeros (compared as bytes, without boxing)."""
+    part = memoryview(column)[run].tobytes()
+    return part == bytes(len(part))
 
 
 def _set_flags(flags: bytearray, ids: Sequence[int]) -> None:
