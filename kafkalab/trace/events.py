@@ -141,9 +141,11 @@ class _Chunk:
         plain: list[tuple[str, dict[str, Any], int]] = []
         for text, data in items:
             records = data.get("records")
-            named = _NAMED.get(type(records[0]), 0) if type(records) is list and records else 0
-            if named:
-                data = {**data, "records": [tuple(r) for r in records]}
+            named = 0
+            if type(records) is list and records:
+                named = _NAMED.get(type(records[0]), 0)
+                if named:
+                    data = {**data, "records": [tuple(r) for r in records]}
             plain.append((text, data, named))
         try:
             raw = marshal.dumps(plain)
