@@ -408,7 +408,7 @@ def not_comparable() -> list[dict[str, Any]]:
     ]
 
 
-def _unavailable_here(workload: dict[str, Any] | str) -> str | None:
+def unavailable_here(workload: dict[str, Any] | str) -> str | None:
     """A reason this workload cannot run on this machine, else None."""
     if real.normalize(workload)["broker_fault"] is None:
         return None
@@ -474,6 +474,7 @@ def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> d
             for e in run["ledger"]
         ]
         row["real_notes"] = run["notes"]
+        row["real_not_comparable"] = list(run.get("not_comparable") or [])
     return row
 
 
@@ -484,7 +485,9 @@ def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[st
     (default: all of both). Returns ``{"scenarios": [row, ...], "not_comparable":
     [{"name", "reason", "simulation"}], "elapsed_s", "workloads_per_s"}`` with each row as
     :func:`compare_workload` makes it; with ``details=True`` each row also has
-    ``simulated_ledger``, ``real_ledger`` and ``real_notes``.
+    ``simulated_ledger``, ``real_ledger``, ``real_notes`` and ``real_not_comparable`` (the
+    real run's "not comparable: ..." caveats). The Lab's "run with a real client" button is
+    :func:`compare_workload` with ``details=True`` too: one comparison, two front ends.
 
     Raises :class:`kafkalab.real.RealExtraMissing` (before running anything) without the
     ``real`` extra, :class:`kafkalab.real.WorkloadError` for an unknown name."""
@@ -504,7 +507,7 @@ def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[st
         if name in gaps:
             skipped.append(gaps[name])
             continue
-        why = _unavailable_here(name)
+        why = unavailable_here(name)
         if why is not None:
             skipped.append({"name": name, "reason": why, "simulation": None})
             continue
@@ -899,6 +902,7 @@ __all__ = [
     "simulate_workload",
     "simulated_ledger",
     "simulation_for",
+    "unavailable_here",
 ]
 
 

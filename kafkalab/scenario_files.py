@@ -29,14 +29,13 @@ A loaded file is registered under its ``name``, so later lookups by name find it
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from .model.config import COMMIT_STRATEGIES, ConfigError, resolve
+from .model.config import COMMIT_STRATEGIES, ConfigError, closest_name, resolve
 from .model.faults import check_against, normalise
 
 FORMAT = "kafkalab-scenario/1"
@@ -72,8 +71,8 @@ def split_file_name(name: str) -> tuple[str, str | None] | None:
 
 
 def _hint(key: str, allowed) -> str:
-    match = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.5)
-    return f"; did you mean {match[0]!r}?" if match else f"; allowed: {', '.join(allowed)}"
+    match = closest_name(key, allowed)  # the properties' own "did you mean" (model/config.py)
+    return f"; did you mean {match!r}?" if match else f"; allowed: {', '.join(allowed)}"
 
 
 def parse(text: str, where: str, toml: bool = False) -> dict:

@@ -12,12 +12,17 @@ from dataclasses import dataclass, field
 
 from .expect import check as expect_check
 from .model import Config, ConfigError, FaultPlan, RunResult, simulate
+from .model.config import closest_name
 from .model.faults import describe as describe_fault
 
 # Settings most presets share: the topic is written before the consumer starts, so what
 # happens on the consumer side does not depend on producer timing.
 _PREFILLED = {"producer.send.interval.ms": 0, "consumer.start.ms": 20,
               "auto.offset.reset": "earliest"}
+
+# The durability presets' cluster (issue 18): three brokers, every partition on all three.
+_REPLICATED = {"brokers": 3, "replication.factor": 3, "messages": 60,
+               "auto.offset.reset": "earliest"}
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,113 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
             "config": {"isolation.level": "read_uncommitted"},
             "expect": {"lost": 0, "duplicates": 3, "aborted_copies": 3}}},
     ),
+    # -- durability (issue 18): replicas, the ISR, acks and leader failover ------------------
+    Scenario(
+        "acks-0-fire-and-forget",
+        "acks=0: the producer never knows what the cluster lost",
+        "Three brokers, every partition on all three. The producer sends with acks=0: no "
+        "response, no retries, the offset unknown. Broker 0, the leader, crashes at t=40 ms: "
+        "what it had not yet replicated is gone after the failover, and what the producer sends "
+        "to it while it is down goes nowhere. The producer counted every message as sent.",
+        {**_REPLICATED, "producer.send.interval.ms": 1, "replica.rtt.ms": 20, "acks": "0",
+         "enable.idempotence": False},
+        [{"type": "broker_crash", "broker": 0, "at_ms": 40, "restart_after_ms": 5000}],
+        {"lost": ">0", "lost_after_ack": 0, "lost_unacked": "==lost", "duplicates": 0},
+        {"acks-1": {
+            "title": "acks=1: the producer is told, and the failover still loses them",
+            "config": {"acks": "1"},
+            "expect": {"lost": ">0", "lost_after_ack": "==lost", "duplicates": 0}}},
+    ),
+    Scenario(
+        "acks-1-leader-failover",
+        "acks=1 loses acknowledged writes when the leader fails over",
+        "acks=1: the leader answers after its own append, before any follower has the records. "
+        "The followers fetch every 20 ms; the leader (broker 0) crashes at t=40 ms and comes "
+        "back 5 s later; the controller, seeing it register again, fences it and elects broker "
+        "1 from the ISR, which lacks the last few acknowledged records. Broker 0 then truncates "
+        "them to follow the new leader's epoch (KIP-101/279), not to its own high watermark. "
+        "The producer was told they were written: lost after they were acknowledged.",
+        {**_REPLICATED, "producer.send.interval.ms": 1, "replica.rtt.ms": 20, "acks": "1",
+         "enable.idempotence": False},
+        [{"type": "broker_crash", "broker": 0, "at_ms": 40, "restart_after_ms": 5000}],
+        {"lost_after_ack": ">0", "lost": "==lost_after_ack", "duplicates": 0},
+        {"acks-all": {
+            "title": "acks=all: the same crash loses nothing acknowledged",
+            "config": {"acks": "all", "enable.idempotence": True},
+            "expect": {"lost": 0, "lost_after_ack": 0, "duplicates": 0}}},
+    ),
+    Scenario(
+        "acks-all-min-isr",
+        "acks=all with min.insync.replicas=2: the same failover loses nothing acknowledged",
+        "The failure of acks-1-leader-failover with acks=all and min.insync.replicas=2 (the "
+        "advice: replication.factor=3, min.insync.replicas=2, acks=all). The records broker 0 "
+        "had not replicated were never acknowledged; the new leader lacks them, broker 0 "
+        "truncates them when it returns, and the idempotent producer sends them again.",
+        {**_REPLICATED, "producer.send.interval.ms": 1, "replica.rtt.ms": 20, "acks": "all",
+         "min.insync.replicas": 2},
+        [{"type": "broker_crash", "broker": 0, "at_ms": 40, "restart_after_ms": 5000}],
+        {"lost": 0, "lost_after_ack": 0, "duplicates": 0, "truncated": ">0"},
+    ),
+    Scenario(
+        "acks-all-isr-shrunk",
+        "acks=all covers only the current ISR: it shrank to the leader, whose machine then fails",
+        "Brokers 1 and 2 are cut off from the leader from the start; after "
+        "replica.lag.time.max.ms they leave the ISR, and with min.insync.replicas=1 acks=all "
+        "now means the leader alone. At t=25 s broker 0's machine fails: Kafka does not fsync "
+        "each write (log.flush.interval.messages: never), so its unflushed log is gone. It "
+        "comes back 2 s later, the only ISR member, and leads again with an empty log: every "
+        "acknowledged write is lost. The consumer starts after it is back.",
+        {**_REPLICATED, "producer.send.interval.ms": 500, "replica.lag.time.max.ms": 10000,
+         "acks": "all", "consumer.start.ms": 28000},
+        [{"type": "slow_follower", "broker": 1, "at_ms": 0, "for_ms": 60000},
+         {"type": "slow_follower", "broker": 2, "at_ms": 0, "for_ms": 60000},
+         {"type": "machine_failure", "broker": 0, "at_ms": 25000, "restart_after_ms": 2000}],
+        {"lost_after_ack": ">0", "lost": "==lost_after_ack", "duplicates": 0},
+        {"min-isr-2": {
+            "title": "min.insync.replicas=2: the same writes are refused instead",
+            "config": {"min.insync.replicas": 2},
+            "expect": {"lost": 0, "lost_after_ack": 0, "duplicates": 0}},
+         "flush-every-message": {
+            "title": "log.flush.interval.messages=1: an fsync per write survives the machine",
+            "config": {"log.flush.interval.messages": 1},
+            "expect": {"lost": 0, "lost_after_ack": 0, "duplicates": 0}}},
+    ),
+    Scenario(
+        "unclean-leader-election",
+        "unclean.leader.election.enable=true: an out-of-sync replica leads and committed data "
+        "is gone",
+        "Brokers 1 and 2 are cut off for 25 s and leave the ISR; the leader, broker 0, crashes "
+        "just before they reconnect. Only broker 0 is in the ISR, and it is down. With unclean "
+        "leader election enabled the controller makes broker 1 the leader anyway: what it "
+        "never fetched, acknowledged with acks=all, is lost. (The consumer starts after the "
+        "election.)",
+        {**_REPLICATED, "producer.send.interval.ms": 500, "replica.lag.time.max.ms": 10000,
+         "acks": "all", "enable.idempotence": False, "consumer.start.ms": 34000,
+         "unclean.leader.election.enable": True},
+        [{"type": "slow_follower", "broker": 1, "at_ms": 1000, "for_ms": 25000},
+         {"type": "slow_follower", "broker": 2, "at_ms": 1000, "for_ms": 25000},
+         {"type": "broker_crash", "broker": 0, "at_ms": 24000, "restart_after_ms": 36000}],
+        {"lost_after_ack": ">0", "lost": "==lost_after_ack", "duplicates": 0},
+        {"clean-only": {
+            "title": "unclean.leader.election.enable=false: offline until broker 0 returns, "
+                     "nothing lost",
+            "config": {"unclean.leader.election.enable": False},
+            "expect": {"lost": 0, "lost_after_ack": 0, "duplicates": 0}}},
+    ),
+    Scenario(
+        "not-enough-replicas",
+        "min.insync.replicas=2: writes refused while the ISR is the leader alone, then accepted",
+        "Both followers are cut off from t=0 to t=50 s and leave the ISR after "
+        "replica.lag.time.max.ms. With acks=all and min.insync.replicas=2 the leader refuses "
+        "new writes with NOT_ENOUGH_REPLICAS (retriable, nothing written) and its high "
+        "watermark stands still; the producer retries until the followers are back in the ISR, "
+        "and then everything is written once.",
+        {**_REPLICATED, "producer.send.interval.ms": 500, "replica.lag.time.max.ms": 10000,
+         "acks": "all", "min.insync.replicas": 2},
+        [{"type": "slow_follower", "broker": 1, "at_ms": 0, "for_ms": 50000},
+         {"type": "slow_follower", "broker": 2, "at_ms": 0, "for_ms": 50000}],
+        {"lost": 0, "lost_after_ack": 0, "duplicates": 0, "written_more_than_once": 0},
+    ),
 ]}
 
 
@@ -242,9 +354,8 @@ def get(name: str) -> Scenario:
         scenario = scenario_files.REGISTRY[base]
         return scenario.variant(variant) if slash else scenario
     if base not in PRESETS:
-        import difflib
-        hint = difflib.get_close_matches(base, list(PRESETS), n=1)
-        raise ConfigError(f"Unknown scenario {base!r}" + (f"; did you mean {hint[0]!r}?" if hint
+        hint = closest_name(base, PRESETS)
+        raise ConfigError(f"Unknown scenario {base!r}" + (f"; did you mean {hint!r}?" if hint
                                                           else f"; one of: {', '.join(PRESETS)}"))
     scenario = PRESETS[base]
     # "name/" names a variant too (an empty one): refused, never silently the base preset

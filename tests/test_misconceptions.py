@@ -14,8 +14,8 @@ PID without a transactional.id), §C (read_committed stops at the LSO; aborted d
 
 from __future__ import annotations
 
-import ast
 import importlib.util
+import itertools
 import json
 import re
 from pathlib import Path
@@ -23,53 +23,29 @@ from pathlib import Path
 import pytest
 
 from kafkalab.checks import CheckResult, Wrong
+from kafkalab.grade.exercises import defined_names, load_all, load_exercise, match
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*_exercises.ipynb"))
 MIN_WRONG = 3
 
 
-def _source(cell) -> str:
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-
-
-def _tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
-def defined_names(source: str) -> list[str]:
-    """The names a solution cell defines (what the exercise stub keeps)."""
-    names = []
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign):
-            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.append(node.target.id)
-        elif isinstance(node, ast.FunctionDef):
-            names.append(node.name)
-    return names
-
-
 def tasks(path: Path) -> list[dict]:
-    """Each task: its name, the solution source and the check cells up to the next task."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    """Each task as the grader reads it (kafkalab.grade.exercises: its ``## Task`` heading, the
+    cell tagged ``solution`` and the cells tagged ``check``, by cell id): its name, the solution
+    source, its check cells and the setup cells before the first task."""
+    exercise = load_exercise(path)
+    first = exercise.tasks[0].answer_cells[0] if exercise.tasks else None
+    setup = list(itertools.takewhile(lambda c: c["id"] != first, exercise.cells))
     out: list[dict] = []
-    setup: list[str] = []
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        tags = _tags(cell)
-        if "solution" in tags:
-            names = defined_names(_source(cell))
-            assert len(names) == 1, f"{path.name}: a solution cell defines {names}"
-            out.append({"name": names[0], "solution": _source(cell), "checks": []})
-        elif "check" in tags:
-            assert out, f"{path.name}: a check cell before any task"
-            out[-1]["checks"].append(_source(cell))
-        elif not out:
-            setup.append(_source(cell))
-    for task in out:
-        task["setup"] = setup
+    for task in exercise.tasks:
+        assert len(task.answer_cells) == 1, f"{path.name}: {task.title} has {task.answer_cells}"
+        solution = exercise.cell(task.answer_cells[0])["source"]
+        names = defined_names(solution)
+        assert names == [task.name], f"{path.name}: a solution cell defines {names}"
+        out.append({"name": task.name, "solution": solution,
+                    "checks": [exercise.cell(i)["source"] for i in task.check_cells],
+                    "setup": [c["source"] for c in setup]})
     return out
 
 
@@ -132,10 +108,25 @@ def test_every_task_has_its_list_of_wrong_answers():
     assert len(counted) >= 15, counted
 
 
+def test_the_grader_matches_each_solution_to_its_exercise():
+    """The solution notebooks carry the exercises' cell ids: the grader's own matching
+    (kafkalab.grade.exercises.match) tells each one's exercise, so the tasks read here are
+    the tasks it grades."""
+    exercises = load_all()
+    for path in SOLUTIONS:
+        exercise, how = match(json.loads(path.read_text(encoding="utf-8")), exercises)
+        assert exercise is not None and exercise.id == path.name[:2], (path.name, how)
+        assert [t.name for t in exercise.tasks] == [t["name"] for t in tasks(path)]
+
+
 def test_a_task_without_its_list_fails(tmp_path):
     nb = json.loads(SOLUTIONS[0].read_text(encoding="utf-8"))
-    nb["cells"].append({"cell_type": "code", "metadata": {"tags": ["solution"]},
-                        "source": "new_task = {}", "outputs": [], "execution_count": None})
+    nb["cells"] += [
+        {"cell_type": "markdown", "id": "99-01", "metadata": {}, "source": "## Task 9 · new"},
+        {"cell_type": "code", "id": "99-02", "metadata": {"tags": ["solution"]},
+         "source": "new_task = {}", "outputs": [], "execution_count": None},
+        {"cell_type": "code", "id": "99-03", "metadata": {"tags": ["check"]},
+         "source": "new_task", "outputs": [], "execution_count": None}]
     copy = tmp_path / SOLUTIONS[0].name
     copy.write_text(json.dumps(nb), encoding="utf-8")
     (tmp_path / SOLUTIONS[0].name.replace("_exercises.ipynb", "_misconceptions.py")).write_text(

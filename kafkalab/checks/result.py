@@ -8,11 +8,11 @@ from typing import Any
 
 from ..model import simulate
 from ..model.faults import describe
+from ..palette import STATUS
 
 PASS, FAIL, NOT_DONE = "pass", "fail", "not done"
 _MARK = {PASS: "✓", FAIL: "✗", NOT_DONE: "…"}
-_COLOUR = {PASS: ("#e8f5e9", "#2e7d32"), FAIL: ("#ffebee", "#c62828"),
-           NOT_DONE: ("#fff8e1", "#8d6e00")}
+_COLOUR = {status: STATUS[status] for status in (PASS, FAIL, NOT_DONE)}
 
 
 @dataclass

@@ -7,12 +7,12 @@ import html
 import re
 from pathlib import Path
 
-_COLOUR = {"pass": "#2e7d32", "fail": "#c62828", "not done": "#8d6e00", "error": "#6a1b9a",
-           "note": "#455a64"}
+from ..palette import CODE_BACKGROUND, DARK, INK, MUTED, PAGE_BACKGROUND, STATUS_TEXT
+
 _MARK = {"pass": "✓", "fail": "✗", "not done": "…", "error": "!", "note": "i"}
-CSS = ("body{font-family:sans-serif;max-width:900px;margin:2em auto;color:#222}"
-       ".task{border-left:4px solid;padding:.4em .8em;margin:.8em 0;background:#fafafa}"
-       "pre{white-space:pre-wrap;font-size:13px;background:#f3f3f3;padding:.5em}")
+CSS = (f"body{{font-family:sans-serif;max-width:900px;margin:2em auto;color:{INK}}}"
+       f".task{{border-left:4px solid;padding:.4em .8em;margin:.8em 0;background:{PAGE_BACKGROUND}}}"
+       f"pre{{white-space:pre-wrap;font-size:13px;background:{CODE_BACKGROUND};padding:.5em}}")
 
 
 def student_page(student: str, subs) -> str:
@@ -22,14 +22,14 @@ def student_page(student: str, subs) -> str:
         tasks = sum(1 for r in sub.rows if r.task != "(notebook)")
         parts.append(f"<h2>{html.escape(sub.path.name)} — {passed}/{tasks} tasks pass</h2>")
         for r in sub.rows:
-            colour = _COLOUR.get(r.status, "#333")
+            colour = STATUS_TEXT.get(r.status, DARK)
             body = f"<pre>{html.escape(r.details)}</pre>" if r.details and r.status != "pass" \
                 else ""
             title = r.title if r.task != "(notebook)" else "About the notebook"
             parts.append(f"<div class='task kafkalab-{r.status.replace(' ', '-')}' "
                          f"style='border-color:{colour}'><b style='color:{colour}'>"
                          f"{_MARK.get(r.status, '?')} {html.escape(title)}</b> "
-                         f"<span style='color:#666'>({html.escape(r.status)})</span><br>"
+                         f"<span style='color:{MUTED}'>({html.escape(r.status)})</span><br>"
                          f"{html.escape(r.reason)}{body}</div>")
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>kafkalab "
             f"feedback: {html.escape(student)}</title><style>{CSS}</style></head><body>"

@@ -14,6 +14,7 @@ import contextlib
 import io
 from pathlib import Path
 
+from ..palette import DARK, STATUS_TEXT
 from . import NOTEBOOK_TASK, Submission, _notebook_row, _read, _task_row, build
 from .exercises import load_all, match
 
@@ -71,11 +72,9 @@ class Rows(list):
     def _repr_html_(self) -> str:
         import html
 
-        colour = {"pass": "#2e7d32", "fail": "#c62828", "not done": "#8d6e00",
-                  "error": "#6a1b9a", "note": "#455a64"}
         body = "".join(
             f"<tr><td>{html.escape(r.title if r.task != NOTEBOOK_TASK else 'the notebook')}"
-            f"</td><td style='color:{colour.get(r.status, '#333')}'><b>{html.escape(r.status)}"
+            f"</td><td style='color:{STATUS_TEXT.get(r.status, DARK)}'><b>{html.escape(r.status)}"
             f"</b></td><td>{html.escape(r.reason)}</td></tr>" for r in self)
         return ("<table class='kafkalab-self-grade'><tr><th>task</th><th>status</th>"
                 f"<th>why</th></tr>{body}</table>")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .log import LogBatch, PartitionLog
+from .log import NON_TXN, OPEN, LogBatch, PartitionLog
 
 NUM_BATCHES_TO_RETAIN = 5  # ProducerStateEntry; the reason max.in.flight <= 5 with idempotence
 
@@ -99,6 +99,38 @@ class Broker:
         if self.on_data:
             self.on_data(topic, partition)
         return marker
+
+    def rebuild_producer_state(self, topic: str, partition: int) -> None:
+        """A new leader's producer-state table for one partition, from its own log: followers
+        apply PID/epoch/sequence from the batches they replicate (``UnifiedLog``,
+        ``ProducerStateManager``), so idempotent dedup survives a leader change up to the new
+        leader's log end. The transaction state (open transactions) is rebuilt the same way."""
+        log = self.logs[topic][partition]
+        for key in [k for k in self.producer_state if k[1] == topic and k[2] == partition]:
+            del self.producer_state[key]
+        log.open_txn_first.clear()
+        log.open_txn_batches.clear()
+        for batch in log.batches:
+            if batch.pid < 0:
+                continue
+            key = (batch.pid, topic, partition)
+            state = self.producer_state.get(key)
+            if batch.control is not None:
+                for b in log.open_txn_batches.pop(batch.pid, []):
+                    b.txn = batch.txn
+                log.open_txn_first.pop(batch.pid, None)
+                if state is None or batch.epoch > state.epoch:
+                    self.producer_state[key] = ProducerState(batch.epoch)
+                continue
+            if batch.txn != NON_TXN:
+                batch.txn = OPEN
+                log.open_txn_first.setdefault(batch.pid, batch.base_offset)
+                log.open_txn_batches.setdefault(batch.pid, []).append(batch)
+            if state is None or batch.epoch > state.epoch:
+                state = self.producer_state[key] = ProducerState(batch.epoch)
+            last = batch.base_seq + len(batch.messages) - 1
+            state.last_seq = last
+            state.batches.append((batch.base_seq, last, batch.base_offset))
 
     def state_table(self) -> list[dict[str, Any]]:
         """The producer-state table, for the broker log view."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -162,6 +163,24 @@ PROPERTIES: dict[str, Property] = {
            low=1, high=32_767),
         _p("min.insync.replicas", "int", 1, doc="Topic config: with acks=all, a write needs "
            "this many in-sync replicas.", low=1, high=INT32_MAX),
+        _p("replica.lag.time.max.ms", "int", 30_000, doc="Broker: a follower not caught up to "
+           "the leader's log end within this long leaves the ISR (the leader checks every half "
+           "of it); it rejoins once it has caught up to the high watermark.", low=0,
+           high=INT32_MAX),
+        _p("unclean.leader.election.enable", "bool", False, doc="Topic config: with no live "
+           "ISR member, elect any live replica anyway (it may lack acknowledged records: they "
+           "are lost). False: the partition stays offline until an ISR member returns."),
+        _p("broker.session.timeout.ms", "int", 9_000, doc="KRaft controller: a broker that "
+           "stops heartbeating is fenced after this long; its partitions then get new leaders "
+           "(a restarted broker is fenced as soon as it registers again).", low=1,
+           high=INT32_MAX),
+        _p("log.flush.interval.messages", "int", 9_223_372_036_854_775_807, doc="Topic "
+           "config: fsync a replica's log after this many new records (default: never; Kafka "
+           "relies on replication, so a machine failure loses the unflushed tail).", low=1,
+           high=9_223_372_036_854_775_807),
+        _p("log.flush.interval.ms", "int", None, doc="Topic config: fsync a replica's log "
+           "when its oldest unflushed record is this old (checked at each append here; "
+           "default none: never).", low=0, high=9_223_372_036_854_775_807, nullable=True),
         # -- producer
         _p("acks", "choice", "all", "all", doc="Acknowledgements the leader waits for "
            "(-1 means all, in both clients).", choices=("0", "1", "all"),
@@ -313,13 +332,18 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
+def closest_name(name: object, names: Iterable[str]) -> str | None:
+    """The one "did you mean" of kafkalab: the entry of ``names`` closest to ``name`` (a
+    mistyped property, scenario-file key or preset name), or None when none is close."""
+    match = difflib.get_close_matches(str(name), list(names), n=1, cutoff=0.5)
+    return match[0] if match else None
+
+
 def closest_key(name: str, client: str = "librdkafka") -> str | None:
     """The property name closest to ``name`` (librdkafka's names count for librdkafka only)."""
     if client != "librdkafka" and name in RDKAFKA_NAMES:
         return RDKAFKA_NAMES[name]
-    names = list(PROPERTIES) + (list(RDKAFKA_NAMES) if client == "librdkafka" else [])
-    match = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-    return match[0] if match else None
+    return closest_name(name, [*PROPERTIES, *(RDKAFKA_NAMES if client == "librdkafka" else ())])
 
 
 def defaults(client_model: str = "java") -> dict[str, Any]:

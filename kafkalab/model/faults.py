@@ -45,6 +45,17 @@ type                              selector and options
                                   application waits this long before processing the
                                   record (a call out, a GC pause): time passes, timers
                                   fire, a crash in it leaves the record unprocessed.
+``broker_crash``                  ``broker``; ``at_ms`` or ``after_message`` (once the
+                                  broker, as leader, has appended the batch carrying it:
+                                  acks=1 has answered by then); ``restart_after_ms``
+                                  (default: never back). The process dies, its log on disk
+                                  survives (replication; issue 18).
+``machine_failure``               same options: the machine dies, and with it the log tail
+                                  not yet flushed (``log.flush.interval.messages``/``.ms``).
+``slow_follower``                 ``broker``, ``at_ms``, ``for_ms``; ``extra_ms`` (each half
+                                  of its fetch round trips takes this much longer; without it
+                                  the broker is partitioned from the leaders: its fetches get
+                                  no answer until ``for_ms`` has passed).
 ``random``                        probabilities drawn from the run's seeded RNG:
                                   ``lose_response``, ``lose_request`` (per produce attempt),
                                   ``consumer_crash`` (per processed record).
@@ -62,6 +73,10 @@ from .config import Config, ConfigError
 # One fault-plan entry ({"type": ..., options}) and a plan: the JSON a run's faults travel as.
 Fault: TypeAlias = dict[str, Any]
 FaultPlan: TypeAlias = list[Fault]
+
+# The faults a broker suffers (they need the replication model, built for them even with one
+# replica).
+BROKER_FAULTS = ("broker_crash", "machine_failure", "slow_follower")
 
 # Retriable produce errors a broker answers without writing the batch (error_response).
 PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
@@ -98,6 +113,9 @@ FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
     FaultKind("abort_transaction", "aborted transaction"),
     FaultKind("leave_transaction_open", "transaction left open"),
     FaultKind("pause", "pause"),
+    FaultKind("broker_crash", "broker crash (process)", "broker_crash"),
+    FaultKind("machine_failure", "machine failure (unflushed log lost)"),
+    FaultKind("slow_follower", "slow or partitioned follower"),
     FaultKind("random", "random faults"),
 )}
 # other spellings of a fault type (the sweep's short names, the Lab's old control names)
@@ -133,6 +151,12 @@ _SPEC: dict[str, dict[str, tuple[str, bool]]] = {
     "abort_transaction": {"transaction": ("int", True), "resend": ("bool", False)},
     "leave_transaction_open": {"transaction": ("int", True), "for_ms": ("float", False)},
     "pause": {"message": ("int", True), "ms": ("float", True), "times": ("int", False)},
+    "broker_crash": {"broker": ("int", True), "at_ms": ("float", False),
+                     "after_message": ("int", False), "restart_after_ms": ("float", False)},
+    "machine_failure": {"broker": ("int", True), "at_ms": ("float", False),
+                        "after_message": ("int", False), "restart_after_ms": ("float", False)},
+    "slow_follower": {"broker": ("int", True), "at_ms": ("float", True),
+                      "for_ms": ("float", True), "extra_ms": ("float", False)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
                "consumer_crash": ("prob", False)},
 }
@@ -233,6 +257,9 @@ def normalise(faults: FaultPlan | Fault | None) -> FaultPlan:
                 raise FaultError(f"{where} (consumer_crash): index counts from 1")
         if kind in ("processing_failure", "slow_processing"):
             out.setdefault("times", 1)
+        if kind in ("broker_crash", "machine_failure") and \
+                ("after_message" in out) == ("at_ms" in out):
+            raise FaultError(f"{where} ({kind}): give exactly one of after_message or at_ms")
         if kind == "producer_restart":
             if ("after_message" in out) == ("at_ms" in out):
                 raise FaultError(f"{where} (producer_restart): give exactly one of "
@@ -257,6 +284,9 @@ def check_against(faults: FaultPlan, config: Config) -> None:
         if "member" in f and f["member"] >= members:
             raise FaultError(f"{where}: member {f['member']} does not exist; this run has "
                              f"consumers 0–{members - 1} (consumers={members})")
+        if "broker" in f and f["broker"] >= config["brokers"]:
+            raise FaultError(f"{where}: broker {f['broker']} does not exist; this cluster has "
+                             f"brokers 0–{config['brokers'] - 1} (brokers={config['brokers']})")
         if "at_ms" in f and f["at_ms"] > limit:
             raise FaultError(f"{where}: at_ms {f['at_ms']:g} is after max.simulated.ms="
                              f"{limit:g}: it would never fire")
@@ -327,6 +357,19 @@ def describe(fault: Fault) -> str:
         times = fault.get("times", 1)
         return (f"the consumer application pauses {fault['ms']:g} ms before processing message "
                 f"{fault['message']}" + ("" if times == 1 else f" ({times} times)"))
+    if kind in ("broker_crash", "machine_failure"):
+        when = (f"at t={fault['at_ms']:g} ms" if "at_ms" in fault else
+                f"right after it appends the batch carrying message {fault['after_message']}")
+        what = ("crashes (process; its log survives)" if kind == "broker_crash" else
+                "loses its machine (and the log tail not yet flushed)")
+        back = (f", back {fault['restart_after_ms']:g} ms later" if "restart_after_ms" in fault
+                else ", never back")
+        return f"broker {fault['broker']} {what} {when}{back}"
+    if kind == "slow_follower":
+        how = (f"its fetches take {fault['extra_ms']:g} ms longer each way" if "extra_ms" in
+               fault else "it is partitioned from the leaders (its fetches get no answer)")
+        return (f"from t={fault['at_ms']:g} ms for {fault['for_ms']:g} ms broker "
+                f"{fault['broker']} is a slow follower: {how}")
     parts = [f"{k.replace('_', ' ')} p={v:g}" for k, v in fault.items() if k != "type"]
     return "random faults: " + ", ".join(parts)
 

@@ -24,6 +24,7 @@ class LogBatch:
     txn: str = NON_TXN
     control: str | None = None  # "commit" / "abort" for a transaction marker (occupies one offset)
     time: float = 0.0
+    leader_epoch: int = 0  # the leader epoch it was appended in (replication, KIP-101)
 
     @property
     def last_offset(self) -> int:

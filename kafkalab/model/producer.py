@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
@@ -39,6 +39,7 @@ class ProducerBatch:
     not_before: float = 0.0
     done: bool = False
     seq_reset: bool = False  # its sequence was rewritten by an epoch bump after it was sent
+    broker: int = -1  # replication: the leader the live attempt was sent to (from metadata)
 
 
 @dataclass
@@ -252,6 +253,8 @@ class ProducerClient:
         batch.attempts += 1
         attempt = batch.attempts
         batch.live_attempt = attempt
+        if sim.replication is not None:  # to the leader the (refreshed) metadata names
+            batch.broker = sim.replication.leader_of(batch.topic, batch.partition)
         fate = sim.produce_fault(batch, attempt)
         sim.trace.emit(
             "produce", self.name,
@@ -318,13 +321,45 @@ class ProducerClient:
                 respond: bool) -> None:
         sim = self.sim
         error = self._injected_error(batch, attempt) if respond else None
+        if sim.replication is not None and not error:
+            refusal = sim.replication.refuse(batch.topic, batch.partition, batch.broker,
+                                             self.acks)
+            if refusal == "DOWN" or (refusal and not respond):
+                # A dead machine answers nothing: the connection is as good as broken (later
+                # requests on it are lost too) until the request timeout notices. A dead
+                # process's host refuses the connection: a disconnect, retried at once. With
+                # acks=0 a refusing broker just closes the connection (KafkaApis): nobody
+                # notices.
+                machine = sim.replication.down_kind.get(batch.broker) == "machine"
+                how = ("is down (its machine failed: no answer)" if machine else
+                       "is down (its process died: connection refused)")
+                sim.trace.emit("request_lost", self.name,
+                               f"the produce request reached no live leader: broker "
+                               f"{batch.broker} " + (
+                                   how if refusal == "DOWN" else
+                                   f"answered {refusal} by closing the connection (acks=0)"),
+                               topic=batch.topic, partition=batch.partition,
+                               messages=batch.messages, attempt=attempt, behind=False,
+                               broker=batch.broker, error=refusal)
+                if respond and refusal == "DOWN":
+                    if machine:
+                        self.broken_connections.add(batch.connection)
+                    else:
+                        sim.later(sim.net.one_way, self._error_response, batch, attempt,
+                                  "connection refused", "broker " + str(batch.broker)
+                                  + " refused the connection (its process is down; a "
+                                  "disconnect, retriable)")
+                return
+            error = refusal
         if error:
             # A retriable error before the append (ISR below min.insync.replicas, or this
             # broker is no longer the leader): nothing is written, the error comes back.
+            extra = {} if sim.replication is None else {"broker": batch.broker}
             sim.trace.emit("rejected", "broker",
                            f"the broker refused the batch from {self.name}: {error} (retriable; "
                            "nothing was written)", topic=batch.topic, partition=batch.partition,
-                           messages=batch.messages, error=error, pid=self.pid, epoch=self.epoch)
+                           messages=batch.messages, error=error, pid=self.pid, epoch=self.epoch,
+                           **extra)
             now = sim.env.now
             ready = now + sim.net.one_way
             free_at = self.response_free_at.get(batch.connection, 0.0)
@@ -336,15 +371,54 @@ class ProducerClient:
         result = sim.broker.produce(batch.topic, batch.partition, batch.messages, self.pid,
                                     self.epoch, batch.base_seq, bool(self.txn_id), sim.env.now)
         sim.record_append(self, batch, attempt, result)
+        if sim.replication is not None and sim.replication.crash_after and not result.error:
+            sim.replication.acked_after_append(batch.messages, batch.broker,
+                                               sim.env.now + sim.net.append_ms)
         if not respond:
             return
         if sim.replication is not None and self.acks == "all" and not result.error:
             # acks=all: the response waits until the high watermark passes the batch
             # (DelayedProduce); the append's own time still counts
             done_at = sim.env.now + sim.net.append_ms
+            if self.java:
+                sim.replication.when_replicated(
+                    batch.topic, batch.partition, result.base_offset + len(batch.messages),
+                    lambda: self._respond(batch, attempt, fate, result, done_at))
+                return
+            # librdkafka: its request.timeout.ms is the broker's acks wait (the request's
+            # timeout field), shorter than its own socket.timeout.ms: the broker answers
+            # REQUEST_TIMED_OUT, the records staying in the log (fact sheet F). (Java's client
+            # times out first, one way earlier, with the same setting.)
+            answered = [False]
+
+            def answer() -> None:
+                if not answered[0]:
+                    answered[0] = True
+                    self._respond(batch, attempt, fate, result, done_at)
+
+            def expire() -> None:
+                if answered[0]:
+                    return
+                answered[0] = True
+                sim.trace.emit("rejected", "broker",
+                               f"the leader's wait for the ISR expired (request.timeout.ms="
+                               f"{sim.config['request.timeout.ms']}): REQUEST_TIMED_OUT "
+                               "(retriable; the records stay in the log)",
+                               topic=batch.topic, partition=batch.partition,
+                               messages=batch.messages, error="REQUEST_TIMED_OUT",
+                               pid=self.pid, epoch=self.epoch, broker=batch.broker)
+                now = sim.env.now
+                at = max(now + sim.net.one_way, self.response_free_at.get(batch.connection, 0.0))
+                self.response_free_at[batch.connection] = at
+                if at != float("inf"):
+                    sim.later(at - now, self._error_response, batch, attempt,
+                              "REQUEST_TIMED_OUT", "the broker answered REQUEST_TIMED_OUT (the "
+                              "ISR did not have the batch within request.timeout.ms; "
+                              "retriable, and the records are in the log already)")
+
             sim.replication.when_replicated(
-                batch.topic, batch.partition, result.base_offset + len(batch.messages),
-                lambda: self._respond(batch, attempt, fate, result, done_at))
+                batch.topic, batch.partition, result.base_offset + len(batch.messages), answer)
+            sim.later(sim.config["request.timeout.ms"], expire)
             return
         self._respond(batch, attempt, fate, result, sim.env.now + sim.net.append_ms)
 
@@ -403,14 +477,35 @@ class ProducerClient:
             return
         self._finish(batch, result.base_offset, result.duplicate, lost=False, held_ms=held_ms)
 
-    def _error_response(self, batch: ProducerBatch, attempt: int, error: str) -> None:
+    def _error_response(self, batch: ProducerBatch, attempt: int, error: str,
+                        why: str | None = None) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return
         batch.live_attempt = 0
         self.in_flight -= 1
         self.in_flight_batches.remove(batch)
-        self._retry(batch, count=True, why=f"the broker answered {error}, a retriable error "
-                                           "(nothing was written)")
+        self._retry(batch, count=True, why=why or f"the broker answered {error}, a retriable "
+                                                  "error (nothing was written)")
+
+    def connection_reset(self, broker: int) -> None:
+        """Broker ``broker``'s process died: the connection to it closes, and every request in
+        flight on that connection fails with a disconnect and is retried (Java NetworkClient:
+        NetworkException, retriable; the metadata is refreshed, so the retry goes to whichever
+        broker leads then)."""
+        hit = [b for b in self.in_flight_batches if b.broker == broker]
+        if not hit or not self.alive:
+            return
+        connection = hit[0].connection
+        failed = [b for b in self.in_flight_batches if b.connection == connection]
+        if connection == self.connection:
+            self.connection += 1
+        for b in failed:
+            b.live_attempt = 0
+            self.in_flight -= 1
+            self.in_flight_batches.remove(b)
+        for b in failed:
+            self._retry(b, count=True, why=f"broker {broker}'s process died and closed the "
+                        "connection (a disconnect, retriable)")
 
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
@@ -553,7 +648,10 @@ class ProducerClient:
         else:
             text = (f"{self.name} got the acknowledgement: partition {batch.partition}, "
                     f"offset {offset}")
-        extra = {}
+        extra: dict[str, Any] = {}
+        if self.sim.replication is not None and offset >= 0:
+            extra["broker"] = batch.broker  # the leader that answered, and how
+            extra["acks"] = self.acks
         if held_ms > 0:
             text += (f" ({held_ms:g} ms late: responses on a connection come back in order, and "
                      "it waited behind an earlier one)")

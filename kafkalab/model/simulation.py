@@ -23,7 +23,7 @@ from .cluster import replicated
 from .config import Config
 from .consumer import ConsumerApplication
 from .coordinators import GroupCoordinator, TransactionCoordinator
-from .faults import FaultPlan
+from .faults import BROKER_FAULTS, FaultPlan
 from .network import Network
 from .producer import ProducerApplication, ProducerBatch, ProducerClient
 from .sink import Sink
@@ -59,6 +59,7 @@ class Runaway(Exception):
 # forward by microseconds, trips them and the run stops with a ``stopped`` event.
 EVENTS_PER_MESSAGE = 64  # generous: a record's poll, processing, commit and produce events
 EVENTS_PER_CLIENT = 1_000  # joins, rebalances, restarts, timers per consumer or producer
+EVENTS_PER_RETRY = 8  # replication: a refused or timed-out attempt's produce/reject/retry events
 WATCH_EVERY = 512  # events between two checks (keeps the watchdog off the hot path)
 
 
@@ -76,7 +77,7 @@ class Simulation:
         self.broker = Broker()
         self.broker.on_data = self._on_data
         self.replication = None  # followers and the high watermark (issue 18), when RF > 1
-        if replicated(c):
+        if replicated(c) or any(f["type"] in BROKER_FAULTS for f in faults):
             from .replication import ReplicatedLog, Replication
             self.replication = Replication(self)
             self.broker.log_class = ReplicatedLog
@@ -249,7 +250,15 @@ class Simulation:
                             topic=topic, partition=p, messages=batch.messages,
                             offset=result.base_offset, pid=client.pid, epoch=client.epoch,
                             seq=batch.base_seq, transactional=bool(client.txn_id),
-                            attempt=attempt, producer=client.name)
+                            attempt=attempt, producer=client.name, **self._leader_fields(topic, p))
+
+    def _leader_fields(self, topic: str, partition: int) -> dict[str, int]:
+        """Replication: which broker led the partition, in which leader epoch (none with the
+        single-replica model, so its events stay as they were)."""
+        if self.replication is None:
+            return {}
+        st = self.replication.parts[(topic, partition)]
+        return {"broker": st.leader, "leader_epoch": st.leader_epoch}
 
     def record_markers(self, markers: list[Marker], reason: str) -> None:
         for marker, topic, p in markers:
@@ -329,6 +338,13 @@ class Simulation:
         per_ms = EVENTS_PER_MESSAGE * (c["messages"] + c["partitions"] * clients) \
             + EVENTS_PER_CLIENT * clients
         total = (EVENTS_PER_MESSAGE * (c["messages"] + 1) + EVENTS_PER_CLIENT * clients) * lives
+        if self.replication is not None:
+            # a partition offline or below min.insync.replicas: every batch may be retried
+            # until delivery.timeout.ms (librdkafka: 0 is infinite), at most once per backoff
+            timeout = c["delivery.timeout.ms"] or 3_600_000
+            backoff = max(c["retry.backoff.max.ms"], c["retry.backoff.ms"], 1)
+            retries = min(c["retries"], timeout / backoff + 10)
+            total += int(EVENTS_PER_RETRY * (c["messages"] + 1) * retries)
         return per_ms, total
 
     def _run_until(self, until: simpy.Event) -> None:

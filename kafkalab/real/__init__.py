@@ -25,6 +25,7 @@ from ._deps import (
     RealExtraMissing,
     available,
     require_confluent_kafka,
+    unavailable_reason,
 )
 from .workloads import (
     NOT_COMPARABLE,
@@ -60,6 +61,7 @@ __all__ = [
     "not_comparable_reason",
     "require_confluent_kafka",
     "run_real",
+    "unavailable_reason",
 ]
 
 

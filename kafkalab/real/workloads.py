@@ -55,8 +55,9 @@ was stored (``auto.commit.interval.ms=0`` turns that timer off: only ``close()``
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
+
+from ..expect import check as expect_check
 
 COMMIT_MODES = ("auto", "before-processing", "after-each", "after-batch",
                 "store-after-processing")
@@ -622,37 +623,9 @@ def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
     return w
 
 
-_EXPECT_RE = re.compile(r"^(==|>=|<=|>|<)\s*(\w+)$")
-
-
 def check_expectations(outcome: dict[str, Any], expect: dict[str, Any]) -> list[str]:
-    """Problems found comparing an outcome with a workload's ``expect`` (empty = all met).
-
-    A value is either a literal (``10``, ``None``) that must be equal, or a string
-    ``"<op><int or outcome key>"`` with op in ``== >= <= > <`` (``">0"``, ``"==sent"``).
-    """
-    problems = []
-    for key, want in expect.items():
-        got = outcome.get(key)
-        if isinstance(want, str):
-            m = _EXPECT_RE.match(want.strip())
-            if not m:
-                problems.append(f"{key}: bad expectation {want!r}")
-                continue
-            op, rhs_text = m.groups()
-            rhs = int(rhs_text) if rhs_text.lstrip("-").isdigit() else outcome.get(rhs_text)
-            if got is None or rhs is None:
-                problems.append(f"{key}={got!r} cannot be compared with {want!r}")
-                continue
-            ok = {
-                "==": got == rhs,
-                ">=": got >= rhs,
-                "<=": got <= rhs,
-                ">": got > rhs,
-                "<": got < rhs,
-            }[op]
-            if not ok:
-                problems.append(f"{key}={got!r}, expected {want}")
-        elif got != want:
-            problems.append(f"{key}={got!r}, expected {want!r}")
-    return problems
+    """Problems found comparing an outcome with a workload's ``expect`` (empty = all met), in
+    the one expectation language presets and real workloads share (:func:`kafkalab.expect.check`):
+    a literal (``10``, ``None``) that must be equal, or a string ``"<op><int or outcome key>"``
+    with op in ``== >= <= > <`` (``">0"``, ``"==sent"``)."""
+    return expect_check(outcome, expect)

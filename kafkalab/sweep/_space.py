@@ -28,7 +28,9 @@ from ..model.faults import FAULT_ALIASES, FAULT_KINDS, LOOP_POINTS
 CRASH_POINTS = LOOP_POINTS
 # the sweep's fault kinds (its short names, public: the CLI's --faults) -> the plan's type
 KINDS = {FAULT_KINDS[t].alias: t for t in ("consumer_crash", "lose_response", "lose_request",
-                                           "producer_restart")}
+                                           "producer_restart", "broker_crash")}
+# a leader crash placed by the sweep comes back after this long (so its truncation shows)
+BROKER_RESTART_MS = 5000.0
 KIND_LABELS = {short: FAULT_KINDS[t].label for short, t in KINDS.items()}
 
 
@@ -82,11 +84,30 @@ def space(kinds, events, counts, members: int, messages: int,
         elif kind == "producer_restart":
             out.extend({"type": "producer_restart", "after_message": m}
                        for m in range(messages))
+        elif kind == "broker_crash":
+            out.extend(leader_crashes(events))
     return sorted(out, key=order)
 
 
+def leader_crashes(events) -> list[dict]:
+    """Replication (issue 18): the leader crashes right after each append of the input topic
+    (its process: the log survives; back after BROKER_RESTART_MS). None with one replica."""
+    out: list[dict] = []
+    seen: set[int] = set()
+    for e in events:
+        d = e.data
+        if e.kind == "append" and d.get("topic") == "input" and "broker" in d \
+                and d.get("messages"):
+            m = d["messages"][0]
+            if m not in seen:
+                seen.add(m)
+                out.append({"type": "broker_crash", "broker": d["broker"], "after_message": m,
+                            "restart_after_ms": BROKER_RESTART_MS})
+    return out
+
+
 _TYPE_ORDER = {"consumer_crash": 0, "lose_response": 1, "lose_request": 2,
-               "producer_restart": 3}
+               "producer_restart": 3, "broker_crash": 4}
 
 
 def order(f: dict) -> tuple:
@@ -124,6 +145,8 @@ def label(f: dict) -> str:
         return f"{what} m{f['message']}" + (f" attempt {attempt}" if attempt != 1 else "")
     if t == "producer_restart":
         return f"producer restart after m{f['after_message']}"
+    if t == "broker_crash" and "after_message" in f:
+        return f"leader crash (broker {f['broker']}) after m{f['after_message']}"
     return t
 
 

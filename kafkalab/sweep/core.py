@@ -292,7 +292,9 @@ def sweep(scenario_or_config, depth: int = 1, faults=DEFAULT_KINDS, overrides=No
     """Run every placement of single faults (``depth=1``) and pairs (``depth=2``).
 
     ``faults``: kinds among ``crash`` (every consumer crash point), ``lost_ack`` (the
-    response to each produce request), ``lost_request``, ``producer_restart``. The
+    response to each produce request), ``lost_request``, ``producer_restart``,
+    ``broker_crash`` (with replication: the leader's process crashes right after each append,
+    back 5 s later). The
     scenario's own fault plan is replaced (random faults included). Over ``budget`` runs,
     a seeded random sample is run and ``exhaustive`` is False.
     ``processes``: None = a pool when it pays, 1 = serial, n = n workers.

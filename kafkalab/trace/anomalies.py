@@ -15,7 +15,7 @@ Anomaly: TypeAlias = dict[str, Any]
 # kafkalab's name -> Jepsen's (jepsen/tests/kafka.clj), for the closing "(Jepsen: ...)".
 # kafkalab's "duplicate" (processed twice) has no Jepsen name: Jepsen's "duplicate" is the
 # same value at two offsets, kafkalab's "log-duplicate".
-JEPSEN = {"lost-write": "lost-write", "G1a": "G1a", "poll-skip": "poll-skip",
+JEPSEN = {"lost-write": "lost-write", "lost-after-ack": "lost-write", "G1a": "G1a", "poll-skip": "poll-skip",
           "nonmonotonic-poll": "nonmonotonic-poll", "nonmonotonic-send": "nonmonotonic-send",
           "log-duplicate": "duplicate", "inconsistent-offsets": "inconsistent-offsets"}
 
@@ -65,6 +65,10 @@ def describe(anomaly: Anomaly) -> str:
         text = f"Message {m} was processed {_times(a.get('times', 2))}"
     elif kind == "log-duplicate":
         text = f"Message {m} is in the log more than once, at {_offsets(a.get('offsets', []))}"
+    elif kind == "lost-after-ack":
+        text = (f"Message {m} was acknowledged to the producer, then lost: a leader change took "
+                f"it out of partition {p} (it had been at offset {a.get('offset')}), and it was "
+                "never processed")
     elif kind == "lost-write":
         text = (f"Message {m} was acknowledged and sits below offsets other messages were read "
                 "at, yet no consumer ever read it")

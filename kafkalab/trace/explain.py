@@ -38,6 +38,10 @@ def explain(ledger: Ledger, message_id: int) -> str:
             + (f", {c.status} transaction" if c.status != "none" else "") + ")"
             for c in copies)
         lines.append(f"In the {ledger.observed_topic} log: {where}.")
+    elif rec.truncated:
+        c = rec.truncated[-1]
+        lines.append(f"It was written to the {c.topic} log at partition {c.partition} offset "
+                     f"{c.offset} ({_t(c.t)}), and no copy of it is there any more.")
     elif rec.attempts or rec.transformed:
         lines.append(f"It never reached the {ledger.observed_topic} log.")
     if rec.acked:
@@ -54,6 +58,8 @@ def explain(ledger: Ledger, message_id: int) -> str:
         lines.append(f"Processed into the sink at {_t(t)}.")
     if rec.ignored:
         lines.append(f"The idempotent sink ignored {rec.ignored} repeat(s).")
+    if rec.truncated:
+        lines.extend(_truncation_story(ledger, rec))
     if rec.copies and not rec.processed and ledger.drained:
         lines.extend(_why_lost(ledger, rec))
     if not rec.processed and not ledger.drained:
@@ -63,8 +69,71 @@ def explain(ledger: Ledger, message_id: int) -> str:
     return " ".join(lines)
 
 
+def _truncation_story(ledger: Ledger, rec: MessageLedger) -> list[str]:
+    """Replication: how a leader change took this message's copy out of the log, told from the
+    events' fields (ack, broker_crash, leader_elected, truncated)."""
+    out: list[str] = []
+    m = rec.id
+    copy = rec.truncated[-1]
+    p, off = copy.partition, copy.offset
+    events = ledger.trace.events
+    ack = next((e for e in events if e.kind == "ack" and m in e.data.get("messages", ())
+                and e.data.get("topic") == copy.topic), None)
+    election = next((e for e in events if e.kind == "leader_elected" and e.t >= copy.t
+                     and e.data["topic"] == copy.topic and e.data["partition"] == p
+                     and e.data.get("lost_from") is not None and e.data["lost_from"] <= off),
+                    None)
+    if election is not None and ack is not None and ack.t > election.t:
+        ack = None  # acknowledged later, for a copy written again: not this copy's story
+    if ack is not None and "broker" in ack.data:
+        out.append(f"It was acknowledged at {_t(ack.t)} by the leader on broker "
+                   f"{ack.data['broker']} with acks={ack.data['acks']} (partition {p}, offset "
+                   f"{off}).")
+    if election is None:
+        return out
+    d = election.data
+    if ack is None:
+        out.append(f"Its copy at partition {p} offset {off} (written at {_t(copy.t)}, never "
+                   "acknowledged) was taken out of the log by a leader change.")
+    crash = None
+    for e in events:
+        if e.t > election.t:
+            break
+        if e.kind == "broker_crash" and e.data["broker"] == d["previous"]:
+            crash = e
+    if crash is not None:
+        how = "its machine failed" if crash.data["machine"] else "its process crashed"
+        out.append(f"Broker {d['previous']} ({how}) went down at {_t(crash.t)} before the new "
+                   f"leader had fetched offset {off}.")
+        lost_here = next((e for e in events if e.kind == "truncated" and e.t == crash.t
+                          and e.data["broker"] == d["previous"] and e.data["partition"] == p
+                          and e.data["start"] <= off < e.data["end"]), None)
+        if lost_here is not None:
+            out.append(f"Offsets {lost_here.data['start']}–{lost_here.data['end'] - 1} had not "
+                       f"been flushed to its disk, so its own log lost them too.")
+    out.append(f"At {_t(election.t)} broker {d['leader']} became leader with epoch {d['epoch']}"
+               + (" in an unclean election (it was not in the ISR)" if d["unclean"] else
+                  f" (from the ISR {d['isr']})")
+               + f"; its log ended at offset {d['leo']}, so offsets from {d['lost_from']} were "
+               "no longer in the partition.")
+    for e in events:
+        if e.kind == "truncated" and e.t > election.t and e.data["partition"] == p \
+                and e.data["topic"] == copy.topic and m in e.data["messages"]:
+            out.append(f"At {_t(e.t)} broker {e.data['broker']} truncated offsets "
+                       f"{e.data['start']}–{e.data['end'] - 1} to follow leader epoch "
+                       f"{e.data.get('leader_epoch')} (the end of the last epoch it shared "
+                       f"with the leader: offset {e.data.get('end_offset')}).")
+    if rec.confirmed and not rec.copies and not rec.input_copies:
+        out.append("The producer had been told it was written, so it never sent it again: "
+                   "lost after it was acknowledged.")
+    return out
+
+
 def _verdict(ledger: Ledger, rec: MessageLedger) -> str:
     n = len(rec.processed)
+    if rec.sends and n == 0 and ledger.drained and rec.confirmed and rec.truncated \
+            and not rec.copies:
+        return "LOST AFTER IT WAS ACKNOWLEDGED (a leader change took it out of the log)"
     if rec.sends and n == 0:
         return "LOST (never processed)" if ledger.drained else "not processed yet (unseen)"
     if n > 1:

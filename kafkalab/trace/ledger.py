@@ -45,6 +45,10 @@ class MessageLedger:
     processed: tuple[float, ...] = ()  # sink applications
     ignored: int = 0  # repeats an idempotent sink ignored
     transformed: int = 0  # pipeline: times the transform produced it
+    # replication: copies a leader change took out of the partition's log (the new leader's
+    # log did not have them; ``leader_elected`` events' ``lost_from``)
+    truncated: tuple[Copy, ...] = ()
+    confirmed: bool = False  # acknowledged with an offset (acks=0 "acks" know none)
 
     @property
     def visible_copies(self) -> Sequence[Copy]:
@@ -113,6 +117,7 @@ class Ledger:
         self._first_send = array("d", [_NAN]) * n
         self._acked = bytearray(n)
         self._gave_up = bytearray(n)
+        self._confirmed = bytearray(n)
         self._ignored = array("i", zeros)
         self._transformed = array("i", zeros)
         # copies: slot numbers into the append table (append j holds slots starts[j]...)
@@ -122,6 +127,11 @@ class Ledger:
         self._ncopies = array("i", zeros)
         self._nvisible = array("i", zeros)  # copies not aborted
         self._with_aborted: set[int] = set()  # messages with an aborted copy
+        # replication: copies a leader change took out of the log (slots), per message, and
+        # every slot taken out; such messages read their copies the slow way (``_irregular``)
+        self._truncated: dict[int, list[int]] = {}
+        self._removed: set[int] = set()
+        self._irregular: set[int] = set()
         self._appends: list[tuple[str, int, int, float, int, str, int]] = []
         self._append_status: list[str] = []
         self._append_starts: list[int] = []
@@ -187,10 +197,14 @@ class Ledger:
                         attempts[m] += 1
             elif kind == "ack" and d["topic"] == "input":
                 _set_flags(acked, d["messages"])
+                if d["offset"] >= 0:  # acknowledged with an offset (acks=0 knows none)
+                    _set_flags(self._confirmed, d["messages"])
             elif kind == "gave_up" and d["topic"] == "input":
                 _set_flags(gave_up, d["messages"])
             elif kind == "append":
                 self._append(e.t, d, observed, open_appends)
+            elif kind == "leader_elected" and d.get("lost_from") is not None:
+                self._truncate(d["topic"], d["partition"], d["lost_from"], d["lost_messages"])
             elif kind == "marker":
                 aborted = d["control"] != "commit"
                 status = "aborted" if aborted else "committed"
@@ -198,9 +212,13 @@ class Ledger:
                     self._append_status[j] = status
                     if aborted and self._appends[j][0] == observed:
                         nvisible = self._nvisible
-                        for m in ids:
-                            nvisible[m] -= 1
+                        removed = self._removed
+                        start = self._append_starts[j]
+                        for k, m in enumerate(ids):
+                            if not removed or start + k not in removed:
+                                nvisible[m] -= 1
                         self._with_aborted.update(ids)
+                        self._irregular.update(ids)
             elif kind == "poll" and e.actor.startswith(sink):
                 actor = actor_ids.get(e.actor)
                 if actor is None:
@@ -249,6 +267,45 @@ class Ledger:
                 copy1[m] = start + k
             ncopies[m] += 1
             nvisible[m] += 1
+
+    def _truncate(self, topic: str, p: int, start: int, lost: Sequence[int]) -> None:
+        """A leader change took offsets ``start`` and up of the partition out of its log:
+        the copies there leave ``copies``/``input_copies`` for ``truncated``."""
+        for m in set(lost):
+            observed = self._observed_slots(m)
+            inputs = self._input_copies.get(m, [])
+            gone = [s for s in observed + inputs if self._in(s, topic, p, start)]
+            if not gone:
+                continue
+            self._truncated.setdefault(m, []).extend(gone)
+            self._removed.update(gone)
+            self._irregular.add(m)
+            kept = [s for s in observed if s not in gone]
+            self._copy1[m] = kept[0] if kept else -1
+            if len(kept) > 1:
+                self._copies_more[m] = kept[1:]
+            else:
+                self._copies_more.pop(m, None)
+            self._ncopies[m] = len(kept)
+            self._nvisible[m] = sum(1 for s in kept if self._status(s) != "aborted")
+            if m in self._input_copies:
+                self._input_copies[m] = [s for s in inputs if s not in gone]
+
+    def _observed_slots(self, m: int) -> list[int]:
+        if not self._ncopies[m]:
+            return []
+        return [self._copy1[m], *self._copies_more.get(m, ())]
+
+    def _append_of(self, slot: int) -> int:
+        return bisect_right(self._append_starts, slot) - 1
+
+    def _status(self, slot: int) -> str:
+        return self._append_status[self._append_of(slot)]
+
+    def _in(self, slot: int, topic: str, p: int, start: int) -> bool:
+        j = self._append_of(slot)
+        t, part, base = self._appends[j][:3]
+        return t == topic and part == p and base + slot - self._append_starts[j] >= start
 
     def _poll(self, name: str, actor: int, t: float, records: Sequence[Sequence[int]]) -> None:
         if not records:
@@ -354,8 +411,7 @@ class Ledger:
         fs = self._first_send[m]
         copies: tuple[Copy, ...] = ()
         if self._ncopies[m]:
-            copies = tuple(self._copy(s) for s in
-                           [self._copy1[m], *self._copies_more.get(m, ())])
+            copies = tuple(self._copy(s) for s in self._observed_slots(m))
         inputs = tuple(self._copy(s) for s in self._input_copies.get(m, ()))
         deliveries: tuple[tuple[str, int, int, float], ...] = ()
         if self._ndeliveries[m]:
@@ -365,9 +421,11 @@ class Ledger:
         processed: tuple[float, ...] = ()
         if self._nprocessed[m]:
             processed = (self._processed1[m], *self._processed_more.get(m, ()))
+        truncated = tuple(self._copy(s) for s in self._truncated.get(m, ()))
         return MessageLedger(m, self._sends[m], self._attempts[m], None if fs != fs else fs,
                              bool(self._acked[m]), bool(self._gave_up[m]), copies, inputs,
-                             deliveries, processed, self._ignored[m], self._transformed[m])
+                             deliveries, processed, self._ignored[m], self._transformed[m],
+                             truncated, bool(self._confirmed[m]))
 
     @property
     def messages(self) -> Messages:
@@ -404,6 +462,29 @@ class Ledger:
         out["exactly_once"] = self.exactly_once()
         out["duplicates"] = self.duplicates()
         return out
+
+    def lost_after_ack(self) -> list[int]:
+        """Lost after it was acknowledged (Jepsen's lost write): the producer was told it was
+        written, a leader change then took every copy out of the log, and it was never
+        processed. A subset of ``lost()``."""
+        if not self.drained:
+            return []
+        observed = self.observed_topic
+        out = []
+        for m in sorted(self._truncated):
+            if not (self._confirmed[m] and not self._nprocessed[m] and self._sends[m]):
+                continue
+            left = self._observed_slots(m) if observed == "input" else \
+                self._input_copies.get(m, [])
+            if not left:
+                out.append(m)
+        return out
+
+    def lost_unacked(self) -> list[int]:
+        """Lost and never acknowledged with an offset: the producer gave up, or it used acks=0
+        and never knew."""
+        confirmed = self._confirmed
+        return [m for m in self.lost() if not confirmed[m]]
 
     def duplicates(self) -> list[int]:
         if self._nprocessed.count(0) + self._nprocessed.count(1) == self._n:
@@ -460,6 +541,11 @@ class Ledger:
             "log_duplicates": more_than_once,
             "extra_copies": copies_visible - written,
             "aborted_copies": sum(self._ncopies) - copies_visible,
+            # replication (issue 18): lost after acknowledged vs never acknowledged, and
+            # messages a leader change took out of the log (some of them written again)
+            "lost_after_ack": len(self.lost_after_ack()),
+            "lost_unacked": len(self.lost_unacked()),
+            "truncated": len(self._truncated),
             "unseen": 0 if self.drained else unprocessed_sent,
             "never_sent": never_sent,
             "exactly_once": once,
@@ -480,6 +566,10 @@ class Ledger:
         out: list[Anomaly] = []
         for m in self.lost():
             out.append({"type": "lost", "message": m})
+        for m in self.lost_after_ack():
+            c = self.messages[m].truncated[-1]
+            out.append({"type": "lost-after-ack", "message": m, "partition": c.partition,
+                        "offset": c.offset})
         for m in self.unseen():
             out.append({"type": "unseen", "message": m})
         for m in self.never_sent():
@@ -498,7 +588,7 @@ class Ledger:
         """The first copy of ``m`` that is not aborted, or None."""
         if not self._nvisible[m]:
             return None
-        if m not in self._with_aborted:
+        if m not in self._irregular:
             return self._copy(self._copy1[m])
         return self._message(m).visible_copies[0]
 
@@ -526,10 +616,10 @@ class Ledger:
         candidates = [m for m in _indices(nvisible, 0, invert=True) if sends[m]]
         if not _nondecreasing(first_send, candidates):
             candidates.sort(key=first_send.__getitem__)  # stable: ties keep id order
-        plain = not self._with_aborted
+        plain = not self._irregular
         copy1, starts, appends = self._copy1, self._append_starts, self._appends
         for m in candidates:
-            if plain or m not in self._with_aborted:
+            if plain or m not in self._irregular:
                 slot = copy1[m]
                 j = bisect_right(starts, slot) - 1
                 _topic, p, base, *_ = appends[j]
@@ -561,6 +651,11 @@ class Ledger:
 
     def _data_offsets(self) -> dict[int, set[int]]:
         offsets: dict[int, set[int]] = {}
+        if self._removed:  # a leader change took copies out: read each message's own
+            for rec in self.messages:
+                for c in rec.visible_copies:
+                    offsets.setdefault(c.partition, set()).add(c.offset)
+            return offsets
         for j, (topic, p, base, *_rest) in enumerate(self._appends):
             if topic != self.observed_topic or self._append_status[j] == "aborted":
                 continue

@@ -11,19 +11,11 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-# Okabe–Ito, the colour-blind-safe palette (Okabe & Ito 2008).
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky": "#56B4E9",
-    "green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "grey": "#999999",
-}
-C = OKABE_ITO
+from ..palette import CAPTION, C
+from ..palette import OKABE_ITO as OKABE_ITO  # re-exported
+from ..trace.events import sink_role
+
+# The palette is kafkalab.palette (Okabe–Ito and the named neutrals); re-exported here.
 
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13}
 
@@ -122,7 +114,7 @@ def caption_annotation(text: str) -> dict:
     """The caption above the plot, wrapped so that it reads at a laptop's width."""
     return {"text": wrap(text, CAPTION_CHARS), "align": "left",
             "xref": "paper", "yref": "paper", "x": 0, "y": 1.0, "yanchor": "bottom",
-            "xanchor": "left", "showarrow": False, "font": {"size": 11, "color": "#444444"},
+            "xanchor": "left", "showarrow": False, "font": {"size": 11, "color": CAPTION},
             "name": "caption"}
 
 
@@ -132,7 +124,7 @@ def figure(spec: dict) -> go.Figure:
 
 
 def sink_prefix(result) -> str:
-    return "reader" if result.config.get("pipeline") else "consumer"
+    return sink_role(result.config)
 
 
 def sink_group(result) -> str:

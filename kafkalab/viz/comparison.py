@@ -1,7 +1,7 @@
 """Side by side: the same fault plan under different settings, and what commits cost.
 
-Both figures take results/outcomes only; ``run_commit_strategies`` is a convenience that runs a
-preset once per commit strategy to produce those inputs.
+Both figures take results/outcomes only and never run the model: the runs come from
+``kafkalab.scenarios`` (``run``, ``run_commit_strategies``) or ``kafkalab.model.simulate``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ..palette import MUTED
 from ._common import FONT, C, caption_annotation, top_margin, wrap
 from .ledger import CATEGORIES as LEDGER_CATEGORIES
 from .ledger import label, ledger_state
@@ -57,7 +58,7 @@ def comparison(results: dict) -> go.Figure:
                 hovertext=[wrap(result.explain(m)) if n <= 400 else f"message {m}: {key}"
                            for m in ids], hoverinfo="text",
                 marker={"symbol": symbol, "color": color, "size": 9 if per_row <= 20 else 5,
-                        "line": {"color": "#555555", "width": 0.5}}), row=2, col=c)
+                        "line": {"color": MUTED, "width": 0.5}}), row=2, col=c)
         fig.update_xaxes(range=[-1, per_row], autorange=False, showgrid=False, zeroline=False,
                          title_text="message id", title_font={"size": 11}, row=2, col=c)
         fig.update_yaxes(range=[rows - 0.3, -0.9], autorange=False, showticklabels=False,
@@ -83,9 +84,10 @@ def _short(name: str, limit: int = 38) -> str:
 def commit_cost_chart(outcome_by_strategy) -> go.Figure:
     """Records per second (simulated) by commit strategy, with lost / duplicate counts.
 
-    Accepts either ``{strategy: RunResult or outcome dict}`` (from ``run_commit_strategies``)
-    or a ``commit-cost`` RunResult / outcome whose ``throughput_by_strategy`` holds the rates
-    (then lost/duplicate counts are shown as "not run")."""
+    Accepts either ``{strategy: RunResult or outcome dict}`` (from
+    ``kafkalab.scenarios.run_commit_strategies``) or a ``commit-cost`` RunResult / outcome
+    whose ``throughput_by_strategy`` holds the rates (then lost/duplicate counts are shown as
+    "not run")."""
     rows = _strategy_rows(outcome_by_strategy)
     names = [r[0] for r in rows]
     rates = [r[1] for r in rows]
@@ -139,23 +141,3 @@ def _strategy_rows(source) -> list[tuple[str, float, int | None, int | None]]:
         rows.append((name, float(o["throughput_per_s"]), o.get("lost"), o.get("duplicates")))
     return rows
 
-
-def run_commit_strategies(name: str = "commit-cost", seed: int = 0, messages: int | None = None,
-                          faults: list | None = None) -> dict:
-    """Run a preset once per commit strategy: {strategy: RunResult} for commit_cost_chart."""
-    import copy
-
-    from .. import scenarios
-    from ..model import simulate
-
-    preset = scenarios.get(name)
-    strategies = preset.strategies or ("auto", "async-per-batch", "per-batch", "per-record")
-    plan = copy.deepcopy(preset.faults if faults is None else faults)
-    out = {}
-    for strategy in strategies:
-        config = {**preset.config, "commit.strategy": strategy,
-                  "enable.auto.commit": strategy == "auto"}
-        if messages is not None:
-            config["messages"] = messages
-        out[strategy] = simulate(config, plan, seed, snapshots=False, scenario=preset.name)
-    return out

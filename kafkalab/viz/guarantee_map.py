@@ -13,25 +13,26 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-# Okabe–Ito, as in kafkalab.viz._common
+from ..model.faults import CRASH_POINTS, FAULT_KINDS
+from ..palette import CAPTION, LIGHT, C
+
 _NEITHER, _DUP, _LOST, _BOTH, _NA = 0, 1, 2, 3, 4
-_COLOURS = {_NEITHER: "#56B4E9",  # sky blue: nothing lost, nothing duplicated
-            _DUP: "#E69F00",  # orange: duplicates
-            _LOST: "#D55E00",  # vermillion: loss
-            _BOTH: "#CC79A7",  # reddish purple: both
-            _NA: "#EEEEEE"}  # light grey: this fault has no place in this configuration
+_COLOURS = {_NEITHER: C["sky"],  # sky blue: nothing lost, nothing duplicated
+            _DUP: C["orange"],  # orange: duplicates
+            _LOST: C["vermillion"],  # vermillion: loss
+            _BOTH: C["purple"],  # reddish purple: both
+            _NA: LIGHT}  # light grey: this fault has no place in this configuration
 # Never colour alone: the cells also say ✗/✓ in words, and each state has its own legend shape
 # (the ledger's: plain for fine, x for loss, dot for duplicates).
 _SYMBOLS = {_NEITHER: "square", _DUP: "square-dot", _LOST: "square-x", _BOTH: "square-cross",
             _NA: "square-open"}
 _STATE_WORDS = {_NEITHER: "no loss, no duplicates", _DUP: "duplicates",
                 _LOST: "loss", _BOTH: "loss and duplicates", _NA: "no such place"}
-CRASH_POINTS = ("after_poll", "before_processing", "after_processing", "before_commit",
-                "after_commit")
-_KIND_OF_TYPE = {"consumer_crash": "crash", "lose_response": "lost_ack",
-                 "lose_request": "lost_request", "producer_restart": "producer_restart"}
-KIND_LABELS = {"crash": "consumer crash", "lost_ack": "lost ack",
-               "lost_request": "lost request", "producer_restart": "producer restart"}
+# The fault kinds a sweep places, in the model's words (model/faults.py FAULT_KINDS): the
+# sweep's short name (the kind's alias) and its label.
+_SWEPT = ("consumer_crash", "lose_response", "lose_request", "producer_restart")
+_KIND_OF_TYPE = {t: FAULT_KINDS[t].alias for t in _SWEPT}
+KIND_LABELS = {FAULT_KINDS[t].alias: FAULT_KINDS[t].label for t in _SWEPT}
 _PROMISE_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates",
                   "exactly_once": "no loss, no duplicates",
                   "no_log_duplicates": "no duplicates in the log"}
@@ -94,14 +95,14 @@ def _heatmap(z, text, hover, x, y) -> go.Heatmap:
     return go.Heatmap(z=z, x=x, y=y, text=text, texttemplate="%{text}", hovertext=hover,
                       hoverinfo="text", colorscale=_colorscale(), zmin=0,
                       zmax=len(_COLOURS), showscale=False, xgap=3, ygap=3,
-                      textfont={"size": 12, "color": "#000000"})
+                      textfont={"size": 12, "color": C["black"]})
 
 
 def _legend_traces() -> list[go.Scatter]:
     """Legend entries for the cell colours (the heatmap itself has no legend)."""
     return [go.Scatter(x=[None], y=[None], mode="markers", name=_STATE_WORDS[s],
                        marker={"size": 12, "symbol": _SYMBOLS[s], "color": _COLOURS[s],
-                               "line": {"color": "#000000", "width": 1}},
+                               "line": {"color": C["black"], "width": 1}},
                        hoverinfo="skip") for s in (_NEITHER, _DUP, _LOST, _BOTH)]
 
 
@@ -133,7 +134,7 @@ def _layout(title: str, caption: str, height: int, width: int, left: int,
               "annotations": [{"text": _wrap(caption, chars), "xref": "paper",
                                "yref": "paper", "x": 0, "y": 1.0, "xanchor": "left",
                                "yanchor": "bottom", "yshift": top - 78, "align": "left",
-                               "showarrow": False, "font": {"size": 11, "color": "#444444"},
+                               "showarrow": False, "font": {"size": 11, "color": CAPTION},
                                "name": "caption"}]}
     layout["annotations"][0]["xshift"] = -left + 12
     return layout
@@ -192,22 +193,24 @@ def guarantee_map(sweeps: Mapping[str, Any], title: str | None = None) -> go.Fig
     return fig
 
 
-def semantics_matrix(sweeps: Mapping[str, Any] | None = None,
+def semantics_matrix(sweeps: Mapping[str, Any] | None,
                      promises: Mapping[str, str | None] | None = None,
                      kinds: tuple[str, ...] = ("crash", "lost_ack", "producer_restart"),
                      title: str | None = None) -> go.Figure:
     """Delivery semantics × fault type: does each guarantee survive each kind of single
     fault? ✓ = no placement of that fault lost (or duplicated) a message; ✗ k/n = k of the
-    n placements did. ``sweeps`` maps a semantics label to a SweepResult (default: the five
-    of ``kafkalab.sweep.semantics_sweeps()``, computed here, ~0.2 s); ``promises`` maps the
-    label to the property the semantics promises (``no_loss``, ``no_duplicates``,
-    ``exactly_once`` or None), shown under the row label."""
-    if sweeps is None or promises is None:
-        from ..sweep import SEMANTICS, semantics_sweeps
-        if sweeps is None:
-            sweeps = semantics_sweeps()
-        if promises is None:
-            promises = {label: promise for label, (_, promise) in SEMANTICS.items()}
+    n placements did. ``sweeps`` maps a semantics label to a SweepResult, e.g. the five of
+    ``kafkalab.sweep.semantics_sweeps()`` (this figure never runs them itself); ``promises``
+    maps the label to the property the semantics promises (``no_loss``, ``no_duplicates``,
+    ``exactly_once`` or None), shown under the row label (default: ``kafkalab.sweep.SEMANTICS``'s
+    promises)."""
+    if sweeps is None:
+        raise TypeError("kafkalab: semantics_matrix(sweeps) draws sweeps it is given and never "
+                        "runs the model: pass kafkalab.sweep.semantics_sweeps() (about 0.2 s)")
+    if promises is None:
+        from ..sweep.cli import SEMANTICS  # the table only: label -> (preset, promise)
+
+        promises = {label: promise for label, (_, promise) in SEMANTICS.items()}
     if not sweeps:
         raise ValueError("semantics_matrix needs at least one sweep")
     labels = list(sweeps)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..palette import MUTED, PALE
 from ._common import (
     FULL_EXPLAIN_LIMIT,
     C,
@@ -26,7 +27,7 @@ CATEGORIES = (
     ("once", "processed once", C["green"], "square", "white"),
     ("lost", "LOST: never processed", C["vermillion"], "square-x", "white"),
     ("duplicate", "×n: processed more than once", C["orange"], "square-dot", "black"),
-    ("pending", "not processed (yet)", "#DDDDDD", "square-open", "black"),
+    ("pending", "not processed (yet)", PALE, "square-open", "black"),
 )
 COPIES_TRACE = "2+ copies in the log"
 
@@ -58,7 +59,7 @@ def ledger_state(result, step: int | None = None) -> list[tuple[str, int, int]]:
     else:
         processed = [0] * n
         copies = [0] * n
-        sink = "reader" if result.config.get("pipeline") else "consumer"
+        sink = result.sink_role
         observed = result.observed_topic
         for e in result.events[: step + 1]:
             if e.kind == "process" and not e.data.get("transform") and e.actor.startswith(sink):
@@ -127,7 +128,7 @@ def ledger_spec(result, step: int | None = None, hover: str = "auto",
             "hoverinfo": "text", "textposition": "middle center",
             "textfont": {"color": text_color, "size": 10 if show_ids else 9},
             "marker": {"symbol": symbol, "size": size, "color": color,
-                       "line": {"color": "#555555", "width": 1}},
+                       "line": {"color": MUTED, "width": 1}},
         })
     multi = [m for m in range(n) if state[m][2] > 1]
     data.append({

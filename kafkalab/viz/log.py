@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from ..palette import CELL, DARK
 from ._common import C, base_layout, clamp_step, figure, sink_group, wrap
 
 CATEGORIES = (
@@ -204,7 +205,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                      "textfont": {"size": (7 if key == "marker" else 9) if small else 8,
                                   "color": "black" if key in ("open", "duplicate") else "white"},
                      "marker": {"symbol": symbol, "size": size, "color": color,
-                                "line": {"color": "#333333", "width": 1}},
+                                "line": {"color": DARK, "width": 1}},
                      "xaxis": "x", "yaxis": "y"})
     snap = result.snapshots[step] if result.snapshots else {"logs": {}, "committed": {}}
     group = sink_group(result)
@@ -256,7 +257,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                      "header": {"values": ["producer", "PID", "epoch", "topic<br>partition",
                                            "last<br>seq", "last<br>offset",
                                            "duplicate<br>batches<br>dropped"],
-                                "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
+                                "fill": {"color": CELL}, "font": {"size": 10},
                                 "height": 46},
                      "cells": {"values": [
                          [r["producer"] for r in rows], [r["pid"] for r in rows],
@@ -272,7 +273,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
         data.append({"type": "table", "name": "producer state",
                      "domain": {"x": [TABLE_X0, 1.0], "y": [0.0, 1.0]}, "columnwidth": [1.0],
                      "header": {"values": ["producer state<br>(PID, epoch, last sequence)"],
-                                "fill": {"color": "#E8E8E8"}, "font": {"size": 10},
+                                "fill": {"color": CELL}, "font": {"size": 10},
                                 "height": 36, "align": "left"},
                      "cells": {"values": [[reason]], "font": {"size": 11},
                                "height": 16 * (reason.count("<br>") + 1) + 10, "align": "left"}})

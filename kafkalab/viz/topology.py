@@ -11,6 +11,7 @@ from __future__ import annotations
 import networkx as nx
 import plotly.graph_objects as go
 
+from ..palette import DARK, IDLE, PALE, UNASSIGNED
 from ._common import C, base_layout, clamp_step, figure, sink_prefix, wrap
 
 NODE_STYLES = (
@@ -20,15 +21,15 @@ NODE_STYLES = (
     ("sink", "sink (the application's database)", C["green"], "hexagon"),
     ("down", "crashed ✗", C["vermillion"], "x"),
     ("closed", "stopped (closed or replaced)", C["grey"], "circle-open-dot"),
-    ("waiting", "not started yet", "#DDDDDD", "circle-open"),
+    ("waiting", "not started yet", PALE, "circle-open"),
     ("zombie", "zombie (old producer instance)", C["black"], "circle-x-open"),
 )
 EDGE_STYLES = (
-    ("idle", "data path", "#BBBBBB", "solid", 1.5),
+    ("idle", "data path", IDLE, "solid", 1.5),
     ("busy", "requests in flight", C["orange"], "solid", 4),
     ("lost", "lost acknowledgement / request", C["vermillion"], "dash", 4),
     ("crashed", "path to a crashed member", C["vermillion"], "dot", 1.5),
-    ("unassigned", "partition not assigned to this member now", "#E0E0E0", "dot", 1),
+    ("unassigned", "partition not assigned to this member now", UNASSIGNED, "dot", 1),
 )
 
 
@@ -190,7 +191,7 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                      "hoverinfo": "skip", "line": {"color": color, "dash": dash, "width": width}})
     data.append({"type": "scatter", "mode": "text", "name": "edge labels", "x": labels_x,
                  "y": labels_y, "text": labels_t, "hoverinfo": "skip", "showlegend": False,
-                 "textfont": {"size": 12, "color": C["vermillion"] if lost_edge else "#333333"}})
+                 "textfont": {"size": 12, "color": C["vermillion"] if lost_edge else DARK}})
     for key, name, color, symbol in NODE_STYLES:
         nodes = [n for n in g.nodes if node_state[n] == key]
         texts = [n + (" ✗" if key == "down" else "") for n in nodes]
@@ -199,7 +200,7 @@ def topology_spec(result, step: int | None = None, g: nx.DiGraph | None = None,
                      "text": texts, "textposition": "bottom center",
                      "hovertext": [wrap(node_text[n]) for n in nodes], "hoverinfo": "text",
                      "marker": {"symbol": symbol, "size": 26, "color": color,
-                                "line": {"color": "#333333", "width": 1.5}}})
+                                "line": {"color": DARK, "width": 1.5}}})
     active = event.actor if event is not None else None
     data.append({"type": "scatter", "mode": "markers", "name": "acting now",
                  "x": [pos[active][0]] if active in pos else [],

@@ -15,6 +15,7 @@ import html
 import ipywidgets as widgets
 
 from ..model.config import PROPERTIES
+from ..palette import MUTED, WARNING
 from . import settings
 from .number_box import FloatBox, IntBox
 
@@ -63,7 +64,7 @@ def make_notes() -> dict[str, widgets.HTML]:
 def note_html(text: str) -> str:
     if not text:
         return ""
-    return (f"<div style='font-size:12px;line-height:1.3;color:#8a5a00;"
+    return (f"<div style='font-size:12px;line-height:1.3;color:{WARNING};"
             f"margin:0 0 4px 20px'>⚠ {html.escape(text)}</div>")
 
 
@@ -84,7 +85,7 @@ def settings_panel(controls: dict[str, widgets.Widget],
     for title, names in settings.CONTROL_GROUPS.items():
         box = group(names)
         if title == "Faults":
-            box = widgets.VBox([widgets.HTML("<span style='font-size:12px;color:#555'>a "
+            box = widgets.VBox([widgets.HTML(f"<span style='font-size:12px;color:{MUTED}'>a "
                                              "message id, or −1 for none</span>"), box])
         children.append(box)
     panel = widgets.Accordion(children=children, titles=tuple(settings.CONTROL_GROUPS),

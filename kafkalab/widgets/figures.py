@@ -16,7 +16,8 @@ from typing import Any
 import plotly.graph_objects as go
 
 from ..model.faults import describe as describe_fault
-from ..viz._common import C, sink_prefix, wrap
+from ..palette import ALERT_BACKGROUND, BLUE, CAPTION, MUTED, VERMILLION, C
+from ..viz import wrap
 from ..viz.ledger import CATEGORIES as LEDGER_CATEGORIES
 from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
 from ..viz.log import log_spec
@@ -219,10 +220,10 @@ def step_html(result, step: int, around: int = 2) -> str:
              f"<code>{html.escape(event.kind)}</code> by {html.escape(event.actor)}",
              f"<div style='font-size:15px;margin:4px 0'>{html.escape(event.text)}</div>"]
     if snap:
-        prefix = sink_prefix(result)
+        prefix = result.sink_role
         alive = [f"{m} {'alive' if s['alive'] else 'down'}" for m, s in snap["members"].items()
                  if m.startswith(prefix)]
-        lines.append(f"<span style='color:#555'>so far: {snap.get('processed', 0)} processed, "
+        lines.append(f"<span style='color:{MUTED}'>so far: {snap.get('processed', 0)} processed, "
                      f"{snap.get('acked', 0)} acknowledged"
                      + (f"; {', '.join(alive)}" if alive else "") + "</span>")
     nearby = []
@@ -231,7 +232,7 @@ def step_html(result, step: int, around: int = 2) -> str:
             continue
         e = events[i]
         mark = "before" if i < step else "next"
-        nearby.append(f"<li style='color:#666'>{mark} · step {i}, t={e.t:g} ms: "
+        nearby.append(f"<li style='color:{MUTED}'>{mark} · step {i}, t={e.t:g} ms: "
                       f"{html.escape(e.text)}</li>")
     if nearby:
         lines.append("<ul style='margin:2px 0 0 0'>" + "".join(nearby) + "</ul>")
@@ -261,21 +262,21 @@ def counters_html(o: dict) -> str:
 def error_html(message: str | None) -> str:
     if not message:
         return ""
-    return ("<div style='border:2px solid #D55E00;background:#FFF3EC;padding:6px 10px;"
-            "border-radius:4px'><b>⚠ Not run:</b> " + html.escape(message) +
+    return (f"<div style='border:2px solid {VERMILLION};background:{ALERT_BACKGROUND};"
+            "padding:6px 10px;border-radius:4px'><b>⚠ Not run:</b> " + html.escape(message) +
             "<br><i>The last good run is still shown.</i></div>")
 
 
 def text_html(value: str) -> str:
-    return ("<div style='border-left:4px solid #0072B2;padding:4px 10px;max-width:1100px'>"
+    return (f"<div style='border-left:4px solid {BLUE};padding:4px 10px;max-width:1100px'>"
             + value + "</div>")
 
 
 def story_html(preset) -> str:
     """One line until opened: the figures stay on a laptop screen beside the controls."""
     return (f"<details style='font-size:13px;line-height:1.35'><summary>"
-            f"<b>{html.escape(preset.title)}</b> <span style='color:#555'>"
-            f"(the story: click)</span></summary><span style='color:#444'>"
+            f"<b>{html.escape(preset.title)}</b> <span style='color:{MUTED}'>"
+            f"(the story: click)</span></summary><span style='color:{CAPTION}'>"
             f"{html.escape(preset.story)}</span></details>")
 
 

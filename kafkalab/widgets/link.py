@@ -26,6 +26,7 @@ import traitlets
 from .. import links, scenario_files
 from ..model import ConfigError
 from ..model.faults import normalise
+from ..palette import MUTED
 from . import settings
 
 try:
@@ -71,7 +72,7 @@ function render({ model, el }) {
   box.className = "kafkalab-link-text";
   box.style.cssText = "flex:1 1 auto;margin-left:6px;font-size:12px;min-width:120px";
   const note = document.createElement("span");
-  note.style.cssText = "margin-left:6px;font-size:12px;color:#555";
+  note.style.cssText = "margin-left:6px;font-size:12px;color:__MUTED__";
   const row = document.createElement("div");
   row.style.cssText = "display:flex;align-items:center;width:100%";
   row.append(button, box, note);
@@ -103,7 +104,7 @@ function render({ model, el }) {
   }
 }
 export default { render };
-"""
+""".replace("__MUTED__", MUTED)  # the palette's colour for a side note
 
 if anywidget is not None:
     class LinkBox(anywidget.AnyWidget):

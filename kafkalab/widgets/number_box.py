@@ -15,6 +15,8 @@ import re
 import anywidget
 import traitlets
 
+from ..palette import ALERT_BACKGROUND, BORDER, FOCUS, VERMILLION
+
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
 
 _ESM = """
@@ -60,21 +62,23 @@ function render({ model, el }) {
 export default { render };
 """
 
-_CSS = """
-.kafkalab-number { align-items: center; }
-.kafkalab-number input.widget-input {
+_CSS = f"""
+.kafkalab-number {{ align-items: center; }}
+.kafkalab-number input.widget-input {{
   flex: 1 1 auto; min-width: 0; height: var(--jp-widgets-inline-height, 28px);
   box-sizing: border-box; padding: 0 6px; font-size: var(--jp-widgets-font-size, 13px);
   color: var(--jp-widgets-input-color, black);
   background: var(--jp-widgets-input-background-color, white);
   border: var(--jp-widgets-input-border-width, 1px) solid
-    var(--jp-widgets-input-border-color, #9e9e9e);
-}
-.kafkalab-number input.widget-input:focus {
-  border-color: var(--jp-widgets-input-focus-border-color, #64b5f6); outline: none;
-}
+    var(--jp-widgets-input-border-color, {BORDER});
+}}
+.kafkalab-number input.widget-input:focus {{
+  border-color: var(--jp-widgets-input-focus-border-color, {FOCUS}); outline: none;
+}}
 .kafkalab-number input.kafkalab-invalid,
-.kafkalab-number input.kafkalab-invalid:focus { border: 2px solid #d55e00; background: #fff4ec; }
+.kafkalab-number input.kafkalab-invalid:focus {{
+  border: 2px solid {VERMILLION}; background: {ALERT_BACKGROUND};
+}}
 """
 
 

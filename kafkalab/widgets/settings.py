@@ -19,8 +19,8 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ..model.config import PROPERTIES
-from ..model.faults import FAULT_KINDS
+from ..model.config import PROPERTIES, Config
+from ..model.faults import FAULT_KINDS, FaultPlan
 
 NONE = -1  # "no fault" in the fault-number boxes
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
@@ -84,6 +84,11 @@ CONTROL_GROUPS: dict[str, tuple[str, ...]] = {
                               "linger.ms", "request.timeout.ms", "delivery.timeout.ms",
                               "retry.backoff.ms", "messages", "partitions", "seed"),
     "Faults": tuple(FAULT_FIELDS),
+    # durability (issue 18); broker faults come from the preset's fault plan
+    "Replication": ("brokers", "replication.factor", "min.insync.replicas",
+                    "replica.lag.time.max.ms", "unclean.leader.election.enable",
+                    "log.flush.interval.messages", "broker.session.timeout.ms",
+                    "replica.rtt.ms"),
     # kafkalab's own workload timing (simulated ms), which the presets also set
     "Timing (simulated ms)": ("processing.ms", "producer.send.interval.ms", "consumer.start.ms",
                               "network.rtt.ms", "commit.write.ms", "restart.delay.ms",
@@ -117,7 +122,7 @@ def control_help(name: str) -> str:
         return text
     if name in FAULT_FIELDS:
         f = FAULT_FIELDS[name]
-        return f"{FAULT_KINDS[f.fault].label}: {f.help}"
+        return f"{FAULT_KINDS[f.fault].label}: {f.help}" if f.fault else f.help
     return LAB_FIELDS[name].help
 
 
@@ -130,8 +135,8 @@ def control_names() -> tuple[str, ...]:
 
 
 def assemble(values: Values, preset_config: Mapping[str, Any], explicit: set[str],
-             other_faults: list[dict], txn_id: str = TRANSACTIONAL_ID
-             ) -> tuple[dict, list[dict], int]:
+             other_faults: FaultPlan, txn_id: str = TRANSACTIONAL_ID
+             ) -> tuple[Config, FaultPlan, int]:
     """The controls' values → ``(config, faults, seed)`` for ``simulate()``.
 
     ``config`` is the preset's config with every control in ``explicit`` (set by the preset or
@@ -268,10 +273,10 @@ def inert_controls() -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name, _, _ in _RULES))
 
 
-def faults_to_controls(faults: list[dict]) -> tuple[dict, list[dict]]:
+def faults_to_controls(faults: FaultPlan) -> tuple[dict[str, Any], FaultPlan]:
     """Split a preset's fault plan into control values and the faults no control expresses."""
     values: dict[str, Any] = {name: f.default for name, f in FAULT_FIELDS.items()}
-    other: list[dict] = []
+    other: FaultPlan = []
     for f in faults:
         kind = f["type"]
         if kind == "consumer_crash" and f.get("point") == "after_processing" and "message" in f \

@@ -19,7 +19,22 @@ import ipywidgets as widgets
 from .. import model as _model
 from ..model.config import ConfigError
 from ..model.faults import describe as describe_fault
-from ..sweep import _space
+from ..palette import (
+    AGREE,
+    ALERT_BACKGROUND,
+    DARK,
+    DISAGREE,
+    DUPLICATE,
+    GREEN,
+    HEADER,
+    LOST,
+    MUTED,
+    PURPLE,
+    VERMILLION,
+    WARNING,
+    ZERO,
+)
+from ..sweep import plan_label
 from .settings import LabInputError
 
 # A sweep in the Lab should answer in a second or two: the number of runs is capped so that
@@ -172,7 +187,7 @@ class LabTools:
                 name, why = None, missing
         self.real_button.disabled = name is None
         self.real_button.tooltip = why
-        colour = "#555" if name else "#8a5a00"
+        colour = MUTED if name else WARNING
         self.real_note.value = f"<span style='color:{colour}'>{html.escape(why)}</span>"
 
     def run_real(self) -> dict | None:
@@ -186,18 +201,17 @@ class LabTools:
         name, why = real_target(self._preset.name)
         missing = real_client_missing() if name is not None else None
         if name is None or missing:
-            self.real_output.value = message_html(missing or why, "#8a5a00")
+            self.real_output.value = message_html(missing or why, WARNING)
             return None
         self.real_button.disabled = True
         self.real_output.value = "<i>running the real client (a few seconds)…</i>"
         try:
             real.require_confluent_kafka()
-            unavailable = crosscheck._unavailable_here(name)
+            unavailable = crosscheck.unavailable_here(name)
             if unavailable:
-                self.real_output.value = message_html(unavailable, "#8a5a00")
+                self.real_output.value = message_html(unavailable, WARNING)
                 return None
-            sim = crosscheck.simulate_workload(name)
-            run = real.run_real(name)
+            row = crosscheck.compare_workload(name, details=True)  # the crosscheck's own path
         except real.RealExtraMissing as exc:
             self.real_output.value = message_html(str(exc))
             return None
@@ -207,18 +221,17 @@ class LabTools:
             return None
         finally:
             self.real_button.disabled = False
-        keys = crosscheck.compared_keys(name)
-        differences = [k for k in keys if sim["outcome"][k] != run["outcome"].get(k)]
-        caveats = list(run.get("not_comparable") or [])
+        caveats = list(row["real_not_comparable"])
+        if row["known_divergence"]:
+            caveats.append(f"a known divergence of the model: {row['known_divergence']}")
         if self._explicit - set(self._preset.config):
             caveats.append("the real run is the registered workload, not your edited settings")
-        report = {"workload": name, "title": real.WORKLOADS[name]["title"],
-                  "simulated": sim["outcome"], "real": run["outcome"],
-                  "agree": not differences, "compared": keys, "differences": differences,
-                  "simulated_ledger": sim["ledger"],
-                  "real_ledger": [{k: e[k] for k in ("id", "acked", "offsets", "delivered",
-                                                     "processed")} for e in run["ledger"]],
-                  "real_elapsed_s": run["elapsed_s"], "caveats": caveats}
+        report = {"workload": name, "title": row["title"], "simulated": row["simulated"],
+                  "real": row["real"], "agree": row["agree"], "compared": row["compared"],
+                  "differences": row["differences"],
+                  "first_difference": row["first_difference"],
+                  "simulated_ledger": row["simulated_ledger"], "real_ledger": row["real_ledger"],
+                  "real_elapsed_s": row["real_elapsed_s"], "caveats": caveats}
         self.real_report = report
         self.real_output.value = real_html(report)
         return report
@@ -250,19 +263,19 @@ def sweep_html(sw, budget: int, counterexamples: dict[str, dict | None],
     for point, g in sw.by_point().items():
         rows.append((f"crash {point.replace('_', ' ')}", g["runs"], g["lost_runs"],
                      g["dup_runs"], g["lost"], g["duplicates"]))
-    head = ("<tr style='background:#f0f0f0'><th style='text-align:left;padding:2px 8px'>"
+    head = (f"<tr style='background:{HEADER}'><th style='text-align:left;padding:2px 8px'>"
             "crash point</th>" + "".join(f"<th style='padding:2px 8px'>{h}</th>" for h in (
                 "runs", "runs that lost", "runs with duplicates", "lost messages",
                 "duplicate messages")) + "</tr>")
     body = []
     for name, runs, lost_runs, dup_runs, lost, dups in rows:
         def cell(value, colour):
-            style = f"color:{colour};font-weight:bold" if value else "color:#2a7"
+            style = f"color:{colour};font-weight:bold" if value else f"color:{ZERO}"
             return f"<td style='text-align:right;padding:2px 8px;{style}'>{value}</td>"
         body.append(f"<tr><td style='padding:2px 8px'>{html.escape(name)}</td>"
                     f"<td style='text-align:right;padding:2px 8px'>{runs}</td>"
-                    + cell(lost_runs, "#D55E00") + cell(dup_runs, "#E69F00")
-                    + cell(lost, "#D55E00") + cell(dups, "#E69F00") + "</tr>")
+                    + cell(lost_runs, LOST) + cell(dup_runs, DUPLICATE)
+                    + cell(lost, LOST) + cell(dups, DUPLICATE) + "</tr>")
     how = "every placement" if sw.exhaustive else (
         f"a random sample of {sw.runs - 1} of the {sw.space.get(1, 0)} placements (the Lab caps "
         f"a sweep at {budget} runs to answer in a second or two; use kafkalab.sweep.sweep() "
@@ -270,7 +283,7 @@ def sweep_html(sw, budget: int, counterexamples: dict[str, dict | None],
     lines = [f"<div class='kafkalab-sweep-summary'><b>Tried every crash point:</b> "
              f"{sw.runs} runs ({how}) in {sw.seconds:.2f} s.</div>"]
     if dropped_faults:
-        lines.append("<div style='color:#555'><i>The sweep replaces the Lab's own fault plan "
+        lines.append(f"<div style='color:{MUTED}'><i>The sweep replaces the Lab's own fault plan "
                      f"({html.escape('; '.join(dropped_faults))}) by one crash per run.</i></div>")
     lines.append("<table class='kafkalab-sweep-table' style='border-collapse:collapse;"
                  "margin:4px 0'>" + head + "".join(body) + "</table>")
@@ -285,16 +298,12 @@ def sweep_html(sw, budget: int, counterexamples: dict[str, dict | None],
         lines.append(f"<div style='margin-top:4px'>✗ <b>{words}</b>: shortest counterexample "
                      f"<code>{html.escape(cx['label'])}</code> (lost {cx['outcome']['lost']}, "
                      f"duplicates {cx['outcome']['duplicates']})<br>"
-                     f"<span style='color:#333'>{story}</span></div>")
+                     f"<span style='color:{DARK}'>{story}</span></div>")
     for err in sw.errors:
-        lines.append(f"<div style='color:#D55E00'>did not finish: {html.escape(err['label'])}: "
+        lines.append(f"<div style='color:{VERMILLION}'>did not finish: {html.escape(err['label'])}: "
                      f"{html.escape(err['error'])}</div>")
-    return "<div style='border-left:4px solid #009E73;padding:4px 10px'>" + "".join(lines) \
+    return f"<div style='border-left:4px solid {GREEN};padding:4px 10px'>" + "".join(lines) \
         + "</div>"
-
-
-def plan_label(plan: list[dict]) -> str:
-    return _space.plan_label(plan)
 
 
 # -- run with a real client ----------------------------------------------------------------
@@ -350,9 +359,9 @@ def real_target(scenario: str) -> tuple[str | None, str]:
 @functools.cache  # importing confluent_kafka once per kernel is enough
 def real_client_missing() -> str | None:
     """Why the real client cannot run in this kernel, or None when it can."""
-    from ..real import _deps
+    from ..real import unavailable_reason
 
-    return _deps.unavailable_reason()
+    return unavailable_reason()
 
 
 def real_html(report: dict[str, Any]) -> str:
@@ -364,14 +373,14 @@ def real_html(report: dict[str, Any]) -> str:
         s = sim[i] if i < len(sim) else {}
         r = rl[i] if i < len(rl) else {}
         differ = s.get("processed") != r.get("processed")
-        style = "background:#FFF3EC" if differ else ""
+        style = f"background:{ALERT_BACKGROUND}" if differ else ""
         rows.append(f"<tr style='{style}'><td style='padding:1px 8px'>{i}</td>"
                     f"<td style='text-align:right;padding:1px 8px'>{s.get('processed', '—')}</td>"
                     f"<td style='text-align:right;padding:1px 8px'>{r.get('processed', '—')}</td>"
                     f"<td style='padding:1px 8px'>{s.get('offsets', '—')}</td>"
                     f"<td style='padding:1px 8px'>{r.get('offsets', '—')}</td></tr>")
     table = ("<table class='kafkalab-real-table' style='border-collapse:collapse;margin:4px 0'>"
-             "<tr style='background:#f0f0f0'><th>message</th><th>processed (simulated)</th>"
+             f"<tr style='background:{HEADER}'><th>message</th><th>processed (simulated)</th>"
              "<th>processed (real)</th><th>offsets (simulated)</th><th>offsets (real)</th></tr>"
              + "".join(rows) + "</table>")
     keys = report["compared"]
@@ -381,17 +390,17 @@ def real_html(report: dict[str, Any]) -> str:
         f"<td style='text-align:right;padding:1px 8px'>{report['real'].get(k)}</td></tr>"
         for k in keys)
     outcome = ("<table style='border-collapse:collapse;margin:4px 0'><tr style='background:"
-               "#f0f0f0'><th>compared</th><th>simulated</th><th>real</th></tr>" + outcome
+               f"{HEADER}'><th>compared</th><th>simulated</th><th>real</th></tr>" + outcome
                + "</table>")
     if report["agree"]:
-        verdict = ("<div class='kafkalab-real-verdict' style='color:#009E73'><b>✓ agree:</b> "
+        verdict = (f"<div class='kafkalab-real-verdict' style='color:{AGREE}'><b>✓ agree:</b> "
                    f"the simulation and the real client agree on {', '.join(keys)}.</div>")
     else:
-        verdict = ("<div class='kafkalab-real-verdict' style='color:#D55E00'><b>✗ disagree</b> "
+        verdict = (f"<div class='kafkalab-real-verdict' style='color:{DISAGREE}'><b>✗ disagree</b> "
                    f"on {html.escape(', '.join(report['differences']))}.</div>")
-    caveats = "".join(f"<div style='color:#555'><i>{html.escape(c)}</i></div>"
+    caveats = "".join(f"<div style='color:{MUTED}'><i>{html.escape(c)}</i></div>"
                       for c in report.get("caveats", []))
-    return ("<div style='border-left:4px solid #CC79A7;padding:4px 10px'>"
+    return (f"<div style='border-left:4px solid {PURPLE};padding:4px 10px'>"
             f"<b>Real client:</b> workload <code>{html.escape(report['workload'])}</code> — "
             f"{html.escape(report['title'])} (real run {report['real_elapsed_s']:.1f} s on "
             "librdkafka's in-process mock cluster, 127.0.0.1)" + verdict + caveats
@@ -399,6 +408,6 @@ def real_html(report: dict[str, Any]) -> str:
             + "</div></div>")
 
 
-def message_html(text: str, colour: str = "#D55E00") -> str:
+def message_html(text: str, colour: str = VERMILLION) -> str:
     return (f"<div style='border-left:4px solid {colour};padding:4px 10px'>"
             f"{html.escape(text)}</div>")

@@ -36,7 +36,8 @@ TOLERANCE_PX = 2.0  # overlaps thinner than this (anti-aliasing, touching boxes)
 CELLS = ["#md\n# Every figure type", (
     "from kafkalab import scenarios\n"
     "from kafkalab.viz import (animate, broker_log, commit_cost_chart, comparison, "
-    "message_ledger, offsets_timeline, run_commit_strategies, show, topology)\n"
+    "message_ledger, offsets_timeline, show, topology)\n"
+    "from kafkalab.scenarios import run_commit_strategies\n"
     "r = scenarios.run('at-most-once-auto-commit')\n"
     "r_manual = scenarios.run('at-least-once-manual-commit')\n"
     "r_idem = scenarios.run('idempotent-producer-lost-ack')")]

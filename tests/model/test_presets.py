@@ -35,3 +35,27 @@ def test_unknown_scenario_and_variant_are_clear():
         scenarios.get("commit-costs")
     with pytest.raises(Exception, match="has no variant"):
         scenarios.get("commit-cost/nope")
+
+
+# -- durability (issue 18): the six presets by their exact names, and what each must show ------
+DURABILITY = ("acks-0-fire-and-forget", "acks-1-leader-failover", "acks-all-min-isr",
+              "acks-all-isr-shrunk", "unclean-leader-election", "not-enough-replicas")
+
+
+def test_the_durability_presets_show_what_acks_buy():
+    """Fact sheet F's table: acks=1 loses acknowledged records the new leader lacks; acks=all
+    with min.insync.replicas=2 loses nothing under the same failure; acks=0 never knows."""
+    assert set(DURABILITY) <= set(scenarios.PRESETS)
+    o = {name: scenarios.run(name).outcome for name in DURABILITY}
+    assert o["acks-0-fire-and-forget"]["lost"] > 0
+    assert o["acks-0-fire-and-forget"]["lost_after_ack"] == 0  # nothing was acknowledged
+    assert o["acks-1-leader-failover"]["lost_after_ack"] > 0
+    assert o["acks-all-min-isr"]["lost_after_ack"] == o["acks-all-min-isr"]["lost"] == 0
+    # the same crash in both: the records acks=1 lost were cut in the acks=all run too, but
+    # never acknowledged, so the idempotent producer wrote them again
+    assert o["acks-all-min-isr"]["truncated"] >= o["acks-1-leader-failover"]["lost_after_ack"]
+    assert o["acks-all-isr-shrunk"]["lost_after_ack"] > 0
+    assert scenarios.run("acks-all-isr-shrunk/min-isr-2").outcome["lost_after_ack"] == 0
+    assert o["unclean-leader-election"]["lost_after_ack"] > 0
+    assert scenarios.run("unclean-leader-election/clean-only").outcome["lost"] == 0
+    assert o["not-enough-replicas"]["lost"] == 0 and o["not-enough-replicas"]["acked"] == 60

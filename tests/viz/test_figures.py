@@ -18,7 +18,6 @@ from kafkalab.viz import (
     comparison,
     message_ledger,
     offsets_timeline,
-    run_commit_strategies,
     topology,
 )
 from kafkalab.viz._common import sample_steps
@@ -74,7 +73,7 @@ def test_comparison_and_commit_cost_are_labelled():
     assert "2 lost" in caption(fig) and "8 duplicated" in caption(fig)
     bars = [t for t in fig.data if t.type == "bar"]
     assert {t.y[0] for t in bars if t.name == "lost"} == {2, 0}
-    runs = run_commit_strategies(messages=300)
+    runs = scenarios.run_commit_strategies(messages=300)
     chart = commit_cost_chart(runs)
     assert list(chart.data[0].x) == ["auto", "async-per-batch", "per-batch", "per-record"]
     rates = dict(zip(chart.data[0].x, chart.data[0].y, strict=True))
@@ -323,7 +322,7 @@ def test_no_numpy_after_building_every_figure():
         "r = scenarios.run('read-committed-vs-uncommitted')\n"
         "for f in (offsets_timeline(r), message_ledger(r), broker_log(r, 20), topology(r, 20),\n"
         "          comparison({'a': r, 'b': r}), animate(r, 'timeline'), animate(r, 'log'),\n"
-        "          animate(r, 'ledger'), commit_cost_chart(run_commit_strategies(messages=50))):\n"
+        "          animate(r, 'ledger'), commit_cost_chart(scenarios.run_commit_strategies(messages=50))):\n"
         "    f.to_plotly_json()\n"
         "html_report(r, plotlyjs='cdn')\n"
         "from kafkalab import Lab\n"

@@ -186,8 +186,12 @@ def test_real_run_never_contacts_a_non_loopback_address(lab, monkeypatch):
 
 @pytest.mark.skipif(not real.available(), reason="the real extra (confluent-kafka) is missing")
 def test_real_run_beside_the_simulation(lab, monkeypatch):
+    from kafkalab import crosscheck  # imported before the patch: the comparison's own run
+    # is not the Lab's (run alone, the test used to count it)
+
     calls = []
     original = kafkalab.model.simulate
+    assert crosscheck.simulate is original
     monkeypatch.setattr(kafkalab.model, "simulate",
                         lambda *a, **k: calls.append(a) or original(*a, **k))
     before = lab.result
@@ -200,3 +204,25 @@ def test_real_run_beside_the_simulation(lab, monkeypatch):
     text = lab.real_output.value
     assert "kafkalab-real-table" in text and "✓ agree" in text and "processed (real)" in text
     assert lab.result is before and not calls  # the Lab's own run is untouched
+
+
+def test_the_real_button_is_the_crosscheck_comparison(lab, monkeypatch):
+    """One comparison for crosscheck() and the Lab (issue 15 item 4): the button shows what
+    kafkalab.crosscheck.compare_workload found, verdict and all."""
+    from kafkalab import crosscheck
+
+    if not real.available():
+        pytest.skip("the real extra (confluent-kafka) is not installed")
+    calls = []
+    sim = crosscheck.simulate_workload("auto-commit-librdkafka-loses")
+    row = {"title": "t", "simulated": sim["outcome"], "real": {**sim["outcome"], "lost": 0},
+           "agree": False, "compared": ["lost"], "differences": ["lost", "messages"],
+           "first_difference": None, "known_divergence": None,
+           "simulated_ledger": sim["ledger"], "real_ledger": sim["ledger"],
+           "real_elapsed_s": 0.5, "real_not_comparable": []}
+    monkeypatch.setattr(crosscheck, "compare_workload",
+                        lambda name, details=False: calls.append((name, details)) or row)
+    report = lab.run_real()
+    assert calls == [("auto-commit-librdkafka-loses", True)]
+    assert not report["agree"] and report["differences"] == ["lost", "messages"]
+    assert "✗ disagree" in lab.real_output.value and "lost, messages" in lab.real_output.value
