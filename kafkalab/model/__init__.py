@@ -22,6 +22,7 @@ def simulate(config: Config | None = None, faults: FaultPlan | Fault | None = No
     with gc_paused():
         sim = Simulation(effective, plan, seed, snapshots=snapshots)
         sim.run()
+    sim.trace.finish()  # the result keeps the trace, not the simulation behind its callbacks
     live = {"delivered": sim.counters["delivered"], "processed": sim.sink.total,
             "acked": len(sim.source.acked), "transformed": sim.counters["transformed"],
             "crash_points": {c.name: {p: c.point_counts.get(p, 0) for p in LOOP_POINTS}
