@@ -146,7 +146,8 @@ def test_the_solution_passes(path, task):
 
 
 @pytest.mark.parametrize("path, task, wrong", CASES,
-                         ids=[f"{p.name.split('_')[0]}-{t['name']}-{re.sub(r'[^a-z0-9]+', '_', w.name.lower())[:40]}"
+                         ids=[f"{p.name.split('_')[0]}-{t['name']}-"
+                              f"{re.sub(r'[^a-z0-9]+', '_', w.name.lower())[:40]}"
                               for p, t, w in CASES])
 def test_the_wrong_answer_fails_and_says_why(path, task, wrong):
     results = run_checks(task, wrong.answer)
