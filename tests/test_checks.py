@@ -381,3 +381,35 @@ def test_a_wrong_signature_is_reported_at_the_learners_line():
 
     _failed(check_idempotent_sink(apply), "KeyError",
             f"line {apply.__code__.co_firstlineno + 1} of your code")
+
+
+# -- durability (issue 18; /work/shared/reference/kafka-semantics.md §F) -------------------------
+def test_durability_check_follows_the_fact_sheet():
+    """§F: acks=1 loses acknowledged writes with a clean election; acks=all covers only the
+    current ISR (ISR = {leader}, then its unflushed log is gone); min.insync.replicas gates only
+    acks=all; RF=3, min.insync.replicas=2, acks=all is the advice and loses nothing."""
+    from kafkalab.checks import check_durability
+
+    _failed(check_durability({"acks": "1"}), "lost after it was acknowledged", "acks=1")
+    _failed(check_durability({"acks": "1", "min.insync.replicas": 2}),
+            "lost after it was acknowledged")
+    _failed(check_durability({"acks": "all"}), "lost after it was acknowledged",
+            "loses its machine")
+    _failed(check_durability({"acks": "0"}), "never acknowledged")
+    ok = check_durability({"acks": "all", "min.insync.replicas": 2})
+    assert ok.passed and ok.runs == 25, repr(ok)
+    assert not check_durability(...).done
+
+
+def test_acknowledged_but_lost_check():
+    from kafkalab.checks import check_acknowledged_but_lost
+
+    def right(run):
+        return run.ledger.lost_after_ack()
+
+    assert check_acknowledged_but_lost(right).passed
+    _failed(check_acknowledged_but_lost(lambda run: run.ledger.lost()), "never acknowledged")
+    _failed(check_acknowledged_but_lost(lambda run: 1 / 0), "ZeroDivisionError")
+    _failed(check_acknowledged_but_lost(lambda run: "abc"), "message ids")
+    _failed(check_acknowledged_but_lost(lambda: []), "must take 1 arguments")
+    assert not check_acknowledged_but_lost(...).done

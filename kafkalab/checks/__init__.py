@@ -15,6 +15,7 @@ from .configs import (
     check_no_loss,
     check_producer_restart,
 )
+from .durability import NO_FSYNC_PER_WRITE, check_acknowledged_but_lost, check_durability
 from .loop import Record, check_consumer_loop
 from .misconceptions import Wrong
 from .result import CheckResult
@@ -24,6 +25,7 @@ from .sink import check_idempotent_sink, deposit
 __all__ = [
     "AS_MANY_AS_IDEMPOTENCE_ALLOWS",
     "CRASH_POINTS",
+    "NO_FSYNC_PER_WRITE",
     "SET_EXPLICITLY",
     "CheckResult",
     "Record",
@@ -31,8 +33,10 @@ __all__ = [
     "Wrong",
     "at_least",
     "at_most",
+    "check_acknowledged_but_lost",
     "check_challenge",
     "check_consumer_loop",
+    "check_durability",
     "check_exactly_once",
     "check_fast_and_safe",
     "check_idempotent_producer",
