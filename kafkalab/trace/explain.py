@@ -44,8 +44,11 @@ def explain(ledger: Ledger, message_id: int) -> str:
                      f"{c.offset} ({_t(c.t)}), and no copy of it is there any more.")
     elif rec.attempts or rec.transformed:
         lines.append(f"It never reached the {ledger.observed_topic} log.")
-    if rec.acked:
+    if rec.acked and rec.confirmed:
         lines.append("The producer application got an acknowledgement.")
+    elif rec.acked:  # acks=0: the send callback fires once the request is on the wire
+        lines.append("The producer's send callback reported success without an offset "
+                     "(acks=0: the broker sends no acknowledgement).")
     elif rec.gave_up:
         lines.append("The producer gave up on it and the application was told (send callback "
                      "error).")
