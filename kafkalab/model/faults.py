@@ -45,6 +45,12 @@ type                              selector and options
                                   application waits this long before processing the
                                   record (a call out, a GC pause): time passes, timers
                                   fire, a crash in it leaves the record unprocessed.
+``member_join``                   ``at_ms``: a new member of the consumer group starts then
+                                  (scale out); the k-th join is member ``consumers`` + k - 1.
+``member_leave``                  ``member``, ``at_ms``: that member closes cleanly at its
+                                  next poll after ``at_ms`` (scale in) and does not return.
+``member_restart``                ``member``, ``at_ms``: a graceful restart (a rolling
+                                  deploy): it closes, comes back after ``restart.delay.ms``.
 ``random``                        probabilities drawn from the run's seeded RNG:
                                   ``lose_response``, ``lose_request`` (per produce attempt),
                                   ``consumer_crash`` (per processed record).
@@ -98,6 +104,9 @@ FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
     FaultKind("abort_transaction", "aborted transaction"),
     FaultKind("leave_transaction_open", "transaction left open"),
     FaultKind("pause", "pause"),
+    FaultKind("member_join", "member joins"),
+    FaultKind("member_leave", "member leaves"),
+    FaultKind("member_restart", "member restarts"),
     FaultKind("random", "random faults"),
 )}
 # other spellings of a fault type (the sweep's short names, the Lab's old control names)
@@ -133,6 +142,9 @@ _SPEC: dict[str, dict[str, tuple[str, bool]]] = {
     "abort_transaction": {"transaction": ("int", True), "resend": ("bool", False)},
     "leave_transaction_open": {"transaction": ("int", True), "for_ms": ("float", False)},
     "pause": {"message": ("int", True), "ms": ("float", True), "times": ("int", False)},
+    "member_join": {"at_ms": ("float", True)},
+    "member_leave": {"member": ("int", True), "at_ms": ("float", True)},
+    "member_restart": {"member": ("int", True), "at_ms": ("float", True)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
                "consumer_crash": ("prob", False)},
 }
@@ -246,7 +258,8 @@ def check_against(faults: FaultPlan, config: Config) -> None:
     """What only the run's config can tell: a message, a member or a time that does not
     exist in this run would silently never fire, so it is refused (one line, naming the
     entry)."""
-    n, members = config["messages"], config["consumers"]
+    n = config["messages"]
+    members = config["consumers"] + sum(1 for f in faults if f["type"] == "member_join")
     limit = config["max.simulated.ms"]
     for i, f in enumerate(faults):
         where = f"fault {i + 1} ({f['type']})"
@@ -256,7 +269,8 @@ def check_against(faults: FaultPlan, config: Config) -> None:
                                  + (f"messages 0–{n - 1}" if n else "no messages"))
         if "member" in f and f["member"] >= members:
             raise FaultError(f"{where}: member {f['member']} does not exist; this run has "
-                             f"consumers 0–{members - 1} (consumers={members})")
+                             f"consumers 0–{members - 1} (consumers={config['consumers']} and "
+                             "one per member_join)")
         if "at_ms" in f and f["at_ms"] > limit:
             raise FaultError(f"{where}: at_ms {f['at_ms']:g} is after max.simulated.ms="
                              f"{limit:g}: it would never fire")
@@ -327,6 +341,14 @@ def describe(fault: Fault) -> str:
         times = fault.get("times", 1)
         return (f"the consumer application pauses {fault['ms']:g} ms before processing message "
                 f"{fault['message']}" + ("" if times == 1 else f" ({times} times)"))
+    if kind == "member_join":
+        return f"a new member joins the consumer group at t={fault['at_ms']:g} ms"
+    if kind == "member_leave":
+        return (f"consumer-{fault['member']} leaves the group at t={fault['at_ms']:g} ms "
+                "(closes cleanly, does not return)")
+    if kind == "member_restart":
+        return (f"consumer-{fault['member']} restarts at t={fault['at_ms']:g} ms (closes "
+                "cleanly, comes back after restart.delay.ms)")
     parts = [f"{k.replace('_', ' ')} p={v:g}" for k, v in fault.items() if k != "type"]
     return "random faults: " + ", ".join(parts)
 
