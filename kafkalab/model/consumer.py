@@ -114,12 +114,20 @@ class ConsumerApplication:
         self.crashes = [f for f in mine if f["type"] == "consumer_crash"]
         self.crash_times: list[float] = sorted(f["at_ms"] for f in self.crashes
                                                if f["point"] == "time")
-        self.failures = {f["message"]: f["times"] for f in faults
-                         if f["type"] == "processing_failure"}
-        self.slow: dict[int, list[float]] = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
-                     if f["type"] == "slow_processing"}
-        self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
-                       if f["type"] == "pause"}
+        # A message's processing faults belong to the message, not to a member: "fails once,
+        # a retry works" holds when another member retries it after a rebalance (issue 17).
+        # One table per role, shared by every member of it (and every incarnation).
+        shared = sim.consumer_fault_state.get(role)
+        if shared is None:
+            shared = sim.consumer_fault_state[role] = (
+                {f["message"]: f["times"] for f in faults if f["type"] == "processing_failure"},
+                {f["message"]: [f["extra_ms"], f["times"]] for f in faults
+                 if f["type"] == "slow_processing"},
+                {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
+                 if f["type"] == "pause"})
+        self.failures: dict[int, int] = shared[0]
+        self.slow: dict[int, list[float]] = shared[1]
+        self.pauses: dict[int, list[float]] = shared[2]
         self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
         # member_leave / member_restart aimed at this member: (at_ms, kind), in time order
         self.exits: list[tuple[float, str]] = sorted(

@@ -18,6 +18,7 @@ SyncGroup through callbacks the member passes in.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,7 +145,7 @@ class GroupCoordinator:
     def __init__(self, clock: Callable[[], float] = lambda: 0.0,
                  later: Callable[..., None] | None = None,
                  emit: Callable[..., None] | None = None, rtt: float = 0.0,
-                 initial_delay_ms: float = 0.0) -> None:
+                 initial_delay_ms: float = 0.0, seed: int = 0) -> None:
         self.committed: dict[tuple[str, str, int], int] = {}
         self.groups: dict[str, Group] = {}
         self.clock = clock
@@ -152,6 +153,13 @@ class GroupCoordinator:
         self.emit = emit or (lambda *a, **k: None)
         self.rtt = rtt
         self.initial_delay_ms = initial_delay_ms
+        self.seed = seed
+
+    def _phase(self, member_id: str, heartbeat_ms: float) -> float:
+        """When a new member's heartbeats start: its heartbeat thread runs on its own clock,
+        so members that joined together still hear of a rebalance at different times. Drawn
+        from the run's seed and the member id (deterministic, and no other draw moves)."""
+        return self.clock() + random.Random(f"{self.seed}:{member_id}").uniform(0, heartbeat_ms)
 
     # -- what others read ----------------------------------------------------------------
     def register_group(self, group: str, topic: str, partitions: int,
@@ -226,7 +234,8 @@ class GroupCoordinator:
                 self._fail(old, FENCED_INSTANCE_ID)
                 del g.members[old.id]
                 m = Member(new_id, name, instance, notify, session_ms, rebalance_ms,
-                           heartbeat_ms, now, owned=list(old.assignment),
+                           heartbeat_ms, self._phase(new_id, heartbeat_ms),
+                           owned=list(old.assignment),
                            assignment=list(old.assignment))
                 g.members[new_id] = m
                 for p, owner in list(g.owners.items()):
@@ -262,7 +271,7 @@ class GroupCoordinator:
         m = g.members.get(member_id)  # type: ignore[arg-type]
         if m is None:
             m = Member(member_id, name, instance, notify, session_ms, rebalance_ms,
-                       heartbeat_ms, now)
+                       heartbeat_ms, self._phase(member_id, heartbeat_ms))
             g.members[member_id] = m
             reason = f"{name} joins the group"
         else:
@@ -314,7 +323,7 @@ class GroupCoordinator:
         m.alive = False
         now = self.clock()
         last = m.since + int((now - m.since) // m.heartbeat_ms) * m.heartbeat_ms \
-            if m.heartbeat_ms > 0 else now
+            if m.heartbeat_ms > 0 and now >= m.since else now
         self.later(max(last + m.session_ms - now, 0), self._expire, group, m)
 
     # -- the protocol's steps ---------------------------------------------------------------
@@ -384,7 +393,8 @@ class GroupCoordinator:
     def _tell_at_heartbeat(self, g: Group, m: Member, rnd: int) -> None:
         now = self.clock()
         hb = m.heartbeat_ms
-        next_hb = now if hb <= 0 else m.since + (int((now - m.since) // hb) + 1) * hb
+        next_hb = now if hb <= 0 else (m.since if now < m.since else
+                                       m.since + (int((now - m.since) // hb) + 1) * hb)
 
         def heartbeat_response() -> None:
             if g.round == rnd and g.state == "PreparingRebalance" and \

@@ -82,7 +82,8 @@ class Simulation:
             self.broker.log_class = ReplicatedLog
         self.groups = GroupCoordinator(
             clock=lambda: self.env.now, later=self.later, emit=self.trace.emit,
-            rtt=self.net.rtt, initial_delay_ms=c["group.initial.rebalance.delay.ms"])
+            rtt=self.net.rtt, initial_delay_ms=c["group.initial.rebalance.delay.ms"],
+            seed=seed)
         self.txn_coordinator = TransactionCoordinator(self.broker, self.groups)
         self.pipeline = c["pipeline"]
         self.source_txn = bool(c["transactional.id"]) and not self.pipeline
@@ -102,6 +103,8 @@ class Simulation:
         self.broker.create_topic(INPUT_TOPIC, P)
         self.source = ProducerApplication(self, INPUT_TOPIC)
         self.consumers: list[ConsumerApplication] = []
+        # per role: the processing faults' remaining counts, shared by the role's members
+        self.consumer_fault_state: dict[str, Any] = {}
         self.readers: list[ConsumerApplication] = []
         strategy = c["commit.strategy"]
         auto = c["enable.auto.commit"]

@@ -106,6 +106,10 @@ class Ledger:
         sink = self.sink_prefix
         self.committed: dict[tuple[str, int], int] = {}
         self.end_time = 0.0
+        # records the sink's consumers processed while the group no longer counted them as
+        # the partition's owner (the zombie window, issue 17)
+        self.zombie_records = 0
+        self.rebalances = 0  # join phases completed (the coordinator's generation events)
         self.stopped: str | None = None  # the watchdog's sentence, when it stopped the run
         for e in self.trace.events:
             d = e.data
@@ -148,7 +152,11 @@ class Ledger:
             elif kind == "poll" and e.actor.startswith(sink):
                 for p, off, m in d["records"]:
                     msgs[m].deliveries += ((e.actor, p, off, e.t),)
+            elif kind == "generation":
+                self.rebalances += 1
             elif kind == "process":
+                if "zombie" in d and e.actor.startswith(sink):
+                    self.zombie_records += len(d["zombie"])
                 for _p, _off, m, t, applied in d["records"]:
                     if d.get("transform"):
                         msgs[m].transformed += 1
@@ -238,6 +246,8 @@ class Ledger:
                 "p99": round(_quantile(latencies, 0.99), 3) if latencies else None,
             },
             "simulated_ms": round(self.trace.events[-1].t, 3) if self.trace.events else 0.0,
+            "zombie_records": self.zombie_records,
+            "rebalances": self.rebalances,
         }
 
     def anomalies(self) -> list[Anomaly]:
