@@ -316,7 +316,7 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "processes the batch again while consumer-0, a zombie, still finishes it: Fetch "
         "carries no generation, only the commit is fenced. consumer-0's commitSync() then "
         "fails with CommitFailedException (UNKNOWN_MEMBER_ID) and the process dies.",
-        {"messages": 1000, "partitions": 2, "consumers": 2, "producer.send.interval.ms": 4,
+        {"messages": 2000, "partitions": 2, "consumers": 2, "producer.send.interval.ms": 4,
          "linger.ms": 0, "auto.offset.reset": "earliest", "enable.auto.commit": False,
          "commit.strategy": "per-batch", "max.poll.records": 10,
          "max.poll.interval.ms": 5000, "processing.ms": 10},
