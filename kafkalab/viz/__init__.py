@@ -7,6 +7,7 @@ Colours are Okabe–Ito and never carry meaning alone: anomalies are labelled in
 
 from ._common import OKABE_ITO, caption
 from .animate import animate
+from .assignment import assignment_timeline
 from .comparison import commit_cost_chart, comparison, run_commit_strategies
 from .display import show
 from .ledger import message_ledger
@@ -14,5 +15,5 @@ from .log import broker_log
 from .timeline import offsets_timeline
 from .topology import topology
 
-__all__ = ["OKABE_ITO", "animate", "broker_log", "caption", "commit_cost_chart", "comparison",
+__all__ = ["OKABE_ITO", "animate", "assignment_timeline", "broker_log", "caption", "commit_cost_chart", "comparison",
            "message_ledger", "offsets_timeline", "run_commit_strategies", "show", "topology"]

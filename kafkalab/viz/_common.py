@@ -25,6 +25,13 @@ OKABE_ITO = {
 }
 C = OKABE_ITO
 
+# Group members in the assignment timeline: a colour and a hatching each (never colour
+# alone); vermillion is kept for what went wrong (records processed twice, crashes).
+MEMBER_COLOURS = (C["blue"], C["orange"], C["green"], C["purple"], C["sky"], C["yellow"],
+                  C["grey"], C["black"])
+MEMBER_PATTERNS = ("", "/", "x", "\\", ".", "+", "-", "|")
+REBALANCE_BAND = "rgba(153, 153, 153, 0.25)"  # grey: a rebalance under way
+
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13}
 
 # Event kinds drawn as markers on the timeline: label, colour, symbol. Never colour alone:
