@@ -843,7 +843,7 @@ class ConsumerApplication:
         self._send_commit(inc, offsets, why, "commitSync", result)
         if result.get("error") is None:  # not refused locally: one round trip
             yield from self._sleep(self.sim.net.commit_round_trip)
-        ok = result.get("ok", False)
+        ok = bool(result.get("ok", False))
         if manual and not ok and result.get("error") != "REBALANCE_IN_PROGRESS":
             # RebalanceInProgressException is not fatal: the application commits again after
             # the next poll() has completed the rebalance (KafkaConsumer.commitSync javadoc)

@@ -144,13 +144,13 @@ class GroupCoordinator:
 
     def __init__(self, clock: Callable[[], float] = lambda: 0.0,
                  later: Callable[..., None] | None = None,
-                 emit: Callable[..., None] | None = None, rtt: float = 0.0,
+                 emit: Callable[..., object] | None = None, rtt: float = 0.0,
                  initial_delay_ms: float = 0.0, seed: int = 0) -> None:
         self.committed: dict[tuple[str, str, int], int] = {}
         self.groups: dict[str, Group] = {}
         self.clock = clock
         self.later = later or (lambda delay, fn, *a, **k: fn(*a, **k))
-        self.emit = emit or (lambda *a, **k: None)
+        self.emit: Callable[..., object] = emit or (lambda *a, **k: None)
         self.rtt = rtt
         self.initial_delay_ms = initial_delay_ms
         self.seed = seed
@@ -268,13 +268,14 @@ class GroupCoordinator:
                 reply({"error": MEMBER_ID_REQUIRED, "member_id": new_id})
                 return
             member_id = new_id
-        m = g.members.get(member_id)  # type: ignore[arg-type]
-        if m is None:
+        found = g.members.get(member_id)
+        if found is None:
             m = Member(member_id, name, instance, notify, session_ms, rebalance_ms,
                        heartbeat_ms, self._phase(member_id, heartbeat_ms))
             g.members[member_id] = m
             reason = f"{name} joins the group"
         else:
+            m = found
             reason = f"{name} rejoins"
         m.owned, m.joined, m.join_reply, m.alive = list(owned), True, reply, True
         if g.state != "PreparingRebalance":
@@ -432,9 +433,9 @@ class GroupCoordinator:
             g.owners = {}
             return
         g.state = "CompletingRebalance"
-        if g.leader not in g.members:
+        if g.leader is None or g.leader not in g.members:
             g.leader = next(iter(g.members))
-        leader = g.members[g.leader]  # type: ignore[index]
+        leader = g.members[g.leader]
         self.emit("generation", "coordinator",
                   f"group {g.name}: generation {g.generation}, members "
                   f"{', '.join(m.name for m in g.members.values())}; {leader.name} is the "

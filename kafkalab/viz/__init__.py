@@ -15,5 +15,6 @@ from .log import broker_log
 from .timeline import offsets_timeline
 from .topology import topology
 
-__all__ = ["OKABE_ITO", "animate", "assignment_timeline", "broker_log", "caption", "commit_cost_chart", "comparison",
+__all__ = ["OKABE_ITO", "animate", "assignment_timeline", "broker_log", "caption",
+           "commit_cost_chart", "comparison",
            "message_ledger", "offsets_timeline", "run_commit_strategies", "show", "topology"]

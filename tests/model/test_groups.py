@@ -183,7 +183,7 @@ def test_a_kicked_out_member_s_commit_fails_and_its_zombie_work_is_counted():
     r = scenarios.run("max-poll-interval-exceeded")
     left = kinds(r, "left_group")[0]
     assert left.actor == "consumer-0" and left.data["reason"] == "max.poll.interval.ms"
-    failed = [e for e in kinds(r, "commit_failed") if e.actor == "consumer-0"][0]
+    failed = next(e for e in kinds(r, "commit_failed") if e.actor == "consumer-0")
     assert failed.data["error"] == "UNKNOWN_MEMBER_ID"
     assert failed.data["exception"] == "CommitFailedException"
     zombie = [e for e in kinds(r, "process") if "zombie" in e.data]
@@ -197,7 +197,7 @@ def test_librdkafka_reports_the_failed_commit_as_an_error_not_commit_failed_exce
     """librdkafka: the error goes to the caller / offset_commit_cb (rdkafka_cgrp.c); no
     CommitFailedException (fact sheet G, Stale commits)."""
     r = scenarios.run("max-poll-interval-exceeded", overrides={"client.model": "librdkafka"})
-    failed = [e for e in kinds(r, "commit_failed") if e.actor == "consumer-0"][0]
+    failed = next(e for e in kinds(r, "commit_failed") if e.actor == "consumer-0")
     assert failed.data["exception"].startswith("KafkaException")
     assert "CommitFailedException" not in failed.text
 
@@ -209,7 +209,7 @@ def test_a_crashed_member_is_removed_after_session_timeout_and_its_restart_is_a_
     rebalance waits for the old id to expire."""
     r = scenarios.run("rebalance-duplicates")
     crash = kinds(r, "crash")[0]
-    expired = [e for e in kinds(r, "left_group") if e.actor == "coordinator"][0]
+    expired = next(e for e in kinds(r, "left_group") if e.actor == "coordinator")
     session, hb = r.config["session.timeout.ms"], r.config["heartbeat.interval.ms"]
     assert session - hb <= expired.t - crash.t <= session
     joins = [e for e in r.events if e.kind in ("join", "restart") and e.actor == "consumer-0"]
@@ -283,7 +283,7 @@ def test_commit_on_revoke_removes_the_rebalance_duplicates_and_leaves_the_crash_
     assert 0 < with_listener.outcome["duplicates"] < without.outcome["duplicates"]
     listener = [e for e in kinds(with_listener, "revoke") if e.data["committed"]]
     assert listener
-    with pytest.raises(ConfigError, match="kafkalab: commit.on.revoke"):
+    with pytest.raises(ConfigError, match=r"kafkalab: commit\.on\.revoke"):
         resolve({"commit.on.revoke": True, "commit.strategy": "transaction",
                  "transactional.id": "t", "pipeline": True, "enable.auto.commit": False})
 
@@ -306,8 +306,8 @@ def test_a_crash_in_a_two_member_group_duplicates_about_what_was_uncommitted():
 # -- configuration and faults ---------------------------------------------------------------
 def test_the_consumer_protocol_is_refused_naming_the_simplification():
     """KIP-848 (group.protocol=consumer) is not modelled: refused, ConfigException wording."""
-    with pytest.raises(ConfigError, match="Invalid value 'consumer' for configuration "
-                                          "group.protocol: kafkalab models the classic"):
+    with pytest.raises(ConfigError, match=r"Invalid value 'consumer' for configuration "
+                                          r"group.protocol: kafkalab models the classic"):
         resolve({"group.protocol": "consumer"})
     assert resolve({})["group.protocol"] == "classic"
 
@@ -347,7 +347,7 @@ def test_member_faults_are_rows_of_the_fault_table():
 def test_scale_in_hands_the_partitions_over_at_the_committed_offset():
     r = simulate({**STREAM, "messages": 300}, [{"type": "member_leave", "member": 1,
                                                 "at_ms": 100}])
-    close = [e for e in kinds(r, "close") if e.actor == "consumer-1"][0]
+    close = next(e for e in kinds(r, "close") if e.actor == "consumer-1")
     took = [e for e in kinds(r, "rebalance") if e.actor == "consumer-0" and e.t > close.t]
     assert took and set(took[0].data["assignment"]) == {0, 1}
     assert r.outcome["lost"] == 0 and r.outcome["duplicates"] == 0 and r.drained
