@@ -545,7 +545,9 @@ class ConsumerApplication:
                 if self.exits:
                     until_exit = max(self.exits[0][0] - env.now, 0)
                     limit = until_exit if limit is None else min(limit, until_exit)
-                if self.auto_commit and self.java and inc.positions \
+                # (the auto-commit is due only with something new to commit: an unchanged
+                # commit is skipped anyway, so an idle member does not wake for it)
+                if self.auto_commit and self.java and self._uncommitted(inc) \
                         and inc.next_auto_commit > env.now:
                     due = inc.next_auto_commit - env.now
                     limit = due if limit is None else min(limit, due)
@@ -555,7 +557,7 @@ class ConsumerApplication:
                 yield env.any_of(wake)
                 if crash_at is not None and env.now >= crash_at:
                     self._fire_time_crash(crash_at)
-                commit_due = self.auto_commit and self.java and bool(inc.positions) \
+                commit_due = self.auto_commit and self.java and self._uncommitted(inc) \
                     and env.now >= inc.next_auto_commit
                 records, moved = self._read(inc)
             inc.in_poll = False
@@ -581,6 +583,10 @@ class ConsumerApplication:
         if records:
             self._maybe_crash(inc, "after_poll", records[-1].message_id, records)
         return records
+
+    @staticmethod
+    def _uncommitted(inc: Incarnation) -> bool:
+        return any(inc.committed_by_me.get(p) != o for p, o in inc.positions.items())
 
     def _read(self, inc: Incarnation) -> tuple[list[Record], bool]:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
