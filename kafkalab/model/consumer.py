@@ -176,10 +176,6 @@ class ConsumerApplication:
             if self.transform:
                 inc.producer = ProducerClient(sim, f"{self.name}-producer", self._txn_id())
                 yield from inc.producer.init()
-            if self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
-                # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c):
-                # 0 disables it; close() and a rebalance still commit the stored offsets.
-                self.env.process(self._background_commits(inc))
             loop = f"{self.name}'s poll loop"
             while True:
                 sim.tick(loop)  # the watchdog: a pass that takes no simulated time is counted
@@ -424,6 +420,11 @@ class ConsumerApplication:
         first = inc.joins == 0
         inc.joins += 1
         self._take(inc, [p for p in assignment if p not in inc.assignment], first)
+        if first and self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
+            # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c), once the
+            # member has its assignment: 0 disables it; close() and a rebalance still commit
+            # the stored offsets.
+            self.env.process(self._background_commits(inc))
 
     def _take(self, inc: Incarnation, added: list[int], first: bool) -> None:
         sim, groups = self.sim, self.sim.groups
