@@ -284,10 +284,12 @@ class ConsumerApplication:
                     box.update(result)
                     ev.succeed()
 
-            groups.join(self.group, inc.member_id, self.name, self.instance_id,
-                        list(inc.assignment), lambda error: self._heard(inc, error), reply,
-                        c["session.timeout.ms"], c["max.poll.interval.ms"],
-                        c["heartbeat.interval.ms"])
+            known_as = groups.join(self.group, inc.member_id, self.name, self.instance_id,
+                                   list(inc.assignment), lambda error: self._heard(inc, error),
+                                   reply, c["session.timeout.ms"], c["max.poll.interval.ms"],
+                                   c["heartbeat.interval.ms"])
+            if known_as is not None and "error" not in answer:
+                inc.member_id = known_as  # a static member's new id, before the answer
             yield arrived
             error = answer.get("error")
             if error == "MEMBER_ID_REQUIRED":
@@ -332,10 +334,19 @@ class ConsumerApplication:
         return inc.alive and inc is self.inc and not self.done.triggered
 
     def _heard(self, inc: Incarnation, error: str) -> None:
-        """A heartbeat response: REBALANCE_IN_PROGRESS (rejoin at the next poll)."""
-        if self._current(inc) and not inc.joining:
-            inc.rejoin = True
-            self.sim.notify_all()
+        """A heartbeat response: REBALANCE_IN_PROGRESS (rejoin at the next poll), or
+        UNKNOWN_MEMBER_ID (the coordinator removed it: its partitions are lost, it rejoins
+        as a new member)."""
+        if not self._current(inc):
+            return
+        if error == "UNKNOWN_MEMBER_ID":
+            if inc.joining:
+                return  # its JoinGroup / SyncGroup is answered with the same error
+            inc.member_id, inc.generation, inc.lost = None, -1, True
+        elif inc.joining:
+            return
+        inc.rejoin = True
+        self.sim.notify_all()
 
     def _needs_rebalance(self, inc: Incarnation) -> bool:
         return inc.pending is not None or (inc.rejoin and not inc.joining)
@@ -505,10 +516,20 @@ class ConsumerApplication:
                 or groups.generation_of(self.group) != inc.generation:
             return False
         # Stay while a dead member still holds partitions: they come to us when its session
-        # times out (a real consumer would simply keep running).
-        if any(not app.inc or not app.inc.alive for app in self.sim.group_members(self.group)
-               if app is not self):
-            return False
+        # times out (a real consumer would simply keep running). A static member that closed
+        # cleanly (no LeaveGroup) holds them too, but only its unread records matter.
+        owners = groups.group(self.group).owners
+        for app in self.sim.group_members(self.group):
+            if app is self or (app.inc is not None and app.inc.alive):
+                continue
+            if not app.finished_cleanly or app.inc is None:
+                return False
+            for p, owner in owners.items():
+                if owner == app.inc.member_id:
+                    log = self.sim.broker.log(self.topic, p)
+                    done = groups.committed_offset(self.group, self.topic, p) or 0
+                    if done < (log.lso if self.read_committed else log.hw):
+                        return False
         for p in inc.assignment:
             log = self.sim.broker.log(self.topic, p)
             if inc.positions.get(p, 0) < (log.lso if self.read_committed else log.hw):

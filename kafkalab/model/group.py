@@ -217,15 +217,17 @@ class GroupCoordinator:
     # -- JoinGroup / SyncGroup / LeaveGroup ------------------------------------------------
     def join(self, group: str, member_id: str | None, name: str, instance: str | None,
              owned: list[int], notify: Callable[[str], None], reply: Reply,
-             session_ms: float, rebalance_ms: float, heartbeat_ms: float) -> None:
+             session_ms: float, rebalance_ms: float, heartbeat_ms: float) -> str | None:
         """A JoinGroup arrives. ``reply`` gets {"error"} or the join result, now or when the
-        join phase completes."""
+        join phase completes. Returns the member id the coordinator now knows the member by
+        (None if it refused it), so that a member that dies while its JoinGroup waits is
+        still removed when its session expires."""
         g = self.groups[group]
         now = self.clock()
         if member_id is not None and member_id not in g.members:
             if member_id not in g.pending_ids:
                 reply({"error": UNKNOWN_MEMBER_ID})
-                return
+                return None
             g.pending_ids.discard(member_id)  # KIP-394: it joins with the id it was given
         if member_id is None and instance is not None:
             old = next((m for m in g.members.values() if m.instance == instance), None)
@@ -255,18 +257,18 @@ class GroupCoordinator:
                     reply({"error": None, "member_id": new_id, "generation": g.generation,
                            "leader": g.leader, "assignment": list(m.assignment),
                            "static": True})
-                    return
+                    return new_id
                 m.joined, m.join_reply = True, reply
                 self._begin(g, f"static member {name} rejoined during a rebalance")
                 self._try_complete(g)
-                return
+                return new_id
         if member_id is None:
             new_id = self._new_id(g, name)
             if instance is None:
                 # KIP-394: a new dynamic member first gets its id, then joins with it
                 g.pending_ids.add(new_id)
                 reply({"error": MEMBER_ID_REQUIRED, "member_id": new_id})
-                return
+                return new_id
             member_id = new_id
         found = g.members.get(member_id)
         if found is None:
@@ -286,6 +288,7 @@ class GroupCoordinator:
             g.not_before = min(now + self.initial_delay_ms, g.started + m.rebalance_ms)
             self.later(g.not_before - now, self._try_complete, g)
         self._try_complete(g)
+        return member_id
 
     def sync(self, group: str, member_id: str, generation: int, reply: Reply) -> None:
         g = self.groups[group]
@@ -404,6 +407,13 @@ class GroupCoordinator:
 
         self.later(next_hb - now + self.rtt, heartbeat_response)
 
+    def _tell_removed(self, m: Member) -> None:
+        now = self.clock()
+        hb = m.heartbeat_ms
+        next_hb = now if hb <= 0 else (m.since if now < m.since else
+                                       m.since + (int((now - m.since) // hb) + 1) * hb)
+        self.later(next_hb - now + self.rtt, m.notify, UNKNOWN_MEMBER_ID)
+
     def _join_deadline(self, g: Group, rnd: int) -> None:
         """The rebalance timeout (the largest max.poll.interval.ms): members that have not
         rejoined are removed."""
@@ -418,6 +428,8 @@ class GroupCoordinator:
             del g.members[m.id]
             if g.leader == m.id:
                 g.leader = None
+            if m.alive:  # its next heartbeat answers UNKNOWN_MEMBER_ID: it rejoins as new
+                self._tell_removed(m)
         self._complete_join(g)
 
     def _try_complete(self, g: Group) -> None:

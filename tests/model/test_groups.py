@@ -86,6 +86,7 @@ def test_no_partition_ever_has_two_owners_in_one_generation(plan, seed):
             faults.append({"type": kind, "member": member % n, "at_ms": at_ms})
     r = simulate(cfg, faults, seed, snapshots=False)
     owners_by_generation(r)
+    assert r.drained and r.outcome["stopped"] is None  # every group plan runs to its end
     # every assignment the leader computed is a partition of the topic's partitions
     for e in kinds(r, "assignment"):
         given_out = [p for ps in e.data["assignment"].values() for p in ps]
