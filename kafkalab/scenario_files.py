@@ -45,7 +45,8 @@ KEYS = ("format", "name", "title", "story", "config", "faults", "seed", "expect"
 VARIANT_KEYS = ("title", "story", "config", "faults", "expect")
 # The outcome counters an expectation may name (RunResult.outcome's integer counters).
 EXPECT_KEYS = ("sent", "acked", "written", "delivered", "processed", "lost", "duplicates",
-               "log_duplicates", "aborted_copies", "unseen", "never_sent")
+               "log_duplicates", "aborted_copies", "unseen", "never_sent",
+               "zombie_records", "rebalances")  # the last two: consumer groups (issue 17)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _FILE_NAME = re.compile(r"^(?P<path>.*\.(?:json|toml))(?:/(?P<variant>[^/]*))?$", re.IGNORECASE)
 

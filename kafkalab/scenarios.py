@@ -19,6 +19,11 @@ from .model.faults import describe as describe_fault
 # happens on the consumer side does not depend on producer timing.
 _PREFILLED = {"producer.send.interval.ms": 0, "consumer.start.ms": 20,
               "auto.offset.reset": "earliest"}
+# The presets whose lone consumer crashes and restarts are about offsets, not rebalances:
+# static membership (group.instance.id, KIP-345) lets the restarted consumer take its
+# partition back at once. Without it, as in a real group, the new member id waits
+# session.timeout.ms (45 s) for the old one to expire (the consumer-group presets show it).
+_STATIC = {"group.instance.id": "app"}
 
 # The durability presets' cluster (issue 18): three brokers, every partition on all three.
 _REPLICATED = {"brokers": 3, "replication.factor": 3, "messages": 60,
@@ -60,7 +65,7 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "its background timer commits the stored offsets during processing; the crash then "
         "loses the records after the failure. The Java client reaches the same loss when the "
         "exception escapes and close() commits the positions.",
-        {**_PREFILLED, "client.model": "librdkafka", "messages": 10,
+        {**_PREFILLED, **_STATIC, "client.model": "librdkafka", "messages": 10,
          "enable.auto.commit": True, "auto.commit.interval.ms": 5, "processing.ms": 1,
          "max.poll.records": 10, "on.processing.error": "crash"},
         [{"type": "processing_failure", "message": 8}],
@@ -88,7 +93,8 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "positions of records handed out by previous polls. A crash in the middle of a batch "
         "therefore never commits that batch: the restarted consumer reads it again. "
         "At-least-once, as the KafkaConsumer javadoc says.",
-        {**_PREFILLED, "client.model": "java", "messages": 20, "enable.auto.commit": True,
+        {**_PREFILLED, **_STATIC, "client.model": "java", "messages": 20,
+         "enable.auto.commit": True,
          "auto.commit.interval.ms": 5, "max.poll.records": 10, "processing.ms": 1},
         [{"type": "consumer_crash", "point": "after_processing", "message": 14}],
         {"lost": 0, "duplicates": 5},
@@ -103,7 +109,7 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "At-most-once by design: the consumer commits the polled offsets with commitSync() "
         "before processing them. A crash mid-batch leaves the rest of the batch committed "
         "but unprocessed: lost.",
-        {**_PREFILLED, "messages": 10, "enable.auto.commit": False,
+        {**_PREFILLED, **_STATIC, "messages": 10, "enable.auto.commit": False,
          "commit.strategy": "before-processing", "max.poll.records": 10},
         [{"type": "consumer_crash", "point": "after_processing", "message": 5}],
         {"lost": 4, "duplicates": 0},
@@ -114,7 +120,7 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "At-least-once: auto-commit off, commitSync() of offset + 1 after each record is "
         "processed. A crash between processing a record and committing it means the restarted "
         "consumer reads that record again: a duplicate, never a loss.",
-        {**_PREFILLED, "messages": 10, "enable.auto.commit": False,
+        {**_PREFILLED, **_STATIC, "messages": 10, "enable.auto.commit": False,
          "commit.strategy": "per-record", "max.poll.records": 10},
         [{"type": "consumer_crash", "point": "after_processing", "message": 5}],
         {"lost": 0, "duplicates": 1},
@@ -200,7 +206,8 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         "transaction (sendOffsetsToTransaction). It crashes at random points; each crash "
         "aborts the open transaction and the restarted transform re-reads from the last "
         "committed offsets. A read_committed reader of B sees every record exactly once.",
-        {**_PREFILLED, "messages": 50, "pipeline": True, "transactional.id": "transform-1",
+        {**_PREFILLED, **_STATIC, "messages": 50, "pipeline": True,
+         "transactional.id": "transform-1",
          "linger.ms": 0,
          "commit.strategy": "transaction", "enable.auto.commit": False,
          "isolation.level": "read_committed", "max.poll.records": 10},
@@ -336,6 +343,118 @@ PRESETS: dict[str, Scenario] = {s.name: s for s in [
         [{"type": "slow_follower", "broker": 1, "at_ms": 0, "for_ms": 50000},
          {"type": "slow_follower", "broker": 2, "at_ms": 0, "for_ms": 50000}],
         {"lost": 0, "lost_after_ack": 0, "duplicates": 0, "written_more_than_once": 0},
+    ),
+    # -- consumer groups and rebalances (issue 17, fact sheet G) ---------------------------
+    Scenario(
+        "rebalance-duplicates",
+        "A member crashes: its partition's new owner re-reads from the committed offset",
+        "Two members share two partitions under a steady load, Java auto-commit every 100 ms. "
+        "consumer-0 is killed at t=150 ms. Nobody reads partition 0 until the coordinator "
+        "notices: session.timeout.ms (45 s) after its last heartbeat. The restarted process is "
+        "a new member (a new member id), and its join has to wait for the old id to expire "
+        "too. Then the rebalance hands partition 0 over at the committed offset: everything "
+        "consumer-0 processed since its last auto-commit is processed again.",
+        {"messages": 300, "partitions": 2, "consumers": 2, "producer.send.interval.ms": 1,
+         "linger.ms": 0, "auto.offset.reset": "earliest", "processing.ms": 1,
+         "max.poll.records": 20, "auto.commit.interval.ms": 100},
+        [{"type": "consumer_crash", "point": "time", "at_ms": 150, "member": 0}],
+        {"lost": 0, "duplicates": 22, "zombie_records": 0},
+        {"static": {
+            "title": "The same crash with static membership (group.instance.id)",
+            "story": "The restarted consumer-0 comes back with its group.instance.id within "
+                     "the session timeout: it gets partition 0 back without a rebalance. The "
+                     "duplicates stay: static membership saves the rebalance, not the "
+                     "uncommitted work.",
+            "config": {"group.instance.id": "app"},
+            "expect": {"lost": 0, "duplicates": 22}},
+         "per-batch": {
+            "title": "commitSync() after each batch",
+            "config": {"enable.auto.commit": False, "commit.strategy": "per-batch"},
+            "expect": {"lost": 0, "duplicates": 0}}},
+    ),
+    Scenario(
+        "eager-vs-cooperative",
+        "Scale out by one member under load: what stops, what moves",
+        "Two members read four partitions; at t=1 s a third member joins. With the Java "
+        "default partition.assignment.strategy (range first: eager), every member hears of "
+        "the rebalance at its next heartbeat, auto-commits, revokes all its partitions and "
+        "rejoins; nothing is processed until the last one has rejoined, then range deals the "
+        "partitions out afresh. With cooperative-sticky (KIP-429) members keep their "
+        "partitions through the first rebalance; the one partition that moves is revoked "
+        "after it (without an auto-commit) and a second rebalance gives it to the new member: "
+        "what its old owner processed since its last commit is processed again.",
+        {"messages": 600, "partitions": 4, "consumers": 2, "producer.send.interval.ms": 10,
+         "linger.ms": 0, "auto.offset.reset": "earliest", "processing.ms": 1},
+        [{"type": "member_join", "at_ms": 1000}],
+        {"lost": 0, "duplicates": 0, "rebalances": 3},
+        {"cooperative": {
+            "title": "partition.assignment.strategy=cooperative-sticky",
+            "config": {"partition.assignment.strategy": "cooperative-sticky"},
+            "expect": {"lost": 0, "duplicates": ">0", "rebalances": 5}},
+         "cooperative-librdkafka": {
+            "title": "cooperative-sticky with librdkafka: auto-commit covers revoked partitions",
+            "config": {"client.model": "librdkafka",
+                       "partition.assignment.strategy": "cooperative-sticky"},
+            "expect": {"lost": 0, "duplicates": 0}}},
+        seed=2,
+    ),
+    Scenario(
+        "static-membership",
+        "A rolling restart with and without group.instance.id",
+        "Three members, three partitions; each member restarts in turn (a deploy), away for "
+        "500 ms. Without static membership each restart is two rebalances (its LeaveGroup, "
+        "then its join under a new member id), and every member stops for each. With "
+        "group.instance.id (KIP-345) the member sends no LeaveGroup and comes back within "
+        "session.timeout.ms with the same assignment: no rebalance; its partitions simply "
+        "wait for it.",
+        {"messages": 600, "partitions": 3, "consumers": 3, "producer.send.interval.ms": 10,
+         "linger.ms": 0, "auto.offset.reset": "earliest", "processing.ms": 1,
+         "restart.delay.ms": 500},
+        [{"type": "member_restart", "member": 0, "at_ms": 1000},
+         {"type": "member_restart", "member": 1, "at_ms": 3000},
+         {"type": "member_restart", "member": 2, "at_ms": 5000}],
+        {"lost": 0, "duplicates": 0, "rebalances": 6},
+        {"static": {
+            "title": "group.instance.id set: no rebalance",
+            "config": {"group.instance.id": "app"},
+            "expect": {"lost": 0, "duplicates": 0, "rebalances": 2}}},
+    ),
+    Scenario(
+        "max-poll-interval-exceeded",
+        "A slow record kicks the member out; its commit fails; the new owner re-processes",
+        "Processing message 100 takes 7 s longer, beyond max.poll.interval.ms (5 s). "
+        "consumer-0's heartbeat thread sends LeaveGroup (librdkafka: ERR__MAX_POLL_EXCEEDED); "
+        "the rebalance gives partition 0 to consumer-1 at the committed offset, which "
+        "processes the batch again while consumer-0, a zombie, still finishes it: Fetch "
+        "carries no generation, only the commit is fenced. consumer-0's commitSync() then "
+        "fails with CommitFailedException (UNKNOWN_MEMBER_ID) and the process dies.",
+        {"messages": 2000, "partitions": 2, "consumers": 2, "producer.send.interval.ms": 4,
+         "linger.ms": 0, "auto.offset.reset": "earliest", "enable.auto.commit": False,
+         "commit.strategy": "per-batch", "max.poll.records": 10,
+         "max.poll.interval.ms": 5000, "processing.ms": 10},
+        [{"type": "slow_processing", "message": 100, "extra_ms": 7000}],
+        {"lost": 0, "duplicates": 10, "zombie_records": 10},
+    ),
+    Scenario(
+        "commit-on-revoke",
+        "Commit in the rebalance listener: fewer duplicates, and which remain",
+        "Cooperative rebalancing, Java auto-commit every second: a member joins at t=1 s and "
+        "consumer-0 crashes at t=4.5 s. The application commits its processed offsets in "
+        "onPartitionsRevoked (commit.on.revoke), so the partition that moves to the new member "
+        "is handed over at the right offset. The crash still duplicates: a killed process "
+        "runs no listener, and what it processed since its last commit is read again.",
+        {"messages": 600, "partitions": 4, "consumers": 2, "producer.send.interval.ms": 10,
+         "linger.ms": 0, "auto.offset.reset": "earliest", "processing.ms": 1,
+         "partition.assignment.strategy": "cooperative-sticky",
+         "auto.commit.interval.ms": 1000, "commit.on.revoke": True},
+        [{"type": "member_join", "at_ms": 1000},
+         {"type": "consumer_crash", "point": "time", "at_ms": 4500, "member": 0}],
+        {"lost": 0, "duplicates": 17},
+        {"no-listener": {
+            "title": "Without the listener's commit",
+            "config": {"commit.on.revoke": False},
+            "expect": {"lost": 0, "duplicates": 63}}},
+        seed=2,
     ),
 ]}
 

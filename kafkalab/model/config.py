@@ -239,6 +239,32 @@ PROPERTIES: dict[str, Property] = {
            high=INT32_MAX),
         _p("session.timeout.ms", "int", 45_000, 45_000,
            doc="A member without heartbeats this long is removed.", low=1, high=INT32_MAX),
+        _p("heartbeat.interval.ms", "int", 3000, 3000,
+           doc="How often a member heartbeats to the group coordinator; a member learns that a "
+               "rebalance began from its next heartbeat.", low=1, high=INT32_MAX),
+        _p("partition.assignment.strategy", "choice", "range,cooperative-sticky",
+           "range,roundrobin",
+           doc="The assignors, most preferred first; the group uses the first (Java's default "
+               "[RangeAssignor, CooperativeStickyAssignor] therefore assigns with range, eager). "
+               "cooperative-sticky rebalances incrementally (KIP-429); the others are eager.",
+           choices=("range,cooperative-sticky", "range,roundrobin", "range", "roundrobin",
+                    "sticky", "cooperative-sticky")),
+        _p("group.instance.id", "str", None, None,
+           doc="Static membership (KIP-345): member k uses this id + '-k'. A restart within "
+               "session.timeout.ms keeps its partitions without a rebalance; a static member "
+               "never sends LeaveGroup.", nullable=True),
+        _p("group.protocol", "choice", "classic", "classic",
+           doc="The rebalance protocol; kafkalab models classic only (KIP-848's consumer "
+               "protocol is refused).", choices=("classic", "consumer")),
+        _p("group.initial.rebalance.delay.ms", "int", 0, 0,
+           doc="Broker: how long the first rebalance of an empty group waits for more members "
+               "(each join extends it, up to max.poll.interval.ms). The broker's code default is "
+               "3000; Kafka's shipped config/server.properties sets 0, as kafkalab does.",
+           low=0, high=INT32_MAX),
+        _p("commit.on.revoke", "bool", False,
+           doc="The application commits its processed offsets in the rebalance listener "
+               "(onPartitionsRevoked / librdkafka rebalance_cb) before giving partitions up; "
+               "not when they are lost.", kafka=False),
         _p("fetch.max.wait.ms", "int", 500, 500,
            doc="Longest a fetch waits on the broker for data.", low=0, high=INT32_MAX,
            rdkafka_names=("fetch.wait.max.ms",)),
@@ -502,6 +528,28 @@ def _check_librdkafka_producer(config: dict[str, Any], explicit: set[str]) -> No
 
 def _check_consumer(config: dict[str, Any], explicit: set[str]) -> None:
     strategy = config["commit.strategy"]
+    if config["group.protocol"] == "consumer":
+        raise _bad("group.protocol", "consumer",
+                   "kafkalab models the classic rebalance protocol only (JoinGroup/SyncGroup, "
+                   "a client-side assignor, a global barrier); KIP-848's consumer protocol "
+                   "(broker-side assignment, per-member reconciliation without a barrier, "
+                   "member epochs) is not modelled: use group.protocol=classic")
+    assignors = config["partition.assignment.strategy"]
+    if config["client.model"] == "librdkafka":
+        if assignors == "range,cooperative-sticky":
+            raise ConfigError("librdkafka refuses this configuration: All "
+                              "`partition.assignment.strategy` (range,cooperative-sticky) "
+                              "assignors must have the same protocol type, online migration "
+                              "between assignors with different protocol types is not "
+                              "supported")
+        if assignors == "sticky":
+            raise _bad("partition.assignment.strategy", assignors,
+                       "librdkafka has no eager sticky assignor (its assignors: range, "
+                       "roundrobin, cooperative-sticky)")
+    if config["commit.on.revoke"] and strategy == "transaction":
+        raise _bad("commit.on.revoke", True,
+                   "with commit.strategy=transaction the offsets are committed by the "
+                   "transaction, never by the rebalance listener")
     if strategy == "store-after-processing":
         # rd_kafka_offsets_store() returns ERR__INVALID_ARG while enable.auto.offset.store=true
         # (rdkafka_offset.c), so the pattern needs it off; it is on by default.

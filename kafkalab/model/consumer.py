@@ -74,6 +74,15 @@ class Incarnation:
     next_auto_commit: float = 0.0
     producer: ProducerClient | None = None
     in_poll: bool = False  # waiting inside poll() for data: that is polling
+    # the group (issue 17): its member id (None until JoinGroup gave one, and again once it
+    # left), a JoinGroup/SyncGroup round under way, a rebalance heard of (rejoin at the next
+    # poll), a round's result to apply at the next poll, partitions lost (kicked out)
+    member_id: str | None = None
+    joining: bool = False
+    rejoin: bool = False
+    pending: tuple[int, list[int]] | None = None
+    lost: bool = False
+    joins: int = 0
 
 
 class ConsumerApplication:
@@ -105,13 +114,29 @@ class ConsumerApplication:
         self.crashes = [f for f in mine if f["type"] == "consumer_crash"]
         self.crash_times: list[float] = sorted(f["at_ms"] for f in self.crashes
                                                if f["point"] == "time")
-        self.failures = {f["message"]: f["times"] for f in faults
-                         if f["type"] == "processing_failure"}
-        self.slow: dict[int, list[float]] = {f["message"]: [f["extra_ms"], f["times"]] for f in faults
-                     if f["type"] == "slow_processing"}
-        self.pauses = {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
-                       if f["type"] == "pause"}
+        # A message's processing faults belong to the message, not to a member: "fails once,
+        # a retry works" holds when another member retries it after a rebalance (issue 17).
+        # One table per role, shared by every member of it (and every incarnation).
+        shared = sim.consumer_fault_state.get(role)
+        if shared is None:
+            shared = sim.consumer_fault_state[role] = (
+                {f["message"]: f["times"] for f in faults if f["type"] == "processing_failure"},
+                {f["message"]: [f["extra_ms"], f["times"]] for f in faults
+                 if f["type"] == "slow_processing"},
+                {f["message"]: [f["ms"], f.get("times", 1)] for f in faults
+                 if f["type"] == "pause"})
+        self.failures: dict[int, int] = shared[0]
+        self.slow: dict[int, list[float]] = shared[1]
+        self.pauses: dict[int, list[float]] = shared[2]
         self.crash_p = sum(f.get("consumer_crash", 0) for f in faults if f["type"] == "random")
+        # member_leave / member_restart aimed at this member: (at_ms, kind), in time order
+        self.exits: list[tuple[float, str]] = sorted(
+            (f["at_ms"], f["type"]) for f in faults
+            if f["type"] in ("member_leave", "member_restart") and f["member"] == index)
+        base = c["group.instance.id"]
+        self.instance_id = f"{base}-{index}" if base and role == "consumer" else None
+        assignor = c["partition.assignment.strategy"].split(",")[0]
+        self.cooperative = role == "consumer" and assignor == "cooperative-sticky"
         self.point_counts: dict[str, int] = {}
         self.fired: set[int] = set()  # indices (in self.crashes) of crash faults that fired
         self.fired_times: set[float] = set()
@@ -128,6 +153,9 @@ class ConsumerApplication:
             if outcome == "done":
                 self.finished_cleanly = True
                 break
+            if outcome == "restart":  # member_restart: a clean close, back after the delay
+                yield env.timeout(self.c["restart.delay.ms"])
+                continue
             if env.now >= self.c["max.simulated.ms"]:
                 break
             if self.incarnations > self.c["max.restarts"]:
@@ -144,18 +172,20 @@ class ConsumerApplication:
     def _life(self, inc: Incarnation) -> Steps[str]:
         sim = self.sim
         try:
-            yield from self._sleep(sim.net.rtt)  # find the coordinator, JoinGroup + SyncGroup
-            self._join(inc, first=True)
+            self._start_join(inc)  # JoinGroup + SyncGroup, answered at a later poll()
             if self.transform:
                 inc.producer = ProducerClient(sim, f"{self.name}-producer", self._txn_id())
                 yield from inc.producer.init()
-            if self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
-                # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c):
-                # 0 disables it; close() and a rebalance still commit the stored offsets.
-                self.env.process(self._background_commits(inc))
             loop = f"{self.name}'s poll loop"
             while True:
                 sim.tick(loop)  # the watchdog: a pass that takes no simulated time is counted
+                exit_kind = self._due_exit()
+                if exit_kind is not None:
+                    restart = exit_kind == "member_restart"
+                    yield from self._close(inc, "the application restarts (member_restart)"
+                                           if restart else "the member leaves the group "
+                                           "(member_leave)")
+                    return "restart" if restart else "done"
                 if self._needs_rebalance(inc):
                     yield from self._rebalance(inc)
                 if self._drained(inc):
@@ -192,19 +222,14 @@ class ConsumerApplication:
                             "committed on the way down", reason=why,
                             positions=_str_keys(inc.positions), cause=crash.cause,
                             point=crash.point, message=crash.message)
-        # Static membership: the restarted instance takes the same place; if it has not come
-        # back within session.timeout.ms, the coordinator removes it and rebalances.
-        self.sim.later(self.c["session.timeout.ms"], self._session_expired, inc.number)
+        # No more heartbeats: the coordinator removes it session.timeout.ms after the last
+        # one (and only then can a rebalance complete without it).
+        self.sim.groups.stopped(self.group, inc.member_id)
 
-    def _session_expired(self, number: int) -> None:
-        # A member left down after a crash loop (done, not closed) also times out: its
-        # partitions move to the others, who would otherwise wait for it forever.
-        if self.inc is not None and self.inc.number == number and not self.inc.alive \
-                and not self.finished_cleanly and self.sim.groups.leave(self.group, self.name):
-            self.sim.notify_all()  # members waiting in poll() see the rebalance
-            self.sim.trace.emit("left_group", "coordinator",
-                                f"no heartbeat from {self.name} for session.timeout.ms: the "
-                                "coordinator removes it and rebalances", member=self.name)
+    def _due_exit(self) -> str | None:
+        if self.exits and self.exits[0][0] <= self.env.now:
+            return self.exits.pop(0)[1]
+        return None
 
     def _sleep(self, ms: float) -> Steps[None]:
         """Wait ``ms``; a scheduled crash inside that time happens at its moment."""
@@ -226,20 +251,197 @@ class ConsumerApplication:
         self.fired_times.add(t)
         raise Crash(f"the process is killed at t={t:g} ms", point="time")
 
-    # -- group membership ----------------------------------------------------------------
-    def _join(self, inc: Incarnation, first: bool) -> None:
+    # -- group membership (fact sheet G: the classic protocol, issue 17) ------------------
+    def _start_join(self, inc: Incarnation) -> None:
+        """Send JoinGroup (and then SyncGroup) in the background, as the clients' coordinator
+        does: the poll loop goes on with what it owns (cooperative) and applies the result
+        at its next poll() (onJoinComplete runs inside poll)."""
+        if inc.joining or not inc.alive:
+            return
+        inc.joining, inc.rejoin = True, False
+        self.env.process(self._join_rounds(inc))
+
+    def _join_rounds(self, inc: Incarnation) -> Steps[None]:
+        sim, env, groups = self.sim, self.env, self.sim.groups
+        one_way = sim.net.one_way
+        c = self.c
+        # The handshake costs one round trip in all, as kafkalab has always charged a join:
+        # JoinGroup travels both ways; FindCoordinator, KIP-394's MEMBER_ID_REQUIRED retry and
+        # SyncGroup are answered at once (the waits of the protocol are all modelled).
+        retry = False
+        while True:
+            if not retry:
+                yield env.timeout(one_way)
+            retry = False
+            if not self._current(inc):
+                return
+            answer: dict[str, Any] = {}
+            arrived = env.event()
+
+            def reply(result: dict[str, Any], box: dict[str, Any] = answer,
+                      ev: Any = arrived) -> None:
+                if not ev.triggered:
+                    box.update(result)
+                    ev.succeed()
+
+            known_as = groups.join(self.group, inc.member_id, self.name, self.instance_id,
+                                   list(inc.assignment), lambda error: self._heard(inc, error),
+                                   reply, c["session.timeout.ms"], c["max.poll.interval.ms"],
+                                   c["heartbeat.interval.ms"])
+            if known_as is not None and "error" not in answer:
+                inc.member_id = known_as  # a static member's new id, before the answer
+            yield arrived
+            error = answer.get("error")
+            if error == "MEMBER_ID_REQUIRED":
+                inc.member_id = answer["member_id"]
+                retry = True
+                continue
+            yield env.timeout(one_way)
+            if not self._current(inc):
+                return
+            if error:
+                inc.member_id = None
+                continue
+            inc.member_id = answer["member_id"]
+            generation = answer["generation"]
+            if "assignment" in answer:  # a static member back in a Stable group: no SyncGroup
+                inc.pending = (generation, list(answer["assignment"]))
+                break
+            answer = {}
+            arrived = env.event()
+
+            def synced(result: dict[str, Any], box: dict[str, Any] = answer,
+                       ev: Any = arrived) -> None:
+                if not ev.triggered:
+                    box.update(result)
+                    ev.succeed()
+
+            groups.sync(self.group, inc.member_id, generation, synced)
+            yield arrived
+            if not self._current(inc):
+                return
+            error = answer.get("error")
+            if error:
+                if error == "UNKNOWN_MEMBER_ID":
+                    inc.member_id = None
+                continue
+            inc.pending = (generation, list(answer["assignment"]))
+            break
+        inc.joining = False
+        sim.notify_all()  # a member waiting in poll() applies it
+
+    def _current(self, inc: Incarnation) -> bool:
+        return inc.alive and inc is self.inc and not self.done.triggered
+
+    def _heard(self, inc: Incarnation, error: str) -> None:
+        """A heartbeat response: REBALANCE_IN_PROGRESS (rejoin at the next poll), or
+        UNKNOWN_MEMBER_ID (the coordinator removed it: its partitions are lost, it rejoins
+        as a new member)."""
+        if not self._current(inc):
+            return
+        if error == "UNKNOWN_MEMBER_ID":
+            if inc.joining:
+                return  # its JoinGroup / SyncGroup is answered with the same error
+            inc.member_id, inc.generation, inc.lost = None, -1, True
+        elif inc.joining:
+            return
+        inc.rejoin = True
+        self.sim.notify_all()
+
+    def _needs_rebalance(self, inc: Incarnation) -> bool:
+        return inc.pending is not None or (inc.rejoin and not inc.joining)
+
+    def _rebalance(self, inc: Incarnation) -> Steps[None]:
+        """Inside poll(): onJoinComplete for a finished round, onJoinPrepare for a new one."""
+        if inc.pending is not None:
+            yield from self._join_complete(inc)
+        if inc.rejoin and not inc.joining:
+            yield from self._join_prepare(inc)
+
+    def _join_prepare(self, inc: Incarnation) -> Steps[None]:
+        """ConsumerCoordinator.onJoinPrepare: auto-commit, then the listener; eager revokes
+        everything, cooperative nothing; a member that was kicked out has lost them."""
+        if inc.assignment and inc.lost:
+            self._revoke(inc, list(inc.assignment), lost=True)
+        elif inc.assignment:
+            if self.auto_commit:
+                # commit before giving the partitions up (awaited up to the rebalance timeout)
+                offsets = inc.positions if self.java else self._stored(inc)
+                if offsets:
+                    yield from self._commit_sync(inc, dict(offsets), "before the rebalance",
+                                                 manual=False)
+            if not self.cooperative and inc.assignment:
+                yield from self._listener_revoke(inc, list(inc.assignment))
+        inc.lost = False
+        self._start_join(inc)
+
+    def _listener_revoke(self, inc: Incarnation, partitions: list[int]) -> Steps[None]:
+        """onPartitionsRevoked / rebalance_cb(REVOKE_PARTITIONS), on the poll thread."""
+        committed = None
+        if self.c["commit.on.revoke"]:
+            offsets = {p: inc.positions[p] for p in partitions if p in inc.positions}
+            if self.stores_after_processing:
+                stored = self._stored(inc)
+                offsets = {p: stored[p] for p in partitions if p in stored}
+            if offsets:
+                ok = yield from self._commit_sync(inc, offsets, "in the rebalance listener "
+                                                  "(commit.on.revoke)", manual=False)
+                committed = _str_keys(offsets) if ok else None
+        elif self.auto_commit and not self.java and self.cooperative:
+            # librdkafka's incremental_unassign commits the removed partitions' stored
+            # offsets when auto-commit is on (rdkafka_assignment.c)
+            stored = self._stored(inc)
+            offsets = {p: stored[p] for p in partitions if p in stored}
+            if offsets:
+                yield from self._commit_sync(inc, offsets, "on revoke (librdkafka "
+                                             "auto-commit)", manual=False)
+        self._revoke(inc, partitions, lost=False, committed=committed)
+
+    def _revoke(self, inc: Incarnation, partitions: list[int], lost: bool,
+                committed: dict[str, int] | None = None) -> None:
+        gone = set(partitions)
+        inc.assignment = [p for p in inc.assignment if p not in gone]
+        inc.fetch_order = [p for p in inc.fetch_order if p not in gone]
+        for p in gone:
+            inc.positions.pop(p, None)
+            inc.stored.pop(p, None)
+            inc.fetched_to.pop(p, None)
+        inc.pending_stores = [s for s in inc.pending_stores if s[1] not in gone]
+        how = ("onPartitionsLost: it is no longer in the group, nothing is committed" if lost
+               else "onPartitionsRevoked" + (" committed " + ", ".join(
+                   f"partition {p} → {o}" for p, o in committed.items()) if committed else ""))
+        self.sim.trace.emit("revoke", self.name,
+                            f"{self.name} gives up partition(s) {sorted(gone)} ({how})",
+                            partitions=sorted(gone), lost=lost, committed=committed,
+                            protocol="cooperative" if self.cooperative else "eager",
+                            generation=inc.generation)
+
+    def _join_complete(self, inc: Incarnation) -> Steps[None]:
+        """onJoinComplete: take the new assignment. Cooperative: revoke what was removed
+        (the listener runs, no auto-commit: ConsumerCoordinator.onJoinComplete), then rejoin
+        so the next rebalance can hand it to its new owner."""
+        assert inc.pending is not None
+        generation, assignment = inc.pending
+        inc.pending = None
+        inc.generation = generation
+        removed = [p for p in inc.assignment if p not in assignment]
+        if removed:
+            yield from self._listener_revoke(inc, removed)
+            inc.rejoin = True
+        first = inc.joins == 0
+        inc.joins += 1
+        self._take(inc, [p for p in assignment if p not in inc.assignment], first)
+        if first and self.auto_commit and not self.java and self.c["auto.commit.interval.ms"] > 0:
+            # librdkafka starts the timer only for an interval > 0 (rdkafka_cgrp.c), once the
+            # member has its assignment: 0 disables it; close() and a rebalance still commit
+            # the stored offsets.
+            self.env.process(self._background_commits(inc))
+
+    def _take(self, inc: Incarnation, added: list[int], first: bool) -> None:
         sim, groups = self.sim, self.sim.groups
-        before = groups.generation[self.group]
-        inc.generation = groups.join(self.group, self.name)
-        if inc.generation != before:
-            sim.notify_all()  # members waiting in poll() see the rebalance
-        inc.assignment = groups.assignment(self.group, self.name)
-        inc.fetch_order, inc.fetched_to = list(inc.assignment), {}
-        inc.positions, inc.stored, inc.committed_by_me = {}, {}, {}
-        inc.pending_stores = []
         resumed = {}
         resets = {}  # partitions that start where auto.offset.reset says: the policy
-        for p in inc.assignment:
+        for p in added:
             committed = groups.committed_offset(self.group, self.topic, p)
             if committed is None:
                 reset = self.c["auto.offset.reset"]
@@ -256,55 +458,78 @@ class ConsumerApplication:
                 inc.committed_by_me[p] = committed
                 how = "committed offset"
             inc.positions[p] = committed
+            inc.stored.pop(p, None)
             resumed[str(p)] = [committed, how]
+        inc.assignment = sorted(inc.assignment + added)
+        inc.fetch_order = inc.fetch_order + added
         inc.next_auto_commit = self.env.now + self.c["auto.commit.interval.ms"]
         parts = ", ".join(f"partition {p} at offset {o} ({how})" for p, (o, how) in
-                          resumed.items()) or "no partitions"
+                          resumed.items()) or "no new partitions"
+        kept = [p for p in inc.assignment if p not in added]
         kind = "join" if first and inc.number == 1 else ("restart" if first else "rebalance")
         verb = {"join": "joins the group", "restart": "is back and rejoins",
                 "rebalance": "rejoins after a rebalance"}[kind]
-        sim.trace.emit(kind, self.name, f"{self.name} {verb}: {parts}",
-                       generation=inc.generation, assignment=inc.assignment, resumed=resumed,
-                       reset=resets)
+        sim.trace.emit(kind, self.name, f"{self.name} {verb} (generation {inc.generation}): "
+                       f"{parts}" + (f"; keeps {kept}" if kept else ""),
+                       generation=inc.generation, assignment=list(inc.assignment),
+                       resumed=resumed, reset=resets, member_id=inc.member_id, kept=kept)
         self._arm_poll_timer(inc)
-
-    def _needs_rebalance(self, inc: Incarnation) -> bool:
-        groups = self.sim.groups
-        return (not groups.is_member(self.group, self.name)
-                or groups.generation[self.group] != inc.generation)
-
-    def _rebalance(self, inc: Incarnation) -> Steps[None]:
-        if self.auto_commit and inc.assignment:
-            # onJoinPrepare: commit before giving the partitions up
-            offsets = inc.positions if self.java else self._stored(inc)
-            if offsets:
-                yield from self._commit_sync(inc, dict(offsets), "before the rebalance",
-                                             manual=False)
-        yield from self._sleep(self.sim.net.rtt)
-        self._join(inc, first=False)
 
     def _arm_poll_timer(self, inc: Incarnation) -> None:
         self.sim.later(self.c["max.poll.interval.ms"], self._poll_timer, inc, inc.polls)
 
     def _poll_timer(self, inc: Incarnation, polls: int) -> None:
         if inc.alive and inc.polls == polls and not inc.in_poll and not self.done.triggered \
-                and inc is self.inc \
-                and self.sim.groups.leave(self.group, self.name):
+                and inc is self.inc and self.sim.groups.is_member(self.group, inc.member_id):
+            groups = self.sim.groups
+            if self.instance_id is None:
+                # Java: AbstractCoordinator.handlePollTimeoutExpiry sends LeaveGroup;
+                # librdkafka: ERR__MAX_POLL_EXCEEDED, leaves, clears its member id
+                groups.leave(self.group, inc.member_id, f"{self.name} exceeded "
+                             "max.poll.interval.ms")
+                then = "it leaves the group and its partitions are reassigned"
+            else:
+                # a static member sends no LeaveGroup: its heartbeats stop and its
+                # partitions move when session.timeout.ms expires
+                groups.stopped(self.group, inc.member_id)
+                then = ("as a static member it sends no LeaveGroup; its partitions move "
+                        "after session.timeout.ms")
+            old_id = inc.member_id
+            inc.member_id, inc.generation = None, -1
+            inc.lost = True
+            inc.rejoin = True
             self.sim.notify_all()  # members waiting in poll() see the rebalance
             self.sim.trace.emit(
                 "left_group", self.name,
                 f"{self.name} did not call poll() within max.poll.interval.ms="
-                f"{self.c['max.poll.interval.ms']}: it leaves the group and its partitions "
-                "are reassigned; its later commits fail", member=self.name)
+                f"{self.c['max.poll.interval.ms']}: {then}; its later commits fail",
+                member=self.name, member_id=old_id, reason="max.poll.interval.ms",
+                static=self.instance_id is not None)
 
     def _drained(self, inc: Incarnation) -> bool:
         if not self.sim.upstream_done(self.role):
             return False
-        # Stay while a dead member still holds partitions: they come to us when its session
-        # times out (a real consumer would simply keep running).
-        if any(not app.inc or not app.inc.alive for app in self.sim.group_members(self.group)
-               if app is not self):
+        groups = self.sim.groups
+        if inc.joining or inc.rejoin or inc.pending is not None \
+                or not groups.is_member(self.group, inc.member_id) \
+                or not groups.stable(self.group) \
+                or groups.generation_of(self.group) != inc.generation:
             return False
+        # Stay while a dead member still holds partitions: they come to us when its session
+        # times out (a real consumer would simply keep running). A static member that closed
+        # cleanly (no LeaveGroup) holds them too, but only its unread records matter.
+        owners = groups.group(self.group).owners
+        for app in self.sim.group_members(self.group):
+            if app is self or (app.inc is not None and app.inc.alive):
+                continue
+            if not app.finished_cleanly or app.inc is None:
+                return False
+            for p, owner in owners.items():
+                if owner == app.inc.member_id:
+                    log = self.sim.broker.log(self.topic, p)
+                    done = groups.committed_offset(self.group, self.topic, p) or 0
+                    if done < (log.lso if self.read_committed else log.hw):
+                        return False
         for p in inc.assignment:
             log = self.sim.broker.log(self.topic, p)
             if inc.positions.get(p, 0) < (log.lso if self.read_committed else log.hw):
@@ -335,10 +560,17 @@ class ConsumerApplication:
             inc.in_poll = True  # waiting inside poll() is polling (max.poll.interval.ms)
             commit_due = False
             while not records and not moved and not commit_due \
-                    and not self._needs_rebalance(inc) and not self._drained(inc):
+                    and not self._needs_rebalance(inc) and not self._drained(inc) \
+                    and not (self.exits and self.exits[0][0] <= env.now):
                 crash_at = self._next_crash_time()
                 limit = None if crash_at is None else max(crash_at - env.now, 0)
-                if self.auto_commit and self.java and inc.next_auto_commit > env.now:
+                if self.exits:
+                    until_exit = max(self.exits[0][0] - env.now, 0)
+                    limit = until_exit if limit is None else min(limit, until_exit)
+                # (the auto-commit is due only with something new to commit: an unchanged
+                # commit is skipped anyway, so an idle member does not wake for it)
+                if self.auto_commit and self.java and self._uncommitted(inc) \
+                        and inc.next_auto_commit > env.now:
                     due = inc.next_auto_commit - env.now
                     limit = due if limit is None else min(limit, due)
                 wake = [sim.data_signal(self.topic)]
@@ -347,7 +579,8 @@ class ConsumerApplication:
                 yield env.any_of(wake)
                 if crash_at is not None and env.now >= crash_at:
                     self._fire_time_crash(crash_at)
-                commit_due = self.auto_commit and self.java and env.now >= inc.next_auto_commit
+                commit_due = self.auto_commit and self.java and self._uncommitted(inc) \
+                    and env.now >= inc.next_auto_commit
                 records, moved = self._read(inc)
             inc.in_poll = False
             inc.polls += 1  # poll() returns: max.poll.interval.ms counts from here
@@ -372,6 +605,10 @@ class ConsumerApplication:
         if records:
             self._maybe_crash(inc, "after_poll", records[-1].message_id, records)
         return records
+
+    @staticmethod
+    def _uncommitted(inc: Incarnation) -> bool:
+        return any(inc.committed_by_me.get(p) != o for p, o in inc.positions.items())
 
     def _read(self, inc: Incarnation) -> tuple[list[Record], bool]:
         """Fetch at the broker: up to max.poll.records over the assigned partitions."""
@@ -428,7 +665,8 @@ class ConsumerApplication:
             producer.begin_transaction()
             yield from self._process(inc, records)
             error = yield from producer.send_offsets_to_transaction(
-                self.group, self.topic, dict(inc.positions), self.name, inc.generation)
+                self.group, self.topic, dict(inc.positions), inc.member_id or "",
+                inc.generation)
             if error == "ILLEGAL_GENERATION":
                 # The partitions moved to another member: abort, then poll() rejoins.
                 yield from producer.end_transaction(commit=False)
@@ -539,6 +777,12 @@ class ConsumerApplication:
             applied = sim.sink.apply_many([msg for _, _, msg, _ in done])
             verb = "processed into the sink"
         skipped = applied.count(False)
+        groups = sim.groups
+        zombie = [off for p, off, _, _ in done
+                  if not groups.owns(self.group, inc.member_id, p)]
+        extra: dict[str, Any] = {"stored": stored} if self.stores_after_processing else {}
+        if zombie:  # processed by a member the group no longer counts as the owner
+            extra["zombie"] = zombie
         sim.trace.emit(
             "process", self.name,
             f"{self.name} {verb}: offsets {_offsets(done)}"
@@ -546,8 +790,7 @@ class ConsumerApplication:
                else ""),
             records=[_new(ProcessedRecord, (p, off, msg, round(t, 6), ok))
                      for (p, off, msg, t), ok in zip(done, applied, strict=True)],
-            transform=self.transform,
-            **({"stored": stored} if self.stores_after_processing else {}))
+            transform=self.transform, **extra)
 
     def _stored(self, inc: Incarnation) -> dict[int, int]:
         """librdkafka's offset store as it is now: every store_offsets() made by this time."""
@@ -624,11 +867,14 @@ class ConsumerApplication:
                      manual: bool = True) -> Steps[bool]:
         if manual:
             self._maybe_crash(inc, "before_commit", None)
-        result: dict[str, bool] = {}
-        self._send_commit(inc, offsets, why, "commitSync", result, owned=manual)
-        yield from self._sleep(self.sim.net.commit_round_trip)
-        ok = result.get("ok", False)
-        if manual and not ok:
+        result: dict[str, Any] = {}
+        self._send_commit(inc, offsets, why, "commitSync", result)
+        if result.get("error") is None:  # not refused locally: one round trip
+            yield from self._sleep(self.sim.net.commit_round_trip)
+        ok = bool(result.get("ok", False))
+        if manual and not ok and result.get("error") != "REBALANCE_IN_PROGRESS":
+            # RebalanceInProgressException is not fatal: the application commits again after
+            # the next poll() has completed the rebalance (KafkaConsumer.commitSync javadoc)
             self._commit_failed()
         if manual:
             self._maybe_crash(inc, "after_commit", None)
@@ -650,33 +896,52 @@ class ConsumerApplication:
         offsets = {p: o for p, o in offsets.items() if inc.committed_by_me.get(p) != o} \
             if auto else offsets
         if offsets:
-            self._send_commit(inc, offsets, why, "commitAsync", {}, owned=not auto)
+            self._send_commit(inc, offsets, why, "commitAsync", {})
 
     def _send_commit(self, inc: Incarnation, offsets: dict[int, int], why: str, api: str,
-                     result: dict[str, bool], owned: bool = False) -> None:
+                     result: dict[str, Any]) -> None:
         sim = self.sim
         offsets = dict(offsets)
         for p, o in offsets.items():
             inc.committed_by_me[p] = o
+        # what the OffsetCommit carries: the member id and generation of now
+        member_id, generation = inc.member_id, inc.generation
+        text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
+
+        def failed(error: str, local: bool) -> None:
+            result["ok"], result["error"] = False, error
+            exception = ("RebalanceInProgressException" if error == "REBALANCE_IN_PROGRESS"
+                         else "CommitFailedException") if self.java else \
+                f"KafkaException({error})"
+            why_failed = {
+                "UNKNOWN_MEMBER_ID": "it is no longer a member of the group "
+                                     "(UNKNOWN_MEMBER_ID)",
+                "ILLEGAL_GENERATION": "its generation is old: a rebalance gave the partitions "
+                                      "to the group's new generation (ILLEGAL_GENERATION)",
+                "REBALANCE_IN_PROGRESS": "the group is rebalancing (REBALANCE_IN_PROGRESS)",
+            }[error]
+            sim.trace.emit("commit_failed", self.name,
+                           f"{self.name}'s commit of {text} failed: {exception}: {why_failed}"
+                           + (" (refused by the client before sending)" if local else ""),
+                           offsets=_str_keys(offsets), how=why, api=api, group=self.group,
+                           topic=self.topic, error=error, exception=exception,
+                           member_id=member_id, generation=generation)
+
+        if self.java and inc.joining and member_id is not None:
+            # Java: generationIfStable() is null while the member rejoins: the commit fails
+            # at once (ConsumerCoordinator.sendOffsetCommitRequest)
+            failed("REBALANCE_IN_PROGRESS", local=True)
+            return
 
         def arrive() -> None:
-            ok = sim.groups.commit(self.group, self.name, self.topic, offsets, owned=owned)
-            result["ok"] = ok
-            text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
-            if ok:
+            error = sim.groups.commit(self.group, member_id, self.topic, offsets, generation)
+            if error is None:
+                result["ok"] = True
                 sim.trace.emit("commit", self.name, f"{self.name} committed {text} ({api}, "
                                f"{why})", offsets=_str_keys(offsets), how=why, api=api,
-                               group=self.group, topic=self.topic)
+                               group=self.group, topic=self.topic, generation=generation)
             else:
-                why_failed = ("it is no longer a member of the group"
-                              if not sim.groups.is_member(self.group, self.name) else
-                              "a rebalance gave the partition to another member: its "
-                              "generation is old, ILLEGAL_GENERATION")
-                sim.trace.emit("commit_failed", self.name,
-                               f"{self.name}'s commit of {text} failed: CommitFailedException "
-                               f"({why_failed})",
-                               offsets=_str_keys(offsets), how=why, api=api,
-                               group=self.group, topic=self.topic)
+                failed(error, local=False)
 
         sim.later(sim.net.one_way + sim.net.commit_write_ms, arrive)
 
@@ -695,13 +960,18 @@ class ConsumerApplication:
             offsets = inc.positions if self.java else self._stored(inc)
             if offsets:
                 yield from self._commit_sync(inc, dict(offsets), "on close()", manual=False)
+        if self.c["commit.on.revoke"] and inc.assignment and not inc.lost:
+            yield from self._listener_revoke(inc, list(inc.assignment))  # onLeavePrepare
         if inc.producer and inc.producer.alive:
             # close() of the transform's producer sends what it holds and waits for the
             # acknowledgements first (KafkaProducer.close, librdkafka flush before destroy).
             yield from inc.producer.flush()
             inc.producer.kill()
         inc.alive = False
-        if self.sim.groups.leave(self.group, self.name):
+        groups = self.sim.groups
+        if self.instance_id is not None:
+            groups.stopped(self.group, inc.member_id)  # a static member sends no LeaveGroup
+        elif groups.leave(self.group, inc.member_id, f"{self.name} left the group (close())"):
             self.sim.notify_all()  # members waiting in poll() see the rebalance
         self.sim.trace.emit("close", self.name, f"{self.name} closes: {why}",
                             positions=_str_keys(inc.positions))

@@ -5,81 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .group import GroupCoordinator
+
+__all__ = ["GroupCoordinator", "TransactionCoordinator", "TxnState"]
+
 if TYPE_CHECKING:
     from .broker import Broker
     from .log import LogBatch
 
     # a marker written, and where: (marker, topic, partition)
     Marker = tuple[LogBatch, str, int]
-
-
-class GroupCoordinator:
-    """Committed offsets per (group, partition) and the members of each group.
-
-    Assignment is range assignment over the live members, sorted by member id. A change
-    of membership bumps the generation; members see it at their next poll (a rebalance).
-    """
-
-    def __init__(self) -> None:
-        self.committed: dict[tuple[str, str, int], int] = {}
-        self.members: dict[str, list[str]] = {}
-        self.generation: dict[str, int] = {}
-        self.partitions: dict[str, tuple[str, int]] = {}  # group -> (topic, partition count)
-
-    def register_group(self, group: str, topic: str, partitions: int) -> None:
-        self.members.setdefault(group, [])
-        self.generation.setdefault(group, 0)
-        self.partitions[group] = (topic, partitions)
-
-    def join(self, group: str, member: str) -> int:
-        if member not in self.members[group]:
-            self.members[group].append(member)
-            self.members[group].sort()
-            self.generation[group] += 1
-        return self.generation[group]
-
-    def leave(self, group: str, member: str) -> bool:
-        if member in self.members[group]:
-            self.members[group].remove(member)
-            self.generation[group] += 1
-            return True
-        return False
-
-    def is_member(self, group: str, member: str) -> bool:
-        return member in self.members[group]
-
-    def assignment(self, group: str, member: str) -> list[int]:
-        members = self.members[group]
-        if member not in members:
-            return []
-        _, count = self.partitions[group]
-        n, i = len(members), members.index(member)
-        per, extra = divmod(count, n)
-        start = i * per + min(i, extra)
-        return list(range(start, start + per + (1 if i < extra else 0)))
-
-    def commit(self, group: str, member: str | None, topic: str, offsets: dict[int, int],
-               owned: bool = False) -> bool:
-        """Store offsets; a member that is no longer in the group gets CommitFailed (False).
-
-        ``owned=True`` (the application's own commits): a member committing a partition the
-        current generation gave to another member is refused too, as Kafka refuses a commit
-        from an old generation (ILLEGAL_GENERATION, ``ClassicGroup.validateOffsetCommit``).
-        ``member=None`` is a transactional offset commit, already fenced by the transaction
-        coordinator.
-        """
-        if member is not None and member not in self.members[group]:
-            return False
-        if owned and member is not None:
-            mine = set(self.assignment(group, member))
-            if any(p not in mine for p in offsets):
-                return False
-        for partition, offset in offsets.items():
-            self.committed[(group, topic, partition)] = offset
-        return True
-
-    def committed_offset(self, group: str, topic: str, partition: int) -> int | None:
-        return self.committed.get((group, topic, partition))
 
 
 @dataclass
@@ -141,8 +76,8 @@ class TransactionCoordinator:
         state = self.txns[txn_id]
         if state.epoch != epoch:
             return "PRODUCER_FENCED"
-        if member is not None and (not self.groups.is_member(group, member)
-                                   or self.groups.generation[group] != generation):
+        if member is not None and self.groups.validate(
+                group, member, -1 if generation is None else generation) is not None:
             # KIP-447: sendOffsetsToTransaction carries the consumer's group metadata; a
             # member of an old generation is fenced (its partitions belong to someone else).
             return "ILLEGAL_GENERATION"

@@ -56,6 +56,12 @@ type                              selector and options
                                   of its fetch round trips takes this much longer; without it
                                   the broker is partitioned from the leaders: its fetches get
                                   no answer until ``for_ms`` has passed).
+``member_join``                   ``at_ms``: a new member of the consumer group starts then
+                                  (scale out); the k-th join is member ``consumers`` + k - 1.
+``member_leave``                  ``member``, ``at_ms``: that member closes cleanly at its
+                                  next poll after ``at_ms`` (scale in) and does not return.
+``member_restart``                ``member``, ``at_ms``: a graceful restart (a rolling
+                                  deploy): it closes, comes back after ``restart.delay.ms``.
 ``random``                        probabilities drawn from the run's seeded RNG:
                                   ``lose_response``, ``lose_request`` (per produce attempt),
                                   ``consumer_crash`` (per processed record).
@@ -116,6 +122,9 @@ FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
     FaultKind("broker_crash", "broker crash (process)", "broker_crash"),
     FaultKind("machine_failure", "machine failure (unflushed log lost)"),
     FaultKind("slow_follower", "slow or partitioned follower"),
+    FaultKind("member_join", "member joins"),
+    FaultKind("member_leave", "member leaves"),
+    FaultKind("member_restart", "member restarts"),
     FaultKind("random", "random faults"),
 )}
 # other spellings of a fault type (the sweep's short names, the Lab's old control names)
@@ -157,6 +166,9 @@ _SPEC: dict[str, dict[str, tuple[str, bool]]] = {
                         "after_message": ("int", False), "restart_after_ms": ("float", False)},
     "slow_follower": {"broker": ("int", True), "at_ms": ("float", True),
                       "for_ms": ("float", True), "extra_ms": ("float", False)},
+    "member_join": {"at_ms": ("float", True)},
+    "member_leave": {"member": ("int", True), "at_ms": ("float", True)},
+    "member_restart": {"member": ("int", True), "at_ms": ("float", True)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
                "consumer_crash": ("prob", False)},
 }
@@ -273,7 +285,8 @@ def check_against(faults: FaultPlan, config: Config) -> None:
     """What only the run's config can tell: a message, a member or a time that does not
     exist in this run would silently never fire, so it is refused (one line, naming the
     entry)."""
-    n, members = config["messages"], config["consumers"]
+    n = config["messages"]
+    members = config["consumers"] + sum(1 for f in faults if f["type"] == "member_join")
     limit = config["max.simulated.ms"]
     for i, f in enumerate(faults):
         where = f"fault {i + 1} ({f['type']})"
@@ -283,7 +296,8 @@ def check_against(faults: FaultPlan, config: Config) -> None:
                                  + (f"messages 0–{n - 1}" if n else "no messages"))
         if "member" in f and f["member"] >= members:
             raise FaultError(f"{where}: member {f['member']} does not exist; this run has "
-                             f"consumers 0–{members - 1} (consumers={members})")
+                             f"consumers 0–{members - 1} (consumers={config['consumers']} and "
+                             "one per member_join)")
         if "broker" in f and f["broker"] >= config["brokers"]:
             raise FaultError(f"{where}: broker {f['broker']} does not exist; this cluster has "
                              f"brokers 0–{config['brokers'] - 1} (brokers={config['brokers']})")
@@ -370,6 +384,14 @@ def describe(fault: Fault) -> str:
                fault else "it is partitioned from the leaders (its fetches get no answer)")
         return (f"from t={fault['at_ms']:g} ms for {fault['for_ms']:g} ms broker "
                 f"{fault['broker']} is a slow follower: {how}")
+    if kind == "member_join":
+        return f"a new member joins the consumer group at t={fault['at_ms']:g} ms"
+    if kind == "member_leave":
+        return (f"consumer-{fault['member']} leaves the group at t={fault['at_ms']:g} ms "
+                "(closes cleanly, does not return)")
+    if kind == "member_restart":
+        return (f"consumer-{fault['member']} restarts at t={fault['at_ms']:g} ms (closes "
+                "cleanly, comes back after restart.delay.ms)")
     parts = [f"{k.replace('_', ' ')} p={v:g}" for k, v in fault.items() if k != "type"]
     return "random faults: " + ", ".join(parts)
 

@@ -82,7 +82,10 @@ class Simulation:
             from .replication import ReplicatedLog, Replication
             self.replication = Replication(self)
             self.broker.log_class = ReplicatedLog
-        self.groups = GroupCoordinator()
+        self.groups = GroupCoordinator(
+            clock=lambda: self.env.now, later=self.later, emit=self.trace.emit,
+            rtt=self.net.rtt, initial_delay_ms=c["group.initial.rebalance.delay.ms"],
+            seed=seed)
         self.txn_coordinator = TransactionCoordinator(self.broker, self.groups)
         self.pipeline = c["pipeline"]
         self.source_txn = bool(c["transactional.id"]) and not self.pipeline
@@ -102,10 +105,13 @@ class Simulation:
         self.broker.create_topic(INPUT_TOPIC, P)
         self.source = ProducerApplication(self, INPUT_TOPIC)
         self.consumers: list[ConsumerApplication] = []
+        # per role: the processing faults' remaining counts, shared by the role's members
+        self.consumer_fault_state: dict[str, Any] = {}
         self.readers: list[ConsumerApplication] = []
         strategy = c["commit.strategy"]
         auto = c["enable.auto.commit"]
-        self.groups.register_group(c["group.id"], INPUT_TOPIC, P)
+        self.groups.register_group(c["group.id"], INPUT_TOPIC, P,
+                                   c["partition.assignment.strategy"].split(",")[0])
         if self.pipeline:
             self.broker.create_topic(OUTPUT_TOPIC, P)
             reader_group = c["group.id"] + "-reader"
@@ -121,17 +127,29 @@ class Simulation:
 
         def start() -> Steps[None]:
             yield env.timeout(c["consumer.start.ms"])
-            for i in range(c["consumers"]):
-                self.consumers.append(ConsumerApplication(
+            def member(i: int) -> ConsumerApplication:
+                return ConsumerApplication(
                     self, i, "consumer", INPUT_TOPIC, c["group.id"],
                     c["isolation.level"] if not self.pipeline else "read_committed",
-                    strategy, auto, OUTPUT_TOPIC if self.pipeline else None))
+                    strategy, auto, OUTPUT_TOPIC if self.pipeline else None)
+
+            for i in range(c["consumers"]):
+                self.consumers.append(member(i))
             if self.pipeline:
                 # The downstream reader: reads the output with the configured isolation level,
                 # processes into the sink, commits after each batch, never fails.
                 self.readers.append(ConsumerApplication(
                     self, 0, "reader", OUTPUT_TOPIC, c["group.id"] + "-reader",
                     c["isolation.level"], "per-batch", False))
+            # member_join faults: scale out, one new member at each time (issue 17)
+            joins = sorted(f["at_ms"] for f in self.faults if f["type"] == "member_join")
+            for k, at in enumerate(joins):
+                if at > env.now:
+                    yield env.timeout(at - env.now)
+                self.trace.emit("member_start", "kafkalab",
+                                f"a new member, consumer-{c['consumers'] + k}, starts "
+                                "(member_join)", member=f"consumer-{c['consumers'] + k}")
+                self.consumers.append(member(c["consumers"] + k))
 
         self._started = env.process(start())
 
@@ -182,7 +200,7 @@ class Simulation:
 
     def group_members(self, group: str) -> list[ConsumerApplication]:
         """The applications the coordinator still counts as members of ``group``."""
-        members = set(self.groups.members.get(group, ()))
+        members = set(self.groups.member_names(group)) if group in self.groups.groups else set()
         return [a for a in self.consumers + self.readers if a.group == group
                 and a.name in members]
 
@@ -311,7 +329,9 @@ class Simulation:
             if inc is None:
                 continue
             members[app.name] = {"alive": inc.alive,
-                                 "positions": {str(p): o for p, o in inc.positions.items()}}
+                                 "positions": {str(p): o for p, o in inc.positions.items()},
+                                 "generation": inc.generation,
+                                 "assignment": list(inc.assignment)}
         committed: dict[str, dict[str, int]] = {}
         for (group, _topic, p), off in self.groups.committed.items():
             committed.setdefault(group, {})[str(p)] = off
@@ -347,7 +367,8 @@ class Simulation:
         """(events allowed within one simulated millisecond, events allowed in all), both
         derived from the workload: messages, clients, partitions and restarts."""
         c = self.config
-        clients = (c["consumers"] + 1) * (2 if self.pipeline else 1) + 1
+        members = c["consumers"] + sum(1 for f in self.faults if f["type"] == "member_join")
+        clients = (members + 1) * (2 if self.pipeline else 1) + 1
         lives = min(c["max.restarts"], 5) + 1
         per_ms = EVENTS_PER_MESSAGE * (c["messages"] + c["partitions"] * clients) \
             + EVENTS_PER_CLIENT * clients

@@ -22,7 +22,10 @@ PRODUCER_KINDS = ("send", "produce", "append", "duplicate_batch", "ack", "ack_lo
                   "request_lost", "response_delayed", "retry", "gave_up", "rejected",
                   "init_producer", "producer_restart", "fenced")
 CONSUMER_KINDS = ("join", "poll", "process", "process_error", "commit", "commit_failed",
-                  "crash", "restart", "close", "rebalance", "left_group", "crash_loop")
+                  "crash", "restart", "close", "rebalance", "left_group", "crash_loop",
+                  "revoke")
+# The group coordinator's rebalance protocol (issue 17, docs/trace-format.md)
+GROUP_KINDS = ("rebalance_begin", "generation", "assignment", "static_rejoin", "member_start")
 TXN_KINDS = ("txn_begin", "txn_commit", "txn_abort", "marker")
 
 

@@ -164,6 +164,10 @@ class Ledger:
         sink = self.sink_prefix
         self.committed: dict[tuple[str, int], int] = {}
         self.end_time = 0.0
+        # records the sink's consumers processed while the group no longer counted them as
+        # the partition's owner (the zombie window, issue 17)
+        self.zombie_records = 0
+        self.rebalances = 0  # join phases completed (the coordinator's generation events)
         self.stopped: str | None = None  # the watchdog's sentence, when it stopped the run
         actor_ids: dict[str, int] = {}
         sends, first_send, attempts = self._sends, self._first_send, self._attempts
@@ -225,7 +229,11 @@ class Ledger:
                     actor = actor_ids[e.actor] = len(self._actors)
                     self._actors.append(e.actor)
                 self._poll(e.actor, actor, e.t, d["records"])
+            elif kind == "generation":
+                self.rebalances += 1
             elif kind == "process":
+                if "zombie" in d and e.actor.startswith(sink):
+                    self.zombie_records += len(d["zombie"])
                 self._process(d)
             elif kind == "commit" and e.actor.startswith(sink):
                 for p, off in d["offsets"].items():
@@ -559,6 +567,8 @@ class Ledger:
                 "p99": round(_quantile_sorted(ordered, 0.99), 3) if latencies else None,
             },
             "simulated_ms": round(self.trace.events[-1].t, 3) if self.trace.events else 0.0,
+            "zombie_records": self.zombie_records,
+            "rebalances": self.rebalances,
         }
 
     def anomalies(self) -> list[Anomaly]:

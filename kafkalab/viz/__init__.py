@@ -11,6 +11,7 @@ from typing import Any
 
 from ._common import OKABE_ITO, caption, wrap
 from .animate import animate
+from .assignment import assignment_timeline
 from .comparison import commit_cost_chart, comparison
 from .display import show
 from .ledger import message_ledger
@@ -19,7 +20,8 @@ from .replicas import replica_logs
 from .timeline import offsets_timeline
 from .topology import topology
 
-__all__ = ["OKABE_ITO", "animate", "broker_log", "caption", "commit_cost_chart", "comparison",
+__all__ = ["OKABE_ITO", "animate", "assignment_timeline", "broker_log", "caption",
+           "commit_cost_chart", "comparison",
            "message_ledger", "offsets_timeline", "replica_logs", "show", "topology", "wrap"]
 
 #: Runners that used to live here: viz never runs the model, so they are where the runs are.

@@ -17,6 +17,13 @@ from ..trace.events import sink_role
 
 # The palette is kafkalab.palette (Okabe–Ito and the named neutrals); re-exported here.
 
+# Group members in the assignment timeline: a colour and a hatching each (never colour
+# alone); vermillion is kept for what went wrong (records processed twice, crashes).
+MEMBER_COLOURS = (C["blue"], C["orange"], C["green"], C["purple"], C["sky"], C["yellow"],
+                  C["grey"], C["black"])
+MEMBER_PATTERNS = ("", "/", "x", "\\", ".", "+", "-", "|")
+REBALANCE_BAND = "rgba(153, 153, 153, 0.25)"  # grey: a rebalance under way
+
 FONT = {"family": "Helvetica, Arial, sans-serif", "size": 13}
 
 # Event kinds drawn as markers on the timeline: label, colour, symbol. Never colour alone:

@@ -76,6 +76,8 @@ def member_assignments(result, step: int, all_time: bool = False) -> dict[str, l
         if e.kind in ("join", "restart", "rebalance"):
             parts = set(e.data.get("assignment", []))
             out[e.actor] = (out.get(e.actor, set()) | parts) if all_time else parts
+        elif e.kind == "revoke" and not all_time and e.actor in out:
+            out[e.actor] = out[e.actor] - set(e.data.get("partitions", []))  # issue 17
     return {k: sorted(v) for k, v in out.items()}
 
 

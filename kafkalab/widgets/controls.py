@@ -44,6 +44,10 @@ def make_control(name: str) -> widgets.Widget:
                                 indent=False, style={"description_width": "initial"},
                                 layout=widgets.Layout(width=f"{CONTROL_PX - 20}px",
                                                       margin="0 0 0 20px"))
+    if kind == "str":  # a nullable name (group.instance.id): empty means unset
+        return widgets.Text(value=value or "", description=label, tooltip=tip,
+                            placeholder="(not set)",
+                            style={"description_width": f"{LABEL_PX}px"}, layout=lay)
     raise ValueError(f"kafkalab: no control for {name!r} (a {kind} property)")
 
 

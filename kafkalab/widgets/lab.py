@@ -215,7 +215,8 @@ class Lab(LabTools, widgets.VBox):
         fault_values, self._other_faults = faults_to_controls(preset.faults)
         if name in self.scenario_picker.options:
             self._show_scenario(name)
-        self._show_values({**settings.config_to_controls(effective), **fault_values, "seed": 0})
+        self._show_values({**settings.config_to_controls(effective), **fault_values,
+                           "seed": preset.seed})  # the seed the scenario runs with
         self._clear_rejected()  # the preset has just put its own numbers there
         if not self.rerun():
             message = self.error

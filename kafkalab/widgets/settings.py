@@ -89,6 +89,10 @@ CONTROL_GROUPS: dict[str, tuple[str, ...]] = {
                     "replica.lag.time.max.ms", "unclean.leader.election.enable",
                     "log.flush.interval.messages", "broker.session.timeout.ms",
                     "replica.rtt.ms"),
+    # consumer groups and rebalances (issue 17)
+    "Consumer group": ("partition.assignment.strategy", "group.instance.id",
+                       "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+                       "commit.on.revoke"),
     # kafkalab's own workload timing (simulated ms), which the presets also set
     "Timing (simulated ms)": ("processing.ms", "producer.send.interval.ms", "consumer.start.ms",
                               "network.rtt.ms", "commit.write.ms", "restart.delay.ms",
@@ -162,7 +166,10 @@ def assemble(values: Values, preset_config: Mapping[str, Any], explicit: set[str
     config = copy.deepcopy(dict(preset_config))
     for key in CONFIG_CONTROLS:
         if key in explicit:
-            config[key] = values[key]
+            value = values[key]
+            if PROPERTIES[key].kind == "str" and PROPERTIES[key].nullable and not value:
+                value = None  # an empty text box: the property is not set
+            config[key] = value
     if "transactions" in explicit:
         config["transactional.id"] = txn_id if values["transactions"] else None
     faults = copy.deepcopy(other_faults)
@@ -203,7 +210,8 @@ def assemble(values: Values, preset_config: Mapping[str, Any], explicit: set[str
 def config_to_controls(config: Mapping[str, Any]) -> dict[str, Any]:
     """The control values that show a resolved config (defaults filled in, idempotence
     switched off, ...)."""
-    values = {key: config[key] for key in CONFIG_CONTROLS if key in config}
+    values = {key: (config[key] if config[key] is not None or PROPERTIES[key].kind != "str"
+                    else "") for key in CONFIG_CONTROLS if key in config}
     values["transactions"] = bool(config.get("transactional.id"))
     return values
 # strategies whose commits come from the background auto-commit (model.config.COMMIT_STRATEGIES)
