@@ -17,6 +17,15 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
 
+def valid(want: Any, keys: tuple[str, ...]) -> bool:
+    """Whether ``want`` is a well-formed expectation of a whole-number counter: an int ≥ 0, or
+    ``"<op><int or one of keys>"`` (``">0"``, ``"==lost"``)."""
+    if isinstance(want, str):
+        m = _EXPECT_RE.match(want.strip())
+        return bool(m) and (m.group(2).lstrip("-").isdigit() or m.group(2) in keys)
+    return isinstance(want, int) and not isinstance(want, bool) and want >= 0
+
+
 def check(outcome: Mapping[str, Any], expect: Mapping[str, Any]) -> list[str]:
     """Problems found comparing an outcome with an expectation (empty = all met), one short
     line each: ``lost=3, expected 0``."""

@@ -35,6 +35,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .expect import check as expect_check
+from .expect import valid as expect_valid
 from .model.config import COMMIT_STRATEGIES, ConfigError, closest_name, resolve
 from .model.faults import check_against, normalise
 
@@ -45,8 +47,10 @@ KEYS = ("format", "name", "title", "story", "config", "faults", "seed", "expect"
 VARIANT_KEYS = ("title", "story", "config", "faults", "expect")
 # The outcome counters an expectation may name (RunResult.outcome's integer counters).
 EXPECT_KEYS = ("sent", "acked", "written", "delivered", "processed", "lost", "duplicates",
-               "log_duplicates", "aborted_copies", "unseen", "never_sent",
-               "zombie_records", "rebalances")  # the last two: consumer groups (issue 17)
+               "log_duplicates", "written_more_than_once", "extra_copies", "aborted_copies",
+               "unseen", "never_sent", "exactly_once",
+               "zombie_records", "rebalances",  # consumer groups (issue 17)
+               "lost_after_ack", "lost_unacked", "truncated")  # replication (issue 18)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 _FILE_NAME = re.compile(r"^(?P<path>.*\.(?:json|toml))(?:/(?P<variant>[^/]*))?$", re.IGNORECASE)
 
@@ -118,9 +122,10 @@ def _expect(value, where: str) -> dict:
         if key not in EXPECT_KEYS:
             raise ScenarioFileError(f"{where}: expect has no counter {key!r}"
                                     + _hint(key, EXPECT_KEYS))
-        if want != ">0" and (isinstance(want, bool) or not isinstance(want, int) or want < 0):
+        if not expect_valid(want, EXPECT_KEYS):
             raise ScenarioFileError(f"{where}: expect {key}={want!r}: a whole number ≥ 0, or "
-                                    "\">0\"")
+                                    "an operator (== >= <= > <) and a number or counter, such "
+                                    "as \">0\" or \"==lost\"")
         out[key] = want
     return out
 
@@ -250,11 +255,9 @@ def claims(scenario, seed: int | None = None) -> list[str]:
         config = copy.deepcopy(target.config)
         outcome = simulate(config, plan, scenario.seed if seed is None else seed,
                            snapshots=False).outcome
-        for key, want in target.expect.items():
-            got = outcome.get(key)
-            ok = (got or 0) > 0 if want == ">0" else got == want
-            if not ok:
-                problems.append(f"expected {key}={want}, got {got}{label}")
+        for key, want in target.expect.items():  # the one expectation language
+            if expect_check(outcome, {key: want}):
+                problems.append(f"expected {key}={want}, got {outcome.get(key)}{label}")
     return problems
 
 
