@@ -1,5 +1,6 @@
-"""Fixtures shared by the browser suites (tests/browser: JupyterLab; tests/lite: JupyterLite), and
-the CPU hog of ``make test-under-load``.
+"""Fixtures shared by the browser suites (tests/browser: JupyterLab; tests/lite: JupyterLite), the
+notebook executions shared by the non-browser tests (``executed_notebook``), and the CPU hog of
+``make test-under-load``.
 
 ``KAFKALAB_CPU_HOG=SECONDS`` (``make test-under-load`` sets it): for the whole session, one extra
 process spins on a core (``while True: pass``, bounded: it exits by itself after SECONDS), so every
@@ -14,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +82,81 @@ def playwright_session():
 
     with sync_playwright() as p:
         yield p
+
+
+# --------------------------------------------------------------------------- shared notebook runs
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Per-cell ceilings (not expectations): the real clients' notebook runs 19 workloads on
+# librdkafka's mock cluster in one cell, more on a busy machine.
+CELL_TIMEOUT_S = 120
+CELL_TIMEOUT_S_BY_NAME = {"09_run_it_for_real.ipynb": 600}
+# The tests that read one executed notebook run in one pytest-xdist worker (they share it).
+NOTEBOOK_RUNS_GROUP = "notebook-runs"
+NOTEBOOK_RUN_MODULES = ("test_notebooks_execute.py", "test_exercises.py", "test_crosscheck.py")
+
+
+@dataclass
+class ExecutedNotebook:
+    """One notebook executed top to bottom with nbclient (saved WITH widget state, as nbconvert
+    --execute and JupyterLab's "Save Widget State Automatically" do), or the error that stopped it."""
+
+    path: Path
+    nb: object
+    error: Exception | None
+    seconds: float
+
+
+_executed: dict[Path, ExecutedNotebook] = {}
+
+
+@pytest.fixture(scope="session")
+def executed_notebook():
+    """``executed_notebook(path)`` -> the :class:`ExecutedNotebook` of ``path``, executed once per
+    session in a fresh kernel (working directory: the notebook's folder) however many tests read
+    it: test_notebooks_execute (every notebook and solution), test_exercises (the solutions' check
+    cells), test_crosscheck (notebook 09's agreement line). ``error`` is a CellExecutionError
+    (its message carries the cell and the traceback) or None."""
+
+    def get(path: Path) -> ExecutedNotebook:
+        path = Path(path).resolve()
+        if path not in _executed:
+            import nbformat
+            from nbclient import NotebookClient
+            from nbclient.exceptions import CellExecutionError
+
+            nb = nbformat.read(path, as_version=4)
+            client = NotebookClient(nb, timeout=CELL_TIMEOUT_S_BY_NAME.get(path.name, CELL_TIMEOUT_S),
+                                    kernel_name="python3", store_widget_state=True,
+                                    resources={"metadata": {"path": str(path.parent)}})
+            t0 = time.monotonic()
+            error = None
+            try:
+                client.execute()
+            except CellExecutionError as err:
+                error = err
+            _executed[path] = ExecutedNotebook(path, nb, error, time.monotonic() - t0)
+        return _executed[path]
+
+    return get
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist's ``--dist loadgroup`` (``make test``): each browser suite stays in one
+    worker (one Lab server, one Chromium, one Lite site server, each started once), the tests
+    sharing executed notebooks stay together, and every other module stays in one worker (its
+    module-scoped fixtures run once)."""
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
+        return
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        rel = item.path.resolve().relative_to(tests) if item.path.is_relative_to(tests) else item.path
+        parts = Path(rel).parts
+        if parts[0] in ("browser", "lite"):
+            group = parts[0]
+        elif parts[-1] in NOTEBOOK_RUN_MODULES:
+            group = NOTEBOOK_RUNS_GROUP
+        else:
+            group = Path(rel).as_posix()
+        item.add_marker(pytest.mark.xdist_group(group))
