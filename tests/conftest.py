@@ -61,6 +61,10 @@ def pytest_unconfigure(config):
 
 
 def pytest_terminal_summary(terminalreporter):
+    for title, lines in _worker_sections.items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
     proc = _hog.get("proc")
     if proc is None:
         return
@@ -141,22 +145,50 @@ def executed_notebook():
     return get
 
 
+# Under pytest-xdist (``make test``: ``-n 3 --dist loadgroup --no-loadscope-reorder``) the work
+# goes out in this order, longest first: the two browser suites (each one group: one Lab server,
+# one Chromium, one Lite site server per suite, each started once), then the slow non-browser
+# groups, then every other module in collection order (one module, one group: its module-scoped
+# fixtures run once). A worker gets its next group when at most 2 of its tests are left, so each
+# browser suite keeps its worker to itself while the other worker(s) take the rest.
+FIRST_GROUPS = ("lite", "browser", NOTEBOOK_RUNS_GROUP, "test_binder.py", "classroom/test_grade.py",
+                "classroom/test_link_browser.py")
+
+
+def _group(item) -> str:
+    tests = Path(__file__).resolve().parent
+    path = item.path.resolve()
+    rel = path.relative_to(tests) if path.is_relative_to(tests) else path
+    parts = rel.parts
+    if parts[0] in ("browser", "lite"):
+        return parts[0]
+    if parts[-1] in NOTEBOOK_RUN_MODULES:
+        return NOTEBOOK_RUNS_GROUP
+    return rel.as_posix()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist's ``--dist loadgroup`` (``make test``): each browser suite stays in one
-    worker (one Lab server, one Chromium, one Lite site server, each started once), the tests
-    sharing executed notebooks stay together, and every other module stays in one worker (its
-    module-scoped fixtures run once)."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
-        return
-    tests = Path(__file__).resolve().parent
+    """Only under ``--dist loadgroup``: an xdist_group per item (see FIRST_GROUPS), and the items
+    ordered group by group, FIRST_GROUPS first (the order xdist hands the groups out in)."""
+    if not config.pluginmanager.hasplugin("xdist") or not (
+            config.getoption("dist", "no") == "loadgroup" or config.getoption("loadgroup", False)):
+        return  # (xdist's workers see dist "no" and loadgroup True)
+    groups = {id(item): _group(item) for item in items}
     for item in items:
-        rel = item.path.resolve().relative_to(tests) if item.path.is_relative_to(tests) else item.path
-        parts = Path(rel).parts
-        if parts[0] in ("browser", "lite"):
-            group = parts[0]
-        elif parts[-1] in NOTEBOOK_RUN_MODULES:
-            group = NOTEBOOK_RUNS_GROUP
-        else:
-            group = Path(rel).as_posix()
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(groups[id(item)]))
+    seen = list(dict.fromkeys(groups[id(i)] for i in items))
+    rank = {g: (FIRST_GROUPS.index(g) if g in FIRST_GROUPS else len(FIRST_GROUPS) + seen.index(g))
+            for g in seen}
+    items.sort(key=lambda i: rank[groups[id(i)]])  # stable: each group keeps its own order
+
+
+# Each worker's summary lines (the browser suites' timings: tests/browser and tests/lite conftest
+# put them in config.workeroutput["kafkalab_sections"]) reach the controller's summary.
+_worker_sections: dict[str, list[str]] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for title, lines in getattr(node, "workeroutput", {}).get("kafkalab_sections", {}).items():
+        _worker_sections.setdefault(title, []).extend(lines)
