@@ -145,42 +145,66 @@ def executed_notebook():
     return get
 
 
-# Under pytest-xdist (``make test``: ``-n 3 --dist loadgroup --no-loadscope-reorder``) the work
-# goes out in this order, longest first: the two browser suites (each one group: one Lab server,
-# one Chromium, one Lite site server per suite, each started once), then the slow non-browser
-# groups, then every other module in collection order (one module, one group: its module-scoped
-# fixtures run once). A worker gets its next group when at most 2 of its tests are left, so each
-# browser suite keeps its worker to itself while the other worker(s) take the rest.
+# Under pytest-xdist (``make test``: ``-n 3 --dist loadgroup --no-loadscope-reorder``) the tests go
+# out in groups, longest first: the two browser suites (each one group: one Lab server, one
+# Chromium, one Lite site server per suite, each started once), the modules sharing executed
+# notebooks (one group), then the slow modules, then every other module in collection order (one
+# module, one group: its module-scoped fixtures run once). A worker gets its next group when at
+# most 2 of its tests are left, so each browser suite keeps its worker while the others take the
+# rest. The groups come from the test's path (``group_of``), not from xdist_group marks: on
+# pytest 9.2 xdist 3.8's loadgroup ignores the marks (pytest-dev/pytest-xdist#1386: it renames
+# ``item._nodeid``, which pytest 9.2 no longer reads), so tests/conftest.py hands xdist a
+# scheduler of its own (``pytest_xdist_make_scheduler``).
 FIRST_GROUPS = ("lite", "browser", NOTEBOOK_RUNS_GROUP, "test_binder.py", "classroom/test_grade.py",
                 "classroom/test_link_browser.py")
 
 
-def _group(item) -> str:
-    tests = Path(__file__).resolve().parent
-    path = item.path.resolve()
-    rel = path.relative_to(tests) if path.is_relative_to(tests) else path
-    parts = rel.parts
+def group_of(nodeid: str) -> str:
+    """The xdist group of a test, from its node id ("tests/lite/test_lite_site.py::x" -> "lite")."""
+    path = nodeid.split("::", 1)[0]
+    parts = Path(path).parts
+    if parts and parts[0] == "tests":
+        parts = parts[1:]
+    if not parts:
+        return path
     if parts[0] in ("browser", "lite"):
         return parts[0]
     if parts[-1] in NOTEBOOK_RUN_MODULES:
         return NOTEBOOK_RUNS_GROUP
-    return rel.as_posix()
+    return "/".join(parts)
+
+
+def _grouped(config) -> bool:
+    """``--dist loadgroup`` is on (xdist's workers see dist "no" and ``option.loadgroup`` True)."""
+    return config.pluginmanager.hasplugin("xdist") and (
+        config.getoption("dist", "no") == "loadgroup" or bool(getattr(config.option, "loadgroup", False)))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Only under ``--dist loadgroup``: an xdist_group per item (see FIRST_GROUPS), and the items
-    ordered group by group, FIRST_GROUPS first (the order xdist hands the groups out in)."""
-    if not config.pluginmanager.hasplugin("xdist") or not (
-            config.getoption("dist", "no") == "loadgroup" or config.getoption("loadgroup", False)):
-        return  # (xdist's workers see dist "no" and loadgroup True)
-    groups = {id(item): _group(item) for item in items}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[id(item)]))
+    """Only under ``--dist loadgroup``: the items ordered group by group, FIRST_GROUPS first (the
+    order xdist hands the groups out in; every worker sorts its collection alike)."""
+    if not _grouped(config):
+        return
+    groups = {id(item): group_of(item.nodeid) for item in items}
     seen = list(dict.fromkeys(groups[id(i)] for i in items))
     rank = {g: (FIRST_GROUPS.index(g) if g in FIRST_GROUPS else len(FIRST_GROUPS) + seen.index(g))
             for g in seen}
     items.sort(key=lambda i: rank[groups[id(i)]])  # stable: each group keeps its own order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadgroup``: xdist's scope scheduling with ``group_of`` as the scope."""
+    if not _grouped(config):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid.rsplit("@", 1)[0] if "@" in nodeid.rsplit("]", 1)[-1] else nodeid)
+
+    return GroupScheduling(config, log)
 
 
 # Each worker's summary lines (the browser suites' timings: tests/browser and tests/lite conftest
