@@ -23,10 +23,16 @@ venv: $(STAMP)
 lab: $(STAMP)
 	@$(PY) tools/lab.py
 
+# pytest-xdist, PYTEST_WORKERS processes (PYTEST_WORKERS=0: one process): each browser suite in a
+# worker of its own (one Lab server, one Chromium, one Lite site server), the rest handed out module
+# by module, longest first (tests/conftest.py). Three workers on two cores: the browser suites'
+# workers mostly wait on their kernels and Chromium, the third computes.
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 # The whole suite on a machine that is not idle: for the whole session one more process spins on a
 # core (`while True: pass`), started and stopped by the run itself (tests/conftest.py), bounded by
@@ -34,7 +40,7 @@ test: $(STAMP)
 HOG_SECONDS ?= 3600
 test-under-load: $(STAMP)
 	$(PY) -m ruff check .
-	KAFKALAB_CPU_HOG=$(HOG_SECONDS) $(PY) -m pytest
+	KAFKALAB_CPU_HOG=$(HOG_SECONDS) $(PY) -m pytest $(PYTEST_PARALLEL)
 
 # Only the browser tests (JupyterLab in headless Chromium); needs /usr/bin/chromium.
 e2e: $(STAMP)

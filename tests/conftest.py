@@ -1,5 +1,6 @@
-"""Fixtures shared by the browser suites (tests/browser: JupyterLab; tests/lite: JupyterLite), and
-the CPU hog of ``make test-under-load``.
+"""Fixtures shared by the browser suites (tests/browser: JupyterLab; tests/lite: JupyterLite), the
+notebook executions shared by the non-browser tests (``executed_notebook``), and the CPU hog of
+``make test-under-load``.
 
 ``KAFKALAB_CPU_HOG=SECONDS`` (``make test-under-load`` sets it): for the whole session, one extra
 process spins on a core (``while True: pass``, bounded: it exits by itself after SECONDS), so every
@@ -14,6 +15,8 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +61,10 @@ def pytest_unconfigure(config):
 
 
 def pytest_terminal_summary(terminalreporter):
+    for title, lines in _worker_sections.items():
+        terminalreporter.section(title)
+        for line in lines:
+            terminalreporter.write_line(line)
     proc = _hog.get("proc")
     if proc is None:
         return
@@ -79,3 +86,133 @@ def playwright_session():
 
     with sync_playwright() as p:
         yield p
+
+
+# --------------------------------------------------------------------------- shared notebook runs
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Per-cell ceilings (not expectations): the real clients' notebook runs 19 workloads on
+# librdkafka's mock cluster in one cell, more on a busy machine.
+CELL_TIMEOUT_S = 120
+CELL_TIMEOUT_S_BY_NAME = {"09_run_it_for_real.ipynb": 600}
+# The tests that read one executed notebook run in one pytest-xdist worker (they share it).
+NOTEBOOK_RUNS_GROUP = "notebook-runs"
+NOTEBOOK_RUN_MODULES = ("test_notebooks_execute.py", "test_exercises.py", "test_crosscheck.py")
+
+
+@dataclass
+class ExecutedNotebook:
+    """One notebook executed top to bottom with nbclient (saved WITH widget state, as nbconvert
+    --execute and JupyterLab's "Save Widget State Automatically" do), or the error that stopped it."""
+
+    path: Path
+    nb: object
+    error: Exception | None
+    seconds: float
+
+
+_executed: dict[Path, ExecutedNotebook] = {}
+
+
+@pytest.fixture(scope="session")
+def executed_notebook():
+    """``executed_notebook(path)`` -> the :class:`ExecutedNotebook` of ``path``, executed once per
+    session in a fresh kernel (working directory: the notebook's folder) however many tests read
+    it: test_notebooks_execute (every notebook and solution), test_exercises (the solutions' check
+    cells), test_crosscheck (notebook 09's agreement line). ``error`` is a CellExecutionError
+    (its message carries the cell and the traceback) or None."""
+
+    def get(path: Path) -> ExecutedNotebook:
+        path = Path(path).resolve()
+        if path not in _executed:
+            import nbformat
+            from nbclient import NotebookClient
+            from nbclient.exceptions import CellExecutionError
+
+            nb = nbformat.read(path, as_version=4)
+            client = NotebookClient(nb, timeout=CELL_TIMEOUT_S_BY_NAME.get(path.name, CELL_TIMEOUT_S),
+                                    kernel_name="python3", store_widget_state=True,
+                                    resources={"metadata": {"path": str(path.parent)}})
+            t0 = time.monotonic()
+            error = None
+            try:
+                client.execute()
+            except CellExecutionError as err:
+                error = err
+            _executed[path] = ExecutedNotebook(path, nb, error, time.monotonic() - t0)
+        return _executed[path]
+
+    return get
+
+
+# Under pytest-xdist (``make test``: ``-n 3 --dist loadgroup --no-loadscope-reorder``) the tests go
+# out in groups, longest first: the two browser suites (each one group: one Lab server, one
+# Chromium, one Lite site server per suite, each started once), the modules sharing executed
+# notebooks (one group), then the slow modules, then every other module in collection order (one
+# module, one group: its module-scoped fixtures run once). A worker gets its next group when at
+# most 2 of its tests are left, so each browser suite keeps its worker while the others take the
+# rest. The groups come from the test's path (``group_of``), not from xdist_group marks: on
+# pytest 9.2 xdist 3.8's loadgroup ignores the marks (pytest-dev/pytest-xdist#1386: it renames
+# ``item._nodeid``, which pytest 9.2 no longer reads), so tests/conftest.py hands xdist a
+# scheduler of its own (``pytest_xdist_make_scheduler``).
+FIRST_GROUPS = ("lite", "browser", NOTEBOOK_RUNS_GROUP, "test_binder.py", "classroom/test_grade.py",
+                "classroom/test_link_browser.py")
+
+
+def group_of(nodeid: str) -> str:
+    """The xdist group of a test, from its node id ("tests/lite/test_lite_site.py::x" -> "lite")."""
+    path = nodeid.split("::", 1)[0]
+    parts = Path(path).parts
+    if parts and parts[0] == "tests":
+        parts = parts[1:]
+    if not parts:
+        return path
+    if parts[0] in ("browser", "lite"):
+        return parts[0]
+    if parts[-1] in NOTEBOOK_RUN_MODULES:
+        return NOTEBOOK_RUNS_GROUP
+    return "/".join(parts)
+
+
+def _grouped(config) -> bool:
+    """``--dist loadgroup`` is on (xdist's workers see dist "no" and ``option.loadgroup`` True)."""
+    return config.pluginmanager.hasplugin("xdist") and (
+        config.getoption("dist", "no") == "loadgroup" or bool(getattr(config.option, "loadgroup", False)))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Only under ``--dist loadgroup``: the items ordered group by group, FIRST_GROUPS first (the
+    order xdist hands the groups out in; every worker sorts its collection alike)."""
+    if not _grouped(config):
+        return
+    groups = {id(item): group_of(item.nodeid) for item in items}
+    seen = list(dict.fromkeys(groups[id(i)] for i in items))
+    rank = {g: (FIRST_GROUPS.index(g) if g in FIRST_GROUPS else len(FIRST_GROUPS) + seen.index(g))
+            for g in seen}
+    items.sort(key=lambda i: rank[groups[id(i)]])  # stable: each group keeps its own order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadgroup``: xdist's scope scheduling with ``group_of`` as the scope."""
+    if not _grouped(config):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid.rsplit("@", 1)[0] if "@" in nodeid.rsplit("]", 1)[-1] else nodeid)
+
+    return GroupScheduling(config, log)
+
+
+# Each worker's summary lines (the browser suites' timings: tests/browser and tests/lite conftest
+# put them in config.workeroutput["kafkalab_sections"]) reach the controller's summary.
+_worker_sections: dict[str, list[str]] = {}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    for title, lines in getattr(node, "workeroutput", {}).get("kafkalab_sections", {}).items():
+        _worker_sections.setdefault(title, []).extend(lines)

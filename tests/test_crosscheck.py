@@ -469,18 +469,20 @@ def test_crosscheck_selected_names():
 
 
 @needs_real
-def test_notebook_runs_clean():
+def test_notebook_runs_clean(executed_notebook):
     nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    for cell in nb.cells:
+    pytest.importorskip("nbclient")
+    stored = nbformat.read(NOTEBOOK, as_version=4)
+    assert stored.metadata["kernelspec"]["name"] == "python3"
+    for cell in stored.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None  # stored without outputs
-    # the real runs take one to a few seconds each, more on a busy machine
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    client.execute()
+    # the real runs take one to a few seconds each, more on a busy machine (a 600 s ceiling per
+    # cell); executed once per session, shared with test_notebooks_execute
+    run = executed_notebook(NOTEBOOK)
+    if run.error is not None:
+        raise run.error
+    nb = run.nb
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert errors == []

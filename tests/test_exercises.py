@@ -11,13 +11,11 @@ import importlib.util
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
-TIMEOUT = 120
 
 
 def _generator():
@@ -90,12 +88,13 @@ def test_stubs_keep_the_names_the_checks_use():
     assert '"a": 1' not in stub and "return a + b" not in stub
 
 
-def _execute(path: Path):
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
-                   resources={"metadata": {"path": str(ROOT)}}).execute()
+def _execute(path: Path, executed_notebook):
+    """The notebook executed once per session (tests/conftest.py executed_notebook: the
+    solutions' run is shared with test_notebooks_execute); its check cells."""
+    run = executed_notebook(path)
+    if run.error is not None:
+        raise run.error
+    nb = run.nb
     errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
               if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
@@ -104,8 +103,8 @@ def _execute(path: Path):
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
-def test_solution_runs_and_every_check_passes(path):
-    checks = _execute(path)
+def test_solution_runs_and_every_check_passes(path, executed_notebook):
+    checks = _execute(path, executed_notebook)
     assert checks
     for cell in checks:
         text = _text(cell)
@@ -113,8 +112,8 @@ def test_solution_runs_and_every_check_passes(path):
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=[p.name for p in EXERCISES])
-def test_exercise_runs_and_every_check_says_not_done_yet(path):
-    checks = _execute(path)
+def test_exercise_runs_and_every_check_says_not_done_yet(path, executed_notebook):
+    checks = _execute(path, executed_notebook)
     assert checks
     for cell in checks:
         text = _text(cell)

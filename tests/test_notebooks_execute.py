@@ -12,7 +12,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "solutions").glob("*.ipynb"))
 COMMITTED = EXECUTED + sorted((ROOT / "exercises").glob("*.ipynb"))
 MAX_BYTES = 2 * 1024 * 1024
-CELL_TIMEOUT = 120
 
 
 def _ids(paths):
@@ -21,22 +20,16 @@ def _ids(paths):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXECUTED, ids=_ids(EXECUTED))
-def test_notebook_executes_without_errors(path: Path, tmp_path: Path) -> None:
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    nb = nbformat.read(path, as_version=4)
+def test_notebook_executes_without_errors(path: Path, tmp_path: Path, executed_notebook) -> None:
     # Measure the notebook as saved WITH widget state (nbconvert --execute's default; JupyterLab
     # with "Save Widget State Automatically"): the Lab's figures are LiveFigures, whose saved
     # state holds a small loader instead of plotly.js (~4.9 MB per plotly FigureWidget; issue 14
-    # item 7: notebooks 00 and 08 were ~20 MB).
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                            store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    try:
-        client.execute()
-    except CellExecutionError as err:  # the message carries the cell and the traceback
-        pytest.fail(f"{path.name}: a cell raised\n{err}")
+    # item 7: notebooks 00 and 08 were ~20 MB). One execution per session, shared with the other
+    # tests that read it (tests/conftest.py executed_notebook).
+    run = executed_notebook(path)
+    if run.error is not None:  # the message carries the cell and the traceback
+        pytest.fail(f"{path.name}: a cell raised\n{run.error}")
+    nb = run.nb
     errors = [(i, out.get("ename"), out.get("evalue"))
               for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
               for out in cell.get("outputs", []) if out.get("output_type") == "error"]

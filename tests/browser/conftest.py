@@ -85,3 +85,10 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("kafkalab browser timings")
         for line in harness.TIMINGS:
             terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker: the timings go to the controller's summary (tests/conftest.py)."""
+    out = getattr(session.config, "workeroutput", None)
+    if out is not None and harness.TIMINGS:
+        out.setdefault("kafkalab_sections", {})["kafkalab browser timings"] = list(harness.TIMINGS)

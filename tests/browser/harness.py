@@ -571,7 +571,7 @@ def notebook_url(server: LabServer, relpath: str) -> str:
     return f"{server.url}/lab/tree/{urllib.request.pathname2url(relpath)}?reset"
 
 
-def open_notebook(page: Any, server: LabServer, relpath: str, *, timeout: float = 90) -> float:
+def open_notebook(page: Any, server: LabServer, relpath: str, *, timeout: float = 180) -> float:
     """Open ``relpath`` in the Lab and wait for a connected, idle kernel. Returns seconds taken.
 
     This is the cure for the kernel race: the status bar says idle before a kernel exists.
@@ -599,7 +599,7 @@ def notebook_state(page: Any, relpath: str | None = None) -> dict | None:
     return page.evaluate(_JS_STATE, relpath)
 
 
-def run_all_and_wait(page: Any, relpath: str | None = None, *, timeout: float = 180) -> float:
+def run_all_and_wait(page: Any, relpath: str | None = None, *, timeout: float = 300) -> float:
     """Run all cells (without awaiting the command) and wait until done. Returns seconds taken.
 
     Done means: the kernel is idle and every non-empty code cell has an execution count, or a
@@ -715,7 +715,7 @@ def run_notebook(
     server: LabServer,
     relpath: str,
     *,
-    timeout: float = 180,
+    timeout: float = 300,
     shot: bool = True,
 ) -> NotebookReport:
     """Open ``relpath`` (relative to the server root), run all cells, inspect, screenshot.
@@ -726,7 +726,7 @@ def run_notebook(
     log = watch_page(page)
     since = log.mark()
     t0 = time.monotonic()
-    timings = {"kernel_ready": open_notebook(page, server, relpath, timeout=min(timeout, 90))}
+    timings = {"kernel_ready": open_notebook(page, server, relpath, timeout=timeout)}
     timings["run_all"] = run_all_and_wait(page, relpath, timeout=timeout)
     t1 = time.monotonic()
     wait_settled(page)
@@ -840,7 +840,7 @@ def frame_slider_active(page: Any, title: str | None = None, *, nth: int = 0) ->
 
 
 def wait_for_frame(
-    page: Any, at_least: int, title: str | None = None, *, nth: int = 0, timeout: float = 15
+    page: Any, at_least: int, title: str | None = None, *, nth: int = 0, timeout: float = 60
 ) -> int:
     """Wait until the frame slider's active index reaches ``at_least``; return the index."""
     deadline = time.monotonic() + timeout

@@ -87,7 +87,7 @@ def reveal(page, description: str):
         if box.is_visible():
             break
         page.locator(".kafkalab-settings").get_by_text(title, exact=True).first.click()
-        wait_until(page, lambda: box.is_visible(), timeout=8)
+        wait_until(page, lambda: box.is_visible(), timeout=60)
     return box
 
 

@@ -28,5 +28,5 @@ def _notebooks() -> list[str]:
 @pytest.mark.parametrize("relpath", _notebooks())
 def test_notebook_runs_clean_in_lab(lab_page, lab_server, relpath):
     # conftest copied notebooks/ and solutions/ into the server root under the same paths.
-    report = run_notebook(lab_page, lab_server, relpath, timeout=180)
+    report = run_notebook(lab_page, lab_server, relpath, timeout=300)
     report.assert_clean()

@@ -38,11 +38,11 @@ def test_notebook_08_opens_at_the_link(server, playwright_session, where):
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
         harness.watch_page(page)
         page.goto(url, wait_until="domcontentloaded")
-        page.wait_for_function(harness._JS_KERNEL_READY, arg=relpath, timeout=90_000)
+        page.wait_for_function(harness._JS_KERNEL_READY, arg=relpath, timeout=180_000)
         harness.run_all_and_wait(page, relpath)
         got = harness.wait_until(page, lambda: harness.kernel_eval(
             page, "[lab.result.scenario, lab.step, lab.error]", relpath=relpath) ==
-            [target, 7, None], timeout=30)
+            [target, 7, None], timeout=60)
         assert got, (page.url, harness.kernel_eval(page, "[lab.result.scenario, lab.step, lab.error]",
                                         relpath=relpath))
         server.shutdown_kernels()

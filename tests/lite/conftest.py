@@ -116,3 +116,10 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("kafkalab JupyterLite timings")
         for line in h.TIMINGS:
             terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker: the timings go to the controller's summary (tests/conftest.py)."""
+    out = getattr(session.config, "workeroutput", None)
+    if out is not None and h.TIMINGS:
+        out.setdefault("kafkalab_sections", {})["kafkalab JupyterLite timings"] = list(h.TIMINGS)
