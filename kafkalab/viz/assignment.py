@@ -14,6 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from ..palette import CAPTION, DARK
 from ._common import (
     MEMBER_COLOURS,
     MEMBER_PATTERNS,
@@ -128,9 +129,9 @@ def assignment_timeline(result) -> go.Figure:
             "y": [f"partition {s['partition']}" for s in mine],
             "x": [max(s["end"] - s["start"], 0.0) for s in mine],
             "base": [s["start"] for s in mine],
-            "marker": {"color": colour, "pattern": {"shape": pattern, "fgcolor": "#333333",
+            "marker": {"color": colour, "pattern": {"shape": pattern, "fgcolor": DARK,
                                                     "solidity": 0.3},
-                       "line": {"color": "#333333", "width": 0.5}},
+                       "line": {"color": DARK, "width": 0.5}},
             "hovertext": [wrap(f"{m} owned partition {s['partition']} from t={s['start']:g} to "
                                f"t={s['end']:g} ms (generation {s['generation']})")
                           for s in mine],
@@ -154,7 +155,7 @@ def assignment_timeline(result) -> go.Figure:
         if b["generation"] is not None:
             annotations.append({"x": b["end"], "y": 1.0, "xref": "x", "yref": "paper",
                                 "yanchor": "bottom", "text": f"gen {b['generation']}",
-                                "showarrow": False, "font": {"size": 10, "color": "#444444"},
+                                "showarrow": False, "font": {"size": 10, "color": CAPTION},
                                 "hovertext": wrap(f"rebalance: {b['reason']}")})
     cap = (f"Who owned each partition when (colour and hatching per member). Grey bands: "
            f"{len(bands)} rebalance(s), each labelled with the generation it made. "
