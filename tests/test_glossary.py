@@ -37,9 +37,9 @@ def _md(path: Path) -> list[str]:
 
 
 def test_the_path_is_00_to_08():
-    # 04b (durability, issue 18) slots in before 05 without renumbering the others
+    # 03b (consumer groups, issue 17) and 04b (durability, issue 18) slot in without renumbering
     assert [p.name.split("_")[0] for p in PATH] == \
-        ["00", "01", "02", "03", "04", "04b", "05", "06", "07", "08"]
+        ["00", "01", "02", "03", "03b", "04", "04b", "05", "06", "07", "08"]
 
 
 @pytest.mark.parametrize("path", LINKED, ids=[p.name for p in LINKED])
