@@ -22,7 +22,7 @@ def valid(want: Any, keys: tuple[str, ...]) -> bool:
     ``"<op><int or one of keys>"`` (``">0"``, ``"==lost"``)."""
     if isinstance(want, str):
         m = _EXPECT_RE.match(want.strip())
-        return bool(m) and (m.group(2).lstrip("-").isdigit() or m.group(2) in keys)
+        return m is not None and (m.group(2).lstrip("-").isdigit() or m.group(2) in keys)
     return isinstance(want, int) and not isinstance(want, bool) and want >= 0
 
 
