@@ -161,8 +161,23 @@ class NumberBox(anywidget.AnyWidget):
         return number
 
 
+_JS_SAFE = 2**53 - 1  # Number.MAX_SAFE_INTEGER
+
+
+def _int_to_json(value: int, _widget) -> int | str:
+    """An int beyond JavaScript's safe range (Kafka's Long.MAX_VALUE defaults, such as
+    log.flush.interval.messages) travels as its decimal text: in JupyterLite the Pyodide
+    kernel would hand it to the page as a BigInt, which JSON cannot serialise. The box shows
+    ``String(value)`` either way."""
+    return value if -_JS_SAFE <= value <= _JS_SAFE else str(value)
+
+
+def _int_from_json(value, _widget) -> int:
+    return int(value)
+
+
 class IntBox(NumberBox):
-    value = traitlets.Int(0).tag(sync=True)
+    value = traitlets.Int(0).tag(sync=True, to_json=_int_to_json, from_json=_int_from_json)
 
 
 class FloatBox(NumberBox):
