@@ -90,6 +90,10 @@ def test_idempotent_producer():
     # a defaulted idempotence is switched off silently by an incompatible setting
     result = check_idempotent_producer({"max.in.flight.requests.per.connection": 10})
     _failed(result, "in the log 2 times", "switched it off silently")
+    # ... but not when the learner switched it off: that note would misstate what happened
+    off = check_idempotent_producer({"enable.idempotence": False})
+    _failed(off, "in the log 2 times")
+    assert not any("silently" in n for n in off.notes), off.notes
     _failed(check_idempotent_producer({"acks": "0"}), "was lost", "never reaches the broker")
 
 

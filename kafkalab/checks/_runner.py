@@ -64,7 +64,8 @@ def prepare(check: str, config, base: dict, forced: dict, require: dict | None =
                            details="The check did not run this configuration: it does not "
                                    "do what the task asks.")
     default_idempotence = resolve({"client.model": effective["client.model"]})["enable.idempotence"]
-    if default_idempotence and not effective["enable.idempotence"]:
+    if default_idempotence and not effective["enable.idempotence"] \
+            and merged.get("enable.idempotence") is not False:
         notes.append("enable.idempotence is only a default here, so Kafka switched it off "
                      "silently: idempotence needs acks=all, retries > 0 and at most 5 requests "
                      "in flight")

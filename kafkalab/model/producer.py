@@ -496,7 +496,14 @@ class ProducerClient:
         hit = [b for b in self.in_flight_batches if b.broker == broker]
         if not hit or not self.alive:
             return
-        connection = hit[0].connection
+        for b in self._drop_connection(hit[0].connection):
+            self._retry(b, count=True, why=f"broker {broker}'s process died and closed the "
+                        "connection (a disconnect, retriable)")
+
+    def _drop_connection(self, connection: int) -> list[ProducerBatch]:
+        """Close ``connection``: every request in flight on it fails (its response, if one
+        still comes, is ignored) and is returned, oldest first, for the caller to retry; the
+        next request opens a new connection."""
         failed = [b for b in self.in_flight_batches if b.connection == connection]
         if connection == self.connection:
             self.connection += 1
@@ -504,23 +511,14 @@ class ProducerClient:
             b.live_attempt = 0
             self.in_flight -= 1
             self.in_flight_batches.remove(b)
-        for b in failed:
-            self._retry(b, count=True, why=f"broker {broker}'s process died and closed the "
-                        "connection (a disconnect, retriable)")
+        return failed
 
     def _timeout(self, batch: ProducerBatch, attempt: int) -> None:
         if batch.live_attempt != attempt or batch.done or not self.alive:
             return
         # Disconnect: every request still in flight on this connection fails and is retried
         # on a new one (their responses, if any come, are ignored).
-        failed = [b for b in self.in_flight_batches if b.connection == batch.connection]
-        if batch.connection == self.connection:
-            self.connection += 1
-        for b in failed:
-            b.live_attempt = 0
-            self.in_flight -= 1
-            self.in_flight_batches.remove(b)
-        for b in failed:
+        for b in self._drop_connection(batch.connection):
             self._retry(b, count=True, why=f"no response within {self._timeout_name()}"
                         if b is batch
                         else "the connection was closed when an earlier request on it timed "
