@@ -3,7 +3,7 @@
 plotly's ``FigureWidget`` is an anywidget: its ``_esm`` trait holds plotly's whole widget bundle
 (~4.9 MB), and a notebook saved with widget state stores that trait once per FigureWidget (the
 Lab's four figures made notebooks 00 and 08 ~20 MB). ``LiveFigure`` is the same widget with a
-~1 KB ``_esm`` instead: a loader that waits for the bundle and then runs plotly's own front end.
+``_esm`` of a few KB instead: a loader that runs plotly's own front end once the bundle is in.
 The bundle travels once per page as a custom comm message (never part of widget state) from one
 ``PlotlyBundle`` widget per kernel, so a saved notebook holds only the loader.
 
@@ -37,6 +37,47 @@ function deferred() {{
 }}
 """
 
+# plotly's widget module, imported once per page (every LiveFigure shares it: its default export
+# is a factory, one closure per figure, as anywidget uses it), and patched once: under anywidget,
+# plotly's view never hears of a resize and keeps its first width, so the view follows the width
+# of its container (the notebook, a tab, a side panel opening). The bundle widget starts the
+# import as soon as the bundle arrives, before any figure asks.
+_DEFERRED += """
+function plotlyModule() {
+  const d = deferred();
+  if (!d.module) d.module = d.promise.then(async (blob) => {
+    const url = URL.createObjectURL(blob);
+    let mod;
+    try { mod = await import(/* webpackIgnore: true */ url); } finally { URL.revokeObjectURL(url); }
+    const View = mod.FigureView.prototype;
+    const render = View.perform_render, remove = View.remove;
+    View.perform_render = function () {
+      render.apply(this, arguments);
+      let width = null, frame = 0;
+      this.kafkalabResize = new ResizeObserver((entries) => {
+        const w = Math.round(entries[0].contentRect.width);
+        if (w === width || w === 0) return;
+        width = w;
+        cancelAnimationFrame(frame);
+        frame = requestAnimationFrame(() => {
+          // plotly's autosize takes the height from the element: keep the figure's own height
+          const layout = this.model.get("_widget_layout") || {};
+          if (layout.height) this.el.style.height = layout.height + "px";
+          this.autosizeFigure();
+        });
+      });
+      this.kafkalabResize.observe(this.el);
+    };
+    View.remove = function () {
+      if (this.kafkalabResize) this.kafkalabResize.disconnect();
+      return remove.apply(this, arguments);
+    };
+    return mod;
+  });
+  return d.module;
+}
+"""
+
 # The bundle widget: asks its kernel for the bundle until one reply has arrived in this page
 # (every bundle model asks: one restored from saved state without a kernel never gets a reply,
 # a live one does), and keeps the first reply (as a Blob). initialize() must not wait for the reply:
@@ -50,6 +91,7 @@ export default {
       if (!msg || msg.kind !== "kafkalab-plotly-bundle" || d.done) return;
       d.done = true;
       d.resolve(new Blob([buffers[0]], { type: "text/javascript" }));
+      plotlyModule();  // start parsing the bundle before any figure asks for it
     });
     // The kernel pushes the bundle when it creates this widget; a page that opens later (a
     // reload while the kernel runs) asks for it.
@@ -58,41 +100,81 @@ export default {
 };
 """
 
-# Each LiveFigure: the loader module itself waits (top-level await) for the bundle, imports its
-# own instance of plotly's module (one per figure, as anywidget does with _esm) and re-exports
-# its widget. anywidget sees an ES module that is slow to import, as when it imports the 4.9 MB
-# bundle from _esm; the figure's comm messages queue meanwhile, so the wait must stay short
-# (hence the kernel pushes the bundle: measured here, a 3 s wait lost a figure's first updates).
+# Each LiveFigure: a small module that anywidget imports and initialises at once (anywidget gives
+# a model's initialize() 2 s, counting the import of its _esm, before it gives up with "Failed to
+# initialize model" and an empty figure: a 4.9 MB bundle parsed on a busy machine or a slow laptop
+# takes longer). initialize() returns at once; plotly's own initialize() runs when the shared
+# module is ready. Until then every model event (state changes, the kernel's messages) is held in
+# order and then handed to the listeners plotly registered, so no update is lost however long the
+# bundle takes. plotly's handlers read the changed value with model.get() (the kernel sets a
+# _py2js_* trait and resets it at once), so while the held events are replayed, get() answers
+# with each attribute's value as of the event being replayed. Afterwards events pass straight
+# through. render() waits for plotly's initialize.
 _FIGURE_ESM = _DEFERRED + """
-const url = URL.createObjectURL(await deferred().promise);
-const plotlyWidget = await import(/* webpackIgnore: true */ url);
-URL.revokeObjectURL(url);
-// Follow the width of the figure's container (the notebook, a tab, a side panel opening):
-// under anywidget, plotly's view never hears of a resize and keeps its first width.
-const View = plotlyWidget.FigureView.prototype;
-const render = View.perform_render, remove = View.remove;
-View.perform_render = function () {
-  render.apply(this, arguments);
-  let width = null, frame = 0;
-  this.kafkalabResize = new ResizeObserver((entries) => {
-    const w = Math.round(entries[0].contentRect.width);
-    if (w === width || w === 0) return;
-    width = w;
-    cancelAnimationFrame(frame);
-    frame = requestAnimationFrame(() => {
-      // plotly's autosize takes the height from the element: keep the figure's own height
-      const layout = this.model.get("_widget_layout") || {};
-      if (layout.height) this.el.style.height = layout.height + "px";
-      this.autosizeFigure();
-    });
-  });
-  this.kafkalabResize.observe(this.el);
+export default () => {
+  let ready;
+  return {
+    initialize({ model, signal, experimental }) {
+      const listeners = new Map();  // event name -> plotly's callbacks
+      let held = [];  // events before plotly's initialize() has returned, in order
+      const before = new Map();  // attribute -> its value before its first held change
+      let asOf = null;  // while replaying: attribute -> its value as of the replayed event
+      const dispatch = (name, ...args) => {
+        for (const cb of listeners.get(name) || []) cb(...args);
+      };
+      model.on("all", (name, ...args) => {
+        if (!held) return dispatch(name, ...args);
+        if (name.startsWith("change:")) {
+          const attr = name.slice(7);
+          if (!before.has(attr)) before.set(attr, args[0].previous(attr));
+        }
+        held.push([name, args]);
+      });
+      const proxy = {
+        ...model,
+        get(attr) { return asOf && asOf.has(attr) ? asOf.get(attr) : model.get(attr); },
+        on(name, cb) {
+          for (const n of String(name).split(/\\s+/)) {
+            if (!listeners.has(n)) listeners.set(n, []);
+            listeners.get(n).push(cb);
+          }
+        },
+        off(name, cb) {
+          for (const n of name ? String(name).split(/\\s+/) : [...listeners.keys()]) {
+            listeners.set(n, cb ? (listeners.get(n) || []).filter((f) => f !== cb) : []);
+          }
+        },
+      };
+      ready = plotlyModule().then(async (mod) => {
+        const widget = mod.default();
+        asOf = new Map(before);  // plotly starts from the state before the held changes
+        await widget.initialize({ model: proxy, signal, experimental });
+        // One set() call fires change:a, change:b, ... and then "change": all of its values are
+        // in place before the first of its events, as they were when it happened.
+        let upTo = 0;  // the values of held[0 .. upTo) are in asOf
+        for (let i = 0; i < held.length; i++) {
+          if (i >= upTo) {
+            upTo = i;
+            while (upTo < held.length && held[upTo][0].startsWith("change:")) {
+              asOf.set(held[upTo][0].slice(7), held[upTo][1][1]);
+              upTo++;
+            }
+            if (upTo === i) upTo = i + 1;
+          }
+          dispatch(held[i][0], ...held[i][1]);
+        }
+        held = null;
+        asOf = null;
+        return widget;
+      });
+      ready.catch((err) => console.error("[kafkalab] plotly's figure did not start:", err));
+    },
+    async render(view) {
+      const widget = await ready;
+      return widget.render(view);
+    },
+  };
 };
-View.remove = function () {
-  if (this.kafkalabResize) this.kafkalabResize.disconnect();
-  return remove.apply(this, arguments);
-};
-export default plotlyWidget.default;
 """
 
 
