@@ -247,7 +247,7 @@ def check_scale_without_stop(config, client: str | None = None, require: dict | 
 
 
 # -- predictions ------------------------------------------------------------------------------
-def _dups(preset: str, overrides: dict | None = None, faults=None) -> list[RunResult]:
+def _runs(preset: str, overrides: dict | None = None, faults=None) -> list[RunResult]:
     from .. import scenarios
 
     return [scenarios.run(preset, overrides=overrides, faults=faults, snapshots=False)]
@@ -316,7 +316,7 @@ QUESTIONS: dict[str, tuple] = {
         "nothing, and its join was one more rebalance"),
     "past max.poll.interval.ms: the member stops processing at once": (
         "max-poll-interval-exceeded",
-        lambda: _dups("max-poll-interval-exceeded")[0].outcome["zombie_records"] == 0,
+        lambda: _runs("max-poll-interval-exceeded")[0].outcome["zombie_records"] == 0,
         "the member was out of the group and kept processing its batch (a zombie): fetches "
         "carry no generation, only its commit was refused"),
 }
