@@ -119,3 +119,26 @@ def test_exercise_runs_and_every_check_says_not_done_yet(path, executed_notebook
         text = _text(cell)
         assert "not done yet" in text, f"{path.name}: check cell {cell.source!r} says {text!r}"
         assert "✗" not in text and "✓" not in text
+
+
+def test_the_grader_finds_the_consumer_groups_exercise_by_its_metadata(tmp_path):
+    """03b declares itself (notebook metadata ``kafkalab.exercise``): the grader matches a
+    submission by it even when the learner's cells lost their ids, and grades every task."""
+    from kafkalab.grade import Submission, grade_one
+    from kafkalab.grade.exercises import load_all, match
+
+    exercises = load_all()
+    assert "03b" in exercises
+    path = ROOT / "solutions" / "03b_consumer_groups_exercises.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["metadata"]["kafkalab"]["exercise"] == "03b"
+    exercise, how = match(nb, exercises)
+    assert (exercise.id, how) == ("03b", "metadata")
+    assert [t.name for t in exercise.tasks] == ["crash_safe_group", "scale_config",
+                                                "predictions"]
+    for cell in nb["cells"]:
+        cell["id"] = f"x-{id(cell)}"  # the ids no longer tell
+    assert match(nb, exercises)[1] == "metadata"
+    sub = grade_one(Submission(path, "me"), exercises, budget_s=120)
+    assert [(r.task, r.status) for r in sub.rows] == [
+        ("crash_safe_group", "pass"), ("scale_config", "pass"), ("predictions", "pass")]

@@ -16,6 +16,12 @@ from .configs import (
     check_producer_restart,
 )
 from .durability import NO_FSYNC_PER_WRITE, check_acknowledged_but_lost, check_durability
+from .groups import (
+    QUESTIONS,
+    check_group_crashes,
+    check_rebalance_predictions,
+    check_scale_without_stop,
+)
 from .loop import Record, check_consumer_loop
 from .misconceptions import Wrong
 from .result import CheckResult
@@ -26,6 +32,7 @@ __all__ = [
     "AS_MANY_AS_IDEMPOTENCE_ALLOWS",
     "CRASH_POINTS",
     "NO_FSYNC_PER_WRITE",
+    "QUESTIONS",
     "SET_EXPLICITLY",
     "CheckResult",
     "Record",
@@ -39,11 +46,14 @@ __all__ = [
     "check_durability",
     "check_exactly_once",
     "check_fast_and_safe",
+    "check_group_crashes",
     "check_idempotent_producer",
     "check_idempotent_sink",
     "check_no_duplicates",
     "check_no_loss",
     "check_producer_restart",
+    "check_rebalance_predictions",
+    "check_scale_without_stop",
     "crash_schedules",
     "deposit",
     "timings",

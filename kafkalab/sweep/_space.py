@@ -14,6 +14,10 @@ found from its events (``docs/trace-format.md``):
   request carrying message ``messages[0]``, attempt ``attempt``): first attempts, and for
   the second fault of a pair also first retries (attempt 2).
 * ``producer_restart``: after each message the application sends.
+* ``member_join`` / ``member_leave`` / ``member_restart`` (scale out, scale in, a graceful
+  restart; issue 17): at ``MEMBER_MOMENTS`` moments of the run, just after the first record
+  and the records a quarter, half and three quarters of the way through the ``process`` events;
+  a leave or a restart for each member (a leave only while another member remains).
 
 The crash counts are the consumer's own: every member counts the crash points it reaches
 (``RunResult.live_counters["crash_points"]``), whether or not a crash is aimed at it.
@@ -31,7 +35,12 @@ KINDS = {FAULT_KINDS[t].alias: t for t in ("consumer_crash", "lose_response", "l
                                            "producer_restart", "broker_crash")}
 # a leader crash placed by the sweep comes back after this long (so its truncation shows)
 BROKER_RESTART_MS = 5000.0
+# Membership changes (issue 17): the plan's type is their short name too (they have no alias).
+MEMBER_FAULTS = ("member_join", "member_leave", "member_restart")
+KINDS.update({t: t for t in MEMBER_FAULTS})
 KIND_LABELS = {short: FAULT_KINDS[t].label for short, t in KINDS.items()}
+# Where a membership change goes: just after these fractions of the processed records.
+MEMBER_MOMENTS = (0.0, 0.25, 0.5, 0.75)
 
 
 def kind_name(name: str) -> str | None:
@@ -86,7 +95,31 @@ def space(kinds, events, counts, members: int, messages: int,
                        for m in range(messages))
         elif kind == "broker_crash":
             out.extend(leader_crashes(events))
+        elif kind in MEMBER_FAULTS:
+            out.extend(member_changes(kind, events, members))
     return sorted(out, key=order)
+
+
+def member_moments(events) -> list[float]:
+    """Just after the first record processed and the records a quarter, half and three
+    quarters of the way through (distinct times, in order)."""
+    times = sorted(e.t for e in events if e.kind == "process")
+    if not times:
+        return []
+    picked = {round(times[min(int(f * len(times)), len(times) - 1)] + 0.01, 3)
+              for f in MEMBER_MOMENTS}
+    return sorted(picked)
+
+
+def member_changes(kind: str, events, members: int) -> list[dict]:
+    """A member joins at each moment; each member leaves (while another remains) or restarts
+    at each moment."""
+    moments = member_moments(events)
+    if kind == "member_join":
+        return [{"type": kind, "at_ms": t} for t in moments]
+    if kind == "member_leave" and members < 2:
+        return []  # the group's last member leaving is no scale-in: nobody reads on
+    return [{"type": kind, "member": m, "at_ms": t} for m in range(members) for t in moments]
 
 
 def leader_crashes(events) -> list[dict]:
@@ -107,7 +140,8 @@ def leader_crashes(events) -> list[dict]:
 
 
 _TYPE_ORDER = {"consumer_crash": 0, "lose_response": 1, "lose_request": 2,
-               "producer_restart": 3, "broker_crash": 4}
+               "producer_restart": 3, "broker_crash": 4, "member_join": 5, "member_leave": 6,
+               "member_restart": 7}
 
 
 def order(f: dict) -> tuple:
@@ -118,6 +152,8 @@ def order(f: dict) -> tuple:
                 f["index"])
     if t in ("lose_response", "lose_request"):
         return (_TYPE_ORDER[t], f["message"], f.get("attempt", 1), 0)
+    if t in MEMBER_FAULTS:
+        return (_TYPE_ORDER[t], f.get("member", 0), f["at_ms"], 0)
     return (_TYPE_ORDER.get(t, 9), f.get("after_message", 0), 0, 0)
 
 
@@ -147,6 +183,12 @@ def label(f: dict) -> str:
         return f"producer restart after m{f['after_message']}"
     if t == "broker_crash" and "after_message" in f:
         return f"leader crash (broker {f['broker']}) after m{f['after_message']}"
+    if t == "member_join":
+        return f"member joins at {f['at_ms']:g} ms"
+    if t == "member_leave":
+        return f"consumer-{f['member']} leaves at {f['at_ms']:g} ms"
+    if t == "member_restart":
+        return f"consumer-{f['member']} restarts at {f['at_ms']:g} ms"
     return t
 
 

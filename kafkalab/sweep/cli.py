@@ -55,15 +55,31 @@ SEMANTICS = {
     "exactly-once (transactional pipeline)": ("exactly-once-pipeline", "exactly_once"),
     "auto-commit, Java client": ("auto-commit-java-crash", "no_loss"),
     "auto-commit, librdkafka": ("auto-commit-java-crash/librdkafka", None),
+    # consumer groups (issue 17): two members, four partitions, Java auto-commit
+    "auto-commit in a group, eager (range)": ("eager-vs-cooperative", "no_loss"),
+    "auto-commit in a group, cooperative-sticky": ("eager-vs-cooperative/cooperative",
+                                                   "no_loss"),
 }
-FAULT_COLUMNS = ("crash", "lost_ack", "producer_restart")
+# Membership changes, the rebalance column: scale out, scale in, a graceful restart.
+REBALANCE_KINDS = ("member_join", "member_leave", "member_restart")
+FAULT_COLUMNS = ("crash", "lost_ack", "producer_restart", *REBALANCE_KINDS)
+# The group rows' workload: long enough, and heartbeats frequent enough, that a member hears
+# of a rebalance while records still flow (at the defaults, 3 s heartbeats, a 6-message run
+# is over before any member learns of it).
+GROUP_WORKLOAD = {"messages": 12, "heartbeat.interval.ms": 100, "session.timeout.ms": 1000}
 
 
 def semantics_sweeps(messages: int = 6, processes: int | None = None) -> dict[str, SweepResult]:
     """One depth-1 sweep per delivery semantics (consumer crash, lost ack, producer
-    restart), the input of ``kafkalab.viz.guarantee_map.semantics_matrix``."""
+    restart, and the rebalances: a member joins, leaves or restarts), the input of
+    ``kafkalab.viz.guarantee_map.semantics_matrix``. The consumer-group rows run
+    ``GROUP_WORKLOAD`` (12 messages, heartbeats every 100 ms)."""
+    from .. import scenarios
+
     out = {}
     for label, (preset, _) in SEMANTICS.items():
-        out[label] = sweep(preset, depth=1, faults=FAULT_COLUMNS,
-                           overrides={"messages": messages}, processes=processes)
+        group = scenarios.get(preset).config.get("consumers", 1) > 1
+        overrides = dict(GROUP_WORKLOAD) if group else {"messages": messages}
+        out[label] = sweep(preset, depth=1, faults=FAULT_COLUMNS, overrides=overrides,
+                           processes=processes)
     return out

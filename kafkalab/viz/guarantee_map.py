@@ -33,6 +33,12 @@ _STATE_WORDS = {_NEITHER: "no loss, no duplicates", _DUP: "duplicates",
 _SWEPT = ("consumer_crash", "lose_response", "lose_request", "producer_restart")
 _KIND_OF_TYPE = {t: FAULT_KINDS[t].alias for t in _SWEPT}
 KIND_LABELS = {FAULT_KINDS[t].alias: FAULT_KINDS[t].label for t in _SWEPT}
+# The membership changes (issue 17) share one row / column: a rebalance.
+REBALANCE = "rebalance"
+_MEMBER_TYPES = ("member_join", "member_leave", "member_restart")
+_KIND_OF_TYPE.update({t: REBALANCE for t in _MEMBER_TYPES})
+KIND_LABELS[REBALANCE] = "rebalance (" + ", ".join(FAULT_KINDS[t].label
+                                                  for t in _MEMBER_TYPES) + ")"
 _PROMISE_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates",
                   "exactly_once": "no loss, no duplicates",
                   "no_log_duplicates": "no duplicates in the log"}
@@ -43,6 +49,9 @@ _KIND_HOVER = {
     "lost_request": "a produce request never reaches the broker; the producer retries",
     "producer_restart": "the (upstream) producer application restarts and re-sends what was "
                         "not acknowledged yet: a new PID, so idempotence cannot see copies",
+    REBALANCE: "the consumer group rebalances: a member joins (scale out), leaves (scale in) "
+               "or restarts gracefully, at four moments of the run; partitions move at their "
+               "committed offsets",
 }
 
 
@@ -195,7 +204,8 @@ def guarantee_map(sweeps: Mapping[str, Any], title: str | None = None) -> go.Fig
 
 def semantics_matrix(sweeps: Mapping[str, Any] | None,
                      promises: Mapping[str, str | None] | None = None,
-                     kinds: tuple[str, ...] = ("crash", "lost_ack", "producer_restart"),
+                     kinds: tuple[str, ...] = ("crash", "lost_ack", "producer_restart",
+                                               REBALANCE),
                      title: str | None = None) -> go.Figure:
     """Delivery semantics × fault type: does each guarantee survive each kind of single
     fault? ✓ = no placement of that fault lost (or duplicated) a message; ✗ k/n = k of the
@@ -206,7 +216,7 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None,
     promises)."""
     if sweeps is None:
         raise TypeError("kafkalab: semantics_matrix(sweeps) draws sweeps it is given and never "
-                        "runs the model: pass kafkalab.sweep.semantics_sweeps() (about 0.2 s)")
+                        "runs the model: pass kafkalab.sweep.semantics_sweeps() (about 2 s)")
     if promises is None:
         from ..sweep.cli import SEMANTICS  # the table only: label -> (preset, promise)
 

@@ -52,7 +52,8 @@ def test_semantics_matrix_shows_which_guarantee_survives(sweeps):
     fig = semantics_matrix(sweeps, promises)
     assert fig.layout.meta["caption"]
     heat = _cells(fig)
-    assert list(heat.x) == ["consumer crash", "lost ack", "producer restart"]
+    assert list(heat.x) == ["consumer crash", "lost ack", "producer restart",
+                            "rebalance (member joins, member leaves, member restarts)"]
     rows = {label.split("<br>")[0]: i for i, label in enumerate(heat.y)}
     at_least = heat.y[rows["at-least-once (commit per record)"]]
     assert "kept" in at_least
@@ -71,3 +72,46 @@ def test_sampled_sweeps_are_flagged_in_the_caption():
     assert "sampled" in guarantee_map({"a": s}).layout.meta["caption"]
     with pytest.raises(ValueError):
         guarantee_map({})
+
+
+# -- rebalances (issue 17): membership changes are one row of the map, one column of the matrix
+REBALANCE = "rebalance (member joins, member leaves, member restarts)"
+EAGER, COOPERATIVE = ("auto-commit in a group, eager (range)",
+                      "auto-commit in a group, cooperative-sticky")
+
+
+def test_the_guarantee_map_has_a_row_for_rebalances(sweeps):
+    """Fact sheet §G: Java's eager rebalance auto-commits in onJoinPrepare before it revokes,
+    so a scale out, scale in or restart duplicates nothing; cooperative-sticky revokes the
+    moved partition after the first rebalance, without that commit: a join duplicates."""
+    fig = guarantee_map(sweeps)
+    heat = _cells(fig)
+    rows = list(heat.y)
+    assert rows.count(REBALANCE) == 1 and rows[-1] == REBALANCE
+    cells = dict(zip(sweeps, heat.text[rows.index(REBALANCE)], strict=True))
+    # two members: a join and a leave and a restart of each member, at four moments each
+    assert cells[EAGER] == "✓ lost 0/20<br>✓ dup 0/20"
+    assert cells[COOPERATIVE].startswith("✓ lost 0/20<br>✗ dup ")
+    # one member: no scale in (nobody would read on), a join and a restart
+    for label in ("at-least-once (commit per record)", "exactly-once (transactional pipeline)"):
+        assert cells[label] == "✓ lost 0/8<br>✓ dup 0/8", (label, cells[label])
+    z = heat.z[rows.index(REBALANCE)]
+    assert z[list(sweeps).index(EAGER)] != z[list(sweeps).index(COOPERATIVE)]
+    hover = heat.hovertext[rows.index(REBALANCE)][list(sweeps).index(COOPERATIVE)]
+    assert "first duplicating placement: member joins at" in hover
+
+
+def test_the_semantics_matrix_has_the_group_rows_and_a_rebalance_column(sweeps):
+    fig = semantics_matrix(sweeps)
+    heat = _cells(fig)
+    rows = {label.split("<br>")[0]: i for i, label in enumerate(heat.y)}
+    col = list(heat.x).index(REBALANCE)
+    assert "✗ dup" in heat.text[rows[COOPERATIVE]][col]
+    assert heat.text[rows[EAGER]][col].count("✓") == 2
+    # both keep their promise (no loss); a crash duplicates in both (auto-commit)
+    for label in (EAGER, COOPERATIVE):
+        assert "promises no loss: kept" in heat.y[rows[label]]
+        assert "✗ dup" in heat.text[rows[label]][0]
+    # a single consumer's rebalances duplicate nothing in any of the five semantics
+    for label in list(SEMANTICS)[:5]:
+        assert "✗" not in heat.text[rows[label]][col], label
