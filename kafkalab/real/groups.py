@@ -297,6 +297,26 @@ def first_generation_complete(events: list[dict[str, Any]], members: int,
     return union == set(range(partitions))
 
 
+def unpositioned(events: list[dict[str, Any]]) -> dict[int, list[int]]:
+    """Per live member, the partitions it was given and has not yet started reading (no
+    record or end-of-partition seen since): the run ends only once there are none, so every
+    hand-over's resume offset is recorded."""
+    pending: dict[int, set[int]] = {}
+    for e in events:
+        m = e.get("member")
+        if e["ev"] == "assign":
+            if not e["incremental"]:
+                pending[m] = set()
+            pending.setdefault(m, set()).update(e["partitions"])
+        elif e["ev"] in ("revoke", "lost"):
+            pending.setdefault(m, set()).difference_update(e["partitions"])
+        elif e["ev"] == "positioned":
+            pending.setdefault(m, set()).discard(e["partition"])
+        elif e["ev"] in ("crash", "exit"):
+            pending[m] = set()
+    return {m: sorted(ps) for m, ps in pending.items() if ps}
+
+
 def resumed_offsets(events: list[dict[str, Any]]) -> dict[str, list[int]]:
     """Per partition (str key), the distinct offsets that later owners started from (every
     ``positioned`` after the partition's first one), sorted."""
@@ -458,7 +478,7 @@ def run_group_real(workload: dict[str, Any] | str,
                                  f"{w['join']['after_message']} was processed")
                 if go and (w["join"] is None or joined):
                     committed = _committed(ck, meta, topic, parts)
-                    if committed == end:
+                    if committed == end and not unpositioned(events):
                         break
                 if now > deadline:
                     alive = [m for m, p in procs.items() if p.poll() is None]
@@ -468,7 +488,8 @@ def run_group_real(workload: dict[str, Any] | str,
                         + ("the first generation never formed (members' assignments: "
                            f"{ {m: sorted(s) for m, s in current_assignments(events).items()} })"
                            if not go else
-                           f"committed offsets {committed} of end offsets {end}")
+                           f"committed offsets {committed} of end offsets {end}, "
+                           f"partitions given but not yet read: {unpositioned(events)}")
                         + f"; members still running: {alive}")
                 time.sleep(0.2)
             with open(paths["stop"], "w", encoding="utf-8"):
