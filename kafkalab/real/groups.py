@@ -317,18 +317,30 @@ def unpositioned(events: list[dict[str, Any]]) -> dict[int, list[int]]:
     return {m: sorted(ps) for m, ps in pending.items() if ps}
 
 
-def resumed_offsets(events: list[dict[str, Any]]) -> dict[str, list[int]]:
-    """Per partition (str key), the distinct offsets that later owners started from (every
-    ``positioned`` after the partition's first one), sorted."""
-    seen: dict[int, int] = {}
+def first_owners(events: list[dict[str, Any]]) -> dict[int, int]:
+    """Partition -> the member that held it when processing started (the go signal)."""
+    go = next((i for i, e in enumerate(events) if e["ev"] == "go"), len(events))
+    return {p: m for m, ps in current_assignments(events[:go]).items() for p in ps}
+
+
+def resumed_offsets(events: list[dict[str, Any]], ends: list[int] | None = None
+                    ) -> dict[str, list[int]]:
+    """Per partition (str key), the distinct offsets that later owners started from, sorted:
+    every ``positioned`` but the first owner's first one (a later owner that takes over a
+    partition its first owner never read starts a hand-over too). With ``ends`` (each
+    partition's end offset) only hand-overs with records left to read are kept."""
+    owners = first_owners(events)
+    started: set[int] = set()
     later: dict[int, set[int]] = {}
     for e in events:
         if e["ev"] != "positioned":
             continue
         p = e["partition"]
-        if p not in seen:
-            seen[p] = e["offset"]
-        else:
+        if p not in started and owners.get(p) == e["member"]:
+            started.add(p)
+            continue
+        started.add(p)
+        if ends is None or e["offset"] < ends[p]:
             later.setdefault(p, set()).add(e["offset"])
     return {str(p): sorted(later[p]) for p in sorted(later)}
 
@@ -540,7 +552,8 @@ def run_group_real(workload: dict[str, Any] | str,
         "workload": w["name"],
         "outcome": outcome,
         "ledger": ledger,
-        "resumed": resumed_offsets(events),
+        "resumed": resumed_offsets(events, end),
+        "resumed_all": resumed_offsets(events),
         "refused_commits": refused,
         "events": events,
         "notes": notes,
