@@ -194,7 +194,17 @@ def compare_group_workload(workload: dict[str, Any] | str) -> dict[str, Any]:
                             "mock's rebalances take session.timeout.ms - 1000 ms where the "
                             "model's take a heartbeat")
     if "resumed" in w["compare"]:
-        if sim["resumed"] != run["resumed"]:
+        fault = w["crash"] or w["slow"]
+        if fault is not None:
+            # the faulty member's partition: its new owner starts at the committed offset
+            key = str(fault["message"] % w["partitions"])
+            if sim["resumed"].get(key) != run["resumed"].get(key):
+                differences.append("resumed")
+            not_compared.append("resume offsets of the other partitions: how far the faulty "
+                                "member had read its other partitions depends on the order "
+                                "librdkafka's fetches return them (seen both ways on the "
+                                "mock), as in the model on its own fetch order")
+        elif sim["resumed"] != run["resumed"]:
             differences.append("resumed")
         not_compared.append("resume offsets at a partition's end (nothing left to read): "
                             "how many of those there are follows how many rebalances run "

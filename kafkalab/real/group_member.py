@@ -93,7 +93,22 @@ def _member(spec: dict[str, Any], files: _Files) -> int:
     positioned: set[int] = set()
     owned: set[int] = set()
 
-    consumer = ck.Consumer(member_config(spec))
+    def on_commit(err: Any, partitions: list[Any]) -> None:
+        # librdkafka's background auto-commit (and its commit before a revoke): each
+        # partition's result, as the synchronous commits below log theirs
+        if spec["commit"] != "auto":
+            return
+        for tp in partitions:
+            failure = err if err is not None else tp.error
+            if failure is not None:
+                files.emit(ev="commit_failed", member=member, partition=tp.partition,
+                           offset=tp.offset, id=None, error=failure.name(), text=str(failure),
+                           auto=True)
+            elif tp.offset >= 0:
+                files.emit(ev="commit", member=member, partition=tp.partition,
+                           offset=tp.offset, auto=True)
+
+    consumer = ck.Consumer({**member_config(spec), "on_commit": on_commit})
     files.emit(ev="start", member=member, pid=os.getpid())
 
     def on_assign(c: Any, partitions: list[Any]) -> None:

@@ -29,6 +29,15 @@ EXPECTED_SIM = {
                                             "resumed": {"0": [2]}},
     "group-range-scale-out": {"lost": 0, "duplicates": 0, "dups": []},
     "group-cooperative-scale-out": {"lost": 0, "duplicates": 0, "dups": []},
+    # librdkafka auto-commit, nothing committed before the crash: the new owner re-reads the
+    # dead member's partition from the start; eager range: the survivor's commit before its
+    # revoke keeps its own partition's progress
+    "group-cooperative-auto-commit-crash-takeover": {"lost": 0, "duplicates": 5,
+                                                     "dups": [1, 3, 5, 7, 9],
+                                                     "resumed": {"1": [0]}},
+    "group-range-auto-commit-crash-takeover": {"lost": 0, "duplicates": 5,
+                                               "dups": [1, 3, 5, 7, 9],
+                                               "resumed": {"1": [0]}},
 }
 
 
@@ -116,7 +125,10 @@ def test_event_bookkeeping():
     # it at 0 is a hand-over; partition 3's first read is its first owner's (not a hand-over)
     assert rg.resumed_offsets(events) == {"0": [10], "1": [0], "2": [10]}
     assert rg.resumed_offsets(events, [10, 10, 10, 10]) == {"1": [0]}
-    assert rg.refused_commit_ids(events) == [9]
+    # the refused commit of offset 3 on partition 1 covers its offsets 0-2: messages 1, 5, 9
+    assert rg.refused_commit_ids(events, 4) == [1, 5, 9]
+    events.insert(-2, _ev("commit", 1, partition=1, offset=2))
+    assert rg.refused_commit_ids(events, 4) == [9]
 
 
 # ---------------------------------------------------------------------------------------------
