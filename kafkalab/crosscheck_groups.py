@@ -90,7 +90,8 @@ def _first_processing(result: Any, msg_id: int) -> tuple[str, float] | None:
     return None
 
 
-def simulation_for_group(workload: dict[str, Any] | str) -> tuple[dict[str, Any], list[dict]]:
+def simulation_for_group(workload: dict[str, Any] | str
+                         ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The simulation ``(config, faults)`` equivalent to a real group workload."""
     w = rg.normalize_group(workload)
     config = _base_config(w)

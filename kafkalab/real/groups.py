@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ..expect import check as expect_check
@@ -161,7 +162,7 @@ def _auto_commit_crash(strategy: str) -> dict[str, Any]:
     return w
 
 
-_FACTORIES = (
+_FACTORIES: tuple[Callable[[], dict[str, Any]], ...] = (
     lambda: _crash("range", ci=True),
     lambda: _crash("cooperative-sticky"),
     lambda: _crash("range", members=3, partitions=6, messages=60),
@@ -382,7 +383,7 @@ def refused_commit_ids(events: list[dict[str, Any]], partitions: int) -> list[in
     return sorted(refused)
 
 
-def _start_member(spec: dict[str, Any]) -> subprocess.Popen:
+def _start_member(spec: dict[str, Any]) -> subprocess.Popen[bytes]:
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
@@ -451,7 +452,7 @@ def run_group_real(workload: dict[str, Any] | str,
     topic = group = f"kafkalab-group-{run_id}"
     n, parts = w["messages"], w["partitions"]
     notes: list[str] = []
-    procs: dict[int, subprocess.Popen] = {}
+    procs: dict[int, subprocess.Popen[bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="kafkalab-group-") as tmp, \
             MockCluster(num_brokers=1) as mock:
         mock.create_topic(topic, partitions=parts, replication_factor=1)
@@ -461,7 +462,7 @@ def run_group_real(workload: dict[str, Any] | str,
                                 "linger.ms": 5, "enable.idempotence": False})
         acks: dict[int, dict[str, Any]] = {}
 
-        def report(msg_id: int):
+        def report(msg_id: int) -> Any:
             def on_delivery(err: Any, msg: Any) -> None:
                 acks[msg_id] = {"acked": err is None,
                                 "offset": msg.offset() if err is None else None,
