@@ -91,9 +91,13 @@ bench-lite: $(STAMP) lite
 # The randomised differential test at depth: 200 seeded random workloads, each run in the
 # simulation and with real librdkafka clients, compared message by message; failures are shrunk
 # and printed as reproductions. Report in build/crosscheck.json (CROSSCHECK_SEED picks the seed).
+# Then the full consumer-group matrix (kafkalab.crosscheck_groups; the CI runs its `ci` subset).
 CROSSCHECK_SEED ?= 1
 crosscheck-deep: $(STAMP)
 	$(PY) -m kafkalab.crosscheck --random 200 --seed $(CROSSCHECK_SEED) --out build/crosscheck.json
+	# every consumer-group workload (subscribe() members; seconds per rebalance on the mock):
+	# report in build/crosscheck-groups.json
+	$(PY) -m kafkalab.crosscheck_groups --out build/crosscheck-groups.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -156,7 +156,8 @@ def executed_notebook():
 # ``item._nodeid``, which pytest 9.2 no longer reads), so tests/conftest.py hands xdist a
 # scheduler of its own (``pytest_xdist_make_scheduler``).
 FIRST_GROUPS = ("lite", "browser", NOTEBOOK_RUNS_GROUP, "test_binder.py", "classroom/test_grade.py",
-                "classroom/test_link_browser.py")
+                "classroom/test_link_browser.py",
+                "real/test_groups_crosscheck.py")  # two real group runs, ~30 s
 
 
 def group_of(nodeid: str) -> str:

@@ -106,6 +106,8 @@ def _lib() -> ctypes.CDLL:
     # Variadic: (mcluster, int32 broker_id, int16 ApiKey, size_t cnt, {int err, int rtt_ms}*cnt).
     # No argtypes: every argument is passed as an explicit ctypes object instead.
     lib.rd_kafka_mock_broker_push_request_error_rtts.restype = ctypes.c_int
+    # consumer groups (kafkalab.real.groups): the classic group's first-join delay
+    sig("rd_kafka_mock_group_initial_rebalance_delay_ms", None, _c_void_p, ctypes.c_int32)
     _LIB = lib
     return lib
 
@@ -165,6 +167,14 @@ class MockCluster:
         )
         if err:
             raise RuntimeError(f"rd_kafka_mock_topic_create({topic!r}) failed: error {err}")
+
+    # -- consumer groups -------------------------------------------------------------------
+    def set_group_initial_rebalance_delay_ms(self, delay_ms: int) -> None:
+        """The broker setting group.initial.rebalance.delay.ms (the mock's default is 3000):
+        how long the first JoinGroup of an empty classic group waits for more members. Keep it
+        below the members' session.timeout.ms: the mock expires a member whose JoinGroup waits
+        longer than its session (rdkafka_mock_cgrp.c)."""
+        self._lib.rd_kafka_mock_group_initial_rebalance_delay_ms(self._cluster(), int(delay_ms))
 
     # -- fault injection -------------------------------------------------------------------
     def push_request_error_rtts(
