@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from ..palette import DARK, MUTED, STATUS_TEXT
-from . import NOTEBOOK_TASK, Submission, _notebook_row, _read, _task_row, build
+from . import NOTEBOOK_TASK, Submission, _notebook_row, _read, grade_one
 from .exercises import load_all, match, tags
 
 CELL_FILE = "<cell>"  # the file name the learner's cells are compiled under (what is timed)
@@ -183,26 +183,17 @@ def self_grade(path=None, exercises_dir=None, student: str = "me",
         path = candidates[0]
     sub = Submission(Path(path).absolute(), student)
     exercises = load_all(Path(exercises_dir).absolute() if exercises_dir else None)
-    nb = _read(sub)
-    if isinstance(nb, str):
-        return Rows([_notebook_row(sub, "", "error", nb)], limits(budget_s))
-    exercise, _how = match(nb, exercises)
-    if exercise is None:
-        return Rows([_notebook_row(sub, "", "error", "this is not one of the exercise "
-                                   "notebooks (none of its cells are an exercise's)")],
-                    limits(budget_s))
-    cells, remarks, problems = build(exercise, nb)
-    start = time.perf_counter()
-    by_id = _run_all(exercise, cells, Clock(budget_s))
-    rows = [_notebook_row(sub, exercise.id, "note", r) for r in remarks]
-    rows += [_task_row(sub, exercise, task, by_id, problems, budget_s, None)
-             for task in exercise.tasks]
-    return Rows(rows, limits(budget_s), time.perf_counter() - start)
+    grade_one(sub, exercises, budget_s, in_process=True)
+    return Rows(sub.rows, limits(budget_s), sub.seconds)
 
 
-def _run_all(exercise, cells: list[dict], clock: Clock) -> dict:
+def execute_here(cells: list[dict], budget_s: float = BUDGET_S) -> dict:
+    """The cells :func:`..grade.build` made, run in this process; the same result as the
+    batch grader's :func:`._worker.execute` (``{"cells": [{"id", "outputs", "timed_out",
+    "skipped"}], "died": None}``), with the limits this process can keep (:func:`limits`)."""
+    clock = Clock(budget_s)
     namespace: dict = {"__name__": "__main__"}
-    by_id = {}
+    results = []
     here = os.getcwd()
     tmp = tempfile.mkdtemp(prefix="kafkalab-self-grade-")
     try:
@@ -210,14 +201,14 @@ def _run_all(exercise, cells: list[dict], clock: Clock) -> dict:
         with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
             for cell in cells:
                 if cell["kind"] == "check":
-                    entry = _run_check(exercise.cell(cell["id"])["source"], namespace, clock)
+                    entry = _run_check(cell["check"], namespace, clock)
                 else:
                     entry = _run_cell(cell["source"], namespace, clock)
-                by_id[cell["id"]] = {"id": cell["id"], **entry}
+                results.append({"id": cell["id"], **entry})
     finally:
         os.chdir(here)
         shutil.rmtree(tmp, ignore_errors=True)
-    return by_id
+    return {"cells": results, "died": None}
 
 
 class Rows(list):

@@ -229,3 +229,28 @@ def test_self_grade_without_a_name_grades_the_upload_in_this_folder(tmp_path, mo
     assert [(r.file, r.task, r.status) for r in rows] == [("my homework.ipynb", t, "pass")
                                                          for t in TASKS]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["my homework.ipynb", "notes.ipynb"]
+
+
+def test_in_process_grading_gives_the_batch_graders_rows(graded):
+    """The path Pyodide takes (no processes: the cells run in this process) grades the class
+    folder exactly as the fresh-kernel grader did, but for the two submissions only a process
+    of their own can contain here: the 8 GB allocation (no memory limit in-process) and the
+    endless loop (stopped too, by the trace, after the whole budget: its own test above)."""
+    from kafkalab.grade import find_submissions, grade_one
+    from kafkalab.grade.exercises import load_all
+
+    _, rows, _, folder = graded
+    batch = {(r["student"], r["task"]): (r["status"], r["reason"]) for r in rows}
+    exercises = load_all()
+    seen = 0
+    for sub in find_submissions(folder):
+        if sub.student in ("hog", "loop"):
+            continue
+        got = grade_one(sub, exercises, budget_s=BUDGET, only="03", in_process=True)
+        for r in got.rows:
+            status, reason = batch[(r.student, r.task)]
+            if "raised SyntaxError" in reason:  # IPython's and Python's own wording differ
+                reason, r.reason = (x.split(":")[0] for x in (reason, r.reason))
+            assert (status, reason) == (r.status, r.reason), (r.student, r.task)
+            seen += 1
+    assert seen >= 40, seen
