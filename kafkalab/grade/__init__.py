@@ -10,6 +10,12 @@ the exercise's own (a learner cannot edit a check into passing). Each task gets 
 ``fail``, ``not done`` or ``error`` and reason is one line (the check's summary, or what went
 wrong: a syntax error, an endless loop, a missing cell, another exercise's notebook, an
 empty or corrupt file). A bad submission never stops the batch.
+
+In Pyodide (JupyterLite) there are no processes and no kernels to start: the cells run in
+this process instead (:mod:`.here`, also behind ``self_grade``), one notebook after another,
+with the same checks and rows; the time budget holds on the learner's own code, and what
+cannot be enforced there (a memory limit, a process of its own) is named by
+:func:`.here.limits`.
 """
 
 from __future__ import annotations
@@ -127,7 +133,7 @@ def build(exercise: Exercise, nb: dict) -> tuple[list[dict], list[str], dict[str
         if "check" in ref["tags"]:
             code = (f"from kafkalab.grade.capture import run_check as __kafkalab_run_check\n"
                     f"__kafkalab_run_check({ref['source']!r}, globals())")
-            cells.append({"id": cid, "source": code, "kind": "check"})
+            cells.append({"id": cid, "source": code, "kind": "check", "check": ref["source"]})
         elif cid in by_id:
             cells.append({"id": cid, "source": source(by_id[cid]), "kind": "answer"
                           if "solution" in ref["tags"] else "setup"})
@@ -141,7 +147,16 @@ def build(exercise: Exercise, nb: dict) -> tuple[list[dict], list[str], dict[str
     return cells, remarks, problems
 
 
-def _execute(cells: list[dict], budget_s: float, memory_mb: int) -> dict:
+IN_BROWSER = sys.platform == "emscripten"  # Pyodide (JupyterLite): no processes, no kernels
+
+
+def _execute(cells: list[dict], budget_s: float, memory_mb: int, in_process: bool = False) -> dict:
+    """Run the cells: in a fresh kernel of their own (:mod:`._worker`), or, in Pyodide or when
+    asked, in this process with what can be enforced there (:func:`.here.execute_here`)."""
+    if in_process or IN_BROWSER:
+        from .here import execute_here
+
+        return execute_here(cells, budget_s)
     from ._worker import execute
 
     return execute(cells, budget_s, memory_mb)
@@ -164,10 +179,14 @@ def _cell_error(entry: dict | None, budget_s: float) -> str | None:
 
 
 def grade_one(sub: Submission, exercises: dict[str, Exercise], budget_s: float = 60,
-              memory_mb: int = 1024, only: str | None = None) -> Submission:
+              memory_mb: int = 1024, only: str | None = None,
+              in_process: bool = False) -> Submission:
+    """Grade one notebook: its rows in ``sub.rows``. ``in_process`` (always, in Pyodide) runs
+    its cells in this process (:mod:`.here`: the time budget holds on the learner's code, no
+    memory limit) instead of a fresh kernel."""
     start = time.perf_counter()
     try:
-        sub.rows = _grade(sub, exercises, budget_s, memory_mb, only)
+        sub.rows = _grade(sub, exercises, budget_s, memory_mb, only, in_process)
     except Exception as exc:
         sub.rows = [_notebook_row(sub, "", "error", f"the grader could not grade this file "
                                                     f"({type(exc).__name__}: {exc})")]
@@ -175,7 +194,7 @@ def grade_one(sub: Submission, exercises: dict[str, Exercise], budget_s: float =
     return sub
 
 
-def _grade(sub, exercises, budget_s, memory_mb, only) -> list[Row]:
+def _grade(sub, exercises, budget_s, memory_mb, only, in_process=False) -> list[Row]:
     nb = _read(sub)
     if isinstance(nb, str):
         return [_notebook_row(sub, "", "error", nb)]
@@ -187,7 +206,7 @@ def _grade(sub, exercises, budget_s, memory_mb, only) -> list[Row]:
         return [_notebook_row(sub, only, "error", f"this is exercise {exercise.id}'s notebook "
                               f"({exercise.title}), not exercise {only}'s")]
     cells, remarks, problems = build(exercise, nb)
-    result = _execute(cells, budget_s, memory_mb)
+    result = _execute(cells, budget_s, memory_mb, in_process)
     by_id = {c["id"]: c for c in result.get("cells", [])}
     died = result.get("died")
     rows = [_notebook_row(sub, exercise.id, "error" if died else "note", r)
@@ -249,7 +268,7 @@ def grade_folder(folder, exercises_dir=None, jobs: int = 1, budget_s: float = 60
     exercises = load_all(exercises_dir)
     subs = find_submissions(Path(folder))
     done = []
-    if jobs <= 1:
+    if jobs <= 1 or IN_BROWSER:  # Pyodide has no processes: one after another, in this one
         for sub in subs:
             done.append(grade_one(sub, exercises, budget_s, memory_mb, only))
             if progress:
@@ -322,6 +341,10 @@ def grade_cli(args) -> int:
     if args.timeout <= 0 or args.memory < 64:
         raise ConfigError("kafkalab: --timeout is a positive number of seconds and --memory "
                           "at least 64 MB", kafka=False)
+    if IN_BROWSER:
+        from .here import limits
+
+        print("\n".join(limits(args.timeout)))
     total = len(find_submissions(folder))
     progress = Progress(total) if total else None
     start = time.perf_counter()

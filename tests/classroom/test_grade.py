@@ -186,3 +186,71 @@ def test_self_grade_one_notebook_in_this_kernel(tmp_path):
     assert got["handle_batch"].status == "fail"
     assert got["async_commits"].status == "pass"
     assert "kafkalab-self-grade" in self_grade(broken)._repr_html_()
+
+
+def test_self_grade_stops_an_endless_loop_without_a_process(tmp_path):
+    """JupyterLite has no processes: the time budget is kept by tracing the learner's own code.
+    An endless loop in an answer the check calls is stopped and reported as the batch grader
+    reports it; the tasks after it are not run, and say so; the limits it cannot enforce are
+    named under the table."""
+    from kafkalab.grade.here import self_grade
+
+    solution = json.loads(SOLUTION.read_text(encoding="utf-8"))
+    loop = tmp_path / "loop.ipynb"
+    loop.write_text(json.dumps(_with(solution, async_commits="async_commits = {'enable.auto."
+                                     "commit': False}\nwhile True:\n    try:\n        pass\n"
+                                     "    except Exception:\n        pass\n")), encoding="utf-8")
+    rows = self_grade(loop, budget_s=3)
+    got = {r.task: r for r in rows}
+    assert got["per_record"].status == "pass"
+    assert got["async_commits"].status == "error"
+    assert "did not finish within the notebook's 3 s" in got["async_commits"].reason
+    assert all(got[t].status == "error" and "used up its 3 s" in got[t].reason
+               for t in ("group_config", "handle_batch")), got
+    assert any(line.startswith("memory: no limit") for line in rows.limits)
+    assert any(line.startswith("time: 3 s") for line in rows.limits)
+    assert "kafkalab-grade-limits" in rows._repr_html_()
+    import sys
+
+    assert sys.gettrace() is None or "kafkalab" not in repr(sys.gettrace())
+
+
+def test_self_grade_without_a_name_grades_the_upload_in_this_folder(tmp_path, monkeypatch):
+    """As in JupyterLite: the learner uploads a notebook next to the self-grade notebook; the
+    cell finds it (an exercise notebook, by its cells), and nothing is written beside it."""
+    from kafkalab.grade.here import self_grade
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
+    none = self_grade()
+    assert [(r.status, "upload yours" in r.reason) for r in none] == [("error", True)]
+    (tmp_path / "my homework.ipynb").write_text(SOLUTION.read_text(encoding="utf-8"))
+    rows = self_grade()
+    assert [(r.file, r.task, r.status) for r in rows] == [("my homework.ipynb", t, "pass")
+                                                         for t in TASKS]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my homework.ipynb", "notes.ipynb"]
+
+
+def test_in_process_grading_gives_the_batch_graders_rows(graded):
+    """The path Pyodide takes (no processes: the cells run in this process) grades the class
+    folder exactly as the fresh-kernel grader did, but for the two submissions only a process
+    of their own can contain here: the 8 GB allocation (no memory limit in-process) and the
+    endless loop (stopped too, by the trace, after the whole budget: its own test above)."""
+    from kafkalab.grade import find_submissions, grade_one
+    from kafkalab.grade.exercises import load_all
+
+    _, rows, _, folder = graded
+    batch = {(r["student"], r["task"]): (r["status"], r["reason"]) for r in rows}
+    exercises = load_all()
+    seen = 0
+    for sub in find_submissions(folder):
+        if sub.student in ("hog", "loop"):
+            continue
+        got = grade_one(sub, exercises, budget_s=BUDGET, only="03", in_process=True)
+        for r in got.rows:
+            status, reason = batch[(r.student, r.task)]
+            if "raised SyntaxError" in reason:  # IPython's and Python's own wording differ
+                reason, r.reason = (x.split(":")[0] for x in (reason, r.reason))
+            assert (status, reason) == (r.status, r.reason), (r.student, r.task)
+            seen += 1
+    assert seen >= 40, seen

@@ -400,15 +400,16 @@ class LiteRun:
 
 
 def start_run(browser, server: StaticServer, path: str, nb: dict | None = None,
-              viewport=(1280, 1000)) -> LiteRun:
+              viewport=(1280, 1000), url_tail: str = "") -> LiteRun:
     """Open a context and page on the site and start ``path`` (a site file, or ``nb`` saved under
-    that path in the browser's storage); returns at once, the page goes on by itself."""
+    that path in the browser's storage); returns at once, the page goes on by itself.
+    ``url_tail`` follows ``lab/index.html`` in the page's address (``?path=…#kafkalab=…``)."""
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     watch = Watcher(context)
     page = context.new_page()
     watch.attach(page)
     started = time.monotonic()
-    page.goto(server.url + "lab/index.html", wait_until="commit")
+    page.goto(server.url + "lab/index.html" + url_tail, wait_until="commit")
     page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200})
     return LiteRun(path=path, context=context, page=page, watch=watch, started=started)
 
@@ -455,11 +456,19 @@ def finish_run(run: LiteRun, ceiling_s: float = RUN_TIMEOUT_S) -> NotebookReport
 
 
 def run_notebook(page, watch: Watcher, server: StaticServer, path: str, nb: dict | None = None,
-                 run_timeout_s: float = RUN_TIMEOUT_S) -> NotebookReport:
+                 run_timeout_s: float = RUN_TIMEOUT_S, url_tail: str = "",
+                 before=None) -> NotebookReport:
     """Open ``path`` in ``page`` (whose context ``watch`` watches), wait for the Pyodide kernel,
-    run all cells, wait for their views, and report (one notebook, start to end)."""
+    run all cells, wait for their views, and report (one notebook, start to end).
+    ``url_tail`` follows ``lab/index.html`` in the address; ``before(page)`` runs once the
+    app is restored, before the notebook is opened (an upload, say)."""
     started = time.monotonic()
-    page.goto(server.url + "lab/index.html", wait_until="commit")
+    page.goto(server.url + "lab/index.html" + url_tail, wait_until="commit")
+    if before is not None:
+        page.wait_for_function("() => !!window.jupyterapp", timeout=run_timeout_s * 1000,
+                               polling=250)
+        page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+        before(page)
     page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200})
     run = LiteRun(path=path, context=page.context, page=page, watch=watch, started=started)
     return finish_run(run, run_timeout_s)
@@ -514,6 +523,37 @@ class RunQueue:
     def close(self) -> None:
         for key in list(self.runs):
             self.release(key)
+
+
+_JS_EXECUTE = """async ({code, ms}) => {
+  const kernel = window.__klPanel.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false,
+                                        stop_on_error: false});
+  let stdout = '', error = null;
+  future.onIOPub = (msg) => {
+    const t = msg.header.msg_type;
+    if (t === 'stream' && msg.content.name === 'stdout') stdout += msg.content.text;
+    else if (t === 'error') error = msg.content.ename + ': ' + msg.content.evalue + '\\n'
+        + msg.content.traceback.join('\\n').replace(/\\u001b\\[[0-9;]*[A-Za-z]/g, '');
+  };
+  let timer = null;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the kernel did not answer in ${ms} ms`)), ms);
+  });
+  const reply = await Promise.race([future.done, timeout]);
+  clearTimeout(timer);
+  return {status: reply.content.status, stdout, error};
+}"""
+
+
+def kernel_eval(page, expr: str, timeout_s: float = WAIT_S):
+    """A Python expression's value (JSON-serialisable), evaluated in the kernel of the notebook
+    the run opened (``window.__klPanel``), not as a cell."""
+    code = f"import json as __j\nprint('\\x00' + __j.dumps({expr}))"
+    reply = page.evaluate(_JS_EXECUTE, {"code": code, "ms": int(timeout_s * 1000)})
+    if reply["status"] != "ok" or reply["error"]:
+        raise AssertionError(f"the kernel raised evaluating {expr!r}: {reply['error']}")
+    return json.loads(reply["stdout"].rsplit("\x00", 1)[1])
 
 
 def next_frames(page, n: int = 2) -> None:
