@@ -91,9 +91,12 @@ bench-lite: $(STAMP) lite
 # The randomised differential test at depth: 200 seeded random workloads, each run in the
 # simulation and with real librdkafka clients, compared message by message; failures are shrunk
 # and printed as reproductions. Report in build/crosscheck.json (CROSSCHECK_SEED picks the seed).
+# Then every registered workload and the deeper ones (replication: produce errors and leader
+# moves with acks=1/all, idempotence on/off) in build/crosscheck-deep.json.
 CROSSCHECK_SEED ?= 1
 crosscheck-deep: $(STAMP)
 	$(PY) -m kafkalab.crosscheck --random 200 --seed $(CROSSCHECK_SEED) --out build/crosscheck.json
+	$(PY) -m kafkalab.crosscheck --deep --out build/crosscheck-deep.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -232,7 +232,9 @@ def _simulation_for(workload: dict[str, Any] | str):
     faults: list[dict] = []
 
     fault = w["broker_fault"]
-    if fault is not None:
+    if fault is not None and fault["type"] in real.workloads.REPLICATION_FAULTS:
+        faults.extend(_replication_faults(w, config))
+    elif fault is not None:
         config[_CLIENT_TIMEOUT] = fault["socket_timeout_ms"]
         carried["producer:socket.timeout.ms"] = _CLIENT_TIMEOUT
         # the real consumer starts once the producer has flushed (the late response included)
@@ -280,6 +282,60 @@ def _simulation_for(workload: dict[str, Any] | str):
     return config, faults, carried
 
 
+#: A real broker id of the mock cluster (1, 2, 3) is the simulation's broker id - 1 (0, 1, 2):
+#: partition 0's first leader is mock broker 1 and simulated broker 0 (``cluster.assignment``).
+MOCK_BROKER_OFFSET = 1
+#: leader-failover: the simulated producer sends one message every this many ms (the real one
+#: waits for each delivery report before the next), and the leader fails halfway between the
+#: last acknowledged message and the next.
+FAILOVER_INTERVAL_MS = LATE_PRODUCER_INTERVAL_MS
+
+
+def _replication_faults(w: dict[str, Any], config: dict[str, Any]) -> list[dict]:
+    """The simulation of a replication broker fault (issue 18) on the mock's 3 brokers.
+
+    * ``produce-errors``: the mock answers the next ``count`` Produce requests with the error
+      without appending: ``error_response`` on the request carrying message 0, attempts 1 to
+      ``count`` (one batch of all messages), or with one record per request
+      (``batch.num.messages=1``) on the first attempts of messages 0 to ``count - 1``, which
+      are the first ``count`` requests (every first attempt goes out before a retry backoff
+      ends);
+    * ``leader-failover``: the real producer waits for each delivery report before the next
+      message; the simulated one sends one message every :data:`FAILOVER_INTERVAL_MS` (one
+      per request, in order as well). The mock moves the leader at once
+      (``rd_kafka_mock_partition_set_leader``): a ``broker_crash`` of broker 0 (a process
+      crash, its log kept: the mock keeps its one log) halfway between the last
+      acknowledged message and the next, fenced and replaced by the controller after
+      ``broker.session.timeout.ms=1``; with ``old_leader="up"`` it is back 2 ms later as a
+      follower. Nothing is in flight when it fails, so no data can be lost: what the mock
+      cannot show (loss on failover) is :func:`not_comparable`.
+    """
+    fault = w["broker_fault"]
+    brokers = real.workloads.REPLICATION_BROKERS
+    config["brokers"] = brokers
+    config["replication.factor"] = brokers
+    if fault["type"] == "produce-errors":
+        single = int(w["producer"].get("batch.num.messages", 0) or 0) == 1
+        if single:
+            if fault["count"] > w["messages"]:
+                raise NotMappable("more refused requests than messages with one record per "
+                                  "request")
+            return [{"type": "error_response", "message": i, "attempt": 1,
+                     "error": fault["error"]} for i in range(fault["count"])]
+        return [{"type": "error_response", "message": 0, "attempt": a, "error": fault["error"]}
+                for a in range(1, fault["count"] + 1)]
+    interval = FAILOVER_INTERVAL_MS
+    config["producer.send.interval.ms"] = interval
+    config["broker.session.timeout.ms"] = 1
+    config["consumer.start.ms"] = w["messages"] * interval + CONSUMER_START_MS
+    crash: dict[str, Any] = {"type": "broker_crash",
+                             "broker": real.workloads.FIRST_LEADER - MOCK_BROKER_OFFSET,
+                             "at_ms": (fault["after"] - 1) * interval + interval / 2}
+    if fault["old_leader"] == "up":
+        crash["restart_after_ms"] = 2
+    return [crash]
+
+
 def resumed_from(result: Any) -> int | None:
     """Offset of partition 0 in the first ``restart`` event (the consumer after its crash)."""
     for event in result.events:
@@ -320,13 +376,22 @@ def simulate_workload(workload: dict[str, Any] | str, seed: int = 0) -> dict[str
     result = simulate(config, faults, seed, snapshots=False, scenario=f"crosscheck:{name}")
     outcome = {k: result.outcome.get(k) for k in real.OUTCOME_KEYS if k != "resumed_from"}
     outcome["resumed_from"] = resumed_from(result)
+    fault = real.normalize(workload)["broker_fault"]
+    if fault is not None and fault["type"] == "produce-errors":
+        # every attempt reaches a broker here (the mock counts the requests it received)
+        outcome["produce_requests"] = sum(1 for e in result.events if e.kind == "produce")
     return {"name": name, "config": config, "faults": faults, "outcome": outcome,
             "ledger": simulated_ledger(result), "result": result}
 
 
 def compared_keys(workload: dict[str, Any] | str) -> list[str]:
     w = real.normalize(workload)
-    return list(COMPARED_PRODUCER if w["broker_fault"] is not None else COMPARED)
+    fault = w["broker_fault"]
+    if fault is not None and fault["type"] == "produce-errors":
+        # the retries themselves: Produce requests the mock's brokers received, against the
+        # simulated attempts (first attempts and retries)
+        return [*COMPARED_PRODUCER, "produce_requests"]
+    return list(COMPARED_PRODUCER if fault is not None else COMPARED)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,6 +505,8 @@ def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> d
     sim = simulate_workload(w)
     run = real.run_real(w)
     keys = compared_keys(w)
+    if "produce_requests" in keys:
+        run["outcome"] = {**run["outcome"], "produce_requests": run.get("produce_requests")}
     differences = [k for k in (*keys, *COMPARED_COPIES)
                    if sim["outcome"][k] != run["outcome"].get(k)]
     diff = first_difference(sim["ledger"], run["ledger"])
@@ -478,11 +545,13 @@ def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> d
     return row
 
 
-def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[str, Any]:
+def crosscheck(names: list[str] | None = None, details: bool = False,
+               deep: bool = False) -> dict[str, Any]:
     """Run each comparable workload in the simulation and with real clients; compare.
 
     ``names``: registered workload names and/or :data:`kafkalab.real.NOT_COMPARABLE` names
-    (default: all of both). Returns ``{"scenarios": [row, ...], "not_comparable":
+    (default: all of both; ``deep=True`` adds :data:`kafkalab.real.workloads.DEEP_WORKLOADS`,
+    as ``make crosscheck-deep`` does). Returns ``{"scenarios": [row, ...], "not_comparable":
     [{"name", "reason", "simulation"}], "elapsed_s", "workloads_per_s"}`` with each row as
     :func:`compare_workload` makes it; with ``details=True`` each row also has
     ``simulated_ledger``, ``real_ledger``, ``real_notes`` and ``real_not_comparable`` (the
@@ -495,8 +564,11 @@ def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[st
 
     if names is None:
         names = [*real.list_workloads(), *real.NOT_COMPARABLE]
+        if deep:  # make crosscheck-deep: the deeper workloads too (kafkalab.real.DEEP_WORKLOADS)
+            names[len(real.WORKLOADS):len(real.WORKLOADS)] = real.workloads.list_deep_workloads()
     for name in names:
-        if name not in real.WORKLOADS and name not in real.NOT_COMPARABLE:
+        if name not in real.WORKLOADS and name not in real.NOT_COMPARABLE and \
+                name not in real.workloads.DEEP_WORKLOADS:
             real.get_workload(name)  # raises WorkloadError naming the supported ones
     real.require_confluent_kafka()
     started = time.monotonic()
@@ -908,7 +980,8 @@ __all__ = [
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m kafkalab.crosscheck``: the registered workloads (default), one workload
-    (``--workload JSON``), or ``--random N [--seed S] [--out PATH]``."""
+    (``--workload JSON``), ``--deep [--out PATH]`` (the deeper workloads too), or
+    ``--random N [--seed S] [--out PATH]``."""
     import argparse
     import sys
     from pathlib import Path
@@ -920,6 +993,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random", type=int, metavar="N", help="N randomised workloads")
     parser.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
     parser.add_argument("--out", help="also write the JSON report to this file")
+    parser.add_argument("--deep", action="store_true",
+                        help="the registered workloads and the deeper ones (DEEP_WORKLOADS)")
     args = parser.parse_args(argv)
     try:
         if args.workload:
@@ -932,6 +1007,10 @@ def main(argv: list[str] | None = None) -> int:
             report: dict[str, Any] = {"scenarios": [row], "not_comparable": []}
             text = format_table(report)
             code = 0 if row["agree"] else 1
+        elif args.deep:
+            report = crosscheck(deep=True)
+            text = format_table(report)
+            code = 0 if all(r["agree"] for r in report["scenarios"]) else 1
         elif args.random:
             report = randomised(args.random, args.seed,
                                 on_example=None if args.json else lambda i, r: print(

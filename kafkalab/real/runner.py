@@ -25,6 +25,8 @@ from . import consumer_app
 from ._deps import require_confluent_kafka
 from .ledger import build_ledger
 from .workloads import (
+    FIRST_LEADER,
+    NEXT_LEADER,
     NOT_COMPARABLE,
     PRODUCE_ERROR_CODES,
     PRODUCER_BASE_CONFIG,
@@ -36,8 +38,6 @@ from .workloads import (
 )
 
 PARTITION = 0
-FIRST_LEADER = 1  # replication faults: the mock broker that leads partition 0 at first
-NEXT_LEADER = 2  # ...and the one a leader-failover moves it to
 SESSION_DEADLINE_S = 15.0  # a consumer session's own deadline; the parent waits a bit longer
 FLUSH_TIMEOUT_S = 15.0
 READBACK_TIMEOUT_S = 10.0

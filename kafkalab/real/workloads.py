@@ -78,6 +78,8 @@ BROKER_FAULTS = ("delay-produce-response", "produce-errors", "leader-failover")
 #: cluster then has :data:`REPLICATION_BROKERS` brokers and the topic that many replicas.
 REPLICATION_FAULTS = ("produce-errors", "leader-failover")
 REPLICATION_BROKERS = 3
+FIRST_LEADER = 1  # the mock broker that leads partition 0 at first (mock ids count from 1)
+NEXT_LEADER = 2  # ...and the one a leader-failover moves the leadership to
 #: Produce errors a ``produce-errors`` fault may inject (Kafka's names; librdkafka calls
 #: NOT_LEADER_OR_FOLLOWER by its older name NOT_LEADER_FOR_PARTITION, the same code 6).
 PRODUCE_ERROR_CODES = {"NOT_ENOUGH_REPLICAS": 19, "NOT_LEADER_OR_FOLLOWER": 6}
@@ -467,8 +469,7 @@ DEEP_WORKLOADS: dict[str, dict[str, Any]] = {w["name"]: w for w in (
     _failover({"acks": "1"}, suffix="-acks-1"),
     _failover({"enable.idempotence": True}, suffix="-idempotent"),
     _failover({}, old_leader="up", suffix="-old-leader-up"),
-    _failover({"acks": "1", "enable.idempotence": True}, old_leader="up",
-              suffix="-acks-1-idempotent-old-leader-up"),
+    _failover({"acks": "1"}, old_leader="up", suffix="-acks-1-old-leader-up"),
 )}
 
 #: Scenarios the simulation teaches that cannot be checked against librdkafka's mock cluster,
