@@ -95,6 +95,13 @@ _TAUGHT_BY = {
     "append-then-error-retry-duplicates": None,
     "leader-failover": None,
     "rebalance-takeover-timing": None,
+    # replication (issue 18): the data-loss scenarios, each taught by a durability preset
+    "acks-1-acknowledged-write-lost-on-failover": "acks-1-leader-failover",
+    "replica-truncation-on-return": "acks-1-leader-failover",
+    "unflushed-tail-machine-failure": "acks-all-isr-shrunk",
+    "unclean-leader-election-loss": "unclean-leader-election",
+    "isr-shrink-refuses-acks-all": "not-enough-replicas",
+    "high-watermark-hides-unreplicated": "acks-all-min-isr",
 }
 
 _STRATEGY = {
@@ -464,11 +471,14 @@ def known_divergence(workload: dict[str, Any] | str) -> str | None:
 
 
 def not_comparable() -> list[dict[str, Any]]:
-    """``[{"name", "reason", "simulation"}]``: each known gap of the mock cluster, with the
-    simulation preset that teaches it (None when the simulation does not model it either)."""
+    """``[{"name", "reason", "simulation", "cause"}]``: each known gap of the mock cluster,
+    with the simulation preset that teaches it (None when the simulation does not model it
+    either) and a machine-readable ``cause`` (:data:`kafkalab.real.workloads.
+    NOT_COMPARABLE_CAUSES`, e.g. ``mock-no-replica-data-loss``)."""
     return [
         {"name": name, "reason": real.not_comparable_reason(name),
-         "simulation": _TAUGHT_BY.get(name)}
+         "simulation": _TAUGHT_BY.get(name),
+         "cause": real.workloads.NOT_COMPARABLE_CAUSES.get(name)}
         for name in real.NOT_COMPARABLE
     ]
 
@@ -656,7 +666,9 @@ def format_table(report: dict[str, Any]) -> str:
     if report["not_comparable"]:
         out.append("")
         out.append("not comparable:")
-        out.extend(f"  {r['name']}: {r['reason']}" for r in report["not_comparable"])
+        out.extend(f"  {r['name']}: {r['reason']}"
+                   + (f" [{r['cause']}]" if r.get("cause") else "")
+                   for r in report["not_comparable"])
     agreed = sum(r["agree"] for r in report["scenarios"])
     known = sum(bool(r.get("known_divergence")) for r in report["scenarios"] if not r["agree"])
     out.append("")

@@ -518,6 +518,62 @@ NOT_COMPARABLE: dict[str, str] = {
 }
 
 
+# The replication scenarios the mock cluster cannot run (issue 18; fact sheet F, "librdkafka
+# mock": one log per partition, no ISR, no high watermark, Produce ignores Acks;
+# rdkafka_mock_int.h, rdkafka_mock_handlers.c). What it can run (injected produce errors, an
+# explicit leader move) is compared: the replication rows of WORKLOADS and DEEP_WORKLOADS.
+NOT_COMPARABLE.update({
+    "acks-1-acknowledged-write-lost-on-failover": (
+        "the mock cluster keeps one log per partition with no follower copies, so a leader "
+        "that acknowledged a write (acks=1) and died before a follower fetched it cannot lose "
+        "it: after a leader move the new leader serves the same log"
+    ),
+    "replica-truncation-on-return": (
+        "the mock cluster has no per-replica logs, so a returning old leader has nothing to "
+        "truncate to the new leader's epoch boundary (KIP-101/279)"
+    ),
+    "unflushed-tail-machine-failure": (
+        "the mock cluster has no disk and no page cache per replica: a broker taken down loses "
+        "nothing, so the unflushed log tail a machine failure loses (log.flush.interval.*) "
+        "cannot be shown"
+    ),
+    "unclean-leader-election-loss": (
+        "the mock cluster has no ISR and one log per partition, so electing an out-of-sync "
+        "replica (unclean.leader.election.enable) loses no committed records there"
+    ),
+    "isr-shrink-refuses-acks-all": (
+        "the mock cluster has no ISR and ignores the request's acks, so a follower falling "
+        "behind never makes it answer NOT_ENOUGH_REPLICAS (only an injected error does: "
+        "compared in the produce-errors rows)"
+    ),
+    "high-watermark-hides-unreplicated": (
+        "the mock cluster has no high watermark below the log end (no followers to wait for), "
+        "so consumers never see records held back until they are replicated"
+    ),
+})
+
+#: Why each scenario is not comparable, as one machine-readable cause per
+#: :data:`NOT_COMPARABLE` entry (the crosscheck report's ``cause``; the reason is for people).
+NOT_COMPARABLE_CAUSES: dict[str, str] = {
+    "idempotent-producer-dedup": "mock-no-idempotent-dedup",
+    "read-committed-lso": "mock-no-lso",
+    "zombie-fencing": "mock-no-fencing",
+    "transactional-offset-commit": "mock-no-transactional-offsets",
+    "exactly-once-consume-transform-produce": "mock-no-transactional-offsets",
+    "replica-data-loss": "mock-no-replica-data-loss",
+    "static-membership": "mock-ignores-group-instance-id",
+    "append-then-error-retry-duplicates": "mock-error-before-append",
+    "leader-failover": "mock-no-automatic-leader-election",
+    "rebalance-takeover-timing": "mock-group-timing",
+    "acks-1-acknowledged-write-lost-on-failover": "mock-no-replica-data-loss",
+    "replica-truncation-on-return": "mock-no-replica-data-loss",
+    "unflushed-tail-machine-failure": "mock-no-replica-data-loss",
+    "unclean-leader-election-loss": "mock-no-replica-data-loss",
+    "isr-shrink-refuses-acks-all": "mock-no-isr",
+    "high-watermark-hides-unreplicated": "mock-no-isr",
+}
+
+
 def list_workloads() -> list[str]:
     return list(WORKLOADS)
 
