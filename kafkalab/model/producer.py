@@ -376,6 +376,10 @@ class ProducerClient:
         if sim.replication is not None and sim.replication.crash_after and not result.error:
             sim.replication.acked_after_append(batch.messages, batch.broker,
                                                sim.env.now + sim.net.append_ms)
+        if sim.replication is not None and sim.replication.random_p and not result.error \
+                and not result.duplicate:
+            sim.replication.maybe_random_fault(batch.topic, batch.partition, batch.broker,
+                                               sim.env.now + sim.net.append_ms)
         if not respond:
             return
         if sim.replication is not None and self.acks == "all" and not result.error:
