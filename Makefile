@@ -80,7 +80,8 @@ fuzz: $(STAMP)
 	mkdir -p build/fuzz
 	KAFKALAB_FUZZ_EXAMPLES=2000 KAFKALAB_FUZZ_OUT=build/fuzz $(PY) -m pytest -p no:cacheprovider \
 		tests/model/test_properties.py tests/model/test_conservation.py \
-		tests/model/test_fault_plan_fuzz.py tests/model/test_termination.py
+		tests/model/test_fault_plan_fuzz.py tests/model/test_termination.py \
+		tests/model/test_random_broker_faults.py
 
 # The browser kernel: notebook 00's first figure after the page opens, and the Lab's control change
 # and step in Pyodide (headless Chromium, the JupyterLite site); writes build/bench-lite.json, which
