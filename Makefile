@@ -93,11 +93,14 @@ bench-lite: $(STAMP) lite
 # simulation and with real librdkafka clients, compared message by message; failures are shrunk
 # and printed as reproductions. Report in build/crosscheck.json (CROSSCHECK_SEED picks the seed).
 # Then every registered workload and the deeper ones (replication: produce errors and leader
-# moves with acks=1/all, idempotence on/off) in build/crosscheck-deep.json.
+# moves with acks=1/all, idempotence on/off) in build/crosscheck-deep.json, and 40 seeded
+# random replication workloads in build/crosscheck-replication.json.
 CROSSCHECK_SEED ?= 1
 crosscheck-deep: $(STAMP)
 	$(PY) -m kafkalab.crosscheck --random 200 --seed $(CROSSCHECK_SEED) --out build/crosscheck.json
 	$(PY) -m kafkalab.crosscheck --deep --out build/crosscheck-deep.json
+	$(PY) -m kafkalab.crosscheck --random 40 --replication --seed $(CROSSCHECK_SEED) \
+		--out build/crosscheck-replication.json
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

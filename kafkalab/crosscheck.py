@@ -771,6 +771,45 @@ def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
     return w
 
 
+def random_replication_workload(rng: random.Random,
+                                name: str = "random-replication") -> dict[str, Any]:
+    """One replication workload (issue 18) drawn for ``make crosscheck-deep``: injected
+    NOT_ENOUGH_REPLICAS (acks=all only: a real broker answers it only then) or
+    NOT_LEADER_OR_FOLLOWER answers (1-3, one batch or one record per request, ``retries``
+    default or 1), or a leader failover after 1 to n-1 acknowledged messages with the old
+    leader down or up; acks=1/all, idempotence on/off, commit after each record or batch.
+    Never idempotence with one record per request and refused requests (the mock does not
+    check an idempotent producer's sequences outside a transaction, a real broker would refuse
+    the later requests: not comparable) nor with retries=1 (a permanent failure bumps the
+    epoch)."""
+    n = rng.randint(3, 10)
+    acks = rng.choice(("1", "all"))
+    idempotent = acks == "all" and rng.random() < 0.5
+    producer: dict[str, Any] = {"acks": acks, "enable.idempotence": idempotent}
+    if rng.random() < 0.5:
+        error = "NOT_LEADER_OR_FOLLOWER" if acks == "1" else rng.choice(
+            tuple(real.workloads.PRODUCE_ERROR_CODES))
+        fault: dict[str, Any] = {"type": "produce-errors", "error": error,
+                                 "count": rng.randint(1, 3)}
+        if not idempotent and rng.random() < 0.4:
+            producer.update({"linger.ms": 0, "batch.num.messages": 1})
+        if not idempotent and rng.random() < 0.3:
+            producer["retries"] = 1
+    else:
+        fault = {"type": "leader-failover", "after": rng.randint(1, n - 1),
+                 "old_leader": rng.choice(("down", "up"))}
+    mode = rng.choice(("after-each", "after-batch"))
+    w: dict[str, Any] = {
+        "name": name, "messages": n, "producer": producer, "broker_fault": fault,
+        "consumer": {"commit": mode, "batch": rng.randint(1, n), "processing_ms": 0,
+                     "auto_commit_interval_ms": 5000, "config": {}},
+        "restart": False,
+    }
+    real.normalize(w)
+    simulation_for(w)
+    return w
+
+
 def _shrink_candidates(w: dict[str, Any]):
     """Smaller variants of a workload, simplest first."""
     import copy
@@ -865,8 +904,10 @@ def _still_fails(last: dict[str, Any]) -> Any:
 
 
 def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
-               on_example: Any = None) -> dict[str, Any]:
-    """Draw ``examples`` workloads (seeded), run each in the simulation and with real clients,
+               on_example: Any = None, generator: Any = None) -> dict[str, Any]:
+    """Draw ``examples`` workloads (seeded; ``generator(rng, name)``, default
+    :func:`random_workload`, :func:`random_replication_workload` for the replication rows),
+    run each in the simulation and with real clients,
     compare message by message. A disagreement that is not a :func:`known_divergence` is
     shrunk to a minimal workload and reported with a ready-to-run reproduction.
 
@@ -883,7 +924,7 @@ def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
     rows, failures, errors = [], [], []
     runs = 0
     for i in range(examples):
-        w = random_workload(rng, name=f"random-{seed}-{i}")
+        w = (generator or random_workload)(rng, name=f"random-{seed}-{i}")
         runs += 1
         try:
             row = compare_workload(w)
@@ -977,6 +1018,7 @@ __all__ = [
     "known_divergence",
     "message_outcomes",
     "not_comparable",
+    "random_replication_workload",
     "random_workload",
     "randomised",
     "reproduction",
@@ -1003,6 +1045,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--workload", help="one workload as JSON (a reproduction)")
     parser.add_argument("--random", type=int, metavar="N", help="N randomised workloads")
+    parser.add_argument("--replication", action="store_true",
+                        help="with --random: draw replication workloads (produce errors, "
+                             "leader failovers on a 3-broker mock cluster)")
     parser.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
     parser.add_argument("--out", help="also write the JSON report to this file")
     parser.add_argument("--deep", action="store_true",
@@ -1025,6 +1070,8 @@ def main(argv: list[str] | None = None) -> int:
             code = 0 if all(r["agree"] for r in report["scenarios"]) else 1
         elif args.random:
             report = randomised(args.random, args.seed,
+                                generator=random_replication_workload if args.replication
+                                else None,
                                 on_example=None if args.json else lambda i, r: print(
                                     f"{i + 1}/{args.random} {r['workload']['name']}: "
                                     + ("agree" if r["agree"] else

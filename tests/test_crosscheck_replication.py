@@ -124,3 +124,27 @@ def test_the_uncounted_not_leader_retries_agree_for_real():
     row = cc.compare_workload("produce-not-leader-retried-uncounted")
     assert row["agree"], cc.format_difference(row)
     assert row["real"]["acked"] == 10 and row["real"]["produce_requests"] == 4
+
+
+def test_random_replication_workloads_are_seeded_valid_and_cover_the_space():
+    import random
+
+    assert cc.random_replication_workload(random.Random(4)) == \
+        cc.random_replication_workload(random.Random(4))
+    rng = random.Random(1)
+    ws = [cc.random_replication_workload(rng) for _ in range(200)]
+    kinds = {(w["broker_fault"]["type"], w["broker_fault"].get("error"),
+              w["broker_fault"].get("old_leader")) for w in ws}
+    assert kinds == {("produce-errors", "NOT_ENOUGH_REPLICAS", None),
+                     ("produce-errors", "NOT_LEADER_OR_FOLLOWER", None),
+                     ("leader-failover", None, "down"), ("leader-failover", None, "up")}
+    for w in ws:
+        p, fault = w["producer"], w["broker_fault"]
+        cc.simulation_for(w)  # mappable by construction
+        assert W.not_comparable_parts(real.normalize(w)) == []
+        if fault.get("error") == "NOT_ENOUGH_REPLICAS":
+            assert p["acks"] == "all"  # a real broker answers it only to acks=all
+        if p["enable.idempotence"]:
+            assert "batch.num.messages" not in p and "retries" not in p
+    assert {w["producer"]["acks"] for w in ws} == {"1", "all"}
+    assert any(w["producer"].get("batch.num.messages") == 1 for w in ws)
