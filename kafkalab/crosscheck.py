@@ -305,8 +305,10 @@ def _replication_faults(w: dict[str, Any], config: dict[str, Any]) -> list[dict]
       without appending: ``error_response`` on the request carrying message 0, attempts 1 to
       ``count`` (one batch of all messages), or with one record per request
       (``batch.num.messages=1``) on the first attempts of messages 0 to ``count - 1``, which
-      are the first ``count`` requests (every first attempt goes out before a retry backoff
-      ends);
+      are the first ``count`` requests (the real run has the mock answer those refusals
+      ``ERROR_RTT_MS`` late, so every first attempt is on the wire before the first refusal
+      arrives, as in the simulation, where they all go out at once; without that delay which
+      requests the refusals hit depended on the client's speed);
     * ``leader-failover``: the real producer waits for each delivery report before the next
       message; the simulated one sends one message every :data:`FAILOVER_INTERVAL_MS` (one
       per request, in order as well). The mock moves the leader at once

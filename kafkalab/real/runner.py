@@ -38,6 +38,7 @@ from .workloads import (
 )
 
 PARTITION = 0
+ERROR_RTT_MS = 300  # produce-errors with one record per request: how late the refusals come
 SESSION_DEADLINE_S = 15.0  # a consumer session's own deadline; the parent waits a bit longer
 FLUSH_TIMEOUT_S = 15.0
 READBACK_TIMEOUT_S = 10.0
@@ -235,7 +236,17 @@ class _Producer:
         fault = w["broker_fault"]
         if fault is not None and fault["type"] == "produce-errors":
             mock.start_request_tracking()
-            mock.push_request_errors(0, [PRODUCE_ERROR_CODES[fault["error"]]] * fault["count"])
+            code = PRODUCE_ERROR_CODES[fault["error"]]
+            if str(conf.get("batch.num.messages")) == "1":
+                # one record per request: the refusals come back ERROR_RTT_MS late, so every
+                # first attempt is on the wire before the first refusal arrives (responses on
+                # a connection come back in order: the later ones wait behind them). Without
+                # the delay which requests the refusals hit depends on how fast the client
+                # sends (observed: message 0 at offset 0, 3, 4 or 5 in three runs)
+                mock.push_request_error_rtts(FIRST_LEADER, 0,
+                                             [(code, ERROR_RTT_MS)] * fault["count"])
+            else:
+                mock.push_request_errors(0, [code] * fault["count"])
         elif fault is not None and fault["type"] == "leader-failover":
             mock.start_request_tracking()
         elif fault is not None:
