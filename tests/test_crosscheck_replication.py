@@ -148,3 +148,15 @@ def test_random_replication_workloads_are_seeded_valid_and_cover_the_space():
             assert "batch.num.messages" not in p and "retries" not in p
     assert {w["producer"]["acks"] for w in ws} == {"1", "all"}
     assert any(w["producer"].get("batch.num.messages") == 1 for w in ws)
+
+
+def test_the_cli_forwards_deep_and_replication(monkeypatch):
+    import kafkalab.crosscheck
+    from kafkalab.cli import main
+
+    seen = []
+    monkeypatch.setattr(kafkalab.crosscheck, "main", lambda argv: seen.append(argv) or 0)
+    assert main(["crosscheck", "--random", "3", "--replication"]) == 0
+    assert main(["crosscheck", "--deep", "--out", "x.json"]) == 0
+    assert seen == [["--random", "3", "--replication", "--seed", "0"],
+                    ["--out", "x.json", "--deep", "--seed", "0"]]
