@@ -41,7 +41,13 @@ How a real workload maps onto the simulation (:func:`simulation_for`):
 * the broker fault "first Produce response delayed beyond ``socket.timeout.ms``" →
   ``delay_response`` of the request carrying message 0 with the client timeout =
   ``socket.timeout.ms``: the producer retries what the broker already wrote, and every request
-  in flight behind the late response on its connection with it.
+  in flight behind the late response on its connection with it;
+* the replication broker faults (issue 18; a 3-broker mock cluster, the topic with 3
+  replicas): ``brokers=3``, ``replication.factor=3``; injected ``produce-errors`` →
+  ``error_response`` on the same requests (their count compared as ``produce_requests``), a
+  ``leader-failover`` → a ``broker_crash`` of the leader between two acknowledged messages,
+  replaced at once (:func:`_replication_faults`). The data-loss scenarios the mock cannot show
+  are :func:`not_comparable` rows with a machine-readable ``cause``.
 
 Compared: the keys in ``compared`` (always ``processed``, ``lost``, ``duplicates``,
 ``log_duplicates`` and ``resumed_from``: the offset the restarted consumer resumed from,
