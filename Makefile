@@ -80,7 +80,8 @@ fuzz: $(STAMP)
 	mkdir -p build/fuzz
 	KAFKALAB_FUZZ_EXAMPLES=2000 KAFKALAB_FUZZ_OUT=build/fuzz $(PY) -m pytest -p no:cacheprovider \
 		tests/model/test_properties.py tests/model/test_conservation.py \
-		tests/model/test_fault_plan_fuzz.py tests/model/test_termination.py
+		tests/model/test_fault_plan_fuzz.py tests/model/test_termination.py \
+		tests/model/test_random_broker_faults.py
 
 # The browser kernel: notebook 00's first figure after the page opens, and the Lab's control change
 # and step in Pyodide (headless Chromium, the JupyterLite site); writes build/bench-lite.json, which
@@ -91,12 +92,17 @@ bench-lite: $(STAMP) lite
 # The randomised differential test at depth: 200 seeded random workloads, each run in the
 # simulation and with real librdkafka clients, compared message by message; failures are shrunk
 # and printed as reproductions. Report in build/crosscheck.json (CROSSCHECK_SEED picks the seed).
-# Then the full consumer-group matrix (kafkalab.crosscheck_groups; the CI runs its `ci` subset).
+# Then every registered workload and the deeper ones (replication: produce errors and leader
+# moves with acks=1/all, idempotence on/off) in build/crosscheck-deep.json, 40 seeded random
+# replication workloads in build/crosscheck-replication.json, and the full consumer-group
+# matrix (kafkalab.crosscheck_groups; the CI runs its `ci` subset) in build/crosscheck-groups.json.
 CROSSCHECK_SEED ?= 1
 crosscheck-deep: $(STAMP)
 	$(PY) -m kafkalab.crosscheck --random 200 --seed $(CROSSCHECK_SEED) --out build/crosscheck.json
-	# every consumer-group workload (subscribe() members; seconds per rebalance on the mock):
-	# report in build/crosscheck-groups.json
+	$(PY) -m kafkalab.crosscheck --deep --out build/crosscheck-deep.json
+	$(PY) -m kafkalab.crosscheck --random 40 --replication --seed $(CROSSCHECK_SEED) \
+		--out build/crosscheck-replication.json
+	# every consumer-group workload (subscribe() members; seconds per rebalance on the mock)
 	$(PY) -m kafkalab.crosscheck_groups --out build/crosscheck-groups.json
 
 clean:

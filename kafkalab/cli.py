@@ -169,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="N randomised workloads, compared message by message")
     cross.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
     cross.add_argument("--out", help="also write the JSON report to this file")
+    cross.add_argument("--deep", action="store_true",
+                       help="also the deeper workloads (replication: make crosscheck-deep)")
+    cross.add_argument("--replication", action="store_true",
+                       help="with --random: draw replication workloads (3-broker mock cluster)")
 
     classroom_cli.add_commands(sub)
 
@@ -225,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             for flag in ("workload", "random", "out"):
                 if getattr(args, flag) is not None:
                     forwarded += [f"--{flag}", str(getattr(args, flag))]
+            forwarded += [f"--{flag}" for flag in ("deep", "replication") if getattr(args, flag)]
             return crosscheck_main([*forwarded, "--seed", str(args.seed)])
     except ConfigError as exc:
         # kafkalab's own keys already say "kafkalab: …" (ConfigError.kafka is False for them)

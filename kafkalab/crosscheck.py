@@ -41,7 +41,13 @@ How a real workload maps onto the simulation (:func:`simulation_for`):
 * the broker fault "first Produce response delayed beyond ``socket.timeout.ms``" →
   ``delay_response`` of the request carrying message 0 with the client timeout =
   ``socket.timeout.ms``: the producer retries what the broker already wrote, and every request
-  in flight behind the late response on its connection with it.
+  in flight behind the late response on its connection with it;
+* the replication broker faults (issue 18; a 3-broker mock cluster, the topic with 3
+  replicas): ``brokers=3``, ``replication.factor=3``; injected ``produce-errors`` →
+  ``error_response`` on the same requests (their count compared as ``produce_requests``), a
+  ``leader-failover`` → a ``broker_crash`` of the leader between two acknowledged messages,
+  replaced at once (:func:`_replication_faults`). The data-loss scenarios the mock cannot show
+  are :func:`not_comparable` rows with a machine-readable ``cause``.
 
 Compared: the keys in ``compared`` (always ``processed``, ``lost``, ``duplicates``,
 ``log_duplicates`` and ``resumed_from``: the offset the restarted consumer resumed from,
@@ -95,6 +101,13 @@ _TAUGHT_BY = {
     "append-then-error-retry-duplicates": None,
     "leader-failover": None,
     "rebalance-takeover-timing": None,
+    # replication (issue 18): the data-loss scenarios, each taught by a durability preset
+    "acks-1-acknowledged-write-lost-on-failover": "acks-1-leader-failover",
+    "replica-truncation-on-return": "acks-1-leader-failover",
+    "unflushed-tail-machine-failure": "acks-all-isr-shrunk",
+    "unclean-leader-election-loss": "unclean-leader-election",
+    "isr-shrink-refuses-acks-all": "not-enough-replicas",
+    "high-watermark-hides-unreplicated": "acks-all-min-isr",
 }
 
 _STRATEGY = {
@@ -232,7 +245,9 @@ def _simulation_for(workload: dict[str, Any] | str):
     faults: list[dict] = []
 
     fault = w["broker_fault"]
-    if fault is not None:
+    if fault is not None and fault["type"] in real.workloads.REPLICATION_FAULTS:
+        faults.extend(_replication_faults(w, config))
+    elif fault is not None:
         config[_CLIENT_TIMEOUT] = fault["socket_timeout_ms"]
         carried["producer:socket.timeout.ms"] = _CLIENT_TIMEOUT
         # the real consumer starts once the producer has flushed (the late response included)
@@ -280,6 +295,62 @@ def _simulation_for(workload: dict[str, Any] | str):
     return config, faults, carried
 
 
+#: A real broker id of the mock cluster (1, 2, 3) is the simulation's broker id - 1 (0, 1, 2):
+#: partition 0's first leader is mock broker 1 and simulated broker 0 (``cluster.assignment``).
+MOCK_BROKER_OFFSET = 1
+#: leader-failover: the simulated producer sends one message every this many ms (the real one
+#: waits for each delivery report before the next), and the leader fails halfway between the
+#: last acknowledged message and the next.
+FAILOVER_INTERVAL_MS = LATE_PRODUCER_INTERVAL_MS
+
+
+def _replication_faults(w: dict[str, Any], config: dict[str, Any]) -> list[dict]:
+    """The simulation of a replication broker fault (issue 18) on the mock's 3 brokers.
+
+    * ``produce-errors``: the mock answers the next ``count`` Produce requests with the error
+      without appending: ``error_response`` on the request carrying message 0, attempts 1 to
+      ``count`` (one batch of all messages), or with one record per request
+      (``batch.num.messages=1``) on the first attempts of messages 0 to ``count - 1``, which
+      are the first ``count`` requests (the real run has the mock answer those refusals
+      ``ERROR_RTT_MS`` late, so every first attempt is on the wire before the first refusal
+      arrives, as in the simulation, where they all go out at once; without that delay which
+      requests the refusals hit depended on the client's speed);
+    * ``leader-failover``: the real producer waits for each delivery report before the next
+      message; the simulated one sends one message every :data:`FAILOVER_INTERVAL_MS` (one
+      per request, in order as well). The mock moves the leader at once
+      (``rd_kafka_mock_partition_set_leader``): a ``broker_crash`` of broker 0 (a process
+      crash, its log kept: the mock keeps its one log) halfway between the last
+      acknowledged message and the next, fenced and replaced by the controller after
+      ``broker.session.timeout.ms=1``; with ``old_leader="up"`` it is back 2 ms later as a
+      follower. Nothing is in flight when it fails, so no data can be lost: what the mock
+      cannot show (loss on failover) is :func:`not_comparable`.
+    """
+    fault = w["broker_fault"]
+    brokers = real.workloads.REPLICATION_BROKERS
+    config["brokers"] = brokers
+    config["replication.factor"] = brokers
+    if fault["type"] == "produce-errors":
+        single = int(w["producer"].get("batch.num.messages", 0) or 0) == 1
+        if single:
+            if fault["count"] > w["messages"]:
+                raise NotMappable("more refused requests than messages with one record per "
+                                  "request")
+            return [{"type": "error_response", "message": i, "attempt": 1,
+                     "error": fault["error"]} for i in range(fault["count"])]
+        return [{"type": "error_response", "message": 0, "attempt": a, "error": fault["error"]}
+                for a in range(1, fault["count"] + 1)]
+    interval = FAILOVER_INTERVAL_MS
+    config["producer.send.interval.ms"] = interval
+    config["broker.session.timeout.ms"] = 1
+    config["consumer.start.ms"] = w["messages"] * interval + CONSUMER_START_MS
+    crash: dict[str, Any] = {"type": "broker_crash",
+                             "broker": real.workloads.FIRST_LEADER - MOCK_BROKER_OFFSET,
+                             "at_ms": (fault["after"] - 1) * interval + interval / 2}
+    if fault["old_leader"] == "up":
+        crash["restart_after_ms"] = 2
+    return [crash]
+
+
 def resumed_from(result: Any) -> int | None:
     """Offset of partition 0 in the first ``restart`` event (the consumer after its crash)."""
     for event in result.events:
@@ -320,13 +391,22 @@ def simulate_workload(workload: dict[str, Any] | str, seed: int = 0) -> dict[str
     result = simulate(config, faults, seed, snapshots=False, scenario=f"crosscheck:{name}")
     outcome = {k: result.outcome.get(k) for k in real.OUTCOME_KEYS if k != "resumed_from"}
     outcome["resumed_from"] = resumed_from(result)
+    fault = real.normalize(workload)["broker_fault"]
+    if fault is not None and fault["type"] == "produce-errors":
+        # every attempt reaches a broker here (the mock counts the requests it received)
+        outcome["produce_requests"] = sum(1 for e in result.events if e.kind == "produce")
     return {"name": name, "config": config, "faults": faults, "outcome": outcome,
             "ledger": simulated_ledger(result), "result": result}
 
 
 def compared_keys(workload: dict[str, Any] | str) -> list[str]:
     w = real.normalize(workload)
-    return list(COMPARED_PRODUCER if w["broker_fault"] is not None else COMPARED)
+    fault = w["broker_fault"]
+    if fault is not None and fault["type"] == "produce-errors":
+        # the retries themselves: Produce requests the mock's brokers received, against the
+        # simulated attempts (first attempts and retries)
+        return [*COMPARED_PRODUCER, "produce_requests"]
+    return list(COMPARED_PRODUCER if fault is not None else COMPARED)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,11 +479,14 @@ def known_divergence(workload: dict[str, Any] | str) -> str | None:
 
 
 def not_comparable() -> list[dict[str, Any]]:
-    """``[{"name", "reason", "simulation"}]``: each known gap of the mock cluster, with the
-    simulation preset that teaches it (None when the simulation does not model it either)."""
+    """``[{"name", "reason", "simulation", "cause"}]``: each known gap of the mock cluster,
+    with the simulation preset that teaches it (None when the simulation does not model it
+    either) and a machine-readable ``cause`` (:data:`kafkalab.real.workloads.
+    NOT_COMPARABLE_CAUSES`, e.g. ``mock-no-replica-data-loss``)."""
     return [
         {"name": name, "reason": real.not_comparable_reason(name),
-         "simulation": _TAUGHT_BY.get(name)}
+         "simulation": _TAUGHT_BY.get(name),
+         "cause": real.workloads.NOT_COMPARABLE_CAUSES.get(name)}
         for name in real.NOT_COMPARABLE
     ]
 
@@ -440,6 +523,8 @@ def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> d
     sim = simulate_workload(w)
     run = real.run_real(w)
     keys = compared_keys(w)
+    if "produce_requests" in keys:
+        run["outcome"] = {**run["outcome"], "produce_requests": run.get("produce_requests")}
     differences = [k for k in (*keys, *COMPARED_COPIES)
                    if sim["outcome"][k] != run["outcome"].get(k)]
     diff = first_difference(sim["ledger"], run["ledger"])
@@ -478,11 +563,13 @@ def compare_workload(workload: dict[str, Any] | str, details: bool = False) -> d
     return row
 
 
-def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[str, Any]:
+def crosscheck(names: list[str] | None = None, details: bool = False,
+               deep: bool = False) -> dict[str, Any]:
     """Run each comparable workload in the simulation and with real clients; compare.
 
     ``names``: registered workload names and/or :data:`kafkalab.real.NOT_COMPARABLE` names
-    (default: all of both). Returns ``{"scenarios": [row, ...], "not_comparable":
+    (default: all of both; ``deep=True`` adds :data:`kafkalab.real.workloads.DEEP_WORKLOADS`,
+    as ``make crosscheck-deep`` does). Returns ``{"scenarios": [row, ...], "not_comparable":
     [{"name", "reason", "simulation"}], "elapsed_s", "workloads_per_s"}`` with each row as
     :func:`compare_workload` makes it; with ``details=True`` each row also has
     ``simulated_ledger``, ``real_ledger``, ``real_notes`` and ``real_not_comparable`` (the
@@ -495,8 +582,11 @@ def crosscheck(names: list[str] | None = None, details: bool = False) -> dict[st
 
     if names is None:
         names = [*real.list_workloads(), *real.NOT_COMPARABLE]
+        if deep:  # make crosscheck-deep: the deeper workloads too (kafkalab.real.DEEP_WORKLOADS)
+            names[len(real.WORKLOADS):len(real.WORKLOADS)] = real.workloads.list_deep_workloads()
     for name in names:
-        if name not in real.WORKLOADS and name not in real.NOT_COMPARABLE:
+        if name not in real.WORKLOADS and name not in real.NOT_COMPARABLE and \
+                name not in real.workloads.DEEP_WORKLOADS:
             real.get_workload(name)  # raises WorkloadError naming the supported ones
     real.require_confluent_kafka()
     started = time.monotonic()
@@ -584,7 +674,9 @@ def format_table(report: dict[str, Any]) -> str:
     if report["not_comparable"]:
         out.append("")
         out.append("not comparable:")
-        out.extend(f"  {r['name']}: {r['reason']}" for r in report["not_comparable"])
+        out.extend(f"  {r['name']}: {r['reason']}"
+                   + (f" [{r['cause']}]" if r.get("cause") else "")
+                   for r in report["not_comparable"])
     agreed = sum(r["agree"] for r in report["scenarios"])
     known = sum(bool(r.get("known_divergence")) for r in report["scenarios"] if not r["agree"])
     out.append("")
@@ -687,6 +779,45 @@ def random_workload(rng: random.Random, name: str = "random") -> dict[str, Any]:
     return w
 
 
+def random_replication_workload(rng: random.Random,
+                                name: str = "random-replication") -> dict[str, Any]:
+    """One replication workload (issue 18) drawn for ``make crosscheck-deep``: injected
+    NOT_ENOUGH_REPLICAS (acks=all only: a real broker answers it only then) or
+    NOT_LEADER_OR_FOLLOWER answers (1-3, one batch or one record per request, ``retries``
+    default or 1), or a leader failover after 1 to n-1 acknowledged messages with the old
+    leader down or up; acks=1/all, idempotence on/off, commit after each record or batch.
+    Never idempotence with one record per request and refused requests (the mock does not
+    check an idempotent producer's sequences outside a transaction, a real broker would refuse
+    the later requests: not comparable) nor with retries=1 (a permanent failure bumps the
+    epoch)."""
+    n = rng.randint(3, 10)
+    acks = rng.choice(("1", "all"))
+    idempotent = acks == "all" and rng.random() < 0.5
+    producer: dict[str, Any] = {"acks": acks, "enable.idempotence": idempotent}
+    if rng.random() < 0.5:
+        error = "NOT_LEADER_OR_FOLLOWER" if acks == "1" else rng.choice(
+            tuple(real.workloads.PRODUCE_ERROR_CODES))
+        fault: dict[str, Any] = {"type": "produce-errors", "error": error,
+                                 "count": rng.randint(1, 3)}
+        if not idempotent and rng.random() < 0.4:
+            producer.update({"linger.ms": 0, "batch.num.messages": 1})
+        if not idempotent and rng.random() < 0.3:
+            producer["retries"] = 1
+    else:
+        fault = {"type": "leader-failover", "after": rng.randint(1, n - 1),
+                 "old_leader": rng.choice(("down", "up"))}
+    mode = rng.choice(("after-each", "after-batch"))
+    w: dict[str, Any] = {
+        "name": name, "messages": n, "producer": producer, "broker_fault": fault,
+        "consumer": {"commit": mode, "batch": rng.randint(1, n), "processing_ms": 0,
+                     "auto_commit_interval_ms": 5000, "config": {}},
+        "restart": False,
+    }
+    real.normalize(w)
+    simulation_for(w)
+    return w
+
+
 def _shrink_candidates(w: dict[str, Any]):
     """Smaller variants of a workload, simplest first."""
     import copy
@@ -781,8 +912,10 @@ def _still_fails(last: dict[str, Any]) -> Any:
 
 
 def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
-               on_example: Any = None) -> dict[str, Any]:
-    """Draw ``examples`` workloads (seeded), run each in the simulation and with real clients,
+               on_example: Any = None, generator: Any = None) -> dict[str, Any]:
+    """Draw ``examples`` workloads (seeded; ``generator(rng, name)``, default
+    :func:`random_workload`, :func:`random_replication_workload` for the replication rows),
+    run each in the simulation and with real clients,
     compare message by message. A disagreement that is not a :func:`known_divergence` is
     shrunk to a minimal workload and reported with a ready-to-run reproduction.
 
@@ -799,7 +932,7 @@ def randomised(examples: int = 12, seed: int = 0, shrink_budget: int = 12,
     rows, failures, errors = [], [], []
     runs = 0
     for i in range(examples):
-        w = random_workload(rng, name=f"random-{seed}-{i}")
+        w = (generator or random_workload)(rng, name=f"random-{seed}-{i}")
         runs += 1
         try:
             row = compare_workload(w)
@@ -893,6 +1026,7 @@ __all__ = [
     "known_divergence",
     "message_outcomes",
     "not_comparable",
+    "random_replication_workload",
     "random_workload",
     "randomised",
     "reproduction",
@@ -908,7 +1042,8 @@ __all__ = [
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m kafkalab.crosscheck``: the registered workloads (default), one workload
-    (``--workload JSON``), or ``--random N [--seed S] [--out PATH]``."""
+    (``--workload JSON``), ``--deep [--out PATH]`` (the deeper workloads too), or
+    ``--random N [--seed S] [--out PATH]``."""
     import argparse
     import sys
     from pathlib import Path
@@ -918,8 +1053,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--workload", help="one workload as JSON (a reproduction)")
     parser.add_argument("--random", type=int, metavar="N", help="N randomised workloads")
+    parser.add_argument("--replication", action="store_true",
+                        help="with --random: draw replication workloads (produce errors, "
+                             "leader failovers on a 3-broker mock cluster)")
     parser.add_argument("--seed", type=int, default=0, help="the randomised run's seed")
     parser.add_argument("--out", help="also write the JSON report to this file")
+    parser.add_argument("--deep", action="store_true",
+                        help="the registered workloads and the deeper ones (DEEP_WORKLOADS)")
     args = parser.parse_args(argv)
     try:
         if args.workload:
@@ -932,8 +1072,14 @@ def main(argv: list[str] | None = None) -> int:
             report: dict[str, Any] = {"scenarios": [row], "not_comparable": []}
             text = format_table(report)
             code = 0 if row["agree"] else 1
+        elif args.deep:
+            report = crosscheck(deep=True)
+            text = format_table(report)
+            code = 0 if all(r["agree"] for r in report["scenarios"]) else 1
         elif args.random:
             report = randomised(args.random, args.seed,
+                                generator=random_replication_workload if args.replication
+                                else None,
                                 on_example=None if args.json else lambda i, r: print(
                                     f"{i + 1}/{args.random} {r['workload']['name']}: "
                                     + ("agree" if r["agree"] else

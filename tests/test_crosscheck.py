@@ -57,6 +57,19 @@ EXPECTED = {
     # fact sheet A/G: exceeding max.poll.interval.ms drops the member; its later commits fail
     # (UNKNOWN_MEMBER_ID on the real client) and it resumes from the last commit: 3-9 again
     "slow-record-exceeds-max-poll-interval": {"lost": 0, "duplicates": 7, "resumed_from": None},
+    # fact sheet F / librdkafka rdkafka_request.c: NOT_ENOUGH_REPLICAS is retriable and the
+    # mock writes nothing with an injected error, so the retry writes each message once
+    "produce-not-enough-replicas-retried": {"acked": 10, "written": 10, "lost": 0,
+                                            "duplicates": 0, "log_duplicates": 0,
+                                            "resumed_from": None},
+    # retries=1: the second NOT_ENOUGH_REPLICAS exhausts them; nothing acknowledged or written
+    "produce-not-enough-replicas-retries-exhausted": {"acked": 0, "written": 0, "lost": 10,
+                                                      "duplicates": 0, "resumed_from": None},
+    # fact sheet F "Producer in failover": NOT_LEADER_OR_FOLLOWER / disconnect is retriable, the
+    # client refreshes metadata and retries on the new leader; what was acknowledged stays
+    "leader-failover-keeps-acknowledged": {"acked": 10, "written": 10, "lost": 0,
+                                           "duplicates": 0, "log_duplicates": 0,
+                                           "resumed_from": None},
 }
 
 

@@ -64,7 +64,13 @@ type                              selector and options
                                   deploy): it closes, comes back after ``restart.delay.ms``.
 ``random``                        probabilities drawn from the run's seeded RNG:
                                   ``lose_response``, ``lose_request`` (per produce attempt),
-                                  ``consumer_crash`` (per processed record).
+                                  ``consumer_crash`` (per processed record); with
+                                  ``brokers`` > 1 also ``broker_crash``, ``machine_failure``
+                                  (per leader append: that leader fails right after it, back
+                                  ``RANDOM_BROKER_DOWN_MS`` later) and ``slow_follower`` (per
+                                  leader append: one of its live followers is cut off for
+                                  ``RANDOM_SLOW_FOLLOWER_MS``); one broker down at a time, at
+                                  most ``RANDOM_BROKER_FAULTS_MAX`` in a run, so it ends.
 ================================  ==========================================================
 """
 
@@ -83,6 +89,12 @@ FaultPlan: TypeAlias = list[Fault]
 # The faults a broker suffers (they need the replication model, built for them even with one
 # replica).
 BROKER_FAULTS = ("broker_crash", "machine_failure", "slow_follower")
+
+# The broker faults a ``random`` fault can draw (brokers > 1), in the order they are drawn.
+RANDOM_BROKER_KINDS = BROKER_FAULTS
+RANDOM_BROKER_DOWN_MS = 2_000.0  # a randomly crashed broker is back this much later
+RANDOM_SLOW_FOLLOWER_MS = 2_000.0  # a randomly cut-off follower is partitioned this long
+RANDOM_BROKER_FAULTS_MAX = 6  # random broker faults in one run at most (every run ends)
 
 # Retriable produce errors a broker answers without writing the batch (error_response).
 PRODUCE_ERRORS = ("NOT_ENOUGH_REPLICAS", "NOT_LEADER_OR_FOLLOWER")
@@ -170,7 +182,8 @@ _SPEC: dict[str, dict[str, tuple[str, bool]]] = {
     "member_leave": {"member": ("int", True), "at_ms": ("float", True)},
     "member_restart": {"member": ("int", True), "at_ms": ("float", True)},
     "random": {"lose_response": ("prob", False), "lose_request": ("prob", False),
-               "consumer_crash": ("prob", False)},
+               "consumer_crash": ("prob", False), "broker_crash": ("prob", False),
+               "machine_failure": ("prob", False), "slow_follower": ("prob", False)},
 }
 
 
@@ -301,6 +314,12 @@ def check_against(faults: FaultPlan, config: Config) -> None:
         if "broker" in f and f["broker"] >= config["brokers"]:
             raise FaultError(f"{where}: broker {f['broker']} does not exist; this cluster has "
                              f"brokers 0–{config['brokers'] - 1} (brokers={config['brokers']})")
+        if f["type"] == "random" and config["brokers"] < 2 and \
+                any(f.get(k) for k in RANDOM_BROKER_KINDS):
+            raise FaultError(f"{where}: random broker faults ("
+                             + ", ".join(k for k in RANDOM_BROKER_KINDS if f.get(k))
+                             + ") need brokers of 2 or more; this cluster has brokers=1 (a "
+                             "broker fault of the only broker is a broker_crash at a time)")
         if "at_ms" in f and f["at_ms"] > limit:
             raise FaultError(f"{where}: at_ms {f['at_ms']:g} is after max.simulated.ms="
                              f"{limit:g}: it would never fire")

@@ -40,6 +40,7 @@ class ProducerBatch:
     done: bool = False
     seq_reset: bool = False  # its sequence was rewritten by an epoch bump after it was sent
     broker: int = -1  # replication: the leader the live attempt was sent to (from metadata)
+    uncounted: int = 0  # retries that do not count against `retries` (librdkafka, see _retry)
 
 
 @dataclass
@@ -375,6 +376,10 @@ class ProducerClient:
         if sim.replication is not None and sim.replication.crash_after and not result.error:
             sim.replication.acked_after_append(batch.messages, batch.broker,
                                                sim.env.now + sim.net.append_ms)
+        if sim.replication is not None and sim.replication.random_p and not result.error \
+                and not result.duplicate:
+            sim.replication.maybe_random_fault(batch.topic, batch.partition, batch.broker,
+                                               sim.env.now + sim.net.append_ms)
         if not respond:
             return
         if sim.replication is not None and self.acks == "all" and not result.error:
@@ -485,8 +490,17 @@ class ProducerClient:
         batch.live_attempt = 0
         self.in_flight -= 1
         self.in_flight_batches.remove(batch)
-        self._retry(batch, count=True, why=why or f"the broker answered {error}, a retriable "
-                                                  "error (nothing was written)")
+        # librdkafka takes NOT_LEADER_OR_FOLLOWER as stale metadata (ERR_ACTION_REFRESH): it
+        # refreshes and retries without counting the retry against message.send.max.retries,
+        # "there is no chance of duplicate delivery" (rd_kafka_handle_Produce_error,
+        # rdkafka_request.c); Java counts every retry (Sender.canRetry)
+        count = not (error == "NOT_LEADER_OR_FOLLOWER" and not self.java)
+        if not count:
+            batch.uncounted += 1
+        self._retry(batch, count=count, why=why or f"the broker answered {error}, a retriable "
+                                                  "error (nothing was written)"
+                    + ("" if count else "; librdkafka refreshes its metadata and does not "
+                       "count this retry against retries"))
 
     def connection_reset(self, broker: int) -> None:
         """Broker ``broker``'s process died: the connection to it closes, and every request in
@@ -602,11 +616,12 @@ class ProducerClient:
         now = self.env.now
         # Exponential backoff (KIP-580): retry.backoff.ms doubling up to retry.backoff.max.ms
         # (the real clients add ±20% jitter; the model does not, to stay easy to follow).
-        backoff = min(c["retry.backoff.ms"] * 2 ** max(batch.attempts - 1, 0),
+        counted = batch.attempts - batch.uncounted  # attempts whose retries count
+        backoff = min(c["retry.backoff.ms"] * 2 ** max(counted - 1, 0),
                       max(c["retry.backoff.max.ms"], c["retry.backoff.ms"]))
         limit = c["delivery.timeout.ms"] or float("inf")  # librdkafka: 0 is infinite
         out_of_time = now + backoff - batch.created >= limit
-        out_of_retries = count and batch.attempts > c["retries"]
+        out_of_retries = count and counted > c["retries"]
         if out_of_time or out_of_retries:
             batch.done = True
             self.unfinished -= 1

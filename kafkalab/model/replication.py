@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from .cluster import assignment
-from .faults import BROKER_FAULTS, FaultError
+from .faults import (
+    BROKER_FAULTS,
+    RANDOM_BROKER_DOWN_MS,
+    RANDOM_BROKER_FAULTS_MAX,
+    RANDOM_BROKER_KINDS,
+    RANDOM_SLOW_FOLLOWER_MS,
+    FaultError,
+)
 from .log import LogBatch, PartitionLog
 from .types import Steps
 
@@ -154,6 +161,11 @@ class Replication:
         self.slow: dict[int, float] = {}  # broker -> extra ms per fetch trip (inf: partitioned)
         self.heal: dict[int, simpy.Event] = {}
         self.crash_after: dict[int, list[dict[str, Any]]] = {}  # message -> crash faults
+        # the random broker faults' probabilities (a ``random`` fault), drawn per leader append
+        plan = next((f for f in sim.faults if f["type"] == "random"), {})
+        self.random_p = {k: plan[k] for k in RANDOM_BROKER_KINDS if plan.get(k)}
+        self.random_count = 0
+        self._random_starting = False  # a random broker fault is scheduled, not begun yet
         self._work: simpy.Event | None = None  # wakes the ISR expiration task
         self._scheduled = False
         self.env.process(self._isr_expiration())
@@ -232,7 +244,10 @@ class Replication:
         """The leader's LEO moved: flush if due, move the HW if the ISR is the leader alone,
         wake the followers parked on it."""
         st = self.parts.get((topic, partition))
-        if st is None or st.leader < 0:
+        if st is None or st.leader < 0 or not self.alive[st.leader]:
+            # a dead leader appends nothing; without this, a wake-up (notify_all) while it is
+            # down gave its replica back the served log's end after a machine failure had cut
+            # its unflushed tail (found by the random broker faults' property test)
             return
         log = self.log_of(st)
         rep = st.reps[st.leader]
@@ -254,6 +269,48 @@ class Replication:
                     self.sim.later(max(at - self.env.now, 0), self._crash, f)
                 else:
                     self.crash_after.setdefault(m, []).append(f)
+
+    def maybe_random_fault(self, topic: str, partition: int, leader: int, at: float) -> None:
+        """A ``random`` fault's broker faults, drawn from the run's seeded RNG after a leader
+        appended a batch (in RANDOM_BROKER_KINDS order, one draw per kind with a probability,
+        so a run is the same for a seed): a crash or machine failure of that leader right
+        after the append (back RANDOM_BROKER_DOWN_MS later), or one of its live followers cut
+        off for RANDOM_SLOW_FOLLOWER_MS. Only while every broker is up and none is cut off,
+        and at most RANDOM_BROKER_FAULTS_MAX in a run: the run always ends."""
+        st = self.parts.get((topic, partition))
+        if st is None:
+            return
+        rng = self.sim.rng
+        for kind, p in self.random_p.items():
+            if self.random_count >= RANDOM_BROKER_FAULTS_MAX:
+                return
+            if rng.random() >= p:
+                continue
+            if self._random_starting or not all(self.alive) or self.slow or leader < 0 \
+                    or not self.alive[leader]:
+                continue  # one broker fault at a time
+            f: dict[str, Any]
+            if kind == "slow_follower":
+                followers = [b for b in st.replicas if b != leader]
+                if not followers:
+                    continue
+                f = {"type": kind, "broker": rng.choice(followers), "at_ms": at,
+                     "for_ms": RANDOM_SLOW_FOLLOWER_MS}
+            else:
+                f = {"type": kind, "broker": leader, "at_ms": at,
+                     "restart_after_ms": RANDOM_BROKER_DOWN_MS}
+            self.random_count += 1
+            self.pending += 1
+            self._random_starting = True  # no second one before this one has begun
+            self.sim.later(max(at - self.env.now, 0), self._random_start, f)
+            return
+
+    def _random_start(self, f: dict[str, Any]) -> None:
+        self._random_starting = False
+        if f["type"] == "slow_follower":
+            self._slow_start(f)
+        else:
+            self._crash(f)
 
     def when_replicated(self, topic: str, partition: int, end: int,
                         callback: Callable[[], None]) -> None:

@@ -23,7 +23,7 @@ from .cluster import replicated
 from .config import Config
 from .consumer import ConsumerApplication
 from .coordinators import GroupCoordinator, TransactionCoordinator
-from .faults import BROKER_FAULTS, FaultPlan
+from .faults import BROKER_FAULTS, RANDOM_BROKER_KINDS, FaultPlan
 from .network import Network
 from .producer import ProducerApplication, ProducerBatch, ProducerClient
 from .sink import Sink
@@ -78,7 +78,9 @@ class Simulation:
         self.broker.on_data = self._on_data
         self._appended_later: list[tuple[str, int]] | None = None
         self.replication = None  # followers and the high watermark (issue 18), when RF > 1
-        if replicated(c) or any(f["type"] in BROKER_FAULTS for f in faults):
+        if replicated(c) or any(f["type"] in BROKER_FAULTS or (
+                f["type"] == "random" and any(f.get(k) for k in RANDOM_BROKER_KINDS))
+                for f in faults):
             from .replication import ReplicatedLog, Replication
             self.replication = Replication(self)
             self.broker.log_class = ReplicatedLog

@@ -103,6 +103,16 @@ def _lib() -> ctypes.CDLL:
         ctypes.POINTER(ctypes.c_size_t))
     sig("rd_kafka_mock_request_api_key", ctypes.c_int16, _c_void_p)
     sig("rd_kafka_mock_request_destroy_array", None, ctypes.POINTER(_c_void_p), ctypes.c_size_t)
+    # Replication crosscheck (issue 18): leader moves, brokers down/up, coordinators, errors.
+    sig("rd_kafka_mock_partition_set_leader", ctypes.c_int, _c_void_p, ctypes.c_char_p,
+        ctypes.c_int32, ctypes.c_int32)
+    sig("rd_kafka_mock_broker_set_down", ctypes.c_int, _c_void_p, ctypes.c_int32)
+    sig("rd_kafka_mock_broker_set_up", ctypes.c_int, _c_void_p, ctypes.c_int32)
+    sig("rd_kafka_mock_coordinator_set", ctypes.c_int, _c_void_p, ctypes.c_char_p,
+        ctypes.c_char_p, ctypes.c_int32)
+    # Not variadic (the array form of rd_kafka_mock_push_request_errors): cluster-wide errors.
+    sig("rd_kafka_mock_push_request_errors_array", None, _c_void_p, ctypes.c_int16,
+        ctypes.c_size_t, ctypes.POINTER(ctypes.c_int))
     # Variadic: (mcluster, int32 broker_id, int16 ApiKey, size_t cnt, {int err, int rtt_ms}*cnt).
     # No argtypes: every argument is passed as an explicit ctypes object instead.
     lib.rd_kafka_mock_broker_push_request_error_rtts.restype = ctypes.c_int
@@ -199,6 +209,40 @@ class MockCluster:
     def delay_produce_responses(self, delays_ms: list[int], broker_id: int = 1) -> None:
         """Delay the next Produce responses (successful ones) by ``delays_ms``."""
         self.push_request_error_rtts(broker_id, API_PRODUCE, [(0, d) for d in delays_ms])
+
+    def push_request_errors(self, api_key: int, errors: list[int]) -> None:
+        """The next ``len(errors)`` requests of ``api_key`` to any broker of the cluster are
+        answered with these error codes, in order (``rd_kafka_mock_push_request_errors_array``).
+        On a Produce request the mock returns the error without appending the batch
+        (``rd_kafka_mock_handle_Produce``)."""
+        arr = (ctypes.c_int * len(errors))(*[int(e) for e in errors])
+        self._lib.rd_kafka_mock_push_request_errors_array(
+            self._cluster(), int(api_key), len(errors), arr)
+
+    def set_partition_leader(self, topic: str, partition: int, broker_id: int) -> None:
+        """Move a partition's leader (the mock bumps its leader epoch); its one log stays."""
+        err = self._lib.rd_kafka_mock_partition_set_leader(
+            self._cluster(), topic.encode(), int(partition), int(broker_id))
+        if err:
+            raise RuntimeError(f"rd_kafka_mock_partition_set_leader failed: error {err}")
+
+    def set_broker_down(self, broker_id: int) -> None:
+        """Disconnect the broker and refuse new connections (no leader change by itself)."""
+        err = self._lib.rd_kafka_mock_broker_set_down(self._cluster(), int(broker_id))
+        if err:
+            raise RuntimeError(f"rd_kafka_mock_broker_set_down failed: error {err}")
+
+    def set_broker_up(self, broker_id: int) -> None:
+        err = self._lib.rd_kafka_mock_broker_set_up(self._cluster(), int(broker_id))
+        if err:
+            raise RuntimeError(f"rd_kafka_mock_broker_set_up failed: error {err}")
+
+    def set_coordinator(self, key_type: str, key: str, broker_id: int) -> None:
+        """Pin the coordinator of a group (``key_type="group"``) or transactional id."""
+        err = self._lib.rd_kafka_mock_coordinator_set(
+            self._cluster(), key_type.encode(), key.encode(), int(broker_id))
+        if err:
+            raise RuntimeError(f"rd_kafka_mock_coordinator_set failed: error {err}")
 
     # -- request tracking ------------------------------------------------------------------
     def start_request_tracking(self) -> None:

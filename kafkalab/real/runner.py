@@ -25,14 +25,20 @@ from . import consumer_app
 from ._deps import require_confluent_kafka
 from .ledger import build_ledger
 from .workloads import (
+    FIRST_LEADER,
+    NEXT_LEADER,
     NOT_COMPARABLE,
+    PRODUCE_ERROR_CODES,
     PRODUCER_BASE_CONFIG,
+    REPLICATION_BROKERS,
+    REPLICATION_FAULTS,
     check_expectations,
     normalize,
     not_comparable_parts,
 )
 
 PARTITION = 0
+ERROR_RTT_MS = 300  # produce-errors with one record per request: how late the refusals come
 SESSION_DEADLINE_S = 15.0  # a consumer session's own deadline; the parent waits a bit longer
 FLUSH_TIMEOUT_S = 15.0
 READBACK_TIMEOUT_S = 10.0
@@ -118,7 +124,7 @@ def _client_logger() -> tuple[logging.Logger, _ListHandler]:
 @contextlib.contextmanager
 def _cluster(
     ck: Any, w: dict[str, Any], bootstrap_servers: str | None, topic: str,
-    logger: logging.Logger, notes: list[str],
+    logger: logging.Logger, notes: list[str], group: str = "",
 ) -> Iterator[tuple[str, Any]]:
     """Yields (bootstrap.servers, MockCluster or None)."""
     fault = w["broker_fault"]
@@ -133,6 +139,27 @@ def _cluster(
         _create_topic(ck, bootstrap_servers, topic, logger, notes)
         notes.append(f"cluster: user-supplied at {bootstrap_servers}")
         yield bootstrap_servers, None
+        return
+    if fault is not None and fault["type"] in REPLICATION_FAULTS:
+        from .mock_cluster import MockCluster
+
+        with MockCluster(num_brokers=REPLICATION_BROKERS) as mock:
+            check_loopback(mock.bootstrap_servers)
+            mock.create_topic(topic, partitions=1, replication_factor=REPLICATION_BROKERS)
+            # broker 1 leads partition 0 (the mock places leaders at random); the groups'
+            # coordinator is the last broker, which no fault touches
+            mock.set_partition_leader(topic, PARTITION, FIRST_LEADER)
+            for g in (group, f"{group}-meta", f"{group}-readback"):
+                mock.set_coordinator("group", g, REPLICATION_BROKERS)
+            notes.append(
+                f"cluster: standalone librdkafka {ck.libversion()[0]} mock cluster of "
+                f"{REPLICATION_BROKERS} brokers at {mock.bootstrap_servers}, driven through the "
+                f"experimental rd_kafka_mock_* C API (kafkalab/real/mock_cluster.py); topic "
+                f"created with 1 partition and {REPLICATION_BROKERS} replicas, broker "
+                f"{FIRST_LEADER} its leader, broker {REPLICATION_BROKERS} the group coordinator "
+                "(the mock keeps one log per partition: no follower copies, no ISR)"
+            )
+            yield mock.bootstrap_servers, mock
         return
     if fault is not None:
         from .mock_cluster import MockCluster
@@ -207,7 +234,22 @@ class _Producer:
         }
         conf.update(w["producer"])
         fault = w["broker_fault"]
-        if fault is not None:
+        if fault is not None and fault["type"] == "produce-errors":
+            mock.start_request_tracking()
+            code = PRODUCE_ERROR_CODES[fault["error"]]
+            if str(conf.get("batch.num.messages")) == "1":
+                # one record per request: the refusals come back ERROR_RTT_MS late, so every
+                # first attempt is on the wire before the first refusal arrives (responses on
+                # a connection come back in order: the later ones wait behind them). Without
+                # the delay which requests the refusals hit depends on how fast the client
+                # sends (observed: message 0 at offset 0, 3, 4 or 5 in three runs)
+                mock.push_request_error_rtts(FIRST_LEADER, 0,
+                                             [(code, ERROR_RTT_MS)] * fault["count"])
+            else:
+                mock.push_request_errors(0, [code] * fault["count"])
+        elif fault is not None and fault["type"] == "leader-failover":
+            mock.start_request_tracking()
+        elif fault is not None:
             conf["socket.timeout.ms"] = fault["socket_timeout_ms"]
             mock.start_request_tracking()
             mock.delay_produce_responses([fault["delay_ms"]])
@@ -215,6 +257,7 @@ class _Producer:
         self.producer = ck.Producer(conf)
         self.acks: dict[int, dict[str, Any]] = {}
         self.unacked = 0
+        self.produce_requests: int | None = None  # replication faults: Produce requests seen
 
     def send(self, ids: range) -> None:
         acks = self.acks
@@ -235,6 +278,23 @@ class _Producer:
             self.producer.poll(0)
         self.unacked += self.producer.flush(FLUSH_TIMEOUT_S)
 
+    def send_one_at_a_time(self, ids: range) -> None:
+        """Produce each message and wait for its delivery report before the next (one message
+        per request, as the simulated producer sends them one by one). A leader-failover moves
+        the leader once ``after`` messages are acknowledged."""
+        fault = self.w["broker_fault"]
+        for i in ids:
+            if fault is not None and fault["type"] == "leader-failover" and i == fault["after"]:
+                self.fail_over()
+            self.send(range(i, i + 1))
+
+    def fail_over(self) -> None:
+        """The leader's broker goes down (or stays up as a follower), the leadership moves."""
+        fault = self.w["broker_fault"]
+        if fault["old_leader"] == "down":
+            self.mock.set_broker_down(FIRST_LEADER)
+        self.mock.set_partition_leader(self.topic, PARTITION, NEXT_LEADER)
+
     def close(self, notes: list[str]) -> None:
         n, conf, fault, topic = self.w["messages"], self.conf, self.w["broker_fault"], self.topic
         if self.unacked:
@@ -250,7 +310,26 @@ class _Producer:
             + (f"; the last {later} were produced after the first consumer session knew where "
                "it starts" if later else "")
         )
-        if fault is not None:
+        if fault is not None and fault["type"] in REPLICATION_FAULTS:
+            produce_requests = self.mock.count_requests(0)
+            self.mock.stop_request_tracking()
+            self.produce_requests = produce_requests
+            if fault["type"] == "produce-errors":
+                notes.append(
+                    f"broker fault: the mock cluster answered the first {fault['count']} "
+                    f"Produce request(s) with {fault['error']} without appending them "
+                    f"(rd_kafka_mock_push_request_errors_array); the brokers received "
+                    f"{produce_requests} Produce requests")
+            else:
+                notes.append(
+                    f"broker fault: after {fault['after']} messages were acknowledged the "
+                    f"partition's leader moved from broker {FIRST_LEADER} to broker "
+                    f"{NEXT_LEADER} (rd_kafka_mock_partition_set_leader)"
+                    + (f", broker {FIRST_LEADER} down (rd_kafka_mock_broker_set_down: "
+                       "connections refused)" if fault["old_leader"] == "down" else
+                       f", broker {FIRST_LEADER} still up (it answers NOT_LEADER_OR_FOLLOWER)")
+                    + f"; the brokers received {produce_requests} Produce requests")
+        elif fault is not None:
             produce_requests = self.mock.count_requests(0)
             self.mock.stop_request_tracking()
             notes.append(
@@ -459,11 +538,14 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
     notes: list[str] = []
 
     with tempfile.TemporaryDirectory(prefix="kafkalab-real-") as tmp, _cluster(
-        ck, w, bootstrap_servers, topic, logger, notes
+        ck, w, bootstrap_servers, topic, logger, notes, group
     ) as (bootstrap, mock):
         producer = _Producer(ck, w, bootstrap, topic, mock, logger)
         n, later = w["messages"], w["produce_after_start"]
-        producer.send(range(n - later))
+        if (w["broker_fault"] or {}).get("type") == "leader-failover":
+            producer.send_one_at_a_time(range(n))
+        else:
+            producer.send(range(n - later))
         events_path = os.path.join(tmp, "events.jsonl")
         sink_path = os.path.join(tmp, "sink.txt")
         done_path = os.path.join(tmp, "producer-done.txt")
@@ -553,4 +635,7 @@ def run_real(workload: dict[str, Any] | str, bootstrap_servers: str | None = Non
         "client_log": log_lines.lines + child_log,
         "events": [e for e in events if e["ev"] != "log"],
         "elapsed_s": round(time.monotonic() - started, 3),
+        # replication faults: how many Produce requests the mock brokers received (first
+        # attempts and retries that reached one; None for other workloads)
+        "produce_requests": producer.produce_requests,
     }

@@ -15,6 +15,14 @@ A workload is a JSON-compatible dict::
           "type": "delay-produce-response",
           "delay_ms": 2000,                # the first Produce response comes this late...
           "socket_timeout_ms": 500,        # ...after the producer gave up waiting: it retries
+      } | {                                # 3 brokers, the topic with 3 replicas (issue 18):
+          "type": "produce-errors",        # the next `count` Produce requests are refused
+          "error": "NOT_ENOUGH_REPLICAS" | "NOT_LEADER_OR_FOLLOWER",  # without appending
+          "count": 2,
+      } | {
+          "type": "leader-failover",       # the producer sends one message at a time; once
+          "after": 5,                      # `after` are acknowledged the leader moves from
+          "old_leader": "down" | "up",     # broker 1 to 2 (broker 1 down, or a follower)
       },
       "produce_after_start": 0,            # the last k messages are produced only once the
                                            # first consumer knows where it starts
@@ -65,7 +73,16 @@ COMMIT_MODES = ("auto", "before-processing", "after-each", "after-batch",
 AUTO_COMMIT_MODES = ("auto", "store-after-processing")
 CRASH_POINTS = ("before-process", "after-process")
 FAILURE_HANDLING = ("skip", "raise")
-BROKER_FAULTS = ("delay-produce-response",)
+BROKER_FAULTS = ("delay-produce-response", "produce-errors", "leader-failover")
+#: Broker faults that need a cluster of several brokers (replication; issue 18): the mock
+#: cluster then has :data:`REPLICATION_BROKERS` brokers and the topic that many replicas.
+REPLICATION_FAULTS = ("produce-errors", "leader-failover")
+REPLICATION_BROKERS = 3
+FIRST_LEADER = 1  # the mock broker that leads partition 0 at first (mock ids count from 1)
+NEXT_LEADER = 2  # ...and the one a leader-failover moves the leadership to
+#: Produce errors a ``produce-errors`` fault may inject (Kafka's names; librdkafka calls
+#: NOT_LEADER_OR_FOLLOWER by its older name NOT_LEADER_FOR_PARTITION, the same code 6).
+PRODUCE_ERROR_CODES = {"NOT_ENOUGH_REPLICAS": 19, "NOT_LEADER_OR_FOLLOWER": 6}
 OUTCOME_KEYS = (
     "sent",
     "acked",
@@ -375,6 +392,86 @@ _FACTORIES = (
 #: Supported workloads, by name. Use :func:`get_workload` for a copy you may change.
 WORKLOADS: dict[str, dict[str, Any]] = {f()["name"]: f() for f in _FACTORIES}
 
+
+# -- replication (issue 18): a 3-broker mock cluster, the topic with 3 replicas ---------------
+
+
+def _replicated(name: str, title: str, fault: dict[str, Any], producer: dict[str, Any],
+                expect: dict[str, Any]) -> dict[str, Any]:
+    w = _base(name, title)
+    w["producer"] = {"acks": "all", "enable.idempotence": False, **producer}
+    w["broker_fault"] = fault
+    w["consumer"].update(commit="after-each")
+    w["restart"] = False
+    w["expect"] = {"resumed_from": None, **expect}
+    return w
+
+
+_ALL_ONCE = {"acked": "==sent", "written": "==sent", "lost": "==0", "duplicates": "==0",
+             "log_duplicates": "==0"}
+
+
+def _errors_retried(error: str, count: int, producer: dict[str, Any],
+                    suffix: str = "") -> dict[str, Any]:
+    short = {"NOT_ENOUGH_REPLICAS": "not-enough-replicas",
+             "NOT_LEADER_OR_FOLLOWER": "not-leader"}[error]
+    shown = ", ".join(f"{k}={v}" for k, v in producer.items())
+    return _replicated(
+        f"produce-{short}-retried{suffix}",
+        f"the leader refuses the first {count} Produce request(s) with {error} (retriable, "
+        f"nothing written){' with ' + shown if shown else ''}: the producer retries, every "
+        "message is written once and acknowledged",
+        {"type": "produce-errors", "error": error, "count": count}, producer, _ALL_ONCE)
+
+
+def _retries_exhausted() -> dict[str, Any]:
+    return _replicated(
+        "produce-not-enough-replicas-retries-exhausted",
+        "retries=1 and two NOT_ENOUGH_REPLICAS answers: the producer gives up after its one "
+        "retry, nothing is acknowledged or written",
+        {"type": "produce-errors", "error": "NOT_ENOUGH_REPLICAS", "count": 2},
+        {"retries": 1},
+        {"acked": "==0", "written": "==0", "lost": "==sent", "duplicates": "==0"})
+
+
+def _failover(producer: dict[str, Any], old_leader: str = "down",
+              suffix: str = "") -> dict[str, Any]:
+    shown = ", ".join(f"{k}={v}" for k, v in producer.items())
+    how = ("broker 1 goes down" if old_leader == "down" else
+           "broker 1 stays up as a follower")
+    return _replicated(
+        f"leader-failover-keeps-acknowledged{suffix}",
+        f"one message at a time; after 5 are acknowledged the partition's leader moves from "
+        f"broker 1 to broker 2 ({how}){' with ' + shown if shown else ''}: the next send "
+        "finds the old leader gone, the producer refreshes its metadata and retries on the "
+        "new one; nothing acknowledged is lost, nothing is written twice",
+        {"type": "leader-failover", "after": 5, "old_leader": old_leader}, producer, _ALL_ONCE)
+
+
+#: Replication workloads the CI's crosscheck runs (fast: 1-3 s each); the deeper ones are in
+#: :data:`DEEP_WORKLOADS`.
+WORKLOADS.update({w["name"]: w for w in (
+    _errors_retried("NOT_ENOUGH_REPLICAS", 2, {}),
+    _retries_exhausted(),
+    _failover({}),
+)})
+
+#: More workloads, run by ``make crosscheck-deep`` (``python -m kafkalab.crosscheck --deep``)
+#: and :func:`kafkalab.crosscheck.crosscheck` with ``deep=True``, not by the CI's test subset.
+DEEP_WORKLOADS: dict[str, dict[str, Any]] = {w["name"]: w for w in (
+    _errors_retried("NOT_LEADER_OR_FOLLOWER", 3, {"retries": 1}, "-uncounted"),
+    _errors_retried("NOT_ENOUGH_REPLICAS", 2, {"enable.idempotence": True}, "-idempotent"),
+    _errors_retried("NOT_LEADER_OR_FOLLOWER", 2, {"acks": "1"}, "-acks-1"),
+    # one record per request, all in flight at once: the three refused first requests are
+    # retried after the later ones were written, so messages 0-2 end up at offsets 7-9
+    _errors_retried("NOT_ENOUGH_REPLICAS", 3, {"linger.ms": 0, "batch.num.messages": 1},
+                    "-single-record-requests-reordered"),
+    _failover({"acks": "1"}, suffix="-acks-1"),
+    _failover({"enable.idempotence": True}, suffix="-idempotent"),
+    _failover({}, old_leader="up", suffix="-old-leader-up"),
+    _failover({"acks": "1"}, old_leader="up", suffix="-acks-1-old-leader-up"),
+)}
+
 #: Scenarios the simulation teaches that cannot be checked against librdkafka's mock cluster,
 #: with the reason (kafka-semantics.md, section E, "known mock gaps").
 NOT_COMPARABLE: dict[str, str] = {
@@ -421,14 +518,75 @@ NOT_COMPARABLE: dict[str, str] = {
 }
 
 
+# The replication scenarios the mock cluster cannot run (issue 18; fact sheet F, "librdkafka
+# mock": one log per partition, no ISR, no high watermark, Produce ignores Acks;
+# rdkafka_mock_int.h, rdkafka_mock_handlers.c). What it can run (injected produce errors, an
+# explicit leader move) is compared: the replication rows of WORKLOADS and DEEP_WORKLOADS.
+NOT_COMPARABLE.update({
+    "acks-1-acknowledged-write-lost-on-failover": (
+        "the mock cluster keeps one log per partition with no follower copies, so a leader "
+        "that acknowledged a write (acks=1) and died before a follower fetched it cannot lose "
+        "it: after a leader move the new leader serves the same log"
+    ),
+    "replica-truncation-on-return": (
+        "the mock cluster has no per-replica logs, so a returning old leader has nothing to "
+        "truncate to the new leader's epoch boundary (KIP-101/279)"
+    ),
+    "unflushed-tail-machine-failure": (
+        "the mock cluster has no disk and no page cache per replica: a broker taken down loses "
+        "nothing, so the unflushed log tail a machine failure loses (log.flush.interval.*) "
+        "cannot be shown"
+    ),
+    "unclean-leader-election-loss": (
+        "the mock cluster has no ISR and one log per partition, so electing an out-of-sync "
+        "replica (unclean.leader.election.enable) loses no committed records there"
+    ),
+    "isr-shrink-refuses-acks-all": (
+        "the mock cluster has no ISR and ignores the request's acks, so a follower falling "
+        "behind never makes it answer NOT_ENOUGH_REPLICAS (only an injected error does: "
+        "compared in the produce-errors rows)"
+    ),
+    "high-watermark-hides-unreplicated": (
+        "the mock cluster has no high watermark below the log end (no followers to wait for), "
+        "so consumers never see records held back until they are replicated"
+    ),
+})
+
+#: Why each scenario is not comparable, as one machine-readable cause per
+#: :data:`NOT_COMPARABLE` entry (the crosscheck report's ``cause``; the reason is for people).
+NOT_COMPARABLE_CAUSES: dict[str, str] = {
+    "idempotent-producer-dedup": "mock-no-idempotent-dedup",
+    "read-committed-lso": "mock-no-lso",
+    "zombie-fencing": "mock-no-fencing",
+    "transactional-offset-commit": "mock-no-transactional-offsets",
+    "exactly-once-consume-transform-produce": "mock-no-transactional-offsets",
+    "replica-data-loss": "mock-no-replica-data-loss",
+    "static-membership": "mock-ignores-group-instance-id",
+    "append-then-error-retry-duplicates": "mock-error-before-append",
+    "leader-failover": "mock-no-automatic-leader-election",
+    "rebalance-takeover-timing": "mock-group-timing",
+    "acks-1-acknowledged-write-lost-on-failover": "mock-no-replica-data-loss",
+    "replica-truncation-on-return": "mock-no-replica-data-loss",
+    "unflushed-tail-machine-failure": "mock-no-replica-data-loss",
+    "unclean-leader-election-loss": "mock-no-replica-data-loss",
+    "isr-shrink-refuses-acks-all": "mock-no-isr",
+    "high-watermark-hides-unreplicated": "mock-no-isr",
+}
+
+
 def list_workloads() -> list[str]:
     return list(WORKLOADS)
 
 
+def list_deep_workloads() -> list[str]:
+    """The workloads only ``make crosscheck-deep`` runs (:data:`DEEP_WORKLOADS`)."""
+    return list(DEEP_WORKLOADS)
+
+
 def get_workload(name: str) -> dict[str, Any]:
-    """A deep copy of a registered workload."""
+    """A deep copy of a registered workload (:data:`WORKLOADS` or :data:`DEEP_WORKLOADS`)."""
     try:
-        return copy.deepcopy(WORKLOADS[name])
+        return copy.deepcopy(WORKLOADS[name] if name in WORKLOADS else DEEP_WORKLOADS[name])
     except KeyError:
         if name in NOT_COMPARABLE:
             raise WorkloadError(f"not comparable: {NOT_COMPARABLE[name]}") from None
@@ -451,7 +609,9 @@ def not_comparable_parts(workload: dict[str, Any]) -> list[str]:
     where a real broker answers the retry with the first copy's offsets."""
     parts = []
     idempotent = str(workload["producer"].get("enable.idempotence", False)).lower() == "true"
-    if idempotent and workload["broker_fault"] is not None:
+    fault = workload["broker_fault"]
+    if idempotent and fault is not None and fault["type"] == "delay-produce-response":
+        # (an injected produce error or a leader move writes nothing twice: comparable)
         parts.append("idempotent-producer-dedup")
     return parts
 
@@ -598,9 +758,15 @@ def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
     if fault is not None:
         if not isinstance(fault, dict) or fault.get("type") not in BROKER_FAULTS:
             raise WorkloadError(f"broker_fault.type must be one of {BROKER_FAULTS}")
-        extra = set(fault) - {"type", "delay_ms", "socket_timeout_ms"}
+        allowed = {"delay-produce-response": {"type", "delay_ms", "socket_timeout_ms"},
+                   "produce-errors": {"type", "error", "count"},
+                   "leader-failover": {"type", "after", "old_leader"}}[fault["type"]]
+        extra = set(fault) - allowed
         if extra:
             raise WorkloadError(f"unknown broker_fault keys: {sorted(extra)}")
+    if fault is not None and fault["type"] in REPLICATION_FAULTS:
+        _check_replication_fault(w, fault)
+    elif fault is not None:
         fault["delay_ms"] = _int("broker_fault.delay_ms", fault.get("delay_ms", 2000), 1)
         fault["socket_timeout_ms"] = _int(
             "broker_fault.socket_timeout_ms", fault.get("socket_timeout_ms", 500), 10
@@ -621,6 +787,25 @@ def normalize(workload: dict[str, Any] | str) -> dict[str, Any]:
     if not isinstance(w["expect"], dict):
         raise WorkloadError("expect must be a dict")
     return w
+
+
+def _check_replication_fault(w: dict[str, Any], fault: dict[str, Any]) -> None:
+    if fault["type"] == "produce-errors":
+        fault.setdefault("error", "NOT_ENOUGH_REPLICAS")
+        if fault["error"] not in PRODUCE_ERROR_CODES:
+            raise WorkloadError(f"broker_fault.error must be one of {tuple(PRODUCE_ERROR_CODES)}")
+        fault["count"] = _int("broker_fault.count", fault.get("count", 1), 1)
+        if fault["count"] > 5:
+            raise WorkloadError("broker_fault.count must be at most 5 (real runs are kept "
+                                "short: each refused attempt waits a retry backoff)")
+    else:
+        fault["after"] = _int("broker_fault.after", fault.get("after", 1), 1)
+        if fault["after"] >= w["messages"]:
+            raise WorkloadError("broker_fault.after must be < messages (some messages are "
+                                "sent after the leader moved)")
+        fault.setdefault("old_leader", "down")
+        if fault["old_leader"] not in ("down", "up"):
+            raise WorkloadError("broker_fault.old_leader must be 'down' or 'up'")
 
 
 def check_expectations(outcome: dict[str, Any], expect: dict[str, Any]) -> list[str]:
