@@ -173,3 +173,15 @@ def test_a_broker_fault_with_one_broker_says_it_has_no_failover(lab):
     assert "brokers=1" in lab.notes["broker.fault.1"].value
     assert "no failover" in lab.notes["broker.fault.1"].value
     assert lab.result.faults[-1]["type"] == "broker_crash"
+
+
+def test_a_link_with_a_moved_member_fault_opens_without_doubling_it(lab):
+    """A link's plan replaces the scenario's; the fault slots then show none of the scenario's
+    faults, so a later control change runs the link's plan once, not the preset's on top."""
+    lab.load("rebalance-duplicates")
+    lab.controls["member.fault.1.at_ms"].value = 400.0
+    moved = lab.result.faults
+    other = Lab.from_link(lab.link())
+    assert other.error is None and other.result.faults == moved
+    other.set("seed", 1)
+    assert other.error is None and other.result.faults == moved
