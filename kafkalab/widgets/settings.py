@@ -16,11 +16,12 @@ here, so they are unit-tested alone:
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from ..model.config import PROPERTIES, Config
 from ..model import faults as _faults
+from ..model.config import PROPERTIES, Config
 from ..model.faults import CRASH_POINT_LABELS, FAULT_KINDS, FAULT_OPTIONS, FaultError, FaultPlan
 
 NONE = -1  # "no fault" in the fault-number boxes
@@ -410,24 +411,37 @@ _RULES: tuple[tuple[str, Callable[[Values], bool], Callable[[Values], str]], ...
 
 
 
-def _slot_rules() -> tuple[tuple[str, Callable[[Values], bool], Callable[[Values], str]], ...]:
-    rules = []
+Rule = tuple[str, Callable[[Values], bool], Callable[[Values], str]]
+
+
+def _slot_rules() -> tuple[Rule, ...]:
+    """The fault slots' notes: a broker fault with no replica to fail over to, a slow
+    follower with nothing to fetch, a member joining a group with no partition left for it."""
+
+    def crash_alone(v: Values, n: str) -> bool:
+        return bool(v[n] in ("broker_crash", "machine_failure") and v["brokers"] == 1)
+
+    def nothing_to_fetch(v: Values, n: str) -> bool:
+        return bool(v[n] == "slow_follower" and v["replication.factor"] == 1)
+
+    def too_many_members(v: Values, upto: tuple[str, ...]) -> bool:
+        joins = sum(v[m] == "member_join" for m in upto)
+        return bool(v[upto[-1]] == "member_join" and v["consumers"] + joins > v["partitions"])
+
+    rules: list[Rule] = []
+    members: list[str] = []
     for slot in FAULT_SLOTS.values():
         n = slot.name
         if slot.kinds is _BROKER_KINDS:
-            rules.append((n, lambda v, n=n: v[n] in ("broker_crash", "machine_failure")
-                          and v["brokers"] == 1,
+            rules.append((n, functools.partial(crash_alone, n=n),
                           lambda v: "brokers=1: no other replica can take over, so there is no "
                                     "failover: the partition waits until this broker is back"))
-            rules.append((n, lambda v, n=n: v[n] == "slow_follower"
-                          and v["replication.factor"] == 1,
+            rules.append((n, functools.partial(nothing_to_fetch, n=n),
                           lambda v: "no effect here: with replication.factor=1 no broker "
                                     "follows a leader, so there is no fetch to slow down"))
         else:
-            before = tuple(m for m in FAULT_SLOTS if m.startswith("member.") and m <= n)
-            rules.append((n, lambda v, n=n, b=before: v[n] == "member_join" and
-                          v["consumers"] + sum(v[m] == "member_join" for m in b)
-                          > v["partitions"],
+            members.append(n)
+            rules.append((n, functools.partial(too_many_members, upto=tuple(members)),
                           lambda v: f"partitions={v['partitions']}: more members than "
                                     "partitions, so one member owns none; the join still "
                                     "causes a rebalance"))
@@ -508,7 +522,7 @@ def _free_slot(values: Mapping[str, Any], fault: Mapping[str, Any]) -> FaultSlot
 def hidden_controls(values: Values) -> set[str]:
     """A fault slot's option boxes that its chosen kind does not take (all of them for
     "none"): the Lab hides them, so an empty slot is one line."""
-    hidden = set()
+    hidden: set[str] = set()
     for slot in FAULT_SLOTS.values():
         kind = slot.kind(values[slot.name])
         taken = kind.options if kind is not None else ()
