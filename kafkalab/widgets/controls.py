@@ -2,7 +2,8 @@
 
 A Kafka (or kafkalab workload) property's control comes from
 ``kafkalab.model.config.PROPERTIES`` (kind → widget, choices → options, doc → tooltip); the
-Lab's own fields and the fault controls from ``settings.LAB_FIELDS`` / ``settings.FAULT_FIELDS``;
+Lab's own fields and the fault controls from ``settings.LAB_FIELDS`` / ``settings.FAULT_FIELDS`` /
+``settings.SLOT_FIELDS`` (member and broker faults, from ``model.faults``' own tables);
 which controls exist and in which group from ``settings.CONTROL_GROUPS``. Ranges are not
 repeated either: a value out of range reaches ``model.config.resolve()``, which refuses it in
 Kafka's words.

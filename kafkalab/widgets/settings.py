@@ -6,7 +6,11 @@ here, so they are unit-tested alone:
 - ``CONTROL_GROUPS``: which controls the Lab shows, in which collapsible group. A Kafka (or
   kafkalab workload) property's control takes its kind, default, choices and help text from
   ``kafkalab.model.config.PROPERTIES``; the Lab's own fields (``transactions``, ``seed``) and
-  the fault controls are the two tables below (``LAB_FIELDS``, ``FAULT_FIELDS``).
+  the fault controls are the two tables below (``LAB_FIELDS``, ``FAULT_FIELDS``); the member
+  and broker fault controls are ``FAULT_SLOTS``: a dropdown of fault kinds (labels from
+  ``model.faults.FAULT_KINDS``) and one box per option (``model.faults.FAULT_OPTIONS``), −1 for
+  not set. A preset's faults fill the slots (``faults_to_controls``) and come back unchanged
+  (``assemble``); a bad value raises ``LabInputError`` naming its control (``.control``).
 - ``assemble(values, ...)``: the controls' values → ``(config, faults, seed)`` for
   ``simulate()``; ``faults_to_controls(plan)`` and ``config_to_controls(config)`` go back.
 - ``inert_notes(values)``: a setting the model would silently ignore in this combination gets
