@@ -22,6 +22,7 @@ from .number_box import FloatBox, IntBox
 
 LABEL_PX = 170  # control labels; the side column is CONTROL_PX wide
 CONTROL_PX = 300
+SLOT_LABEL_PX = 95  # "broker fault 1": its dropdown shows "machine failure (unflushed ..."
 
 
 def make_control(name: str) -> widgets.Widget:
@@ -44,9 +45,11 @@ def make_control(name: str) -> widgets.Widget:
     if kind == "choice":
         options = ([c for _, c in settings.control_choices(name)] if name in PROPERTIES
                    else settings.control_choices(name))  # a fault slot's: (label, type)
+        if name in settings.FAULT_SLOTS:  # a short label, room for the fault kinds' labels
+            label_px = SLOT_LABEL_PX
         return widgets.Dropdown(options=options, value=value,
                                 description=label, tooltip=tip,
-                                style={"description_width": f"{LABEL_PX}px"}, layout=lay)
+                                style={"description_width": f"{label_px}px"}, layout=lay)
     if kind == "bool":
         return widgets.Checkbox(value=value, description=label, tooltip=tip,
                                 indent=False, style={"description_width": "initial"},

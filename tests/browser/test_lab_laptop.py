@@ -154,7 +154,8 @@ def test_broker_fault_control_and_figure_are_on_screen_together(laptop):
     assert kernel_eval(page, "lab.load('acks-1-leader-failover')", timeout=120) is True
     page.evaluate(_JS_SCROLL_TO_LAB)
     page.locator(".kafkalab-settings").get_by_text("Broker faults", exact=True).first.click()
-    box = page.locator(".kafkalab-settings .kafkalab-number").filter(
+    # broker fault 1's at_ms (the member slots' and the empty slots' boxes are hidden)
+    box = page.locator(".kafkalab-settings .kafkalab-number:visible").filter(
         has_text="at_ms").locator("input").first
     assert wait_until(page, lambda: box.is_visible(), timeout=60), \
         "the Broker faults group did not open"
@@ -166,6 +167,7 @@ def test_broker_fault_control_and_figure_are_on_screen_together(laptop):
     assert kernel_eval(page, "lab.result.faults") == [
         {"type": "broker_crash", "broker": 0, "at_ms": 20000.0, "restart_after_ms": 5000.0}]
     assert kernel_eval(page, "lab.error") is None
+    page.evaluate(_JS_SCROLL_TO_LAB)  # the learner scrolled the Lab to the top once, no more
     rects = page.evaluate(_JS_RECTS, "body")
     b = box.bounding_box()
     rects["control"] = {"left": b["x"], "top": b["y"], "right": b["x"] + b["width"],
