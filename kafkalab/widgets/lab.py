@@ -375,6 +375,8 @@ class Lab(LabTools, widgets.VBox):
         """Next to a control with no effect in the current combination: say so; next to the
         control an error is about: the error. A fault slot shows only its kind's boxes."""
         notes = inert_notes(self.values)
+        if self.result is not None and self.result.events and self.error is None:
+            notes = {**settings.late_fault_notes(self.values, self.result.events[-1].t), **notes}
         for name, box in self.notes.items():
             if name == self.error_control and self.error:
                 value = _controls.note_html(self.error, error=True)

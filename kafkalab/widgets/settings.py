@@ -539,3 +539,16 @@ def noted_controls() -> tuple[str, ...]:
     value's error is shown next to its control)."""
     return tuple(dict.fromkeys((*inert_controls(), *FAULT_FIELDS, *SLOT_FIELDS,
                                 "messages", "seed")))
+
+
+def late_fault_notes(values: Values, end_ms: float) -> dict[str, str]:
+    """A fault slot's ``at_ms`` after the run's last event (``end_ms``): the run ended before
+    the fault's time, so it never fired. Control name (the ``at_ms`` box) → the note."""
+    notes = {}
+    for slot in FAULT_SLOTS.values():
+        name = f"{slot.name}.at_ms"
+        kind = slot.kind(values[slot.name])
+        if kind is not None and "at_ms" in kind.options and values[name] > end_ms:
+            notes[name] = (f"no effect here: the run ended at t={end_ms:g} ms, before this "
+                           f"at_ms ({values[name]:g} ms), so the fault never happened")
+    return notes

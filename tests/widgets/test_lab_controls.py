@@ -130,9 +130,13 @@ def test_a_broker_preset_shows_its_broker_fault_and_moving_it_reruns(lab):
     lost = lab.outcome["lost"]
     assert lab.outcome == scenarios.run("acks-1-leader-failover").outcome and lost > 0
     runs = lab._runs
-    c["broker.fault.1.at_ms"].value = 20000.0  # after every write was replicated
+    c["broker.fault.1.at_ms"].value = 20000.0  # after the run's end: it never happens
     assert lab._runs == runs + 1 and lab.error is None, lab.error
     assert lab.result.faults[0]["at_ms"] == 20000.0
+    assert lab.outcome["lost"] == 0 and lab.result.events[-1].t < 20000
+    assert "the run ended at t=" in lab.notes["broker.fault.1.at_ms"].value
+    c["broker.fault.1.at_ms"].value = 40.0
+    assert lab.notes["broker.fault.1.at_ms"].value == "" and lab.outcome["lost"] == lost
     c["broker.fault.1"].value = "slow_follower"
     assert _shown(lab, "broker.fault.1.for_ms") and not _shown(lab, "broker.fault.1.restart_after_ms")
     assert lab.error_control == "broker.fault.1.for_ms"  # required by a slow follower

@@ -265,3 +265,12 @@ def test_a_fault_slot_with_no_effect_says_so():
     assert "more members than partitions" in notes["member.fault.1"]
     assert "member.fault.1" not in settings.inert_notes(
         _values(**{"partitions": 2, "member.fault.1": "member_join"}))
+
+
+def test_a_fault_after_the_runs_end_says_it_never_happened():
+    values = _values(**{"member.fault.1": "member_join", "member.fault.1.at_ms": 500.0,
+                        "broker.fault.1": "broker_crash", "broker.fault.1.at_ms": NONE})
+    notes = settings.late_fault_notes(values, 120.0)
+    assert list(notes) == ["member.fault.1.at_ms"]
+    assert "the run ended at t=120 ms" in notes["member.fault.1.at_ms"]
+    assert settings.late_fault_notes(values, 600.0) == {}
