@@ -108,9 +108,8 @@ def settings_panel(controls: dict[str, widgets.Widget],
             box = widgets.VBox([widgets.HTML(f"<span style='font-size:12px;color:{MUTED}'>a "
                                              "message id, or −1 for none</span>"), box])
         elif title in ("Member faults", "Broker faults"):
-            box = widgets.VBox([widgets.HTML(f"<span style='font-size:12px;color:{MUTED}'>pick "
-                                             "what happens; times in simulated ms, −1: not "
-                                             "set</span>"), box])
+            box = widgets.VBox([widgets.HTML(f"<span style='font-size:12px;color:{MUTED}'>"
+                                             "times in simulated ms; −1: not set</span>"), box])
         children.append(box)
     panel = widgets.Accordion(children=children, titles=tuple(settings.CONTROL_GROUPS),
                               selected_index=0,
