@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple, TypeAlias
 
 from .config import Config, ConfigError
@@ -187,6 +188,11 @@ _SPEC: dict[str, dict[str, tuple[str, bool]]] = {
 }
 
 
+# Each fault type's options, public: option -> (kind, required); kind is "int", "float",
+# "bool", "prob", "error" or "point" (the Lab generates its fault controls from this).
+FAULT_OPTIONS = _SPEC
+
+
 class FaultError(ConfigError):
     """A fault plan entry kafkalab cannot run."""
 
@@ -236,8 +242,9 @@ def _check_value(where: str, key: str, kind: str, value: Any) -> Any:
     return float(value)
 
 
-def normalise(faults: FaultPlan | Fault | None) -> FaultPlan:
-    """Validate a fault plan; returns a clean copy with defaults filled in."""
+def normalise(faults: FaultPlan | Fault | None, names: Sequence[str] = ()) -> FaultPlan:
+    """Validate a fault plan; returns a clean copy with defaults filled in. ``names``: what
+    an error calls entry i (default "fault i+1"; the Lab names its control)."""
     if faults is None:
         return []
     if isinstance(faults, dict):
@@ -246,7 +253,7 @@ def normalise(faults: FaultPlan | Fault | None) -> FaultPlan:
         raise FaultError(f"a fault plan is a list of faults, not {type(faults).__name__}")
     clean = []
     for i, fault in enumerate(faults):
-        where = f"fault {i + 1}"
+        where = names[i] if i < len(names) else f"fault {i + 1}"
         if not isinstance(fault, dict) or "type" not in fault:
             raise FaultError(f"{where}: each fault is an object with a 'type' "
                              f"(one of: {', '.join(_SPEC)})")
@@ -294,7 +301,7 @@ def normalise(faults: FaultPlan | Fault | None) -> FaultPlan:
     return clean
 
 
-def check_against(faults: FaultPlan, config: Config) -> None:
+def check_against(faults: FaultPlan, config: Config, names: Sequence[str] = ()) -> None:
     """What only the run's config can tell: a message, a member or a time that does not
     exist in this run would silently never fire, so it is refused (one line, naming the
     entry)."""
@@ -302,7 +309,7 @@ def check_against(faults: FaultPlan, config: Config) -> None:
     members = config["consumers"] + sum(1 for f in faults if f["type"] == "member_join")
     limit = config["max.simulated.ms"]
     for i, f in enumerate(faults):
-        where = f"fault {i + 1} ({f['type']})"
+        where = f"{names[i] if i < len(names) else f'fault {i + 1}'} ({f['type']})"
         for key in ("message", "after_message"):
             if key in f and f[key] >= n:
                 raise FaultError(f"{where}: message {f[key]} does not exist; this run sends "

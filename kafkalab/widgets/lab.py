@@ -97,6 +97,7 @@ class Lab(LabTools, widgets.VBox):
         self.result = None
         self.outcome: dict = {}
         self.error: str | None = None
+        self.error_control: str | None = None  # the control self.error is about, if one is
         self.explanation: str = ""
         self.last_run_ms: float | None = None
         self._step = 0
@@ -328,7 +329,10 @@ class Lab(LabTools, widgets.VBox):
             result.outcome  # noqa: B018 - build the ledger now, inside the timed region
             self.last_run_ms = (time.perf_counter() - t0) * 1000
             self._simulate_calls += 1
-        except (ConfigError, LabInputError) as exc:
+        except LabInputError as exc:
+            self._set_error(str(exc), exc.control)
+            return False
+        except ConfigError as exc:
             self._set_error(str(exc))
             return False
         except Exception as exc:  # never raise into the notebook
@@ -368,12 +372,26 @@ class Lab(LabTools, widgets.VBox):
                                  self._other_faults, self._txn_id)
 
     def _update_notes(self) -> None:
-        """Next to a control with no effect in the current combination: say so."""
+        """Next to a control with no effect in the current combination: say so; next to the
+        control an error is about: the error. A fault slot shows only its kind's boxes."""
         notes = inert_notes(self.values)
+        if self.result is not None and self.result.events and self.error is None:
+            notes = {**settings.late_fault_notes(self.values, self.result.events[-1].t), **notes}
         for name, box in self.notes.items():
-            value = _controls.note_html(notes.get(name, ""))
+            if name == self.error_control and self.error:
+                value = _controls.note_html(self.error, error=True)
+            else:
+                value = _controls.note_html(notes.get(name, ""))
             if box.value != value:
                 box.value = value
+        hidden = settings.hidden_controls(self.values)
+        for name in settings.SLOT_FIELDS:
+            display = "none" if name in hidden else None
+            layout = self.controls[name].layout
+            if layout.display != display:
+                layout.display = display
+                if name in self.notes:
+                    self.notes[name].layout.display = display
 
     # -- events ------------------------------------------------------------------------------
     def _on_control(self, name: str):
@@ -390,7 +408,8 @@ class Lab(LabTools, widgets.VBox):
     def _on_rejected(self, change) -> None:
         """Text in a number box that is not a number: say so; the box keeps its last number."""
         if change["new"]:
-            self._set_error(change["new"])
+            self._set_error(change["new"], next((n for n, w in self.controls.items()
+                                                 if w is change["owner"]), None))
         elif not change["owner"].clearing:
             self.rerun()  # readable again with the same number (a new number reruns anyway)
 
@@ -406,9 +425,13 @@ class Lab(LabTools, widgets.VBox):
         self.step = self._step + delta
 
     # -- drawing -----------------------------------------------------------------------------
-    def _set_error(self, message: str | None) -> None:
+    def _set_error(self, message: str | None, control: str | None = None) -> None:
+        had = self.error_control
         self.error = message
+        self.error_control = control if message else None
         self.error_box.value = panels.error_html(message)
+        if had is not None or self.error_control is not None:
+            self._update_notes()
 
     def _set_text(self, value: str) -> None:
         self.explanation = value

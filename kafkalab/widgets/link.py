@@ -224,6 +224,7 @@ def open_in(lab, text: str) -> bool:
         lab._other_faults = copy.deepcopy(normalise(state.faults))
         shown.update({key: field.default for key, field in settings.FAULT_FIELDS.items()
                       if key != "producer.restart.zombie"})
+        shown.update({key: field.default for key, field in settings.SLOT_FIELDS.items()})
     lab._show_values(shown)
     lab._explicit |= set(state.overrides)
     # settings no control shows stay in the run when a control is changed later

@@ -145,3 +145,34 @@ def test_fault_toggle_and_figure_are_on_screen_together(laptop):
     box.click()  # back to the defaults for the next test
     assert wait_until(page, lambda: kernel_eval(
         page, "lab.controls['producer.restart.zombie'].value") is False)
+
+
+def test_broker_fault_control_and_figure_are_on_screen_together(laptop):
+    """The broker faults group (issue 18): a preset's broker crash shows in it, and moving its
+    time re-runs with the moved fault, the control and the figure on screen together."""
+    page, (width, height) = laptop
+    assert kernel_eval(page, "lab.load('acks-1-leader-failover')", timeout=120) is True
+    page.evaluate(_JS_SCROLL_TO_LAB)
+    page.locator(".kafkalab-settings").get_by_text("Broker faults", exact=True).first.click()
+    # broker fault 1's at_ms (the member slots' and the empty slots' boxes are hidden)
+    box = page.locator(".kafkalab-settings .kafkalab-number:visible").filter(
+        has_text="at_ms").locator("input").first
+    assert wait_until(page, lambda: box.is_visible(), timeout=60), \
+        "the Broker faults group did not open"
+    assert box.input_value() == "40"
+    runs = kernel_eval(page, "lab._runs")
+    box.fill("20000")
+    box.press("Enter")
+    assert wait_until(page, lambda: kernel_eval(page, "lab._runs") > runs, timeout=60)
+    assert kernel_eval(page, "lab.result.faults") == [
+        {"type": "broker_crash", "broker": 0, "at_ms": 20000.0, "restart_after_ms": 5000.0}]
+    assert kernel_eval(page, "lab.error") is None
+    page.evaluate(_JS_SCROLL_TO_LAB)  # the learner scrolled the Lab to the top once, no more
+    rects = page.evaluate(_JS_RECTS, "body")
+    b = box.bounding_box()
+    rects["control"] = {"left": b["x"], "top": b["y"], "right": b["x"] + b["width"],
+                        "bottom": b["y"] + b["height"]}
+    _shot(page, f"lab-laptop-{width}x{height}-broker-fault")
+    _assert_together(rects, f"{width}x{height} broker fault")
+    page.locator(".kafkalab-settings").get_by_text("Broker faults", exact=True).first.click()
+    assert kernel_eval(page, "lab.load('at-most-once-auto-commit')", timeout=120) is True
