@@ -27,6 +27,14 @@ FIGURES = {
     "animation-ledger": "animate(scenarios.run('exactly-once-pipeline/read-uncommitted'), "
                         "'ledger')",
     "animation-log": "animate(r_idem, 'log')",
+    # the newest figures (issues 17 and 18) and the sweep heatmaps of notebooks 01 and 04
+    "assignment": "assignment_timeline(scenarios.run('eager-vs-cooperative/cooperative'))",
+    "replicas": "replica_logs(scenarios.run('acks-1-leader-failover'))",
+    "semantics-matrix": "semantics_matrix(semantics_sweeps(processes=1))",
+    "guarantee-map": "guarantee_map({label: sweep(preset, faults=('crash',), "
+                     "overrides={'messages': 6}, processes=1) for label, preset in "
+                     "(('auto-commit', 'at-most-once-auto-commit'), "
+                     "('manual commit', 'at-least-once-manual-commit'))})",
 }
 WIDTHS = (1000, 1400)
 # Known problems: (figure, width) -> (overlapping pairs, clipped texts) still allowed; a fix
@@ -39,9 +47,11 @@ TOLERANCE_PX = 2.0  # overlaps thinner than this (anti-aliasing, touching boxes)
 
 CELLS = ["#md\n# Every figure type", (
     "from kafkalab import scenarios\n"
-    "from kafkalab.viz import (animate, broker_log, commit_cost_chart, comparison, "
-    "message_ledger, offsets_timeline, show, topology)\n"
+    "from kafkalab.viz import (animate, assignment_timeline, broker_log, commit_cost_chart, "
+    "comparison, message_ledger, offsets_timeline, replica_logs, show, topology)\n"
+    "from kafkalab.viz.guarantee_map import guarantee_map, semantics_matrix\n"
     "from kafkalab.scenarios import run_commit_strategies\n"
+    "from kafkalab.sweep import semantics_sweeps, sweep\n"
     "r = scenarios.run('at-most-once-auto-commit')\n"
     "r_manual = scenarios.run('at-least-once-manual-commit')\n"
     "r_idem = scenarios.run('idempotent-producer-lost-ack')")]
