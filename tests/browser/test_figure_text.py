@@ -31,10 +31,8 @@ FIGURES = {
     "assignment": "assignment_timeline(scenarios.run('eager-vs-cooperative/cooperative'))",
     "replicas": "replica_logs(scenarios.run('acks-1-leader-failover'))",
     "semantics-matrix": "semantics_matrix(semantics_sweeps(processes=1))",
-    "guarantee-map": "guarantee_map({label: sweep(preset, faults=('crash',), "
-                     "overrides={'messages': 6}, processes=1) for label, preset in "
-                     "(('auto-commit', 'at-most-once-auto-commit'), "
-                     "('manual commit', 'at-least-once-manual-commit'))})",
+    "guarantee-map": "guarantee_map(gm_sweeps, title='Where each commit strategy breaks: crash "
+                     "point × strategy')",
 }
 WIDTHS = (1000, 1400)
 # Known problems: (figure, width) -> (overlapping pairs, clipped texts) still allowed; a fix
@@ -54,14 +52,30 @@ CELLS = ["#md\n# Every figure type", (
     "from kafkalab.sweep import semantics_sweeps, sweep\n"
     "r = scenarios.run('at-most-once-auto-commit')\n"
     "r_manual = scenarios.run('at-least-once-manual-commit')\n"
-    "r_idem = scenarios.run('idempotent-producer-lost-ack')")]
+    "r_idem = scenarios.run('idempotent-producer-lost-ack')\n"
+    # notebook 04's guarantee map: its six commit strategies × clients, 6 messages each
+    "gm_sweeps = {}\n"
+    "for strategy in ('auto', 'async-per-batch', 'per-batch', 'per-record', "
+    "'before-processing'):\n"
+    "    for client in ('java', 'librdkafka'):\n"
+    "        if strategy != 'auto' and client == 'librdkafka':\n"
+    "            continue\n"
+    "        overrides = {'commit.strategy': strategy, 'enable.auto.commit': strategy == 'auto', "
+    "'client.model': client, 'auto.commit.interval.ms': 5, 'messages': 6}\n"
+    "        gm_sweeps[f'{strategy} ({client})'] = sweep('at-least-once-manual-commit', "
+    "faults=('crash',), overrides=overrides, processes=1)")]
 CELLS += [f"show({code})" for code in FIGURES.values()]
 
 _JS_TEXT_BOXES = """(args) => {
   const [tol] = args;
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
   return plots.map((gd) => {
-    const frame = gd.querySelector('.main-svg').getBoundingClientRect();
+    // what the learner sees: the figure's svg, cut to its output area (a figure with a fixed
+    // width wider than the notebook runs off it)
+    const svg = gd.querySelector('.main-svg').getBoundingClientRect();
+    const out = (gd.closest('.jp-OutputArea-output') || gd).getBoundingClientRect();
+    const frame = {left: Math.max(svg.left, out.left), right: Math.min(svg.right, out.right),
+                   top: svg.top, bottom: svg.bottom};
     const texts = Array.from(gd.querySelectorAll('svg text')).filter((t) => {
       if (t.closest('.hoverlayer') || !t.textContent.trim()) return false;
       const cs = getComputedStyle(t);
