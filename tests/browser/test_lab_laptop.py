@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from kafkalab.widgets.figures import FIGURE_TABS
+
 from .harness import (
     SCREENSHOT_DIR,
     TIMINGS,
@@ -145,3 +147,74 @@ def test_fault_toggle_and_figure_are_on_screen_together(laptop):
     box.click()  # back to the defaults for the next test
     assert wait_until(page, lambda: kernel_eval(
         page, "lab.controls['producer.restart.zombie'].value") is False)
+
+
+# The Lab at a 1000 px wide notebook with the longest scenario title (issue 14): the story line
+# names the scenario; a long name must wrap inside the Lab, not run off it or push the figures.
+LONG_TITLE_SCENARIO = "unclean-leader-election"
+_JS_STORY = """() => {
+  const story = document.querySelector('.kafkalab-story');
+  const out = story && story.closest('.jp-OutputArea-output');
+  if (!story || !out) return null;
+  const summary = story.querySelector('summary');
+  const r = e => { const b = e.getBoundingClientRect();
+    return {left: b.left, top: b.top, right: b.right, bottom: b.bottom, width: b.width,
+            height: b.height}; };
+  const title = summary.querySelector('b');
+  const range = document.createRange(); range.selectNodeContents(title);
+  const lines = new Set(Array.from(range.getClientRects()).map(b => Math.round(b.top))).size;
+  return {story: r(story), output: r(out), summary: r(summary), title: title.textContent,
+          titleLines: lines, overflow: story.scrollWidth - story.clientWidth,
+          text: summary.innerText};
+}"""
+
+
+@pytest.fixture(scope="module")
+def lab_1000(chromium_browser, lab_server):
+    relpath = "lab_laptop/lab_1000.ipynb"
+    write_notebook(lab_server.root_dir / relpath, [
+        "#md\n# The Lab at 1000 px",
+        f"from kafkalab import Lab\nlab = Lab({LONG_TITLE_SCENARIO!r})\nlab"])
+    context = chromium_browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    report = run_notebook(page, lab_server, relpath, shot=False)
+    report.assert_clean()
+    yield page
+    context.close()
+    lab_server.shutdown_kernels()
+
+
+def test_a_long_scenario_title_wraps_inside_the_lab_at_1000px(lab_1000):
+    page = lab_1000
+    assert wait_until(page, lambda: page.evaluate(_JS_STORY), timeout=60)
+    page.evaluate(_JS_SCROLL_TO_LAB)
+    rects = page.evaluate(_JS_STORY)
+    _shot(page, "lab-1000-long-title")
+    TIMINGS.append(f"Lab at 1000 px: story line {rects['summary']['width']:.0f} px of the "
+                   f"output's {rects['output']['width']:.0f}, title in {rects['titleLines']} "
+                   "line(s)")
+    assert rects["overflow"] <= 0, rects
+    assert _inside(rects["summary"], rects["output"]), rects
+    assert "(the story: click)" in rects["text"] or "story" in rects["text"], rects
+
+
+LONG_NAME_SCENARIO = "read-committed-vs-uncommitted/read-uncommitted"  # the longest name
+
+
+def test_figure_titles_with_a_long_scenario_name_fit_at_1000px(lab_1000):
+    """Each figure's title ends with the scenario's name: with the longest name, every tab's
+    title is inside its figure and overlaps nothing."""
+    page = lab_1000
+    assert kernel_eval(page, f"lab.load({LONG_NAME_SCENARIO!r})") is True
+    page.evaluate(_JS_SCROLL_TO_LAB)
+    lines = []
+    for name, label in FIGURE_TABS:
+        page.locator(".kafkalab-figures .lm-TabBar-tab").filter(has_text=label).first.click()
+        assert wait_until(page, lambda label=label: [
+            m for m in measure(page) if m["texts"]], timeout=30)
+        shown = [m for m in measure(page) if m["texts"]]
+        _shot(page, f"lab-1000-long-name-{name}")
+        lines.append(f"{name}: {shown[0]['title']!r}")
+        assert shown and not shown[0]["overlaps"] and not shown[0]["clipped"], (name, shown)
+        assert LONG_NAME_SCENARIO in shown[0]["title"]
+    TIMINGS.append("Lab at 1000 px, long scenario name: " + "; ".join(lines))
