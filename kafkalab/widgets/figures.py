@@ -110,9 +110,12 @@ class LabFigures:
     def refit(self, name: str) -> None:
         """Fit a figure to its tab again: plotly sizes a figure drawn while its tab was hidden
         at its default 700 px, wider than the Lab's column at a 1000 px notebook (the ledger ran
-        off its tab), and re-measures its container only on a relayout."""
+        off its tab; a figure redrawn while hidden even keeps that width in its layout). What
+        plotly.js's own ``Plots.resize`` does: autosize off and on again, which drops the width
+        and measures the container (a relayout that changes nothing is never sent)."""
         fig = self.figures[name]
-        fig.plotly_relayout({"datarevision": (fig.layout.datarevision or 0) + 1})
+        fig.plotly_relayout({"autosize": False})
+        fig.plotly_relayout({"autosize": True, "datarevision": (fig.layout.datarevision or 0) + 1})
 
     def _on_ledger_click(self, trace, points, _selector=None) -> None:
         inds = list(getattr(points, "point_inds", []) or [])
@@ -130,13 +133,13 @@ def fit_beside_controls(spec: dict) -> dict:
     title = layout.get("title")
     title_lines = 1
     if isinstance(title, dict) and isinstance(title.get("text"), str):
-        text = lab_title(title["text"])
-        title_lines = text.count("<br>") + 1
-        n = len(text.split("<br>")[0])
+        parts = lab_title(title["text"])
+        title_lines = 2 if parts["subtitle"]["text"] else 1
+        n = len(parts["text"])
         size = 15 if n <= 50 else 13 if n <= 62 else 12 if n <= 70 else 11
         # at the top, not centred in the top margin: the margin is then only as tall as the
         # title and the caption need (a 1280x720 laptop has no pixel to spare)
-        layout["title"] = {**title, "text": text, "font": {"size": size}, "y": 1,
+        layout["title"] = {**title, **parts, "font": {"size": size}, "y": 1,
                            "yref": "container", "yanchor": "top", "pad": {"t": 8}}
     margin = dict(layout.get("margin") or {})
     grown = 0
@@ -177,14 +180,18 @@ def fit_beside_controls(spec: dict) -> dict:
     return {**spec, "layout": layout}
 
 
-def lab_title(text: str) -> str:
-    """A figure's title in the Lab's column: a title too long for one line there (they end
-    with the scenario's name, "… — read-committed-vs-uncommitted/read-uncommitted") puts the
-    name on a second, smaller line instead of running to the figure's edge."""
+def lab_title(text: str) -> dict:
+    """A figure's title in the Lab's column, as ``{"text": ..., "subtitle": ...}``: a title too
+    long for one line there (they end with the scenario's name, "… —
+    read-committed-vs-uncommitted/read-uncommitted") puts the name in a smaller subtitle
+    under it instead of running to the figure's edge."""
     head, sep, name = text.partition(" — ")
+    subtitle = {"font": {"size": 11, "color": CAPTION}}
     if not sep or len(text) <= LAB_TITLE_CHARS or "<br>" in text:
-        return text
-    return f"{head}<br><span style='font-size:11px;color:{CAPTION}'>{name}</span>"
+        # an empty subtitle, not none: the Lab updates a title in place, and a subtitle left
+        # out would stay on screen from the run before
+        return {"text": text, "subtitle": {**subtitle, "text": ""}}
+    return {"text": head, "subtitle": {**subtitle, "text": name}}
 
 
 LAB_LOG_LEFT_PX = 110  # the log's left margin in the Lab: its row labels, no axis title

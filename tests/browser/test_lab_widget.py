@@ -27,8 +27,10 @@ CELLS = [
     "from kafkalab.viz import animate, show\nshow(animate(lab.result, 'log'))",
 ]
 
-TIMELINE = lab_title("Offsets over time, input partition 0 — at-most-once-auto-commit")
-LEDGER = lab_title("Message ledger: what the sink did with each message — at-most-once-auto-commit")
+TIMELINE = lab_title(
+    "Offsets over time, input partition 0 — at-most-once-auto-commit")["text"]
+LEDGER = lab_title(
+    "Message ledger: what the sink did with each message — at-most-once-auto-commit")["text"]
 
 
 @pytest.fixture(scope="module")

@@ -73,18 +73,19 @@ def test_show_result_shows_the_story_of_the_result_it_shows():
 def test_a_long_title_puts_the_scenario_name_on_a_second_line():
     name = "read-committed-vs-uncommitted/read-uncommitted"  # the longest scenario name
     long = f"Message ledger: what the sink did with each message — {name}"
-    text = lab_title(long)
-    head, second = text.split("<br>")
-    assert head == "Message ledger: what the sink did with each message" and name in second
-    assert len(head) <= LAB_TITLE_CHARS
+    parts = lab_title(long)
+    assert parts["text"] == "Message ledger: what the sink did with each message"
+    assert parts["subtitle"]["text"] == name and len(parts["text"]) <= LAB_TITLE_CHARS
     short = "Topology at step 3 — x"
-    assert lab_title(short) == short  # fits on one line: unchanged
+    assert lab_title(short)["text"] == short  # fits on one line: unchanged
+    assert lab_title(short)["subtitle"]["text"] == ""  # and clears a subtitle from before
     layout = {"title": {"text": long}, "annotations": [], "margin": {"t": 70}}
     one = fit_beside_controls({"data": [], "layout": {**layout, "title": {"text": short}}})
     two = fit_beside_controls({"data": [], "layout": layout})
     assert two["layout"]["margin"]["t"] - one["layout"]["margin"]["t"] == TITLE_LINE_PX
     # the first line is sized for itself (one line of 99 characters was 11 px)
     assert two["layout"]["title"]["font"]["size"] >= 13
+    assert two["layout"]["title"]["subtitle"]["text"] == name
 
 
 def test_the_story_line_wraps_and_keeps_its_hint_whole():
@@ -102,4 +103,15 @@ def test_a_tab_shown_refits_its_figure(lab):
         before = lab.figures[name].layout.datarevision or 0
         lab.tabs.selected_index = index
         assert (lab.figures[name].layout.datarevision or 0) == before + 1
+        assert lab.figures[name].layout.autosize is True
     lab.tabs.selected_index = 0
+
+
+def test_a_shorter_name_clears_the_subtitle_of_the_run_before():
+    lab = Lab("read-committed-vs-uncommitted/read-uncommitted")
+    assert lab.figures["timeline"].layout.title.subtitle.text.startswith("read-committed")
+    lab.load("at-most-once-auto-commit")
+    title = lab.figures["timeline"].layout.title
+    assert title.text.endswith("at-most-once-auto-commit") or \
+        title.subtitle.text == "at-most-once-auto-commit"
+    assert "read-committed" not in (title.subtitle.text or "")
