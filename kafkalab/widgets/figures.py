@@ -32,6 +32,7 @@ FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 lapt
 TITLE_PX = 36  # the title at the top of a Lab figure, above its caption
 MIN_PLOT_PX = 140  # px at least for the plot itself, between the caption and the legend
 LAB_TITLE_CHARS = 56  # a title line at 15 px in the Lab's figure column at a 1000 px notebook
+LAB_AXIS_TITLE_CHARS = 40  # an x-axis title longer than this at 16 px runs off the column
 TITLE_LINE_PX = 16  # a second title line: the scenario's name, smaller
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
@@ -154,6 +155,11 @@ def fit_beside_controls(spec: dict) -> dict:
         if len(text) > 24 and "<br>" not in text:  # a short plot: the title in two lines
             layout["yaxis"] = {**yaxis, "title": {**yaxis["title"], "text": wrap(text, 24),
                                                   "font": {"size": 11}}}
+    xaxis = layout.get("xaxis")
+    if isinstance(xaxis, dict) and isinstance(xaxis.get("title"), dict):
+        text = xaxis["title"].get("text") or ""
+        if len(text) > LAB_AXIS_TITLE_CHARS:  # the topology's "data flows left to right: …"
+            layout["xaxis"] = {**xaxis, "title": {**xaxis["title"], "font": {"size": 11}}}
     annotations = layout.get("annotations")
     if isinstance(annotations, list):
         # the caption starts at the plot's left edge: a wider left margin leaves fewer

@@ -115,3 +115,16 @@ def test_a_shorter_name_clears_the_subtitle_of_the_run_before():
     assert title.text.endswith("at-most-once-auto-commit") or \
         title.subtitle.text == "at-most-once-auto-commit"
     assert "read-committed" not in (title.subtitle.text or "")
+
+
+def test_a_long_x_axis_title_is_set_smaller_in_the_lab():
+    """At 1000 px the topology's "data flows left to right: producer → broker → consumer →
+    sink" ran past its figure's right edge (tests/browser/test_lab_laptop.py measured it)."""
+    from kafkalab.widgets.figures import LAB_AXIS_TITLE_CHARS
+
+    text = "data flows left to right: producer → broker → consumer → sink"
+    assert len(text) > LAB_AXIS_TITLE_CHARS
+    spec = {"data": [], "layout": {"xaxis": {"title": {"text": text}}}}
+    assert fit_beside_controls(spec)["layout"]["xaxis"]["title"]["font"]["size"] == 11
+    short = {"data": [], "layout": {"xaxis": {"title": {"text": "simulated time (ms)"}}}}
+    assert "font" not in fit_beside_controls(short)["layout"]["xaxis"]["title"]
