@@ -32,6 +32,7 @@ FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 lapt
 TITLE_PX = 36  # the title at the top of a Lab figure, above its caption
 MIN_PLOT_PX = 140  # px at least for the plot itself, between the caption and the legend
 LAB_TITLE_CHARS = 56  # a title line at 15 px in the Lab's figure column at a 1000 px notebook
+STORY_TITLE_CHARS = 64  # a longer scenario title: only its part before ": " in bold
 LAB_AXIS_TITLE_CHARS = 40  # an x-axis title longer than this at 16 px runs off the column
 TITLE_LINE_PX = 16  # a second title line: the scenario's name, smaller
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
@@ -411,9 +412,16 @@ def story_html(preset, note: str = "") -> str:
     instead of filling the line to the edge. ``note``: a line under the story (plain text),
     e.g. that the figures show a result the controls did not run."""
     extra = (f"<br><i style='color:{MUTED}'>{html.escape(note)}</i>" if note else "")
+    head, colon, rest = preset.title.partition(": ")
+    if colon and len(preset.title) > STORY_TITLE_CHARS:
+        # a long title: the setting in bold, what it does in plain weight (92 bold characters
+        # filled the Lab's whole line at 1000 px)
+        title = f"<b>{html.escape(head)}:</b> {html.escape(rest)}"
+    else:
+        title = f"<b>{html.escape(preset.title)}</b>"
     return (f"<details style='font-size:13px;line-height:1.35;max-width:100%;"
-            f"overflow-wrap:anywhere'><summary>"
-            f"<b>{html.escape(preset.title)}</b> <span style='color:{MUTED};white-space:nowrap'>"
+            f"overflow-wrap:anywhere;text-wrap:balance'><summary>"
+            f"{title} <span style='color:{MUTED};white-space:nowrap'>"
             f"(the story: click)</span></summary><span style='color:{CAPTION}'>"
             f"{html.escape(preset.story)}</span>{extra}</details>")
 

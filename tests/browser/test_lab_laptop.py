@@ -160,7 +160,7 @@ _JS_STORY = """() => {
   const r = e => { const b = e.getBoundingClientRect();
     return {left: b.left, top: b.top, right: b.right, bottom: b.bottom, width: b.width,
             height: b.height}; };
-  const title = summary.querySelector('b');
+  const title = summary;
   const range = document.createRange(); range.selectNodeContents(title);
   const lines = new Set(Array.from(range.getClientRects()).map(b => Math.round(b.top))).size;
   return {story: r(story), output: r(out), summary: r(summary), title: title.textContent,

@@ -92,6 +92,10 @@ def test_the_story_line_wraps_and_keeps_its_hint_whole():
     html = story_html(scenarios.get("unclean-leader-election"))  # the longest title
     assert "overflow-wrap:anywhere" in html
     assert "white-space:nowrap'>(the story: click)" in html
+    # the setting in bold, what it does in plain weight; a short title stays bold whole
+    assert "<b>unclean.leader.election.enable=true:</b> an out-of-sync replica" in html
+    short = scenarios.get("at-most-once-auto-commit")
+    assert f"<b>{short.title}</b>" in story_html(short).replace("&#x27;", "'")
 
 
 def test_a_tab_shown_refits_its_figure(lab):
