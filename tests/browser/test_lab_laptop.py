@@ -164,6 +164,7 @@ _JS_STORY = """() => {
   const range = document.createRange(); range.selectNodeContents(title);
   const lines = new Set(Array.from(range.getClientRects()).map(b => Math.round(b.top))).size;
   return {story: r(story), output: r(out), summary: r(summary), title: title.textContent,
+          textWidth: range.getBoundingClientRect().width,
           titleLines: lines, overflow: story.scrollWidth - story.clientWidth,
           text: summary.innerText};
 }"""
@@ -190,9 +191,8 @@ def test_a_long_scenario_title_wraps_inside_the_lab_at_1000px(lab_1000):
     page.evaluate(_JS_SCROLL_TO_LAB)
     rects = page.evaluate(_JS_STORY)
     _shot(page, "lab-1000-long-title")
-    TIMINGS.append(f"Lab at 1000 px: story line {rects['summary']['width']:.0f} px of the "
-                   f"output's {rects['output']['width']:.0f}, title in {rects['titleLines']} "
-                   "line(s)")
+    TIMINGS.append(f"Lab at 1000 px: story line's text {rects['textWidth']:.0f} px of the "
+                   f"output's {rects['output']['width']:.0f}, in {rects['titleLines']} line(s)")
     assert rects["overflow"] <= 0, rects
     assert _inside(rects["summary"], rects["output"]), rects
     assert "(the story: click)" in rects["text"] or "story" in rects["text"], rects
