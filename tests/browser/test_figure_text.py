@@ -39,7 +39,11 @@ WIDTHS = (1000, 1400)
 # lowers a number, anything above it fails. Measured when this test was written (2026-12-01,
 # before the fixes of issue 14 item 3): timeline@1000 (0, 1) its caption ran off the right edge;
 # log@1000 (2, 0) producer-state headers "epoch|partition", "last offset|dup batches dropped";
-# animation@1000 and @1400 (0, 2) the legend of all 24 entry kinds ran off the figure. Now none.
+# animation@1000 and @1400 (0, 2) the legend of all 24 entry kinds ran off the figure. Added
+# 2026-12-02: assignment@1000 (2, 0) and @1400 (1, 0) its "gen N" labels sat on the caption's
+# last line; guarantee-map@1000 (0, 12) notebook 04's six-column map had a fixed 1150 px width
+# and ran off the notebook (measured since then against the output area, not the figure's own
+# svg); replicas, semantics-matrix (0, 0) at both. Now none.
 OVERLAP_BUDGET: dict[tuple[str, int], tuple[int, int]] = {}
 TOLERANCE_PX = 2.0  # overlaps thinner than this (anti-aliasing, touching boxes) are not counted
 
