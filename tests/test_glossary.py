@@ -132,3 +132,31 @@ def test_the_blog_post_is_named_by_its_title():
             around = text[m.start():m.end() + 60]
             assert BLOG_TITLE in around, f"{path.name}: 'blog post' without its title: {around!r}"
     assert mentions >= 1
+
+
+# Said when kafkalab had one replica; since issue 18 it models replication (model/replication.py)
+ONE_REPLICA_CLAIMS = ("kafkalab's single replica", "kafkalab has one replica",
+                      "kafkalab has a single replica", "one broker, no replicas",
+                      "replication is not modelled", "replication is not modeled")
+
+
+def test_the_isr_entry_says_kafkalab_models_replication():
+    """The ISR entry named only Kafka's behaviour, and the path said kafkalab has one replica;
+    it models brokers, replication.factor and min.insync.replicas (model/replication.py), one
+    replica by default. Property names from model/config.py PROPERTIES (fact sheet §F)."""
+    from kafkalab.model.config import PROPERTIES
+
+    text = glossary.GLOSSARY.read_text(encoding="utf-8")
+    isr = re.split(r"^### ", text, flags=re.M)
+    entry = next(e for e in isr if e.startswith("ISR\n"))
+    for name in ("brokers", "replication.factor", "min.insync.replicas",
+                 "replica.lag.time.max.ms"):
+        assert name in PROPERTIES and f"`{name}`" in entry, name
+    assert "NOT_ENOUGH_REPLICAS" in entry and "by default" in entry
+    files = [*PATH, *glossary.solution_notebooks(), ROOT / "README.md",
+             *sorted((ROOT / "docs").glob("*.md"))]
+    for path in files:
+        text = " ".join(_md(path)) if path.suffix == ".ipynb" else path.read_text(encoding="utf-8")
+        text = " ".join(text.lower().split())
+        for claim in ONE_REPLICA_CLAIMS:
+            assert claim not in text, f"{path.name}: {claim!r}"

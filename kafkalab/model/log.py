@@ -1,8 +1,10 @@
 """A partition log: batches of records with offsets, transaction markers, HW and LSO.
 
 The log stores whole batches (one per produce request), not single records, so a
-100,000-message run touches Python objects per batch. One replica: the high watermark
-is the log end offset once an append completes (replication is not modelled).
+100,000-message run touches Python objects per batch. With one replica (the default) the high
+watermark is the log end offset once an append completes; with ``replication.factor`` above 1
+the leader's log is ``model/replication.py``'s ``ReplicatedLog``, whose high watermark follows
+the ISR.
 """
 
 from __future__ import annotations

@@ -30,6 +30,8 @@ from ._common import (
 
 OWNING_KINDS = ("join", "restart", "rebalance")
 ENDING_KINDS = ("crash", "close")
+LABEL_STRIP_PX = 40  # room above the partitions for the upright "gen N" labels ("gen 12": ~35 px)
+LABEL_BAND_FRACTION = 0.03  # a band narrower than this share of the time axis: label after it
 
 
 def ownership(result) -> list[dict[str, Any]]:
@@ -147,27 +149,44 @@ def assignment_timeline(result) -> go.Figure:
             "marker": {"symbol": symbol, "size": 9, "color": colour,
                        "line": {"width": 1.5, "color": colour}},
         })
+    # The generation labels hang from the top of the plot, turned upright, against the right
+    # edge of the band they label (inside it; a band too narrow for the label gets it just
+    # after its end): a strip above the partitions keeps them off the bars and off the
+    # caption above the plot, and upright labels of bands close together do not collide.
+    lo_t, hi_t = time_range(result)
+    span = max(hi_t - lo_t, 1e-9)
     shapes, annotations = [], []
     for b in bands:
+        end = max(b["end"], b["start"])
         shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": b["start"],
-                       "x1": max(b["end"], b["start"]), "y0": 0, "y1": 1,
+                       "x1": end, "y0": 0, "y1": 1,
                        "fillcolor": REBALANCE_BAND, "line": {"width": 0}, "layer": "below"})
+        # where one band starts as another ends, a thin edge keeps them two bands
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": b["start"],
+                       "x1": b["start"], "y0": 0, "y1": 1, "layer": "below",
+                       "line": {"width": 1, "color": CAPTION, "dash": "dot"}})
         if b["generation"] is not None:
-            annotations.append({"x": b["end"], "y": 1.0, "xref": "x", "yref": "paper",
-                                "yanchor": "bottom", "text": f"gen {b['generation']}",
+            narrow = (end - b["start"]) / span < LABEL_BAND_FRACTION
+            annotations.append({"x": end, "y": 1.0, "xref": "x", "yref": "paper",
+                                "yanchor": "top", "xanchor": "left" if narrow else "right",
+                                "textangle": -90, "text": f"gen {b['generation']}",
                                 "showarrow": False, "font": {"size": 10, "color": CAPTION},
-                                "hovertext": wrap(f"rebalance: {b['reason']}")})
+                                "hovertext": wrap(f"rebalance: {b['reason']}"),
+                                "name": "generation"})
     cap = (f"Who owned each partition when (colour and hatching per member). Grey bands: "
            f"{len(bands)} rebalance(s), each labelled with the generation it made. "
            f"× {len(again)} record(s) processed again; ○ {len(zombie)} processed by a member "
            "the group had already replaced.")
+    rows_px = max(300, 120 + 60 * partitions) - 190  # the plot's height for the partitions
+    headroom = LABEL_STRIP_PX / (rows_px / partitions)  # the label strip, in category units
     layout = base_layout("Partition assignment over time", cap,
-                         height=max(300, 120 + 60 * partitions), barmode="overlay")
+                         height=max(300, 120 + 60 * partitions) + LABEL_STRIP_PX,
+                         barmode="overlay")
     layout["annotations"] = layout["annotations"] + annotations
     layout["shapes"] = shapes
     layout["xaxis"] = {"title": {"text": "simulated time (ms)"}, "range": time_range(result)}
     layout["yaxis"] = {"title": {"text": "partition"}, "type": "category",
                        "categoryorder": "array",
                        "categoryarray": [f"partition {p}" for p in range(partitions)],
-                       "range": [-0.5, partitions - 0.5]}
+                       "range": [-0.5, partitions - 0.5 + headroom]}
     return figure({"data": data, "layout": layout})

@@ -126,14 +126,20 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join([*lines, line])
 
 
+NOTEBOOK_PX = 800  # a notebook's output area at a 1000 px wide browser is about 820 px
+
+
 def _layout(title: str, caption: str, height: int, width: int, left: int,
             top: int) -> dict:
-    chars = max(40, int((width - 40) / 6.2))
+    # ``width`` is the width the grid needs; the figure follows the notebook's width (a fixed
+    # width ran off a 1000 px notebook: notebook 04's six columns were 1150 px) and the caption
+    # is wrapped for the narrower of the two
+    chars = max(40, int((min(width, NOTEBOOK_PX) - 40) / 6.2))
     layout = {"title": {"text": title, "x": 0.01, "xanchor": "left", "y": 0.985,
                         "yanchor": "top"},
               "meta": {"caption": caption},
               "font": {"family": "Helvetica, Arial, sans-serif", "size": 13},
-              "template": "plotly_white", "height": height, "width": width,
+              "template": "plotly_white", "height": height, "autosize": True,
               "margin": {"l": left, "r": 20, "t": top, "b": 70},
               "hoverlabel": {"align": "left"},
               "legend": {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0},

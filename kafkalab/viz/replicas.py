@@ -23,6 +23,11 @@ from ._common import C, base_layout, clamp_step, figure, wrap
 EPOCH_COLOURS = (C["blue"], C["orange"], C["green"], C["purple"], C["sky"], C["yellow"])
 MAX_OFFSETS = 120  # offsets drawn: the window ending at the longest log end
 STRUCK_DY = 0.36  # truncated records sit just above their replica's row
+# The offset axis at a 1000 px notebook is about this wide (the replica labels take the rest):
+# a record's square is sized so neighbours do not overlap there, and carries its message id
+# only where the digits fit inside it (hover always has it).
+PLOT_PX = 600
+DIGIT_PX = 5  # an 8 px digit is ~4.5 px wide
 
 
 @dataclass
@@ -130,7 +135,14 @@ def replica_logs(result: Any, step: int | None = None, topic: str = "input",
     end = max([st.leo.get(b, 0) for b in rows] + [o + 1 for b in rows
                                                   for o, *_ in st.struck.get(b, [])] + [1])
     lo = max(0, end - MAX_OFFSETS)
-    size = max(6, min(18, 760 // max(end - lo + 3, 1)))
+    span = (end + 4) - (lo - 1)  # the offset axis' range
+    size = max(6, min(18, PLOT_PX // max(span, 1)))
+    digits = len(str(max([0] + [m for b in rows for m, _ in st.logs.get(b, {}).values()
+                                if m is not None]
+                         + [m for b in rows for _, m, _, _ in st.struck.get(b, [])
+                            if m is not None])))
+    labelled = size >= DIGIT_PX * digits + 1
+    font = 9 if size >= 14 else 8
     data: list[dict[str, Any]] = []
     by_epoch: dict[int, dict[str, list[Any]]] = {}
     for b in rows:
@@ -148,8 +160,8 @@ def replica_logs(result: Any, step: int | None = None, topic: str = "input",
                                                          " (above the high watermark)")))
     for epoch, pts in sorted(by_epoch.items()):
         data.append({"type": "scatter", "mode": "markers+text", "name": f"record, epoch {epoch}",
-                     "x": pts["x"], "y": pts["y"], "text": pts["text"],
-                     "textfont": {"size": 9, "color": "white"},
+                     "x": pts["x"], "y": pts["y"], "text": pts["text"] if labelled else None,
+                     "textfont": {"size": font, "color": "white"},
                      "hovertext": pts["hover"], "hoverinfo": "text",
                      "marker": {"symbol": "square", "size": size,
                                 "color": EPOCH_COLOURS[epoch % len(EPOCH_COLOURS)],
@@ -173,16 +185,16 @@ def replica_logs(result: Any, step: int | None = None, topic: str = "input",
                                + f" (epoch {epoch}): {why}"))
     if sx:
         data.append({"type": "scatter", "mode": "markers+text", "name": "truncated (struck out)",
-                     "x": sx, "y": sy, "text": stext if size >= 14 else None,
-                     "textfont": {"size": 8,
-                                                                   "color": C["black"]},
+                     "x": sx, "y": sy, "text": stext if labelled else None,
+                     "textfont": {"size": font, "color": C["black"]},
                      "hovertext": shover, "hoverinfo": "text",
-                     "marker": {"symbol": "square-open", "size": size * 0.8,
+                     "marker": {"symbol": "square-open", "size": size,
                                 "color": C["grey"]},
                      "xaxis": "x", "yaxis": "y"})
         data.append({"type": "scatter", "mode": "markers", "name": "strike-through",
                      "showlegend": False, "x": sx, "y": sy, "hoverinfo": "skip",
                      "marker": {"symbol": "line-ew-open", "size": size,
+                                "color": C["vermillion"],
                                 "line": {"width": 2, "color": C["vermillion"]}},
                      "xaxis": "x", "yaxis": "y"})
     # each replica's log end offset
@@ -192,6 +204,7 @@ def replica_logs(result: Any, step: int | None = None, topic: str = "input",
                  "textfont": {"size": 10},
                  "hovertext": [f"broker {b}: log end offset {st.leo.get(b, 0)}" for b in rows],
                  "hoverinfo": "text", "marker": {"symbol": "line-ns-open", "size": 24,
+                                                  "color": C["black"],
                                                   "line": {"width": 3, "color": C["black"]}},
                  "xaxis": "x", "yaxis": "y"})
     # ISR over time (bottom panel)
@@ -257,7 +270,8 @@ def replica_logs(result: Any, step: int | None = None, topic: str = "input",
         "shapes": [{"type": "line", "xref": "x", "yref": "y", "x0": st.hw - 0.5,
                     "x1": st.hw - 0.5, "y0": -0.6, "y1": len(rows) - 0.4,
                     "line": {"color": C["vermillion"], "width": 2, "dash": "dash"},
-                    "name": "high watermark"}],
+                    # below the traces: a LEO equal to the high watermark stays visible
+                    "layer": "below", "name": "high watermark"}],
     })
     layout["annotations"] = [*layout["annotations"],
                              {"text": f"HW {st.hw}", "xref": "x", "yref": "y",

@@ -25,11 +25,16 @@ from ..viz.timeline import now_line, series, timeline_spec
 from ..viz.topology import build_graph, layout_positions, topology_spec
 from .live_figure import LiveFigure
 
+IN_THIS_STEP = "in this step"  # the ledger's marker of the messages the current step touches
 HOVER_EXPLAIN_LIMIT = 50  # messages; above, ledger hovers are summaries (click explains)
 LAB_CAPTION_CHARS = 62  # caption line in the Lab's narrow figure column
 FIGURE_HEIGHT = 400  # px at most: a figure and the controls fit a 1280x720 laptop screen
 TITLE_PX = 36  # the title at the top of a Lab figure, above its caption
 MIN_PLOT_PX = 140  # px at least for the plot itself, between the caption and the legend
+LAB_TITLE_CHARS = 56  # a title line at 15 px in the Lab's figure column at a 1000 px notebook
+STORY_TITLE_CHARS = 64  # a longer scenario title: only its part before ": " in bold
+LAB_AXIS_TITLE_CHARS = 40  # an x-axis title longer than this at 16 px runs off the column
+TITLE_LINE_PX = 16  # a second title line: the scenario's name, smaller
 FIGURE_TABS = (("timeline", "offsets over time"), ("ledger", "message ledger"),
                ("log", "broker log"), ("topology", "topology"))
 
@@ -68,8 +73,8 @@ class LabFigures:
         self._message_cells = {m: (m % cols, m // cols) for m in range(n)}
         ledger = specs["ledger"]
         size = ledger["data"][0]["marker"]["size"] + 4
-        ledger["data"].append({"type": "scatter", "mode": "markers", "name": "in this step",
-                               "x": [], "y": [], "hoverinfo": "skip", "showlegend": True,
+        ledger["data"].append({"type": "scatter", "mode": "markers", "name": IN_THIS_STEP,
+                               "x": [], "y": [], "hoverinfo": "skip", "showlegend": False,
                                "marker": {"symbol": "square-open", "size": size,
                                           "color": C["black"],
                                           "line": {"width": 3 if size > 12 else 1.5,
@@ -92,14 +97,27 @@ class LabFigures:
         xs, ys = [c[0] for c in cells], [c[1] for c in cells]
         current = self._sent["ledger"]["data"][-1]
         if current.get("x") != xs or current.get("y") != ys:
-            ledger.plotly_restyle({"x": [xs], "y": [ys]}, [len(ledger.data) - 1])
-            current["x"], current["y"] = xs, ys
+            # the legend names the marker only while it marks something: a step that touches
+            # no message has no "in this step" entry (it said so over an empty ledger)
+            ledger.plotly_restyle({"x": [xs], "y": [ys], "showlegend": [bool(cells)]},
+                                  [len(ledger.data) - 1])
+            current["x"], current["y"], current["showlegend"] = xs, ys, bool(cells)
         keys = None if self._redraw_all else ("title", "annotations", "yaxis")
         self._redraw_all = False
         apply(self.figures["log"], fit_log(log_spec(r, step)), self._sent["log"],
               layout_keys=keys)
         apply(self.figures["topology"], topology_spec(r, step, self._graph, self._pos),
               self._sent["topology"], layout_keys=keys)
+
+    def refit(self, name: str) -> None:
+        """Fit a figure to its tab again: plotly sizes a figure drawn while its tab was hidden
+        at its default 700 px, wider than the Lab's column at a 1000 px notebook (the ledger ran
+        off its tab; a figure redrawn while hidden even keeps that width in its layout). What
+        plotly.js's own ``Plots.resize`` does: autosize off and on again, which drops the width
+        and measures the container (a relayout that changes nothing is never sent)."""
+        fig = self.figures[name]
+        fig.plotly_relayout({"autosize": False})
+        fig.plotly_relayout({"autosize": True, "datarevision": (fig.layout.datarevision or 0) + 1})
 
     def _on_ledger_click(self, trace, points, _selector=None) -> None:
         inds = list(getattr(points, "point_inds", []) or [])
@@ -115,13 +133,16 @@ def fit_beside_controls(spec: dict) -> dict:
     added below the plot, not taken from it: a one-row ledger was squashed to a line)."""
     layout = dict(spec["layout"])
     title = layout.get("title")
+    title_lines = 1
     if isinstance(title, dict) and isinstance(title.get("text"), str):
-        n = len(title["text"])
+        parts = lab_title(title["text"])
+        title_lines = 2 if parts["subtitle"]["text"] else 1
+        n = len(parts["text"])
         size = 15 if n <= 50 else 13 if n <= 62 else 12 if n <= 70 else 11
         # at the top, not centred in the top margin: the margin is then only as tall as the
         # title and the caption need (a 1280x720 laptop has no pixel to spare)
-        layout["title"] = {**title, "font": {"size": size}, "y": 1, "yref": "container",
-                           "yanchor": "top", "pad": {"t": 8}}
+        layout["title"] = {**title, **parts, "font": {"size": size}, "y": 1,
+                           "yref": "container", "yanchor": "top", "pad": {"t": 8}}
     margin = dict(layout.get("margin") or {})
     grown = 0
     if isinstance(layout.get("legend"), dict) and layout["legend"].get("orientation") == "h":
@@ -135,6 +156,11 @@ def fit_beside_controls(spec: dict) -> dict:
         if len(text) > 24 and "<br>" not in text:  # a short plot: the title in two lines
             layout["yaxis"] = {**yaxis, "title": {**yaxis["title"], "text": wrap(text, 24),
                                                   "font": {"size": 11}}}
+    xaxis = layout.get("xaxis")
+    if isinstance(xaxis, dict) and isinstance(xaxis.get("title"), dict):
+        text = xaxis["title"].get("text") or ""
+        if len(text) > LAB_AXIS_TITLE_CHARS:  # the topology's "data flows left to right: …"
+            layout["xaxis"] = {**xaxis, "title": {**xaxis["title"], "font": {"size": 11}}}
     annotations = layout.get("annotations")
     if isinstance(annotations, list):
         # the caption starts at the plot's left edge: a wider left margin leaves fewer
@@ -149,7 +175,7 @@ def fit_beside_controls(spec: dict) -> dict:
                 a = {**a, "text": text}
             rewrapped.append(a)
         layout["annotations"] = rewrapped
-        margin["t"] = TITLE_PX + 14 * lines
+        margin["t"] = TITLE_PX + TITLE_LINE_PX * (title_lines - 1) + 14 * lines
     if margin:
         layout["margin"] = margin
     height = layout.get("height", FIGURE_HEIGHT) + grown
@@ -159,6 +185,20 @@ def fit_beside_controls(spec: dict) -> dict:
         plot_px = max(layout["height"] - margin.get("t", 70) - margin["b"], 60)
         layout["legend"]["y"] = -58 / plot_px
     return {**spec, "layout": layout}
+
+
+def lab_title(text: str) -> dict:
+    """A figure's title in the Lab's column, as ``{"text": ..., "subtitle": ...}``: a title too
+    long for one line there (they end with the scenario's name, "… —
+    read-committed-vs-uncommitted/read-uncommitted") puts the name in a smaller subtitle
+    under it instead of running to the figure's edge."""
+    head, sep, name = text.partition(" — ")
+    subtitle = {"font": {"size": 11, "color": CAPTION}}
+    if not sep or len(text) <= LAB_TITLE_CHARS or "<br>" in text:
+        # an empty subtitle, not none: the Lab updates a title in place, and a subtitle left
+        # out would stay on screen from the run before
+        return {"text": text, "subtitle": {**subtitle, "text": ""}}
+    return {"text": head, "subtitle": {**subtitle, "text": name}}
 
 
 LAB_LOG_LEFT_PX = 110  # the log's left margin in the Lab: its row labels, no axis title
@@ -366,12 +406,48 @@ def text_html(value: str) -> str:
             + value + "</div>")
 
 
-def story_html(preset) -> str:
-    """One line until opened: the figures stay on a laptop screen beside the controls."""
-    return (f"<details style='font-size:13px;line-height:1.35'><summary>"
-            f"<b>{html.escape(preset.title)}</b> <span style='color:{MUTED}'>"
+def story_html(preset, note: str = "") -> str:
+    """One line until opened: the figures stay on a laptop screen beside the controls. A long
+    title wraps inside the Lab (a word too long for the line breaks too; the hint stays whole)
+    instead of filling the line to the edge. ``note``: a line under the story (plain text),
+    e.g. that the figures show a result the controls did not run."""
+    extra = (f"<br><i style='color:{MUTED}'>{html.escape(note)}</i>" if note else "")
+    head, colon, rest = preset.title.partition(": ")
+    if colon and len(preset.title) > STORY_TITLE_CHARS:
+        # a long title: the setting in bold, what it does in plain weight (92 bold characters
+        # filled the Lab's whole line at 1000 px)
+        title = f"<b>{html.escape(head)}:</b> {html.escape(rest)}"
+    else:
+        title = f"<b>{html.escape(preset.title)}</b>"
+    return (f"<details style='font-size:13px;line-height:1.35;max-width:100%;"
+            f"overflow-wrap:anywhere;text-wrap:balance'><summary>"
+            f"{title} <span style='color:{MUTED};white-space:nowrap'>"
             f"(the story: click)</span></summary><span style='color:{CAPTION}'>"
-            f"{html.escape(preset.story)}</span></details>")
+            f"{html.escape(preset.story)}</span>{extra}</details>")
+
+
+def result_story_html(result, preset) -> str:
+    """The story line for a result shown with ``lab.show_result``: its own scenario's story
+    (the previous scenario's stayed on screen above another run's figures), and when that is
+    not the scenario the controls run, a note saying so."""
+    from .. import scenarios
+    from ..model.config import ConfigError
+
+    name = result.scenario
+    if preset is not None and name == preset.name:
+        return story_html(preset)
+    running = f"the controls still run {preset.name}: change one to go back to it" \
+        if preset is not None else "the controls run nothing yet"
+    try:
+        shown = scenarios.get(name) if name else None
+    except (ConfigError, KeyError, ValueError, OSError):
+        shown = None
+    if shown is None:
+        what = f"scenario {name!r}" if name else "a run with no scenario name"
+        return (f"<div style='font-size:13px;line-height:1.35;overflow-wrap:anywhere'>"
+                f"<b>Showing {html.escape(what)}</b> <span style='color:{MUTED}'>"
+                f"(given to lab.show_result; {html.escape(running)})</span></div>")
+    return story_html(shown, note=f"Shown with lab.show_result; {running}.")
 
 
 def fault_note_html(other_faults: list[dict]) -> str:

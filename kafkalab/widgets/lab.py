@@ -161,6 +161,7 @@ class Lab(LabTools, widgets.VBox):
                                 titles=[title for _, title in FIGURE_TABS],
                                 layout=widgets.Layout(width="100%"))
         self.tabs.add_class("kafkalab-figures")
+        self.tabs.observe(self._on_tab, names="selected_index")
         self.slider.layout = widgets.Layout(flex="1 1 200px", min_width="120px")
         self.play.layout = widgets.Layout(width="auto")
         for button in (self.back, self.forward):
@@ -354,6 +355,9 @@ class Lab(LabTools, widgets.VBox):
         self.result = result
         self.outcome = result.outcome
         self._set_error(None)
+        # the story line names the scenario whose figures are shown (load() then sets the
+        # story of the scenario it loaded: the same)
+        self.story.value = panels.result_story_html(result, self._preset)
         self._view.show_run(result)
         self._update_counters()
         self._update_fault_note()
@@ -416,6 +420,10 @@ class Lab(LabTools, widgets.VBox):
     def _on_scenario(self, change) -> None:
         if change["new"] != self._scenario:
             self.load(change["new"])
+
+    def _on_tab(self, change) -> None:
+        if change["new"] is not None:
+            self._view.refit(FIGURE_TABS[change["new"]][0])
 
     def _on_slider(self, change) -> None:
         if change["new"] != self._step:

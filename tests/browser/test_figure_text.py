@@ -27,31 +27,59 @@ FIGURES = {
     "animation-ledger": "animate(scenarios.run('exactly-once-pipeline/read-uncommitted'), "
                         "'ledger')",
     "animation-log": "animate(r_idem, 'log')",
+    # the newest figures (issues 17 and 18) and the sweep heatmaps of notebooks 01 and 04
+    "assignment": "assignment_timeline(scenarios.run('eager-vs-cooperative/cooperative'))",
+    "replicas": "replica_logs(scenarios.run('acks-1-leader-failover'))",
+    "semantics-matrix": "semantics_matrix(semantics_sweeps(processes=1))",
+    "guarantee-map": "guarantee_map(gm_sweeps, title='Where each commit strategy breaks: crash "
+                     "point × strategy')",
 }
 WIDTHS = (1000, 1400)
 # Known problems: (figure, width) -> (overlapping pairs, clipped texts) still allowed; a fix
 # lowers a number, anything above it fails. Measured when this test was written (2026-12-01,
 # before the fixes of issue 14 item 3): timeline@1000 (0, 1) its caption ran off the right edge;
 # log@1000 (2, 0) producer-state headers "epoch|partition", "last offset|dup batches dropped";
-# animation@1000 and @1400 (0, 2) the legend of all 24 entry kinds ran off the figure. Now none.
+# animation@1000 and @1400 (0, 2) the legend of all 24 entry kinds ran off the figure. Added
+# 2026-12-02: assignment@1000 (2, 0) and @1400 (1, 0) its "gen N" labels sat on the caption's
+# last line; guarantee-map@1000 (0, 12) notebook 04's six-column map had a fixed 1150 px width
+# and ran off the notebook (measured since then against the output area, not the figure's own
+# svg); replicas, semantics-matrix (0, 0) at both. Now none.
 OVERLAP_BUDGET: dict[tuple[str, int], tuple[int, int]] = {}
 TOLERANCE_PX = 2.0  # overlaps thinner than this (anti-aliasing, touching boxes) are not counted
 
 CELLS = ["#md\n# Every figure type", (
     "from kafkalab import scenarios\n"
-    "from kafkalab.viz import (animate, broker_log, commit_cost_chart, comparison, "
-    "message_ledger, offsets_timeline, show, topology)\n"
+    "from kafkalab.viz import (animate, assignment_timeline, broker_log, commit_cost_chart, "
+    "comparison, message_ledger, offsets_timeline, replica_logs, show, topology)\n"
+    "from kafkalab.viz.guarantee_map import guarantee_map, semantics_matrix\n"
     "from kafkalab.scenarios import run_commit_strategies\n"
+    "from kafkalab.sweep import semantics_sweeps, sweep\n"
     "r = scenarios.run('at-most-once-auto-commit')\n"
     "r_manual = scenarios.run('at-least-once-manual-commit')\n"
-    "r_idem = scenarios.run('idempotent-producer-lost-ack')")]
+    "r_idem = scenarios.run('idempotent-producer-lost-ack')\n"
+    # notebook 04's guarantee map: its six commit strategies × clients, 6 messages each
+    "gm_sweeps = {}\n"
+    "for strategy in ('auto', 'async-per-batch', 'per-batch', 'per-record', "
+    "'before-processing'):\n"
+    "    for client in ('java', 'librdkafka'):\n"
+    "        if strategy != 'auto' and client == 'librdkafka':\n"
+    "            continue\n"
+    "        overrides = {'commit.strategy': strategy, 'enable.auto.commit': strategy == 'auto', "
+    "'client.model': client, 'auto.commit.interval.ms': 5, 'messages': 6}\n"
+    "        gm_sweeps[f'{strategy} ({client})'] = sweep('at-least-once-manual-commit', "
+    "faults=('crash',), overrides=overrides, processes=1)")]
 CELLS += [f"show({code})" for code in FIGURES.values()]
 
 _JS_TEXT_BOXES = """(args) => {
   const [tol] = args;
   const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
   return plots.map((gd) => {
-    const frame = gd.querySelector('.main-svg').getBoundingClientRect();
+    // what the learner sees: the figure's svg, cut to its output area (a figure with a fixed
+    // width wider than the notebook runs off it)
+    const svg = gd.querySelector('.main-svg').getBoundingClientRect();
+    const out = (gd.closest('.jp-OutputArea-output') || gd).getBoundingClientRect();
+    const frame = {left: Math.max(svg.left, out.left), right: Math.min(svg.right, out.right),
+                   top: svg.top, bottom: svg.bottom};
     const texts = Array.from(gd.querySelectorAll('svg text')).filter((t) => {
       if (t.closest('.hoverlayer') || !t.textContent.trim()) return false;
       const cs = getComputedStyle(t);

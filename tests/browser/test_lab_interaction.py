@@ -12,6 +12,7 @@ import time
 import pytest
 
 from kafkalab import scenarios
+from kafkalab.widgets.figures import lab_title  # the title as the Lab draws it
 
 from .harness import (
     TIMINGS,
@@ -29,8 +30,10 @@ from .harness import (
 pytestmark = pytest.mark.browser
 
 CELLS = ["#md\n# The Lab, driven by hand", "from kafkalab import Lab\nlab = Lab()\nlab"]
-LEDGER = "Message ledger: what the sink did with each message — at-most-once-auto-commit"
-TIMELINE = "Offsets over time, input partition 0 — at-most-once-auto-commit"
+LEDGER = lab_title(
+    "Message ledger: what the sink did with each message — at-most-once-auto-commit")["text"]
+TIMELINE = lab_title(
+    "Offsets over time, input partition 0 — at-most-once-auto-commit")["text"]
 LOST_TRACE = "LOST: never processed"
 DUP_TRACE = "×n: processed more than once"
 

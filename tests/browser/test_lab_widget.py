@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from kafkalab.widgets.figures import lab_title  # the title as the Lab draws it
+
 from .harness import (
     click_button,
     kernel_eval,
@@ -25,8 +27,10 @@ CELLS = [
     "from kafkalab.viz import animate, show\nshow(animate(lab.result, 'log'))",
 ]
 
-TIMELINE = "Offsets over time, input partition 0 — at-most-once-auto-commit"
-LEDGER = "Message ledger: what the sink did with each message — at-most-once-auto-commit"
+TIMELINE = lab_title(
+    "Offsets over time, input partition 0 — at-most-once-auto-commit")["text"]
+LEDGER = lab_title(
+    "Message ledger: what the sink did with each message — at-most-once-auto-commit")["text"]
 
 
 @pytest.fixture(scope="module")

@@ -115,3 +115,12 @@ def test_the_semantics_matrix_has_the_group_rows_and_a_rebalance_column(sweeps):
     # a single consumer's rebalances duplicate nothing in any of the five semantics
     for label in list(SEMANTICS)[:5]:
         assert "✗" not in heat.text[rows[label]][col], label
+
+
+def test_the_heatmaps_follow_the_notebook_width(sweeps):
+    """Issue 14 item 3: with a fixed width (190 + 160 px a column) notebook 04's six-column
+    map was 1150 px and ran off a 1000 px notebook, two columns out of sight
+    (tests/browser/test_figure_text.py measured 12 clipped cells). Both heatmaps autosize."""
+    many = {f"{label} {i}": sw for i in range(2) for label, sw in sweeps.items()}
+    for fig in (guarantee_map(many), semantics_matrix(sweeps)):
+        assert fig.layout.width is None and fig.layout.autosize is True
