@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pytest
 
+from kafkalab.widgets.figures import lab_title
 from kafkalab.widgets.live_figure import _KEY
 
 from .harness import (
@@ -35,8 +36,9 @@ pytestmark = pytest.mark.browser
 
 CELLS = ["#md\n# The Lab on a slow page", "from kafkalab import Lab\nlab = Lab()\nlab"]
 HOLD_MS = 6000  # anywidget waits 2000 ms
-TITLES = ("Offsets over time, input partition 0 — at-most-once-auto-commit",
-          "Message ledger: what the sink did with each message — at-most-once-auto-commit")
+TITLES = tuple(lab_title(t)["text"] for t in (  # as the Lab draws them
+    "Offsets over time, input partition 0 — at-most-once-auto-commit",
+    "Message ledger: what the sink did with each message — at-most-once-auto-commit"))
 _JS_HOLD_BUNDLE = """([key, ms]) => {
   let resolve, reject;
   const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
