@@ -120,3 +120,18 @@ def test_single_replica_single_consumer_runs_have_no_broker_or_group_layer():
     names = {t.name for t in fig.data}
     assert not names & {LEADER, "broker (running)", "rebalance phase"}
     assert "replicas" not in fig.layout.meta and "group" not in fig.layout.meta
+
+
+def test_a_member_kicked_out_by_max_poll_interval_is_drawn_out_of_the_group():
+    r = scenarios.run("max-poll-interval-exceeded")
+    left = next(e for e in r.events if e.kind == "left_group")
+    taken = next(e for e in r.events if e.kind == "rebalance" and e.index > left.index)
+    fig = topology(r, taken.index)
+    meta = fig.layout.meta["group"]
+    assert left.data["reason"] == "max.poll.interval.ms" and left.data["member"] == "consumer-0"
+    assert meta["in_group"] == ["consumer-1"]
+    assert meta["owners"] == {"0": "consumer-1", "1": "consumer-1"}
+    assert r.snapshots[taken.index]["members"]["consumer-0"]["alive"]  # still running: a zombie
+    out = _trace(fig, "member out of the group (removed, or not in it yet)")
+    assert list(out.text) == ["consumer-0 · out of the group"]
+    assert _labels(fig)["consumer-1"] == "consumer-1 · owns p0, p1 · gen 3"
