@@ -241,8 +241,7 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None,
     if not sweeps:
         raise ValueError("semantics_matrix needs at least one sweep")
     labels = list(sweeps)
-    columns = [_wrap(KIND_LABELS[k], 22) if k in _BROKER_KINDS else KIND_LABELS.get(k, k)
-               for k in kinds]
+    columns = [KIND_LABELS.get(k, k) for k in kinds]
     z, text, hover, ylabels = [], [], [], []
     for label in labels:
         rows = _single_rows(sweeps[label])
@@ -268,6 +267,8 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None,
     fig.update_layout(**_layout(title or "Delivery semantics × fault: what survives",
                                 caption, height=210 + 74 * len(labels),
                                 width=max(700, 330 + 170 * len(columns)), left=320, top=120))
+    # long column labels wrap (the rebalance one overlapped its neighbour); x keeps the label
+    fig.update_xaxes(tickvals=columns, ticktext=[_wrap(c, 24) for c in columns])
     return fig
 
 

@@ -63,5 +63,7 @@ def test_durability_rows_lose_acknowledged_writes_only_where_kafka_does():
     heat = fig.data[0]
     assert [list(row) for row in heat.z] == [[2, 2], [0, 2], [0, 0]]  # loss, fine
     assert "broken by machine failure of the last ISR member" in heat.y[1].replace("<br>", " ")
+    assert list(heat.x) == ["leader crash (process, ISR full)",
+                            "machine failure of the last ISR member"]
     assert "kept" in heat.y[2] and "promises nothing once the leader changes" in heat.y[0]
     assert heat.text[1][1].startswith("✗ lost 3/6")
