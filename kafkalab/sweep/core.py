@@ -295,7 +295,8 @@ def sweep(scenario_or_config, depth: int = 1, faults=DEFAULT_KINDS, overrides=No
     ``faults``: kinds among ``crash`` (every consumer crash point), ``lost_ack`` (the
     response to each produce request), ``lost_request``, ``producer_restart``,
     ``broker_crash`` (with replication: the leader's process crashes right after each append,
-    back 5 s later), ``member_join`` / ``member_leave`` / ``member_restart`` (the group scales
+    back 5 s later), ``machine_failure`` (the same places, the leader's machine: its unflushed
+    log tail is lost), ``member_join`` / ``member_leave`` / ``member_restart`` (the group scales
     out, scales in, a member restarts: at four moments of the run, see
     ``kafkalab.sweep._space``). The
     scenario's own fault plan is replaced (random faults included). Over ``budget`` runs,

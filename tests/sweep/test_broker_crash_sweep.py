@@ -27,10 +27,11 @@ def test_no_leader_crash_placements_with_one_replica():
 
 
 def test_durability_rows_lose_acknowledged_writes_only_where_kafka_does():
-    """Fact sheet (replication): acks=1 loses acknowledged writes when the leader fails before
-    a follower fetched them; acks=all loses none while the ISR holds more than the leader, and
-    with min.insync.replicas=1 loses them when the ISR shrank to the leader and its machine
-    fails (no fsync per write: log.flush.interval.messages defaults to never);
+    """Fact sheet (kafka-semantics.md, replication: "acks=all covers only the current ISR",
+    min.insync.replicas gates only acks=all; KIP-966). acks=1 loses acknowledged writes when
+    the leader fails before a follower fetched them; acks=all loses none while the ISR holds
+    more than the leader, and with min.insync.replicas=1 loses them when the ISR shrank to the
+    leader and its machine fails (no fsync per write: log.flush.interval.messages defaults to never);
     min.insync.replicas=2 refuses those writes instead (NOT_ENOUGH_REPLICAS)."""
     from kafkalab.sweep import DURABILITY, DURABILITY_COLUMNS, durability_sweeps
     from kafkalab.viz.guarantee_map import semantics_matrix
