@@ -11,9 +11,12 @@ True
 
 from ._space import KIND_LABELS, KINDS, kind_name, plan_label
 from .cli import (
+    DURABILITY,
+    DURABILITY_COLUMNS,
     FAULT_COLUMNS,
     SEMANTICS,
     cli_progress,
+    durability_sweeps,
     run_sweep_cli,
     semantics_sweeps,
 )
@@ -27,7 +30,8 @@ from .core import (
     sweep,
 )
 
-__all__ = ["FAULT_COLUMNS", "KINDS", "KIND_LABELS", "PROPERTIES", "SEMANTICS", "SweepResult",
-           "cli_progress", "find_counterexample", "holds", "kind_name", "none_text",
+__all__ = ["DURABILITY", "DURABILITY_COLUMNS", "FAULT_COLUMNS", "KINDS", "KIND_LABELS",
+           "PROPERTIES", "SEMANTICS", "SweepResult", "cli_progress", "durability_sweeps",
+           "find_counterexample", "holds", "kind_name", "none_text",
            "plan_label", "run_sweep_cli", "semantics_sweeps", "shortest_counterexample",
            "sweep"]

@@ -72,6 +72,8 @@ def _run_one(task: tuple) -> dict:
     o = result.outcome
     row = {"lost": o["lost"], "duplicates": o["duplicates"],
            "log_duplicates": o["log_duplicates"], "drained": bool(o["drained"])}
+    if result.config.get("replication.factor", 1) > 1:
+        row["lost_after_ack"] = o.get("lost_after_ack", 0)  # issue 18: acknowledged, then lost
     if want_space:
         members = result.config["consumers"]
         # how often each member reached each crash point: the consumer's own counts

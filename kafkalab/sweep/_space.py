@@ -35,6 +35,9 @@ KINDS = {FAULT_KINDS[t].alias: t for t in ("consumer_crash", "lose_response", "l
                                            "producer_restart", "broker_crash")}
 # a leader crash placed by the sweep comes back after this long (so its truncation shows)
 BROKER_RESTART_MS = 5000.0
+# A machine failure of the leader (issue 18: its unflushed log tail is lost), placed like a
+# leader crash; the plan's type is its short name (it has no alias).
+KINDS["machine_failure"] = "machine_failure"
 # Membership changes (issue 17): the plan's type is their short name too (they have no alias).
 MEMBER_FAULTS = ("member_join", "member_leave", "member_restart")
 KINDS.update({t: t for t in MEMBER_FAULTS})
@@ -95,6 +98,8 @@ def space(kinds, events, counts, members: int, messages: int,
                        for m in range(messages))
         elif kind == "broker_crash":
             out.extend(leader_crashes(events))
+        elif kind == "machine_failure":
+            out.extend(leader_crashes(events, "machine_failure"))
         elif kind in MEMBER_FAULTS:
             out.extend(member_changes(kind, events, members))
     return sorted(out, key=order)
@@ -122,9 +127,10 @@ def member_changes(kind: str, events, members: int) -> list[dict]:
     return [{"type": kind, "member": m, "at_ms": t} for m in range(members) for t in moments]
 
 
-def leader_crashes(events) -> list[dict]:
+def leader_crashes(events, fault: str = "broker_crash") -> list[dict]:
     """Replication (issue 18): the leader crashes right after each append of the input topic
-    (its process: the log survives; back after BROKER_RESTART_MS). None with one replica."""
+    (``broker_crash``: its process, the log survives; ``machine_failure``: its machine, the
+    unflushed log tail is lost; back after BROKER_RESTART_MS). None with one replica."""
     out: list[dict] = []
     seen: set[int] = set()
     for e in events:
@@ -134,14 +140,14 @@ def leader_crashes(events) -> list[dict]:
             m = d["messages"][0]
             if m not in seen:
                 seen.add(m)
-                out.append({"type": "broker_crash", "broker": d["broker"], "after_message": m,
+                out.append({"type": fault, "broker": d["broker"], "after_message": m,
                             "restart_after_ms": BROKER_RESTART_MS})
     return out
 
 
 _TYPE_ORDER = {"consumer_crash": 0, "lose_response": 1, "lose_request": 2,
                "producer_restart": 3, "broker_crash": 4, "member_join": 5, "member_leave": 6,
-               "member_restart": 7}
+               "member_restart": 7, "machine_failure": 8}
 
 
 def order(f: dict) -> tuple:
@@ -183,6 +189,8 @@ def label(f: dict) -> str:
         return f"producer restart after m{f['after_message']}"
     if t == "broker_crash" and "after_message" in f:
         return f"leader crash (broker {f['broker']}) after m{f['after_message']}"
+    if t == "machine_failure" and "after_message" in f:
+        return f"leader machine failure (broker {f['broker']}) after m{f['after_message']}"
     if t == "member_join":
         return f"member joins at {f['at_ms']:g} ms"
     if t == "member_leave":

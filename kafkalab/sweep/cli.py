@@ -83,3 +83,52 @@ def semantics_sweeps(messages: int = 6, processes: int | None = None) -> dict[st
         out[label] = sweep(preset, depth=1, faults=FAULT_COLUMNS, overrides=overrides,
                            processes=processes)
     return out
+
+
+# Durability (issue 18): RF=3 on 3 brokers, the leader (broker 0) crashes or its machine fails
+# right after each append. label -> (overrides of the base preset, promise). acks=1 promises
+# nothing about a leader change; acks=all promises no acknowledged write is lost while the ISR
+# keeps min.insync.replicas members (fact sheet; Kafka's "acks=all" doc).
+DURABILITY_PRESET = "acks-1-leader-failover"
+DURABILITY = {
+    "acks=1, min.insync.replicas=1": ({"acks": "1", "enable.idempotence": False,
+                                       "min.insync.replicas": 1}, None),
+    "acks=all, min.insync.replicas=1": ({"acks": "all", "enable.idempotence": True,
+                                         "min.insync.replicas": 1}, "no_acked_loss"),
+    "acks=all, min.insync.replicas=2": ({"acks": "all", "enable.idempotence": True,
+                                         "min.insync.replicas": 2}, "no_acked_loss"),
+}
+# the two columns: the leader's process crashes with the ISR full (sends every 10 ms, so each
+# of the 6 messages is its own batch and its own crash point); the leader's machine fails
+# after the ISR shrank to it (followers 1 and 2 cut off for 30 s from the start, out of the
+# ISR after replica.lag.time.max.ms=1 s; sends every 500 ms; the consumer starts at 10 s, after
+# the broker is back, so the log decides what is delivered)
+DURABILITY_COLUMNS = ("broker_crash", "machine_failure")
+DURABILITY_WORKLOADS = {
+    "broker_crash": ({"producer.send.interval.ms": 10}, ()),
+    "machine_failure": ({"producer.send.interval.ms": 500, "replica.lag.time.max.ms": 1000,
+                         "consumer.start.ms": 10000},
+                        ({"type": "slow_follower", "broker": 1, "at_ms": 0, "for_ms": 30000},
+                         {"type": "slow_follower", "broker": 2, "at_ms": 0, "for_ms": 30000})),
+}
+
+
+def durability_sweeps(messages: int = 6, processes: int | None = None) -> dict[str, dict]:
+    """The broker-crash rows of the guarantee map (opt-in: notebook 04b draws them; notebook
+    01's ``semantics_sweeps`` does not run them): for each of ``DURABILITY``'s configurations
+    a leader-crash sweep and a last-ISR-member machine-failure sweep, merged into one
+    ``{"table": rows, "exhaustive", "runs"}`` per label, the input of
+    ``kafkalab.viz.guarantee_map.semantics_matrix(..., kinds=DURABILITY_COLUMNS)``."""
+    out: dict[str, dict] = {}
+    for label, (config, _) in DURABILITY.items():
+        table: list[dict] = []
+        exhaustive = True
+        for kind in DURABILITY_COLUMNS:
+            extra, background = DURABILITY_WORKLOADS[kind]
+            r = sweep(DURABILITY_PRESET, depth=1, faults=[kind],
+                      overrides={"messages": messages, **config, **extra},
+                      processes=processes, background=list(background))
+            table.extend(r.table)
+            exhaustive = exhaustive and r.exhaustive
+        out[label] = {"table": table, "exhaustive": exhaustive, "runs": len(table)}
+    return out

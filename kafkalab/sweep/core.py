@@ -200,9 +200,10 @@ class _Search:
         self.space: dict[int, int] = {}
         self.rows: list[dict] = []
         self.errors: list[dict] = []  # runs that did not finish: {faults, label, error}
+        self.background: list[dict] = []  # faults every run has (not swept, not in labels)
 
     def _task(self, plan, want_space=False):
-        return (self.t.config, plan, self.seed, want_space, self.kinds)
+        return (self.t.config, [*self.background, *plan], self.seed, want_space, self.kinds)
 
     def _run(self, plans, want_space=False) -> list[dict]:
         rows = self.exec.map([self._task(p, want_space) for p in plans])
@@ -288,22 +289,27 @@ def _first_failing(rows, prop) -> list | None:
 
 def sweep(scenario_or_config, depth: int = 1, faults=DEFAULT_KINDS, overrides=None,
           budget: int = 5000, seed: int = 0, processes: int | None = None,
-          progress=None) -> SweepResult:
+          progress=None, background: list[dict] | None = None) -> SweepResult:
     """Run every placement of single faults (``depth=1``) and pairs (``depth=2``).
 
     ``faults``: kinds among ``crash`` (every consumer crash point), ``lost_ack`` (the
     response to each produce request), ``lost_request``, ``producer_restart``,
     ``broker_crash`` (with replication: the leader's process crashes right after each append,
-    back 5 s later), ``member_join`` / ``member_leave`` / ``member_restart`` (the group scales
+    back 5 s later), ``machine_failure`` (the same places, the leader's machine: its unflushed
+    log tail is lost), ``member_join`` / ``member_leave`` / ``member_restart`` (the group scales
     out, scales in, a member restarts: at four moments of the run, see
     ``kafkalab.sweep._space``). The
     scenario's own fault plan is replaced (random faults included). Over ``budget`` runs,
     a seeded random sample is run and ``exhaustive`` is False.
     ``processes``: None = a pool when it pays, 1 = serial, n = n workers.
-    ``progress(done, total)`` is called as runs finish."""
+    ``progress(done, total)`` is called as runs finish.
+    ``background``: fault dicts every run has besides the swept one (the fault-free run too),
+    e.g. followers cut off so that the ISR shrinks to the leader; they are not swept and not
+    in the rows' ``faults`` or labels (a note names them)."""
     depth = _depth(depth)
     s = _Search(target(scenario_or_config, overrides), _kinds(faults), seed, budget,
                 processes, progress, depth)
+    s.background = [dict(f) for f in background or ()]
     start = time.perf_counter()
     try:
         base = s.baseline()
@@ -318,6 +324,8 @@ def sweep(scenario_or_config, depth: int = 1, faults=DEFAULT_KINDS, overrides=No
         else getattr(scenario_or_config, "faults", None)
     if own:
         s.notes.insert(0, "the scenario's own fault plan is replaced by the swept faults")
+    if s.background:
+        s.notes.append("every run also has: " + ", ".join(describe(f) for f in s.background))
     if s.errors:
         s.notes.append(f"{len(s.errors)} run(s) did not finish and are left out of the table "
                        "(see errors): a model bug to report")

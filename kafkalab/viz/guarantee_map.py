@@ -39,7 +39,14 @@ _MEMBER_TYPES = ("member_join", "member_leave", "member_restart")
 _KIND_OF_TYPE.update({t: REBALANCE for t in _MEMBER_TYPES})
 KIND_LABELS[REBALANCE] = "rebalance (" + ", ".join(FAULT_KINDS[t].label
                                                   for t in _MEMBER_TYPES) + ")"
-_PROMISE_WORDS = {"no_loss": "no loss", "no_duplicates": "no duplicates",
+# Broker crashes (issue 18): the leader's process (the ISR full) and the machine of the last
+# ISR member (the ISR shrank to the leader; its unflushed log tail is gone).
+_BROKER_KINDS = ("broker_crash", "machine_failure")
+_KIND_OF_TYPE.update({k: k for k in _BROKER_KINDS})
+KIND_LABELS["broker_crash"] = "leader crash (process, ISR full)"
+KIND_LABELS["machine_failure"] = "machine failure of the last ISR member"
+_PROMISE_WORDS = {"no_acked_loss": "no acknowledged write lost", "no_loss": "no loss",
+                  "no_duplicates": "no duplicates",
                   "exactly_once": "no loss, no duplicates",
                   "no_log_duplicates": "no duplicates in the log"}
 _KIND_HOVER = {
@@ -49,6 +56,12 @@ _KIND_HOVER = {
     "lost_request": "a produce request never reaches the broker; the producer retries",
     "producer_restart": "the (upstream) producer application restarts and re-sends what was "
                         "not acknowledged yet: a new PID, so idempotence cannot see copies",
+    "broker_crash": "the partition leader's process crashes right after an append (RF=3, every "
+                    "follower in the ISR) and comes back 5 s later; a follower in the ISR "
+                    "takes over",
+    "machine_failure": "the followers were cut off and left the ISR, so the leader was its "
+                       "only member; then the leader's machine fails right after an append: "
+                       "its unflushed log tail is gone (Kafka does not fsync each write)",
     REBALANCE: "the consumer group rebalances: a member joins (scale out), leaves (scale in) "
                "or restarts gracefully, at four moments of the run; partitions move at their "
                "committed offsets",
@@ -212,21 +225,25 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None,
                      promises: Mapping[str, str | None] | None = None,
                      kinds: tuple[str, ...] = ("crash", "lost_ack", "producer_restart",
                                                REBALANCE),
-                     title: str | None = None) -> go.Figure:
+                     title: str | None = None,
+                     no_promise_note: str = "promises neither") -> go.Figure:
     """Delivery semantics × fault type: does each guarantee survive each kind of single
     fault? ✓ = no placement of that fault lost (or duplicated) a message; ✗ k/n = k of the
     n placements did. ``sweeps`` maps a semantics label to a SweepResult, e.g. the five of
     ``kafkalab.sweep.semantics_sweeps()`` (this figure never runs them itself); ``promises``
     maps the label to the property the semantics promises (``no_loss``, ``no_duplicates``,
     ``exactly_once`` or None), shown under the row label (default: ``kafkalab.sweep.SEMANTICS``'s
-    promises)."""
+    promises). The broker-crash rows: ``kafkalab.sweep.durability_sweeps()`` with
+    ``kinds=kafkalab.sweep.DURABILITY_COLUMNS`` (``no_promise_note`` says what a row without a
+    promise promises)."""
     if sweeps is None:
         raise TypeError("kafkalab: semantics_matrix(sweeps) draws sweeps it is given and never "
                         "runs the model: pass kafkalab.sweep.semantics_sweeps() (about 2 s)")
     if promises is None:
-        from ..sweep.cli import SEMANTICS  # the table only: label -> (preset, promise)
+        from ..sweep.cli import DURABILITY, SEMANTICS  # the tables: label -> (..., promise)
 
         promises = {label: promise for label, (_, promise) in SEMANTICS.items()}
+        promises.update({label: promise for label, (_, promise) in DURABILITY.items()})
     if not sweeps:
         raise ValueError("semantics_matrix needs at least one sweep")
     labels = list(sweeps)
@@ -242,20 +259,22 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None,
         hover.append([_hover(col, label, t) + "<br><i>" + _wrap(_KIND_HOVER.get(k, ""), 60)
                       + "</i>" for k, col, t in zip(kinds, columns, tallies, strict=True)])
         promise = (promises or {}).get(label)
-        broken = [col for col, t in zip(columns, tallies, strict=True)
+        broken = [KIND_LABELS.get(k, k) for k, t in zip(kinds, tallies, strict=True)
                   if not _keeps(promise, t)]
         if promise is None:
-            note = "promises neither"
+            note = no_promise_note
         else:
             note = f"promises {_PROMISE_WORDS.get(promise, promise)}: " + (
                 f"broken by {' and '.join(broken)}" if broken else "kept")
-        ylabels.append(f"{label}<br><i>{note}</i>")
+        ylabels.append(f"{label}<br><i>{_wrap(note, 60)}</i>")
     fig = go.Figure([_heatmap(z, text, hover, columns, ylabels), *_legend_traces()])
     caption = ("Which guarantee survives which single fault: ✓ no placement of the fault "
                "lost / duplicated a message, ✗ k/n = k of its n placements did.")
     fig.update_layout(**_layout(title or "Delivery semantics × fault: what survives",
                                 caption, height=210 + 74 * len(labels),
                                 width=max(700, 330 + 170 * len(columns)), left=320, top=120))
+    # long column labels wrap (the rebalance one overlapped its neighbour); x keeps the label
+    fig.update_xaxes(tickvals=columns, ticktext=[_wrap(c, 24) for c in columns])
     return fig
 
 
@@ -264,7 +283,8 @@ def _keeps(promise: str | None, t: dict | None) -> bool:
         return True
     lost_ok = not t["lost_runs"]
     dup_ok = not t["dup_runs"]
-    return {"no_loss": lost_ok, "no_duplicates": dup_ok, "exactly_once": lost_ok and dup_ok,
+    return {"no_loss": lost_ok, "no_acked_loss": lost_ok, "no_duplicates": dup_ok,
+            "exactly_once": lost_ok and dup_ok,
             "no_log_duplicates": True}.get(promise, True)
 
 
