@@ -26,11 +26,11 @@ lab: $(STAMP)
 # pytest-xdist, PYTEST_WORKERS processes (PYTEST_WORKERS=0: one process): each browser suite in a
 # worker of its own (one Lab server, one Chromium, one Lite site server), the rest handed out module
 # by module, longest first (tests/conftest.py). Three workers on two cores: the browser suites'
-# workers mostly wait on their kernels and Chromium, the third computes. The default is one process
-# (0): on a loaded machine anywidget's fixed 2 s front-end initialisation timeout
-# (AbortSignal.timeout(2000) in its runtime) can leave a figure empty, and that is a failure the
-# tests cannot wait away. `PYTEST_WORKERS=3 make test` is the faster run on an idle machine.
-PYTEST_WORKERS ?= 0
+# workers mostly wait on their kernels and Chromium, the third computes. Workers were once off by
+# default because on a loaded machine the Lab's figures could stay empty (anywidget gives a model
+# 2 s to import and initialise its front end); kafkalab/widgets/live_figure.py now imports plotly's
+# bundle outside that window (tests/browser/test_slow_page.py), so three is the default.
+PYTEST_WORKERS ?= 3
 PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
 test: $(STAMP)
 	$(PY) -m ruff check .
