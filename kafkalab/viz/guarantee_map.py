@@ -273,8 +273,9 @@ def semantics_matrix(sweeps: Mapping[str, Any] | None,
     fig.update_layout(**_layout(title or "Delivery semantics × fault: what survives",
                                 caption, height=210 + 74 * len(labels),
                                 width=max(700, 330 + 170 * len(columns)), left=320, top=120))
-    # long column labels wrap (the rebalance one overlapped its neighbour); x keeps the label
-    fig.update_xaxes(tickvals=columns, ticktext=[_wrap(c, 24) for c in columns])
+    # long column labels wrap to a column's width at 1000 px (~16 characters; the rebalance one
+    # overlapped its neighbour); x keeps the label
+    fig.update_xaxes(tickvals=columns, ticktext=[_wrap(c, 16) for c in columns])
     return fig
 
 
