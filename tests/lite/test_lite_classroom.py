@@ -5,6 +5,10 @@
   grader runs in the Pyodide kernel (no processes there) and gives the rows the CPython
   grader gives for the same files: a correct notebook passes, a misconception fails with the
   check's reason, an endless loop is stopped by the time budget;
+- ``test_self_grade_groups_and_durability``: the same for the exercises of issues 17 and 18
+  (03b consumer groups, 04b durability): each solution passes every task in the Pyodide kernel,
+  a named misconception of each (solutions/*_misconceptions.py) fails with its cause, and the
+  rows are the CPython grader's rows;
 - ``test_notebook_08_opens_at_the_link``: ``…/lab/index.html?path=notebooks/08_playground.ipynb``
   with ``#kafkalab=<link>`` (or ``&kafkalab=<link>``) lands the playground's Lab at the link's
   state after Run All (the Lab's link row, an anywidget, reads the page's address).
@@ -18,8 +22,10 @@ import time
 import pytest
 
 from kafkalab import links, scenarios
-from kafkalab.grade.here import self_grade
+from kafkalab.grade.exercises import load_exercise
+from kafkalab.grade.here import BUDGET_S, self_grade
 from tests.classroom.test_grade import SOLUTION, _answer, _misconceptions, _with
+from tests.test_misconceptions import misconceptions
 
 from . import lite_harness as h
 
@@ -113,6 +119,77 @@ def test_self_grade_an_upload(lite_page, lite_server, tmp_path):
     loop = {task: (status, reason) for task, status, reason in expected["x_loop.ipynb"]}
     assert loop["async_commits"][0] == "error"
     assert "did not finish within the notebook's 5 s" in loop["async_commits"][1]
+    assert not watch.outside_requests(), watch.outside_requests()
+
+
+# issues 17 and 18: solution notebook -> (a task, the named wrong answer of it graded here)
+GROUP_DURABILITY = {
+    "03b_consumer_groups_exercises.ipynb": (
+        "crash_safe_group", "the myth: static membership prevents all duplicates"),
+    "04b_durability_exercises.ipynb": (
+        "durable_config", "the myth: acks=all alone guarantees durability"),
+}
+
+
+def _with_wrong(solution, task: str, name: str):
+    """The solution notebook with ``task``'s answer cell replaced by its wrong answer ``name``
+    (as tests/classroom builds wrong answers): (bytes, the Wrong)."""
+    wrong = next(w for w in misconceptions(solution)[task] if w.name == name)
+    cell_id = next(t.answer_cells[0] for t in load_exercise(solution).tasks if t.name == task)
+    nb = json.loads(solution.read_text(encoding="utf-8"))
+    (cell,) = [c for c in nb["cells"] if c.get("id") == cell_id]
+    cell["source"] = _answer(task, wrong)
+    return json.dumps(nb).encode(), wrong
+
+
+def test_self_grade_groups_and_durability(lite_page, lite_server, tmp_path):
+    page, watch = lite_page
+    files: dict[str, bytes] = {}
+    tasks: dict[str, list[str]] = {}
+    myths: dict[str, tuple] = {}
+    for name, (task, myth) in GROUP_DURABILITY.items():
+        solution = h.REPO_ROOT / "solutions" / name
+        names = [t.name for t in load_exercise(solution).tasks]
+        files[f"solved {name}"] = solution.read_bytes()
+        files[f"myth {name}"], wrong = _with_wrong(solution, task, myth)
+        tasks[f"solved {name}"] = tasks[f"myth {name}"] = names
+        myths[f"myth {name}"] = (task, wrong)
+    expected = {}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        rows = self_grade(tmp_path / name, budget_s=BUDGET_S)
+        h.TIMINGS.append(f"self-grade in CPython, {name}: {rows.seconds:.1f}s grading")
+        expected[name] = _rows(rows)
+    for name, rows in expected.items():  # what CPython's grader says: the facts the rows carry
+        assert [row[0] for row in rows] == tasks[name], (name, rows)
+        task, wrong = myths.get(name, (None, None))
+        for got_task, status, reason in rows:
+            if got_task != task:
+                assert status == "pass", (name, got_task, status, reason)
+            else:
+                assert status == "fail", (name, wrong.name, status, reason)
+                assert wrong.says[0] in reason, (name, wrong.name, wrong.says, reason)
+
+    report = h.run_notebook(page, watch, lite_server, SELF_GRADE,
+                            before=lambda p: _upload(p, "notebooks", files))
+    h.TIMINGS.append(f"self-grade notebook (03b/04b uploads): kernel "
+                     f"{report.timings['kernel']:.1f}s, run all {report.timings['run_all']:.1f}s")
+    assert not report.unexpected_errors(), report.errors
+    assert not watch.page_errors, watch.page_errors
+    assert report.kernel["implementation"] == "pyodide", report.kernel
+    listed = h.kernel_eval(page, "sorted(p.name for p in uploaded())")
+    assert listed == sorted(files), listed
+
+    # every upload, graded in the Pyodide kernel with the learner's default budget: the rows of
+    # CPython's grader (a check too slow for the budget would show as an "error" row here)
+    for name in files:
+        t0 = time.monotonic()
+        rows, seconds = h.kernel_eval(
+            page, f"(lambda r: [[[x.task, x.status, x.reason] for x in r], r.seconds])"
+                  f"(self_grade({name!r}, budget_s={BUDGET_S!r}))", timeout_s=h.RUN_TIMEOUT_S)
+        h.TIMINGS.append(f"self-grade in Pyodide, {name}: {seconds:.1f}s grading "
+                         f"({time.monotonic() - t0:.1f}s round trip, budget {BUDGET_S:g}s)")
+        assert rows == expected[name], (name, rows)
     assert not watch.outside_requests(), watch.outside_requests()
 
 
