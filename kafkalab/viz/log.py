@@ -26,7 +26,7 @@ BOUNDS = (
     # key, legend name, colour, dash, short label
     ("hw", "high watermark (HW)", C["black"], "solid", "HW"),
     ("lso", "last stable offset (LSO)", C["purple"], "dash", "LSO"),
-    ("committed", "sink group's committed offset", C["green"], "dot", "C"),
+    ("committed", "committed offset (sink group)", C["green"], "dot", "C"),
 )
 
 

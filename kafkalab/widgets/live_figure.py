@@ -15,6 +15,7 @@ kernel. Static figures (``kafkalab.viz.show``) are unaffected: they are plotly J
 from __future__ import annotations
 
 import functools
+from copy import deepcopy
 from pathlib import Path
 
 import anywidget
@@ -109,7 +110,9 @@ export default {
 # bundle takes. plotly's handlers read the changed value with model.get() (the kernel sets a
 # _py2js_* trait and resets it at once), so while the held events are replayed, get() answers
 # with each attribute's value as of the event being replayed. Afterwards events pass straight
-# through. render() waits for plotly's initialize.
+# through. Messages that came before initialize() itself (while this small module loaded) found
+# nobody listening, so the figure then asks the kernel for itself whole (LiveFigure._on_sync);
+# render() waits for plotly's initialize and that reply.
 _FIGURE_ESM = _DEFERRED + """
 export default () => {
   let ready;
@@ -165,6 +168,18 @@ export default () => {
         }
         held = null;
         asOf = null;
+        // Messages that reached the model before this initialize() ran (its module was still
+        // loading) were applied with nobody listening: plotly keeps the figure's traces in the
+        // model by pushing each addTraces into _widget_data, so such a figure stayed empty. Ask
+        // the kernel for the figure as it is now, and draw once it has arrived.
+        await new Promise((resolve) => {
+          listeners.set("msg:custom", [...(listeners.get("msg:custom") || []), function synced(msg) {
+            if (!msg || msg.kind !== "kafkalab-figure-synced") return;
+            listeners.set("msg:custom", listeners.get("msg:custom").filter((f) => f !== synced));
+            resolve();
+          }]);
+          model.send({ kind: "kafkalab-figure-sync" });
+        });
         return widget;
       });
       ready.catch((err) => console.error("[kafkalab] plotly's figure did not start:", err));
@@ -224,3 +239,12 @@ class LiveFigure(go.FigureWidget):
     def __init__(self, *args, **kwargs):
         bundle_widget()  # before this figure's model, so the page has a supplier
         super().__init__(*args, **kwargs)
+        self.on_msg(self._on_sync)
+
+    def _on_sync(self, _widget, content, _buffers) -> None:
+        """The page's plotly front end is up and asks for the figure as it is now (what
+        plotly's own ``_repr_mimebundle_`` sends when a figure is displayed by itself)."""
+        if isinstance(content, dict) and content.get("kind") == "kafkalab-figure-sync":
+            self._widget_layout = deepcopy(self._layout_obj._props)
+            self._widget_data = deepcopy(self._data)
+            self.send({"kind": "kafkalab-figure-synced"})

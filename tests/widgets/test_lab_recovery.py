@@ -222,6 +222,24 @@ def test_the_bundle_is_pushed_as_a_message_not_state(monkeypatch):
     assert len(sent) == 2
 
 
+def test_a_figure_sends_itself_whole_when_its_front_end_asks(monkeypatch):
+    """A page whose figure module was still loading when the kernel's addTraces arrived missed
+    them (plotly keeps a figure's traces by pushing each one into the model's _widget_data):
+    once plotly's front end is up it asks, and the kernel sends the figure as it is now."""
+    sent = []
+    fig = LiveFigure()
+    fig.add_scatter(x=[1, 2], y=[3, 4], name="a")
+    fig.update_layout(title="t")
+    assert fig._widget_data == []  # what the page got at creation: nothing since
+    monkeypatch.setattr(LiveFigure, "send", lambda self, content, buffers=None: sent.append(content))
+    fig._handle_custom_msg({"kind": "kafkalab-figure-sync"}, [])
+    assert [t["name"] for t in fig._widget_data] == ["a"]
+    assert fig._widget_layout["title"]["text"] == "t"
+    assert sent == [{"kind": "kafkalab-figure-synced"}]
+    fig._handle_custom_msg({"kind": "something else"}, [])
+    assert len(sent) == 1
+
+
 def test_settings_module_is_free_of_widgets():
     import subprocess
     import sys
