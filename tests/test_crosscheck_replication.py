@@ -160,3 +160,22 @@ def test_the_cli_forwards_deep_and_replication(monkeypatch):
     assert main(["crosscheck", "--deep", "--out", "x.json"]) == 0
     assert seen == [["--random", "3", "--replication", "--seed", "0"],
                     ["--out", "x.json", "--deep", "--seed", "0"]]
+
+
+def test_produce_errors_workloads_send_all_their_messages_in_one_request():
+    """The refusals are counted per Produce request and the simulation sends one batch: a
+    produce-errors workload lingers long enough that a busy machine cannot split its produce()
+    calls into two requests (with 5 ms one did: retries=1 then acknowledged all ten)."""
+    rows = {**W.WORKLOADS, **W.DEEP_WORKLOADS}
+    checked = 0
+    for name, w in rows.items():
+        fault = w.get("broker_fault")
+        if not fault or fault["type"] != "produce-errors":
+            continue
+        checked += 1
+        if str(w["producer"].get("batch.num.messages")) == "1":
+            continue  # one record per request on purpose
+        assert w["producer"]["linger.ms"] >= W.ONE_REQUEST_LINGER_MS, name
+        config, _ = cc.simulation_for(name)
+        assert config["linger.ms"] == w["producer"]["linger.ms"], name
+    assert checked >= 3

@@ -246,13 +246,22 @@ def test_figure_titles_with_a_long_scenario_name_fit_at_1000px(lab_1000):
     lines = []
     for name, label in FIGURE_TABS:
         page.locator(".kafkalab-figures .lm-TabBar-tab").filter(has_text=label).first.click()
-        def fitted():  # the tab's figure is refitted by the kernel, a round trip after the click
+        last: list[dict] = []
+
+        def fitted(last: list[dict] = last):
+            # the tab's figure is refitted by the kernel, a round trip after the click, and
+            # plotly redraws it then (its texts are briefly gone): wait until the shown figure
+            # has its texts, nothing clipped, and reads the same on two polls in a row
             shown = [m for m in measure(page) if m["texts"]]
-            return shown if shown and not shown[0]["clipped"] else None
-        wait_until(page, fitted, timeout=30)
-        shown = [m for m in measure(page) if m["texts"]]
+            got = shown[0] if shown and not shown[0]["clipped"] else None
+            stable = got is not None and last and last[-1] == got
+            last.append(got)
+            return got if stable else None
+
+        got = wait_until(page, fitted, timeout=120, interval=0.25)
         _shot(page, f"lab-1000-long-name-{name}")
-        got = shown[0]
+        assert got, (f"tab {label!r}: after 120 s no shown figure with its texts unclipped and "
+                     f"steady; the last polls read {last[-3:]}")
         lines.append(f"{name}: {got['title']!r}, {len(got['overlaps'])} overlapping pairs, "
                      f"{len(got['clipped'])} clipped of {got['texts']} texts")
         title_texts = {got["title"][:40], LONG_NAME_SCENARIO[:40]}
