@@ -102,7 +102,9 @@ class LabFigures:
             ledger.plotly_restyle({"x": [xs], "y": [ys], "showlegend": [bool(cells)]},
                                   [len(ledger.data) - 1])
             current["x"], current["y"], current["showlegend"] = xs, ys, bool(cells)
-        keys = None if self._redraw_all else ("title", "annotations", "yaxis")
+        # meta too: the topology's says which event, replicas and group state the figure shows
+        # (it stayed at the first step's)
+        keys = None if self._redraw_all else ("title", "annotations", "yaxis", "meta")
         self._redraw_all = False
         apply(self.figures["log"], fit_log(log_spec(r, step)), self._sent["log"],
               layout_keys=keys)

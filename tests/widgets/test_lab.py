@@ -244,6 +244,23 @@ def test_step_updates_log_and_ledger_highlight(lab):
     assert len(_trace(lab.figures["log"], "record (m = message id)").x) == 10
 
 
+def test_step_keeps_the_topology_meta_of_the_step_shown(lab):
+    """layout.meta says which event the topology shows (and its replicas and group state):
+    after a step it is that step's, as a redraw at that step would make it (it stayed at the
+    first step's)."""
+    from kafkalab.viz.topology import topology_spec
+
+    r = lab.result
+    seen = []
+    for step in (0, len(r.events) // 2, len(r.events) - 1, 1):
+        lab.step = step
+        want = topology_spec(r, step)["layout"]["meta"]
+        got = lab.figures["topology"].layout.meta
+        assert got["event"] == want["event"], step
+        seen.append(str(got["event"]))
+    assert len(set(seen)) > 1  # the steps chosen show different events
+
+
 def test_select_message_and_ledger_click(lab):
     story = lab.select_message(8)
     assert story == lab.result.explain(8)
