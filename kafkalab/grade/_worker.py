@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .capture import MIME
+from .capture import MIME, clip
 
 _LIMIT = """import resource as _r
 _s = {size}
@@ -38,7 +38,7 @@ def _outputs(cell) -> list[dict]:
     out = []
     for o in cell.get("outputs", []):
         if o.get("output_type") == "error":
-            out.append({"error": o.get("ename", ""), "value": str(o.get("evalue", ""))[:300]})
+            out.append({"error": o.get("ename", ""), "value": clip(str(o.get("evalue", "")))})
         elif o.get("output_type") in ("display_data", "execute_result"):
             data = o.get("data", {})
             if MIME in data:
@@ -120,7 +120,7 @@ def execute(cells: list[dict], budget_s: float = 60, memory_mb: int = 1024) -> d
     except DeadKernelError:
         died = died or "the kernel died while running this notebook (out of memory?)"
     except Exception as exc:
-        died = f"the notebook could not be run: {type(exc).__name__}: {exc}"[:300]
+        died = clip(f"the notebook could not be run: {type(exc).__name__}: {exc}")
     finally:
         try:
             if client.km is not None and client.km.has_kernel:

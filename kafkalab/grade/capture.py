@@ -11,6 +11,16 @@ from __future__ import annotations
 import ast
 
 MIME = "application/vnd.kafkalab.check+json"
+#: How much of an error's text a grade row keeps (it was cut at 300 characters without a
+#: word); what is left out is counted in the row, never dropped silently.
+ERROR_TEXT_CHARS = 1000
+
+
+def clip(text: str, limit: int = ERROR_TEXT_CHARS) -> str:
+    """``text`` itself, or its first ``limit`` characters and how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
 
 
 def _emit(data: dict) -> None:

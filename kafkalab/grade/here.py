@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..palette import DARK, MUTED, STATUS_TEXT
 from . import NOTEBOOK_TASK, Submission, _notebook_row, _read, grade_one
+from .capture import clip
 from .exercises import load_all, match, tags
 
 CELL_FILE = "<cell>"  # the file name the learner's cells are compiled under (what is timed)
@@ -92,9 +93,12 @@ class Clock:
 
 
 def _error(exc: BaseException) -> dict:
-    text = str(exc)
+    lines = str(exc).splitlines()
+    value = lines[0] if lines else ""
+    if len(lines) > 1:  # the row holds one line; it says how many more the error had
+        value += f" (+{len(lines) - 1} more line{'s' if len(lines) > 2 else ''})"
     return {"error": type(exc).__name__ if not isinstance(exc, KeyboardInterrupt)
-            else "KeyboardInterrupt", "value": text.splitlines()[0][:300] if text else ""}
+            else "KeyboardInterrupt", "value": clip(value)}
 
 
 def _run_cell(code: str, namespace: dict, clock: Clock) -> dict:

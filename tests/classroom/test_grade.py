@@ -254,3 +254,15 @@ def test_in_process_grading_gives_the_batch_graders_rows(graded):
             assert (status, reason) == (r.status, r.reason), (r.student, r.task)
             seen += 1
     assert seen >= 40, seen
+
+
+def test_a_long_error_is_clipped_with_a_count_never_silently():
+    from kafkalab.grade.capture import ERROR_TEXT_CHARS, clip
+    from kafkalab.grade.here import _error
+
+    assert clip("short") == "short"
+    long = "x" * (ERROR_TEXT_CHARS + 25)
+    assert clip(long) == "x" * ERROR_TEXT_CHARS + "… (25 more characters)"
+    row = _error(ValueError("first line\nsecond\nthird"))
+    assert row == {"error": "ValueError", "value": "first line (+2 more lines)"}
+    assert _error(ValueError(""))["value"] == ""
