@@ -28,6 +28,18 @@ BOUNDS = (
     ("lso", "last stable offset (LSO)", C["purple"], "dash", "LSO"),
     ("committed", "committed offset (sink group)", C["green"], "dot", "C"),
 )
+# The legend names of a compact figure (``log_spec(..., compact=True)``, the Lab's narrow
+# column), by key of CATEGORIES / BOUNDS; a key not here keeps its legend name.
+COMPACT_NAMES = {
+    "aborted": "aborted record",
+    "marker": "control marker",
+    "committed": "committed offset",
+}
+# The producer-state table's header: full, and compact (two lines at most: "duplicate batches
+# dropped" in three lines took the rows' room in the Lab's column)
+TABLE_HEADER = ("producer", "PID", "epoch", "topic<br>partition", "last<br>seq",
+                "last<br>offset", "duplicate<br>batches<br>dropped")
+COMPACT_TABLE_HEADER = (*TABLE_HEADER[:-1], "dups<br>dropped")
 
 
 TABLE_X0 = 0.62  # the producer-state table takes the right 38% of the figure
@@ -146,7 +158,13 @@ def _cell(offset: int, width: int, row0: int) -> tuple[int, int]:
 MAX_CELLS = 1000  # a longer log is shown as a window of offsets that follows the step
 
 
-def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dict:
+def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS,
+             compact: bool = False) -> dict:
+    """The broker log figure's spec at ``step``. ``compact`` (the Lab's narrow column): control
+    markers are labelled C / A (the hover says COMMIT / ABORT), the legend names are short
+    (COMPACT_NAMES), the committed offset has no label under its row (it hit the ticks; its
+    hover and legend say what it is), the producer table's header is COMPACT_TABLE_HEADER and
+    the axes have no titles (the row labels say what the y axis holds)."""
     step = clamp_step(result, step)
     parts = partitions_of(result)
     final = result.snapshots[-1]["logs"] if result.snapshots else {}
@@ -190,7 +208,7 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
             ys.append(y)
             if key == "marker":
                 texts.append(("COMMIT" if rec["control"] == "commit" else "ABORT")
-                             if small else rec["control"][0].upper())
+                             if small and not compact else rec["control"][0].upper())
                 hovers.append(f"offset {rec['offset']}: {rec['control'].upper()} marker of PID "
                               f"{rec['pid']} (a control record: it occupies an offset but is "
                               "never returned to applications)")
@@ -206,7 +224,8 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                      "open": "; its transaction is still open"}.get(key, "")
             hovers.append(wrap(f"offset {rec['offset']}: message {m}, written at t={rec['t']:g} ms "
                                f"by {rec['producer']} (attempt {rec['attempt']}, {pid}){extra}"))
-        data.append({"type": "scatter", "mode": "markers+text", "name": name, "x": xs, "y": ys,
+        legend = COMPACT_NAMES.get(key, name) if compact else name
+        data.append({"type": "scatter", "mode": "markers+text", "name": legend, "x": xs, "y": ys,
                      "text": texts, "hovertext": hovers, "hoverinfo": "text",
                      "textposition": "middle center",
                      "textfont": {"size": (7 if key == "marker" else 9) if small else 8,
@@ -247,8 +266,10 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
             ys += [y - 0.48, y + 0.48, None]
             texts += [f"{name}: {off} ({t} p{p})"] * 2 + [None]
             # Bounds often coincide: HW labelled top left, LSO top right, C below the row.
-            labels += ["", short, None] if key == "committed" else [short, "", None]
-        data.append({"type": "scatter", "mode": "lines+text", "name": name, "x": xs, "y": ys,
+            labels += (["", "" if compact else short, None] if key == "committed"
+                       else [short, "", None])
+        legend = COMPACT_NAMES.get(key, name) if compact else name
+        data.append({"type": "scatter", "mode": "lines+text", "name": legend, "x": xs, "y": ys,
                      "hovertext": texts, "hoverinfo": "text", "text": labels,
                      "textposition": {"hw": "top left", "lso": "top right"}.get(key,
                                                                               "bottom center"),
@@ -262,9 +283,8 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
                      "columnwidth": [1.5, 0.8, 0.9, 1.2, 0.8, 0.9, 1.1],
                      # line breaks here: plotly.js does not wrap header words by itself, so
                      # narrow columns printed "epochpartition" (issue 14 item 3)
-                     "header": {"values": ["producer", "PID", "epoch", "topic<br>partition",
-                                           "last<br>seq", "last<br>offset",
-                                           "duplicate<br>batches<br>dropped"],
+                     "header": {"values": list(COMPACT_TABLE_HEADER if compact
+                                               else TABLE_HEADER),
                                 "fill": {"color": CELL}, "font": {"size": 10},
                                 "height": 46},
                      "cells": {"values": [
@@ -296,11 +316,13 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS) -> dic
         cap += f" Showing a window: {spans}, of {written:,} offsets written so far."
     layout = base_layout(
         title, cap, height=height,
-        xaxis={"title": {"text": "offset within its row (each row label gives its offsets)"},
+        xaxis={"title": {"text": "" if compact
+                         else "offset within its row (each row label gives its offsets)"},
                "domain": [0.0, TABLE_X0 - 0.04],
                "range": [-0.7, width - 0.3], "autorange": False, "dtick": 1 if width <= 20 else 5,
                "showgrid": False, "zeroline": False},
-        yaxis={"title": {"text": "topic, partition [offsets]"}, "range": [total_rows - 0.5, -0.6],
+        yaxis={"title": {"text": "" if compact else "topic, partition [offsets]"},
+               "range": [total_rows - 0.5, -0.6],
                "autorange": False, "tickvals": ticks, "ticktext": ticktext, "showgrid": False,
                "zeroline": False},
         margin={"l": 150, "r": 10, "t": 70, "b": 120})
@@ -340,6 +362,7 @@ def log_caption(result, records, rows, windowed: bool = False) -> str:
     return ("The window shows " if windowed else "The log holds ") + ", ".join(parts) + who + "."
 
 
-def broker_log(result, step: int | None = None) -> go.Figure:
-    """The partition log(s) up to ``step`` (default: the end) and the producer-state table."""
-    return figure(log_spec(result, step))
+def broker_log(result, step: int | None = None, compact: bool = False) -> go.Figure:
+    """The partition log(s) up to ``step`` (default: the end) and the producer-state table
+    (``compact``: short labels for a narrow column, see log_spec)."""
+    return figure(log_spec(result, step, compact=compact))

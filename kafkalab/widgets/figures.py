@@ -106,7 +106,7 @@ class LabFigures:
         # (it stayed at the first step's)
         keys = None if self._redraw_all else ("title", "annotations", "yaxis", "meta")
         self._redraw_all = False
-        apply(self.figures["log"], fit_log(log_spec(r, step)), self._sent["log"],
+        apply(self.figures["log"], fit_log(log_spec(r, step, compact=True)), self._sent["log"],
               layout_keys=keys)
         apply(self.figures["topology"], topology_spec(r, step, self._graph, self._pos),
               self._sent["topology"], layout_keys=keys)
@@ -207,43 +207,36 @@ LAB_LOG_LEFT_PX = 110  # the log's left margin in the Lab: its row labels, no ax
 LAB_REASON_CHARS = 52  # a line of the empty producer-state table's reason, the column's width
 LAB_LOG_TABLE = 0.45  # the producer-state table's share of the plot's height, under the log
 LAB_LOG_CELL_PX = 20  # a record's square in the Lab: 16 to 20 of them share a ~345 px row
-LAB_LEGEND_CHARS = 24  # a legend entry's text in half the Lab's column
 
 
 def fit_log(spec: dict) -> dict:
-    """The broker log for the Lab's column (~465 px at a 1000 px notebook; issue 14 item 3):
-    the producer-state table goes under the log instead of beside it (beside it, seven columns
-    got 25 px each and the log 170 px), the records' squares and labels shrink to fit a row of
-    16-20 offsets (control markers are labelled C / A, as in a long log; the hover says which),
-    the legend keeps its entries short (the part before a parenthesis), and the row labels
-    ("input p0 [0-9]") say what the y axis holds, so it drops the axis title. The empty
-    producer table's reason is rewrapped for the column."""
+    """The broker log for the Lab's column (~465 px at a 1000 px notebook; issue 14 item 3),
+    from ``log_spec(..., compact=True)`` (which chose the short texts: C / A markers, short
+    legend names and table header, no axis titles, no committed-offset label): geometry only.
+    The producer-state table goes under the log instead of beside it (beside it, seven columns
+    got 25 px each and the log 170 px) and the records' squares and labels shrink to fit a row
+    of 16-20 offsets. The empty producer table's reason is rewrapped for the column."""
     layout = dict(spec["layout"])
     margin = dict(layout.get("margin") or {})
     margin["l"] = min(margin.get("l", LAB_LOG_LEFT_PX), LAB_LOG_LEFT_PX)
     layout["margin"] = margin
     layout["height"] = FIGURE_HEIGHT
     if isinstance(layout.get("yaxis"), dict):
-        layout["yaxis"] = {**layout["yaxis"], "title": {"text": ""},
-                           "domain": [LAB_LOG_TABLE + 0.1, 1.0]}
+        layout["yaxis"] = {**layout["yaxis"], "domain": [LAB_LOG_TABLE + 0.1, 1.0]}
     if isinstance(layout.get("xaxis"), dict):
         lo, hi = layout["xaxis"].get("range") or (-0.7, 15.7)
         # room on the right for the LSO's label at a row's end
-        layout["xaxis"] = {**layout["xaxis"], "domain": [0.0, 1.0], "title": {"text": ""},
-                           "range": [lo, hi + 0.8]}
+        layout["xaxis"] = {**layout["xaxis"], "domain": [0.0, 1.0], "range": [lo, hi + 0.8]}
         if layout["xaxis"].get("dtick") == 1:  # no tick for the offset past the row's end
             layout["xaxis"]["tickvals"] = list(range(round(hi + 0.3)))
     data = []
     for trace in spec["data"]:
         if trace.get("type") == "table":
             trace = {**trace, "domain": {"x": [0.0, 1.0], "y": [0.0, LAB_LOG_TABLE]}}
-            if len(trace["cells"]["values"]) > 1:  # one line of header, compact rows
-                # two lines at most ("duplicate batches dropped" in three took the rows' room)
-                header = [str(h).replace("duplicate<br>batches<br>", "dups<br>")
-                          for h in trace["header"]["values"]]
+            if len(trace["cells"]["values"]) > 1:  # a compact header (two lines), rows
                 trace = {**trace,
                          "columnwidth": [1.4, 0.8, 0.8, 1.6, 0.7, 0.8, 0.9],
-                         "header": {**trace["header"], "values": header, "height": 30},
+                         "header": {**trace["header"], "height": 30},
                          "cells": {**trace["cells"], "height": 20,
                                    "font": {**(trace["cells"].get("font") or {}), "size": 10}}}
             else:
@@ -251,25 +244,15 @@ def fit_log(spec: dict) -> dict:
                 # lines broken here, header too: plotly.js's own wrapping pass left a
                 # FigureWidget's table cell blank
                 text = wrap(str(reason).replace("<br>", " "), LAB_REASON_CHARS)
-                trace = {**trace,
-                         "header": {**trace["header"], "height": 30,
-                                    "values": ["producer state<br>(PID, epoch, last sequence)"]},
+                trace = {**trace, "header": {**trace["header"], "height": 30},
                          "cells": {**trace["cells"], "values": [[text]],
                                    "height": 16 * (text.count("<br>") + 1) + 10}}
         elif trace.get("type") == "scatter":
-            name = str(trace.get("name", ""))
-            if len(name) > LAB_LEGEND_CHARS and " (" in name:
-                trace = {**trace, "name": name.split(" (", 1)[0]}
-            if trace.get("mode") == "lines+text" and trace.get("textposition") == \
-                    "bottom center":  # the committed offset's "C" under the row hit the ticks
-                trace = {**trace, "text": ["" if t else t for t in trace.get("text") or []]}
             marker = trace.get("marker")
             if isinstance(marker, dict) and (marker.get("size") or 0) > LAB_LOG_CELL_PX:
-                texts = [("C" if t == "COMMIT" else "A" if t == "ABORT" else t)
-                         for t in trace.get("text") or []]
                 font = {**(trace.get("textfont") or {}), "size": 8}
                 trace = {**trace, "marker": {**marker, "size": LAB_LOG_CELL_PX},
-                         "text": texts, "textfont": font}
+                         "textfont": font}
         data.append(trace)
     return {**spec, "data": data, "layout": layout}
 
