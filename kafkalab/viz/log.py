@@ -297,7 +297,8 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS,
     else:  # one cell that says why the table is empty, where the table would be
         # Lines are broken here: plotly.js wraps long cell text itself only after measuring
         # it, and in a FigureWidget that pass left the cell (and its header) blank.
-        reason = wrap(no_producer_id_reason(result), REASON_LINE_CHARS)
+        reason = wrap(no_producer_id_reason(result),
+                      COMPACT_REASON_LINE_CHARS if compact else REASON_LINE_CHARS)
         data.append({"type": "table", "name": "producer state",
                      "domain": {"x": [TABLE_X0, 1.0], "y": [0.0, 1.0]}, "columnwidth": [1.0],
                      "header": {"values": ["producer state<br>(PID, epoch, last sequence)"],
@@ -331,6 +332,8 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS,
 
 # characters per line of the empty table's reason: fits its column at 11 px from 1050 px wide
 REASON_LINE_CHARS = 40
+# ... and in a compact figure, where the Lab puts the table under the log (~465 px wide)
+COMPACT_REASON_LINE_CHARS = 52
 
 
 def no_producer_id_reason(result) -> str:

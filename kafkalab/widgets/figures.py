@@ -204,7 +204,6 @@ def lab_title(text: str) -> dict:
 
 
 LAB_LOG_LEFT_PX = 110  # the log's left margin in the Lab: its row labels, no axis title
-LAB_REASON_CHARS = 52  # a line of the empty producer-state table's reason, the column's width
 LAB_LOG_TABLE = 0.45  # the producer-state table's share of the plot's height, under the log
 LAB_LOG_CELL_PX = 20  # a record's square in the Lab: 16 to 20 of them share a ~345 px row
 
@@ -215,7 +214,7 @@ def fit_log(spec: dict) -> dict:
     legend names and table header, no axis titles, no committed-offset label): geometry only.
     The producer-state table goes under the log instead of beside it (beside it, seven columns
     got 25 px each and the log 170 px) and the records' squares and labels shrink to fit a row
-    of 16-20 offsets. The empty producer table's reason is rewrapped for the column."""
+    of 16-20 offsets. viz wraps the empty producer table's reason for the column."""
     layout = dict(spec["layout"])
     margin = dict(layout.get("margin") or {})
     margin["l"] = min(margin.get("l", LAB_LOG_LEFT_PX), LAB_LOG_LEFT_PX)
@@ -239,14 +238,8 @@ def fit_log(spec: dict) -> dict:
                          "header": {**trace["header"], "height": 30},
                          "cells": {**trace["cells"], "height": 20,
                                    "font": {**(trace["cells"].get("font") or {}), "size": 10}}}
-            else:
-                [[reason]] = trace["cells"]["values"]  # why the table is empty
-                # lines broken here, header too: plotly.js's own wrapping pass left a
-                # FigureWidget's table cell blank
-                text = wrap(str(reason).replace("<br>", " "), LAB_REASON_CHARS)
-                trace = {**trace, "header": {**trace["header"], "height": 30},
-                         "cells": {**trace["cells"], "values": [[text]],
-                                   "height": 16 * (text.count("<br>") + 1) + 10}}
+            else:  # why the table is empty: viz wrapped it for this width (compact=True)
+                trace = {**trace, "header": {**trace["header"], "height": 30}}
         elif trace.get("type") == "scatter":
             marker = trace.get("marker")
             if isinstance(marker, dict) and (marker.get("size") or 0) > LAB_LOG_CELL_PX:
