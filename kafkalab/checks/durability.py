@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..model import simulate
 from ..model.config import PROPERTIES
+from ..model.faults import BROKER_DOWN_FAULTS
 from ..trace import RunResult
 from ._runner import is_stub, learner_line, prepare, sentence_end, signature_problem
 from .result import FAIL, PASS, CheckResult, not_done
@@ -49,7 +50,7 @@ NO_FSYNC_PER_WRITE = Rule("left at its default (Kafka relies on replication, not
 def durability_plans(messages: int = MESSAGES):
     """(workload variant, fault plan): the leader (broker 0) crashes, then its machine fails,
     once after each message it appended (back 5 s later); then the ISR-shrunk story."""
-    for kind in ("broker_crash", "machine_failure"):
+    for kind in BROKER_DOWN_FAULTS:
         for m in range(messages):
             yield {}, [{"type": kind, "broker": 0, "after_message": m,
                         "restart_after_ms": 5_000}]

@@ -22,8 +22,12 @@ evicted member keeps processing, only its commit is fenced; the group uses the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 from ..model import simulate
 from ..model.config import resolve
+from ..model.faults import MEMBER_FAULTS
 from ..model.group import chosen_assignor, protocol_of
 from ..trace import RunResult
 from ._runner import is_stub, prepare, sentence_end
@@ -133,12 +137,36 @@ def _fail(name: str, summary: str, run: RunResult, cfg: dict, plan: list, messag
                                        "message": message}, run=run, notes=notes)
 
 
-def check_group_crashes(config, client: str | None = None, require: dict | None = None,
-                        minimal: bool = False) -> CheckResult:
-    """A group on four partitions under every plan of :func:`group_plans`, on a steady load
-    and on a backlog: nothing lost; a member that dies or is pushed out of the group costs at
-    most one record processed twice, a graceful scale event none."""
-    name = "check_group_crashes"
+class _GroupRun(NamedTuple):
+    """One run of a group check: the learner's configuration as given and resolved, the run's
+    configuration (with the workload's variant), whether that is the backlog, its plan, the
+    run, how many runs so far and the check's notes."""
+
+    name: str
+    learner: Any
+    effective: dict
+    cfg: dict
+    backlog: bool
+    plan: list[dict]
+    run: RunResult
+    runs: int
+    notes: list[str]
+
+    def myths(self, graceful: bool) -> list[str]:
+        return _myths(self.effective, self.learner, self.run, graceful)
+
+    def fail(self, summary: str, message: int) -> CheckResult:
+        return _fail(self.name, summary, self.run, self.cfg, self.plan, message, self.runs,
+                     self.notes)
+
+
+def _check_group(name: str, config, client: str | None, require: dict | None, minimal: bool,
+                 plans: Callable[[dict, float], list[list[dict]]],
+                 judge: Callable[[_GroupRun], CheckResult | None],
+                 passed: Callable[[int], str]) -> CheckResult:
+    """Prepare the learner's configuration for a group of consumers (the group's base and
+    load, the client if given), then run each plan of ``plans`` on each workload: the first
+    failure ``judge`` reads off a run is the result, else a pass that ``passed`` words."""
     forced = {**GROUP_FORCED, **({"client.model": client} if client else {})}
     ready = prepare(name, config, GROUP_BASE, forced, require, minimal)
     if isinstance(ready, CheckResult):
@@ -148,33 +176,51 @@ def check_group_crashes(config, client: str | None = None, require: dict | None 
     runs = 0
     for variant, start in _workloads(effective):
         run_cfg = {**cfg, **variant}
-        for plan in group_plans(effective, start):
+        for plan in plans(effective, start):
             run = simulate(run_cfg, plan, 0, snapshots=False)
             runs += 1
-            graceful = plan[0]["type"] in ("member_join", "member_leave", "member_restart")
-            lost = _loss(run)
-            if lost is not None:
-                message, verb = lost
-                summary = _with_myths(f"message {message} {verb}{sentence_end(run)}",
-                                      _myths(effective, config, run, graceful))
-                return _fail(name, summary, run, run_cfg, plan, message, runs, notes)
-            dups = run.ledger.duplicates()
-            allowed = _allowed(plan, run)
-            if len(dups) > allowed:
-                what = ("a graceful change of membership should cost none" if not allowed else
-                        f"at most {allowed} (the record in flight when a member died or was "
-                        "pushed out of the group)")
-                backlog = " on a backlog (the group started 1.5 s late)" if variant else ""
-                summary = (f"{len(dups)} records were processed twice{backlog}, {what}: "
-                           f"message {dups[0]} was processed twice{sentence_end(run)}; the "
-                           "partition's next owner started at its committed offset")
-                summary = _with_myths(summary, _myths(effective, config, run, graceful))
-                return _fail(name, summary, run, run_cfg, plan, dups[0], runs, notes)
-    return CheckResult(name, PASS, f"nothing lost and at most the record in flight processed "
-                                   f"twice in {runs} group runs: two members crashing at "
-                                   "several moments and points of the loop, scale out, scale "
-                                   "in, a restart and max.poll.interval.ms exceeded, on a "
-                                   "steady load and on a backlog", runs=runs, notes=notes)
+            failed = judge(_GroupRun(name, config, effective, run_cfg, bool(variant), plan, run,
+                                     runs, notes))
+            if failed is not None:
+                return failed
+    return CheckResult(name, PASS, passed(runs), runs=runs, notes=notes)
+
+
+def _crash_failure(r: _GroupRun) -> CheckResult | None:
+    """Nothing lost; at most one record processed twice per member killed or pushed out, none
+    for a graceful scale event."""
+    graceful = r.plan[0]["type"] in MEMBER_FAULTS
+    run = r.run
+    lost = _loss(run)
+    if lost is not None:
+        message, verb = lost
+        return r.fail(_with_myths(f"message {message} {verb}{sentence_end(run)}",
+                                  r.myths(graceful)), message)
+    dups = run.ledger.duplicates()
+    allowed = _allowed(r.plan, run)
+    if len(dups) > allowed:
+        what = ("a graceful change of membership should cost none" if not allowed else
+                f"at most {allowed} (the record in flight when a member died or was "
+                "pushed out of the group)")
+        backlog = " on a backlog (the group started 1.5 s late)" if r.backlog else ""
+        summary = (f"{len(dups)} records were processed twice{backlog}, {what}: "
+                   f"message {dups[0]} was processed twice{sentence_end(run)}; the "
+                   "partition's next owner started at its committed offset")
+        return r.fail(_with_myths(summary, r.myths(graceful)), dups[0])
+    return None
+
+
+def check_group_crashes(config, client: str | None = None, require: dict | None = None,
+                        minimal: bool = False) -> CheckResult:
+    """A group on four partitions under every plan of :func:`group_plans`, on a steady load
+    and on a backlog: nothing lost; a member that dies or is pushed out of the group costs at
+    most one record processed twice, a graceful scale event none."""
+    return _check_group(
+        "check_group_crashes", config, client, require, minimal, group_plans, _crash_failure,
+        lambda runs: f"nothing lost and at most the record in flight processed twice in {runs} "
+                     "group runs: two members crashing at several moments and points of the "
+                     "loop, scale out, scale in, a restart and max.poll.interval.ms exceeded, "
+                     "on a steady load and on a backlog")
 
 
 def stopped_partitions(run: RunResult) -> tuple | None:
@@ -194,56 +240,47 @@ def stopped_partitions(run: RunResult) -> tuple | None:
     return None
 
 
+def _stop_failure(r: _GroupRun) -> CheckResult | None:
+    """No member gives up a partition it is given straight back; nothing processed twice or
+    lost."""
+    run = r.run
+    myths = r.myths(graceful=True)
+    stop = stopped_partitions(run)
+    if stop is not None:
+        member, kept, t0, t1 = stop
+        summary = (f"{member} gave up partition{'s' if len(kept) > 1 else ''} "
+                   f"{', '.join(map(str, kept))} at t={t0:,.0f} ms and was given "
+                   f"{'them' if len(kept) > 1 else 'it'} straight back at "
+                   f"t={t1:,.0f} ms: it stopped work on a partition it kept, "
+                   f"{sentence_end(run).strip()} (every member revokes all its "
+                   "partitions before the group reassigns them)")
+        message = next((m.id for m in run.ledger.messages if m.processed), 0)
+        return r.fail(_with_myths(summary, myths), message)
+    lost = _loss(run)
+    if lost is not None:
+        message, verb = lost
+        return r.fail(_with_myths(f"message {message} {verb}{sentence_end(run)}", myths),
+                      message)
+    dup = _first_processed_twice(run)
+    if dup is not None:
+        summary = (f"message {dup} was processed twice{sentence_end(run)}: its "
+                   "partition moved to another member at the committed offset, and "
+                   "what the old owner had processed after that ran again")
+        return r.fail(_with_myths(summary, myths), dup)
+    return None
+
+
 def check_scale_without_stop(config, client: str | None = None, require: dict | None = None,
                              minimal: bool = False) -> CheckResult:
     """A group on four partitions scales out (a member joins at three moments), scales in (a
     member leaves) and restarts a member, on a steady load and on a backlog: no member may stop
     work on a partition it keeps, and nothing may be processed twice or lost."""
-    name = "check_scale_without_stop"
-    forced = {**GROUP_FORCED, **({"client.model": client} if client else {})}
-    ready = prepare(name, config, GROUP_BASE, forced, require, minimal)
-    if isinstance(ready, CheckResult):
-        return ready
-    cfg, notes = ready
-    effective = resolve(cfg)
-    runs = 0
-    for variant, start in _workloads(effective):
-        run_cfg = {**cfg, **variant}
-        for plan in scale_plans(start):
-            run = simulate(run_cfg, plan, 0, snapshots=False)
-            runs += 1
-            myths = _myths(effective, config, run, graceful=True)
-            stop = stopped_partitions(run)
-            if stop is not None:
-                member, kept, t0, t1 = stop
-                summary = (f"{member} gave up partition{'s' if len(kept) > 1 else ''} "
-                           f"{', '.join(map(str, kept))} at t={t0:,.0f} ms and was given "
-                           f"{'them' if len(kept) > 1 else 'it'} straight back at "
-                           f"t={t1:,.0f} ms: it stopped work on a partition it kept, "
-                           f"{sentence_end(run).strip()} (every member revokes all its "
-                           "partitions before the group reassigns them)")
-                message = next((m.id for m in run.ledger.messages if m.processed), 0)
-                return CheckResult(name, FAIL, _with_myths(summary, myths),
-                                   details=run.explain(message), runs=runs,
-                                   counterexample={"config": run_cfg, "faults": plan,
-                                                   "seed": 0, "message": message},
-                                   run=run, notes=notes)
-            lost = _loss(run)
-            if lost is not None:
-                message, verb = lost
-                return _fail(name, _with_myths(f"message {message} {verb}{sentence_end(run)}",
-                                               myths), run, run_cfg, plan, message, runs, notes)
-            dup = _first_processed_twice(run)
-            if dup is not None:
-                summary = (f"message {dup} was processed twice{sentence_end(run)}: its "
-                           "partition moved to another member at the committed offset, and "
-                           "what the old owner had processed after that ran again")
-                return _fail(name, _with_myths(summary, myths), run, run_cfg, plan, dup, runs,
-                             notes)
-    return CheckResult(name, PASS, f"no partition stopped at a member that kept it, nothing "
-                                   f"processed twice or lost in {runs} runs: scale out at "
-                                   "three moments, scale in and a restart, on a steady load "
-                                   "and on a backlog", runs=runs, notes=notes)
+    return _check_group(
+        "check_scale_without_stop", config, client, require, minimal,
+        lambda effective, start: scale_plans(start), _stop_failure,
+        lambda runs: f"no partition stopped at a member that kept it, nothing processed twice "
+                     f"or lost in {runs} runs: scale out at three moments, scale in and a "
+                     "restart, on a steady load and on a backlog")
 
 
 # -- predictions ------------------------------------------------------------------------------

@@ -87,9 +87,11 @@ from .config import Config, ConfigError
 Fault: TypeAlias = dict[str, Any]
 FaultPlan: TypeAlias = list[Fault]
 
+# The broker faults that take a broker down: its process, or its machine (same options).
+BROKER_DOWN_FAULTS = ("broker_crash", "machine_failure")
 # The faults a broker suffers (they need the replication model, built for them even with one
 # replica).
-BROKER_FAULTS = ("broker_crash", "machine_failure", "slow_follower")
+BROKER_FAULTS = (*BROKER_DOWN_FAULTS, "slow_follower")
 
 # The broker faults a ``random`` fault can draw (brokers > 1), in the order they are drawn.
 RANDOM_BROKER_KINDS = BROKER_FAULTS
@@ -144,6 +146,9 @@ FAULT_KINDS: dict[str, FaultKind] = {k.type: k for k in (
 FAULT_ALIASES: dict[str, str] = {k.alias: k.type for k in FAULT_KINDS.values()
                                  if k.alias and k.alias != k.type}
 FAULT_ALIASES.update({"lost.acks": "lose_response", "lost.requests": "lose_request"})
+# The group's graceful membership changes (scale out, scale in, a rolling restart): the
+# table's member_* kinds, in its order.
+MEMBER_FAULTS = tuple(t for t in FAULT_KINDS if t.startswith("member_"))
 
 
 def fault_kind(name: str) -> FaultKind:
@@ -289,7 +294,7 @@ def normalise(faults: FaultPlan | Fault | None, names: Sequence[str] = ()) -> Fa
                 raise FaultError(f"{where} (consumer_crash): index counts from 1")
         if kind in ("processing_failure", "slow_processing"):
             out.setdefault("times", 1)
-        if kind in ("broker_crash", "machine_failure") and \
+        if kind in BROKER_DOWN_FAULTS and \
                 ("after_message" in out) == ("at_ms" in out):
             raise FaultError(f"{where} ({kind}): give exactly one of after_message or at_ms")
         if kind == "producer_restart":
@@ -397,7 +402,7 @@ def describe(fault: Fault) -> str:
         times = fault.get("times", 1)
         return (f"the consumer application pauses {fault['ms']:g} ms before processing message "
                 f"{fault['message']}" + ("" if times == 1 else f" ({times} times)"))
-    if kind in ("broker_crash", "machine_failure"):
+    if kind in BROKER_DOWN_FAULTS:
         when = (f"at t={fault['at_ms']:g} ms" if "at_ms" in fault else
                 f"right after it appends the batch carrying message {fault['after_message']}")
         what = ("crashes (process; its log survives)" if kind == "broker_crash" else

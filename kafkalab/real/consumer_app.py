@@ -16,39 +16,24 @@ import json
 import logging
 import os
 import time
-import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 from ._deps import require_confluent_kafka
+from .child import ChildFiles, run_child
 from .workloads import CONSUMER_BASE_CONFIG as BASE_CONFIG
 
 CRASH_EXIT_CODE = 86  # os._exit at the crash point
 RAISED_EXIT_CODE = 87  # a processing exception escaped the loop; the consumer was closed
-ERROR_EXIT_CODE = 1  # anything unexpected (the event log has the traceback)
 
 
 class ProcessingError(RuntimeError):
     """Processing one record failed (injected by the workload's ``failure``)."""
 
 
-class _Files:
-    def __init__(self, events_path: str, sink_path: str) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        self.events = os.open(events_path, flags, 0o644)
-        self.sink = os.open(sink_path, flags, 0o644)
-
-    def emit(self, **event: Any) -> None:
-        event.setdefault("t", round(time.time(), 4))
-        os.write(self.events, (json.dumps(event) + "\n").encode())
-
-    def process(self, msg_id: int) -> None:
-        os.write(self.sink, f"{msg_id}\n".encode())
-
-
 class _EventLogHandler(logging.Handler):
     """Forwards librdkafka's log lines into the session's event log."""
 
-    def __init__(self, files: _Files, session: int) -> None:
+    def __init__(self, files: ChildFiles, session: int) -> None:
         super().__init__(logging.DEBUG)
         self.files = files
         self.session = session
@@ -120,20 +105,12 @@ def _take(ck: Any, consumer: Any, n: int, deadline: float, on_first: Any, partit
     return got, eof
 
 
-def run_session(spec: dict[str, Any]) -> None:
+def run_session(spec: dict[str, Any]) -> NoReturn:
     """Entry point of a consumer process. Never returns normally: always exits the process."""
-    files = _Files(spec["events_path"], spec["sink_path"])
-    session = spec["session"]
-    try:
-        code = _session(spec, files)
-    except BaseException:
-        files.emit(ev="error", session=session, traceback=traceback.format_exc())
-        code = ERROR_EXIT_CODE
-    files.emit(ev="exit", session=session, code=code)
-    os._exit(code)
+    run_child(spec, "session", _session)
 
 
-def _session(spec: dict[str, Any], files: _Files) -> int:
+def _session(spec: dict[str, Any], files: ChildFiles) -> int:
     ck = require_confluent_kafka()
     session = spec["session"]
     crash = spec.get("crash")

@@ -21,28 +21,13 @@ import contextlib
 import json
 import os
 import time
-import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 from ._deps import require_confluent_kafka
+from .child import ChildFiles, run_child
 
 CRASH_EXIT_CODE = 86
 DEADLINE_EXIT_CODE = 88  # the member's own deadline passed (the parent reports it)
-ERROR_EXIT_CODE = 1
-
-
-class _Files:
-    def __init__(self, events_path: str, sink_path: str) -> None:
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
-        self.events = os.open(events_path, flags, 0o644)
-        self.sink = os.open(sink_path, flags, 0o644)
-
-    def emit(self, **event: Any) -> None:
-        event.setdefault("t", round(time.time(), 4))
-        os.write(self.events, (json.dumps(event) + "\n").encode())
-
-    def process(self, msg_id: int) -> None:
-        os.write(self.sink, f"{msg_id}\n".encode())
 
 
 def _fire_once(path: str) -> bool:
@@ -68,20 +53,12 @@ def member_config(spec: dict[str, Any]) -> dict[str, Any]:
     return conf
 
 
-def run_member(spec: dict[str, Any]) -> None:
+def run_member(spec: dict[str, Any]) -> NoReturn:
     """Entry point of a member process. Never returns normally: always exits the process."""
-    files = _Files(spec["events_path"], spec["sink_path"])
-    member = spec["member"]
-    try:
-        code = _member(spec, files)
-    except BaseException:
-        files.emit(ev="error", member=member, traceback=traceback.format_exc())
-        code = ERROR_EXIT_CODE
-    files.emit(ev="exit", member=member, code=code)
-    os._exit(code)
+    run_child(spec, "member", _member)
 
 
-def _member(spec: dict[str, Any], files: _Files) -> int:
+def _member(spec: dict[str, Any], files: ChildFiles) -> int:
     ck = require_confluent_kafka()
     member = spec["member"]
     topic = spec["topic"]

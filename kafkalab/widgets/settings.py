@@ -26,7 +26,16 @@ from typing import Any, NamedTuple
 
 from ..model import faults as _faults
 from ..model.config import PROPERTIES, Config
-from ..model.faults import CRASH_POINT_LABELS, FAULT_KINDS, FAULT_OPTIONS, FaultError, FaultPlan
+from ..model.faults import (
+    BROKER_DOWN_FAULTS,
+    BROKER_FAULTS,
+    CRASH_POINT_LABELS,
+    FAULT_KINDS,
+    FAULT_OPTIONS,
+    MEMBER_FAULTS,
+    FaultError,
+    FaultPlan,
+)
 
 NONE = -1  # "no fault" in the fault-number boxes
 MAX_LAB_MESSAGES = 20_000  # the Lab keeps every snapshot in memory; simulate() allows more
@@ -128,8 +137,8 @@ class FaultSlot(NamedTuple):
 
 SLOT_NONE = "none"  # a fault slot's dropdown: no fault
 _MEMBER_KINDS = (SlotKind("consumer_crash", (("point", "time"),), ("member", "at_ms")),
-                 SlotKind("member_join"), SlotKind("member_leave"), SlotKind("member_restart"))
-_BROKER_KINDS = (SlotKind("broker_crash"), SlotKind("machine_failure"), SlotKind("slow_follower"))
+                 *(SlotKind(k) for k in MEMBER_FAULTS))
+_BROKER_KINDS = tuple(SlotKind(k) for k in BROKER_FAULTS)
 FAULT_SLOTS: dict[str, FaultSlot] = {s.name: s for s in (
     *(FaultSlot(f"member.fault.{i}", f"member fault {i}", _MEMBER_KINDS,
                 "a group member crashes, joins, leaves or restarts at a time (issue 17)")
@@ -423,7 +432,7 @@ def _slot_rules() -> tuple[Rule, ...]:
     follower with nothing to fetch, a member joining a group with no partition left for it."""
 
     def crash_alone(v: Values, n: str) -> bool:
-        return bool(v[n] in ("broker_crash", "machine_failure") and v["brokers"] == 1)
+        return bool(v[n] in BROKER_DOWN_FAULTS and v["brokers"] == 1)
 
     def nothing_to_fetch(v: Values, n: str) -> bool:
         return bool(v[n] == "slow_follower" and v["replication.factor"] == 1)
