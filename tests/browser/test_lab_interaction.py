@@ -13,6 +13,7 @@ import pytest
 
 from kafkalab import scenarios
 from kafkalab.widgets.figures import lab_title  # the title as the Lab draws it
+from kafkalab.widgets.settings import CONTROL_GROUPS  # the settings accordion, by group
 
 from .harness import (
     TIMINGS,
@@ -80,18 +81,25 @@ def control(page, description: str):
     return box.locator("input, select").first
 
 
-GROUPS = ("Consumer", "Producer and workload", "Faults")  # the Lab's accordion of controls
-
-
 def reveal(page, description: str):
-    """The control, with its group of the settings accordion opened (as a learner opens it)."""
+    """The control, with its group of the settings accordion opened (as a learner opens it).
+    The group is the one whose contents hold the control (it was found by opening each group
+    in turn and waiting up to 60 s for the control to show: two minutes of the suite went to
+    waiting in groups that do not hold it)."""
     box = control(page, description)
-    for title in GROUPS:
-        if box.is_visible():
-            break
-        page.locator(".kafkalab-settings").get_by_text(title, exact=True).first.click()
-        wait_until(page, lambda: box.is_visible(), timeout=60)
-    return box
+    if box.is_visible():
+        return box
+    label = page.locator("label", has_text=re.compile(rf"^{re.escape(description)}"))
+    for title in CONTROL_GROUPS:
+        section = page.locator(".kafkalab-settings .jupyter-widget-Collapse").filter(
+            has=page.locator(".jupyter-widget-Collapse-header").get_by_text(title, exact=True))
+        if section.locator(".widget-inline-hbox").filter(has=label).count() == 0:
+            continue
+        section.locator(".jupyter-widget-Collapse-header").first.click()
+        assert wait_until(page, lambda: box.is_visible(), timeout=60), (
+            f"opened the settings group {title!r}: its control {description!r} never showed")
+        return box
+    raise AssertionError(f"no group of the settings accordion holds a control {description!r}")
 
 
 def show_tab(page, title: str) -> None:
