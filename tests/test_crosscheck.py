@@ -368,13 +368,13 @@ def test_cli_exit_codes(monkeypatch):
               "differences": ["lost"]}
     gap = {"name": "zombie-fencing", "reason": "not comparable: the mock cluster ...",
            "simulation": "transactional-fencing"}
-    monkeypatch.setattr(cc, "crosscheck", lambda names=None: {
+    monkeypatch.setattr(cc, "crosscheck", lambda names=None, **kw: {
         "scenarios": [agree], "not_comparable": [gap], "elapsed_s": 1.0})
     text, code = cc.run_crosscheck_cli(False)
     assert code == 0 and "yes" in text and "zombie-fencing" in text
     text, code = cc.run_crosscheck_cli(True)
     assert code == 0 and json.loads(text)["scenarios"][0]["agree"] is True
-    monkeypatch.setattr(cc, "crosscheck", lambda names=None: {
+    monkeypatch.setattr(cc, "crosscheck", lambda names=None, **kw: {
         "scenarios": [agree, differ], "not_comparable": [], "elapsed_s": 1.0})
     text, code = cc.run_crosscheck_cli(False)
     assert code == 1 and "no (lost)" in text
