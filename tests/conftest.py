@@ -60,7 +60,46 @@ def pytest_unconfigure(config):
     _hog["alive_at_end"] = alive
 
 
+# Where the session's time went, per worker (under pytest-xdist) and per group (``group_of``):
+# each group's busy seconds and the span it ran in, from the reports' own start and stop times.
+_spans: dict[str, dict[str, list[float]]] = {}
+
+
+def pytest_runtest_logreport(report):
+    worker = getattr(getattr(report, "node", None), "gateway", None)
+    key = worker.id if worker is not None else "main"
+    start, stop = getattr(report, "start", None), getattr(report, "stop", None)
+    if start is None or stop is None:
+        return
+    span = _spans.setdefault(key, {}).setdefault(group_of(report.nodeid), [start, stop, 0.0])
+    span[0], span[1], span[2] = min(span[0], start), max(span[1], stop), span[2] + stop - start
+
+
+def timeline_lines(spans: dict[str, dict[str, list[float]]], top: int = 6) -> list[str]:
+    """One line per worker: its busy seconds, when it went idle (seconds from the session's first
+    test), and its longest groups with their busy seconds and span."""
+    if not spans:
+        return []
+    t0 = min(g[0] for groups in spans.values() for g in groups.values())
+    lines = []
+    for key in sorted(spans):
+        groups = spans[key]
+        busy = sum(g[2] for g in groups.values())
+        end = max(g[1] for g in groups.values()) - t0
+        longest = sorted(groups.items(), key=lambda kv: -kv[1][2])[:top]
+        parts = ", ".join(f"{name} {g[2]:.0f}s ({g[0] - t0:.0f}-{g[1] - t0:.0f})"
+                          for name, g in longest)
+        lines.append(f"{key}: busy {busy:.0f}s, idle from {end:.0f}s; {len(groups)} groups, "
+                     f"longest: {parts}")
+    return lines
+
+
 def pytest_terminal_summary(terminalreporter):
+    lines = timeline_lines(_spans)
+    if len(_spans) > 1:
+        terminalreporter.section("kafkalab worker timeline")
+        for line in lines:
+            terminalreporter.write_line(line)
     for title, lines in _worker_sections.items():
         terminalreporter.section(title)
         for line in lines:
@@ -146,22 +185,26 @@ def executed_notebook():
 
 
 # Under pytest-xdist (``make test``: ``-n 3 --dist loadgroup --no-loadscope-reorder``) the tests go
-# out in groups, longest first: the two browser suites (each one group: one Lab server, one
-# Chromium, one Lite site server per suite, each started once), the modules sharing executed
-# notebooks (one group), then the slow modules, then every other module in collection order (one
-# module, one group: its module-scoped fixtures run once). A worker gets its next group when at
-# most 2 of its tests are left, so each browser suite keeps its worker while the others take the
-# rest. The groups come from the test's path (``group_of``), not from xdist_group marks: on
-# pytest 9.2 xdist 3.8's loadgroup ignores the marks (pytest-dev/pytest-xdist#1386: it renames
-# ``item._nodeid``, which pytest 9.2 no longer reads), so tests/conftest.py hands xdist a
-# scheduler of its own (``pytest_xdist_make_scheduler``).
-FIRST_GROUPS = ("lite", "browser", NOTEBOOK_RUNS_GROUP, "test_binder.py", "classroom/test_grade.py",
+# out in groups, longest first (the order of FIRST_GROUPS, measured: the worker timeline in the
+# summary), then every other module in collection order (one module, one group: its
+# module-scoped fixtures run once). Each browser suite is split in two groups: the course
+# notebooks, and the rest (each group that a worker takes starts that suite's server and
+# Chromium in that worker once); the modules sharing executed notebooks are one group. A worker
+# gets its next group when at most 2 of its tests are left. The groups come from the test's path
+# (``group_of``), not from xdist_group marks: on pytest 9.2 xdist 3.8's loadgroup ignores the
+# marks (pytest-dev/pytest-xdist#1386: it renames ``item._nodeid``, which pytest 9.2 no longer
+# reads), so tests/conftest.py hands xdist a scheduler of its own (``pytest_xdist_make_scheduler``).
+LITE_CLASSROOM_GROUP = "lite/test_lite_classroom.py"
+BROWSER_NOTEBOOKS_GROUP = "browser/test_notebooks.py"
+FIRST_GROUPS = ("lite", BROWSER_NOTEBOOKS_GROUP, "browser", LITE_CLASSROOM_GROUP,
+                NOTEBOOK_RUNS_GROUP, "test_binder.py", "classroom/test_grade.py",
                 "classroom/test_link_browser.py",
                 "real/test_groups_crosscheck.py")  # two real group runs, ~30 s
 
 
 def group_of(nodeid: str) -> str:
-    """The xdist group of a test, from its node id ("tests/lite/test_lite_site.py::x" -> "lite")."""
+    """The xdist group of a test, from its node id ("tests/lite/test_lite_site.py::x" -> "lite",
+    "tests/lite/test_lite_classroom.py::y" -> "lite/test_lite_classroom.py")."""
     path = nodeid.split("::", 1)[0]
     parts = Path(path).parts
     if parts and parts[0] == "tests":
@@ -169,7 +212,8 @@ def group_of(nodeid: str) -> str:
     if not parts:
         return path
     if parts[0] in ("browser", "lite"):
-        return parts[0]
+        path = "/".join(parts)
+        return path if path in (LITE_CLASSROOM_GROUP, BROWSER_NOTEBOOKS_GROUP) else parts[0]
     if parts[-1] in NOTEBOOK_RUN_MODULES:
         return NOTEBOOK_RUNS_GROUP
     return "/".join(parts)
