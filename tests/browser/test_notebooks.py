@@ -2,7 +2,8 @@
 
 Run All in headless Chromium, then: no tracebacks, every cell ran, no widget error texts, every
 plotly figure has data and drew, every widget output rendered a view, no console or page errors.
-Screenshots land in build/screenshots/<name>.png. The list is taken at collection time; with no
+Screenshots land in build/screenshots/<name>.png. Each notebook opens in a new tab of one Lab
+page (its tab and kernel closed after its test). The list is taken at collection time; with no
 notebooks yet, pytest reports one skipped "empty parameter set" item.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import REPO_ROOT, run_notebook
+from .harness import REPO_ROOT, close_notebook, run_notebook, watch_page
 
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 
@@ -24,9 +25,24 @@ def _notebooks() -> list[str]:
     return found
 
 
+@pytest.fixture(scope="module")
+def lab_tabs(chromium_browser, lab_server):
+    """One Lab page for the module: each notebook opens in a new tab of it (``in_tab``), is
+    checked, and its tab and kernel are closed; the Lab itself starts once, not per notebook."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch_page(page)
+    yield page
+    context.close()
+    lab_server.shutdown_kernels()
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("relpath", _notebooks())
-def test_notebook_runs_clean_in_lab(lab_page, lab_server, relpath):
+def test_notebook_runs_clean_in_lab(lab_tabs, lab_server, relpath):
     # conftest copied notebooks/ and solutions/ into the server root under the same paths.
-    report = run_notebook(lab_page, lab_server, relpath, timeout=300)
+    try:
+        report = run_notebook(lab_tabs, lab_server, relpath, timeout=300, in_tab=True)
+    finally:
+        close_notebook(lab_tabs, relpath)
     report.assert_clean()
