@@ -65,14 +65,16 @@ def _planned_runs(session) -> list[tuple[str, str, dict | None]]:
 
 @pytest.fixture(scope="session")
 def lite_queue(request, lite_chromium, lite_server):
-    """Every selected notebook, each in its own context and kernel, ``KAFKALAB_LITE_PARALLEL``
-    (default 2) at a time: while one test checks its notebook the next one is starting."""
+    """Every selected notebook, in ``KAFKALAB_LITE_PARALLEL`` (default 2) lanes of one page and
+    one Pyodide kernel each (lite_harness.RunQueue): while one test checks its notebook the next
+    one is starting in the other lane."""
     parallel = int(os.environ.get(h.PARALLEL_ENV, "2"))
     queue = h.RunQueue(lite_chromium, lite_server, _planned_runs(request.session), parallel)
     yield queue
     queue.close()
-    h.TIMINGS.append(f"Pyodide kernel start-ups: {queue.started} (one per notebook; "
-                     f"{parallel} at a time)")
+    h.TIMINGS.append(f"Pyodide kernel start-ups: {queue.started} for {queue.started + queue.reused} "
+                     f"notebooks ({queue.reused} ran in the kernel of the notebook before them, "
+                     f"reset; {parallel} lanes)")
 
 
 @pytest.fixture

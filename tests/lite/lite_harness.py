@@ -313,7 +313,13 @@ def _wait(page, expr: str, timeout_s: float, what: str, watch: Watcher, arg=None
 # and idle -> Run All -> every code cell executed (or stopped at an error) with the kernel idle ->
 # every plotly output and widget output has its rendered view. Each phase waits on a condition,
 # never on time; window.__klState says where it is, for a report when a ceiling is reached.
-_JS_DRIVE = """({path, nb, pollMs}) => {
+# Run before the next notebook in the same kernel (RunQueue's lanes): every widget closed (their
+# front-end models go with them) and the user namespace emptied, as a fresh kernel has it; the
+# packages stay imported (the kernel preloads them anyway).
+_KERNEL_RESET = ("import ipywidgets as __w\n__w.Widget.close_all()\n"
+                 "get_ipython().run_line_magic('reset', '-f')\n")
+
+_JS_DRIVE = """({path, nb, pollMs, reuse, reset}) => {
   const st = window.__klState = {phase: 'app', path, times: {}, error: null, state: null,
                                  pending: null};
   const t0 = performance.now();
@@ -325,6 +331,8 @@ _JS_DRIVE = """({path, nb, pollMs}) => {
     return !!(sc.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle');
   };
   let idle = 0;
+  let lastSig = '', sigSince = 0;
+  const QUIET_MS = 2000;
   const ranAll = () => {
     const s = st.state = (""" + _JS_STATE.strip() + """)();
     // Done, or stopped at an error (run-all stops at the first failing cell); twice in a row,
@@ -348,7 +356,15 @@ _JS_DRIVE = """({path, nb, pollMs}) => {
     const views = node.querySelectorAll('.jupyter-widgets').length;
     st.pending = {plotly_outputs: plotly, plots: plots.length, drawn, widget_outputs: widgets,
                   widget_views: views};
-    return plots.length >= plotly && drawn === plots.length && views >= widgets;
+    // A widget output's own view comes first and the views inside it (a Lab's controls and
+    // figures) after, one comm message at a time: done once every output has its view AND the
+    // counts of views and drawn plots have not changed for QUIET_MS (the quiet is measured on
+    // the page's state, so a busy machine only makes it come later).
+    const sig = `${plots.length}/${drawn}/${views}`;
+    const now = performance.now();
+    if (sig !== lastSig) { lastSig = sig; sigSince = now; }
+    return plots.length >= plotly && drawn === plots.length && views >= widgets
+           && !node.innerText.includes('Loading widget') && now - sigSince >= QUIET_MS;
   };
   window.__klDrive = (async () => {
     try {
@@ -360,9 +376,28 @@ _JS_DRIVE = """({path, nb, pollMs}) => {
       if (nb !== null) {
         await app.serviceManager.contents.save(path, {type: 'notebook', format: 'json', content: nb});
       }
-      const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook'});
+      // reuse: the previous notebook of this page hands its kernel on; its tab goes (with its
+      // widget views), then the kernel is reset through the new notebook's connection
+      const prev = reuse ? window.__klPanel : null;
+      let kernel = undefined;
+      if (prev) {
+        const k = prev.sessionContext.session.kernel;
+        kernel = {id: k.id, name: k.name};
+      }
+      const panel = await app.commands.execute('docmanager:open', {path, factory: 'Notebook', kernel});
       window.__klPanel = panel;
       await panel.context.ready;
+      if (prev) {
+        await panel.sessionContext.ready;
+        prev.context.model.dirty = false;
+        prev.dispose();
+        st.phase = 'reset';
+        await until(kernelReady);
+        const k = panel.sessionContext.session.kernel;
+        const reply = await k.requestExecute({code: reset, silent: true, store_history: false}).done;
+        if (reply.content.status !== 'ok') throw new Error('kernel reset failed: ' + reply.content.evalue);
+        st.phase = 'open';
+      }
       app.shell.activateById(panel.id);
       st.phase = 'kernel';
       await until(kernelReady);
@@ -386,31 +421,82 @@ _JS_DRIVE = """({path, nb, pollMs}) => {
 _JS_DONE = "() => !!window.__klState && ['done', 'failed'].includes(window.__klState.phase)"
 
 
+class WatchSince:
+    """What a :class:`Watcher` saw since a point: the console messages and page errors after it
+    (one notebook of a page that runs several); requests, blocked requests and workers are the
+    whole context's (the offline check stays over everything the page ever fetched)."""
+
+    def __init__(self, base: Watcher):
+        self.base = base
+        self._console, self._errors = len(base.console), len(base.page_errors)
+
+    @property
+    def requests(self) -> list[str]:
+        return self.base.requests
+
+    @property
+    def blocked(self) -> list[str]:
+        return self.base.blocked
+
+    @property
+    def workers(self) -> int:
+        return self.base.workers
+
+    @property
+    def console(self) -> list[str]:
+        return self.base.console[self._console:]
+
+    @property
+    def page_errors(self) -> list[str]:
+        return self.base.page_errors[self._errors:]
+
+    def outside_requests(self) -> list[str]:
+        return self.base.outside_requests()
+
+    def bad_console(self) -> list[str]:
+        return [m for m in self.console if BAD_CONSOLE.search(m)]
+
+
 @dataclass
 class LiteRun:
-    """One notebook in its own browser context (own IndexedDB: no state leaks between
-    notebooks), its page driving itself from page load to rendered outputs."""
+    """One notebook in a browser context of its own (own IndexedDB), or the next notebook of a
+    page whose previous notebook is done (``reused``: same page and kernel, the kernel reset
+    first), its page driving itself from page load to rendered outputs."""
 
     path: str
     context: object
     page: object
-    watch: Watcher
+    watch: Watcher | WatchSince
     started: float
     report: NotebookReport | None = None
+    reused: bool = False
+
+
+def _drive(page, path: str, nb: dict | None, reuse: bool) -> None:
+    page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200, "reuse": reuse,
+                              "reset": _KERNEL_RESET})
 
 
 def start_run(browser, server: StaticServer, path: str, nb: dict | None = None,
-              viewport=(1280, 1000), url_tail: str = "") -> LiteRun:
+              viewport=(1280, 1000), url_tail: str = "", after: LiteRun | None = None) -> LiteRun:
     """Open a context and page on the site and start ``path`` (a site file, or ``nb`` saved under
     that path in the browser's storage); returns at once, the page goes on by itself.
-    ``url_tail`` follows ``lab/index.html`` in the page's address (``?path=…#kafkalab=…``)."""
+    ``url_tail`` follows ``lab/index.html`` in the page's address (``?path=…#kafkalab=…``).
+    ``after``: a finished run whose page and kernel this one takes over (its kernel's widgets
+    closed and namespace reset, its tab closed): no new page, no new Pyodide kernel."""
+    if after is not None:
+        started = time.monotonic()
+        _drive(after.page, path, nb, reuse=True)
+        base = after.watch.base if isinstance(after.watch, WatchSince) else after.watch
+        return LiteRun(path=path, context=after.context, page=after.page,
+                       watch=WatchSince(base), started=started, reused=True)
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     watch = Watcher(context)
     page = context.new_page()
     watch.attach(page)
     started = time.monotonic()
     page.goto(server.url + "lab/index.html" + url_tail, wait_until="commit")
-    page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200})
+    _drive(page, path, nb, reuse=False)
     return LiteRun(path=path, context=context, page=page, watch=watch, started=started)
 
 
@@ -450,7 +536,7 @@ def finish_run(run: LiteRun, ceiling_s: float = RUN_TIMEOUT_S) -> NotebookReport
                    f"run all {timings['run_all']:.1f}s, render {timings['render']:.1f}s, "
                    f"total {timings['total']:.1f}s ({report.code_cells} code cells, "
                    f"{report.plots} plots, {report.widget_views} widget views, "
-                   f"{watch.workers} worker(s))")
+                   f"{watch.workers} worker(s){', kernel reused' if run.reused else ''})")
     run.report = report
     return report
 
@@ -469,17 +555,37 @@ def run_notebook(page, watch: Watcher, server: StaticServer, path: str, nb: dict
                                polling=250)
         page.evaluate("() => window.jupyterapp.restored.then(() => true)")
         before(page)
-    page.evaluate(_JS_DRIVE, {"path": path, "nb": nb, "pollMs": 200})
+    _drive(page, path, nb, reuse=False)
     run = LiteRun(path=path, context=page.context, page=page, watch=watch, started=started)
     return finish_run(run, run_timeout_s)
 
 
-class RunQueue:
-    """The notebooks of a session, run ``parallel`` at a time, each in its own context.
+# A notebook that displays live widgets (the Lab, a FigureWidget) gets a kernel and page of its
+# own: after a reset kernel, the Lab of notebook 08 drew only its outer box (its controls and
+# live figures never came; seen 2026-12-02, notebook 07 then 08 in one page), while the notebooks
+# that show plain plotly figures run the same in a reset kernel as in a new one.
+WIDGET_SOURCE = re.compile(r"\bLab\(|ipywidgets|FigureWidget|LiveFigure|\binteract(?:ive)?\(")
 
-    ``get(key)`` starts that run (and the next ones in order, up to ``parallel`` open at once) and
-    waits for it; ``release(key)`` closes its context. While a test checks and drives one
-    notebook, the next notebook's kernel is already starting in its own page."""
+
+def needs_own_kernel(path: str, nb: dict | None = None) -> bool:
+    """True when the notebook's code displays live widgets (:data:`WIDGET_SOURCE`)."""
+    if nb is None:
+        nb = json.loads((REPO_ROOT / path).read_text(encoding="utf-8"))
+    return any(WIDGET_SOURCE.search("".join(c.get("source", ""))) for c in nb.get("cells", [])
+               if c.get("cell_type") == "code")
+
+
+class RunQueue:
+    """The notebooks of a session in ``parallel`` lanes. A lane is one page with one Pyodide
+    kernel: its first notebook opens a context of its own; each next one starts in the same page
+    and kernel (:func:`start_run` with ``after``: widgets closed, namespace reset, previous tab
+    closed) once the test of the one before is done with it (``release``). A Pyodide kernel
+    costs about 12 s of CPU to start (measured 2026-12-02, idle machine), so the course
+    notebooks share a few instead of starting one each; a notebook with live widgets
+    (:func:`needs_own_kernel`) starts a fresh one in its lane. A lane whose last notebook failed (no
+    report, an error output or a page error) is not reused: the next notebook gets a fresh
+    context. ``get(key)`` starts that run (and the next ones in order, into free lanes) and
+    waits for it."""
 
     def __init__(self, browser, server: StaticServer, order: list[tuple[str, str, dict | None]],
                  parallel: int = 2):
@@ -487,24 +593,47 @@ class RunQueue:
         self.order = order
         self.runs: dict[str, LiteRun] = {}
         self.released: set[str] = set()
-        self.started = 0
+        self.lanes: list[str] = []  # each lane's current (last started) notebook
+        self.started = 0  # Pyodide kernels started
+        self.reused = 0
 
     def _open(self) -> int:
-        return sum(1 for k in self.runs if k not in self.released)
+        return sum(1 for k in self.lanes if k not in self.released)
+
+    @staticmethod
+    def _reusable(run: LiteRun) -> bool:
+        rep = run.report
+        return rep is not None and not rep.unexpected_errors() and not run.watch.page_errors
 
     def _start(self, key: str) -> None:
         _, path, nb = next(item for item in self.order if item[0] == key)
-        self.runs[key] = start_run(self.browser, self.server, path, nb)
-        self.started += 1
+        free = [i for i, k in enumerate(self.lanes) if k in self.released]
+        if free and not needs_own_kernel(path, nb) and self._reusable(self.runs[self.lanes[free[0]]]):
+            lane = free[0]
+            self.runs[key] = start_run(self.browser, self.server, path, nb,
+                                       after=self.runs[self.lanes[lane]])
+            self.reused += 1
+        else:
+            if free:  # a failed lane: closed, its place taken by a fresh context
+                lane = free[0]
+                self.runs[self.lanes[lane]].context.close()
+            else:
+                lane = len(self.lanes)
+                self.lanes.append(key)
+            self.runs[key] = start_run(self.browser, self.server, path, nb)
+            self.started += 1
+        self.lanes[lane] = key
 
     def _fill(self, after: str | None = None) -> None:
         keys = [k for k, _, _ in self.order]
         i = keys.index(after) + 1 if after in keys else 0
         for key in keys[i:]:
-            if self._open() >= self.parallel:
+            if key in self.runs:
+                continue
+            lanes_free = len(self.lanes) < self.parallel or self._open() < len(self.lanes)
+            if self._open() >= self.parallel or not lanes_free:
                 break
-            if key not in self.runs:
-                self._start(key)
+            self._start(key)
 
     def get(self, key: str, ceiling_s: float = RUN_TIMEOUT_S) -> LiteRun:
         if key not in self.runs:
@@ -515,14 +644,15 @@ class RunQueue:
         return run
 
     def release(self, key: str) -> None:
-        run = self.runs.get(key)
-        if run is not None and key not in self.released:
+        """The test is done with ``key``: its lane takes the next notebook in order."""
+        if key in self.runs and key not in self.released:
             self.released.add(key)
-            run.context.close()
+            self._fill(after=key)
 
     def close(self) -> None:
-        for key in list(self.runs):
-            self.release(key)
+        for key in self.lanes:
+            self.runs[key].context.close()
+        self.lanes = []
 
 
 _JS_EXECUTE = """async ({code, ms}) => {
