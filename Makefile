@@ -23,10 +23,10 @@ venv: $(STAMP)
 lab: $(STAMP)
 	@$(PY) tools/lab.py
 
-# pytest-xdist, PYTEST_WORKERS processes (PYTEST_WORKERS=0: one process): each browser suite in a
-# worker of its own (one Lab server, one Chromium, one Lite site server), the rest handed out module
-# by module, longest first (tests/conftest.py). Three workers on two cores: the browser suites'
-# workers mostly wait on their kernels and Chromium, the third computes. Workers were once off by
+# pytest-xdist, PYTEST_WORKERS processes (PYTEST_WORKERS=0: one process): the tests go out in
+# groups, longest first (tests/conftest.py: each browser suite in two groups, each starting its
+# suite's server and Chromium once in the worker that takes it; then module by module). The
+# summary's worker timeline shows where the time went. Workers were once off by
 # default because on a loaded machine the Lab's figures could stay empty (anywidget gives a model
 # 2 s to import and initialise its front end); kafkalab/widgets/live_figure.py now imports plotly's
 # bundle outside that window (tests/browser/test_slow_page.py), so three is the default.

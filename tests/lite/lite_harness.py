@@ -564,11 +564,13 @@ def run_notebook(page, watch: Watcher, server: StaticServer, path: str, nb: dict
 # own: after a reset kernel, the Lab of notebook 08 drew only its outer box (its controls and
 # live figures never came; seen 2026-12-02, notebook 07 then 08 in one page), while the notebooks
 # that show plain plotly figures run the same in a reset kernel as in a new one.
-WIDGET_SOURCE = re.compile(r"\bLab\(|ipywidgets|FigureWidget|LiveFigure|\binteract(?:ive)?\(")
+WIDGET_SOURCE = re.compile(r"\bLab\(|\bimport ipywidgets|\bfrom ipywidgets|\bwidgets\."
+                           r"|FigureWidget\(|LiveFigure\(|\binteract(?:ive)?\(")
 
 
 def needs_own_kernel(path: str, nb: dict | None = None) -> bool:
-    """True when the notebook's code displays live widgets (:data:`WIDGET_SOURCE`)."""
+    """True when the notebook's code displays live widgets (:data:`WIDGET_SOURCE`: a Lab, an
+    ipywidgets import, a FigureWidget; a mention in a docstring does not count)."""
     if nb is None:
         nb = json.loads((REPO_ROOT / path).read_text(encoding="utf-8"))
     return any(WIDGET_SOURCE.search("".join(c.get("source", ""))) for c in nb.get("cells", [])
