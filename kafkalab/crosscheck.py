@@ -6,7 +6,7 @@ the equivalent simulation run (a config with Kafka property names plus a fault p
 logical point as in the real run, runs both, and compares the counts and every message::
 
     from kafkalab.crosscheck import crosscheck, format_table
-    report = crosscheck()            # ~15 s: 22 real runs on librdkafka's mock cluster, 4 at once
+    report = crosscheck()            # ~21 s: 22 real runs on librdkafka's mock cluster, 4 at once
     print(format_table(report))
 
     python -m kafkalab.crosscheck --random 12 --seed 0       # randomised differential test
@@ -572,8 +572,8 @@ CROSSCHECK_JOBS = 4
 
 def _map_in_threads(fn: Any, items: list[Any], jobs: int) -> list[Any]:
     """``[fn(x) for x in items]``, ``jobs`` at a time (threads: the real runs wait on child
-    processes and librdkafka, which release the GIL), in order; the first exception raised is
-    raised here, after the runs already started have ended."""
+    processes and librdkafka, which release the GIL), in order; the exception of the first run
+    (in ``items`` order) that raised is raised here, once every submitted run has ended."""
     if jobs <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
     from concurrent.futures import ThreadPoolExecutor
