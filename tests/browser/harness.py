@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -29,6 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,7 +111,30 @@ def _set_parent_death_signal() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A free loopback port for a server that binds it a moment later, from below the kernel's
+    ephemeral range: a port the kernel hands out for ``bind(0)`` can be taken in that moment by
+    any other process binding port 0 (the real clients' mock brokers, another suite's server),
+    and once it was: CI's Lab server poll got another program's bytes (``BadStatusLine``).
+    Several workers may still pick the same port; the loser's server exits with "address
+    already in use" and :func:`start_lab_server` tries another."""
+    low = _ephemeral_low()
+    rng = random.Random()  # seeded from the OS: workers do not draw the same ports in turn
+    for _ in range(50):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -243,12 +269,17 @@ def start_lab_server(root_dir: Path, state_dir: Path, *, timeout: float = 90) ->
                     if resp.status == 200:
                         server.start_seconds = time.monotonic() - t0
                         return server
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError,
+                    http.client.HTTPException):
+                # HTTPException: something else answers on the port (our server then exits
+                # with "address already in use", and the next attempt takes another port)
                 pass
             time.sleep(0.2)
         last_error = server.log_tail()
         server.stop()
-        if "address already in use" not in last_error.lower():
+        # jupyter_server 2 logs "The port N is already in use." (and then "... because port N
+        # is not available"); older servers logged the OS's "Address already in use".
+        if "already in use" not in last_error.lower():
             break
     raise RuntimeError(f"JupyterLab did not become ready; server log tail:\n{last_error}")
 
@@ -526,6 +557,9 @@ class NotebookReport:
     page_errors: list[str]
     screenshot: Path | None
     timings: dict[str, float]
+    #: The Lab server's log tail, kept when a console error says the server answered 5xx (the
+    #: page only sees the status; the cause is in the server's own log).
+    server_log: str = ""
 
     @property
     def plotly_plots(self) -> int:
@@ -560,6 +594,8 @@ class NotebookReport:
             f"screenshot {self.screenshot}",
         ]
         lines += [f"  - {p}" for p in self.problems()]
+        if self.server_log:
+            lines += ["server log tail (a console error names a 5xx answer):", self.server_log]
         return "\n".join(lines)
 
     def assert_clean(self) -> None:
@@ -576,6 +612,17 @@ _JS_OPEN_TAB = ("(p) => { window.jupyterapp.commands.execute('docmanager:open', 
                 " return true; }")
 # Shut the notebook's kernel down and close its tab without the save dialog (the run's outputs
 # are not kept: the server root holds copies).
+_JS_CLOSE_OTHERS = """async (path) => {
+  const app = window.jupyterapp;
+  if (!app) return false;
+  for (const w of Array.from(app.shell.widgets('main'))) {
+    if (!w.context || w.context.path === path) continue;
+    try { if (w.sessionContext) await w.sessionContext.shutdown(); } catch (e) { /* gone */ }
+    w.context.model.dirty = false;
+    w.dispose();
+  }
+  return true;
+}"""
 _JS_CLOSE = """async (path) => {
   const app = window.jupyterapp;
   if (!app) return false;
@@ -670,6 +717,11 @@ def wait_settled(page: Any, *, timeout: float = 120) -> bool:
     return True
 
 
+# Chromium's console line for a failed request: "... the server responded with a status of 500
+# (Internal Server Error)".
+SERVER_ERROR = re.compile(r"status of 5\d\d|Internal Server Error")
+
+
 def _short(text: str, limit: int = 600) -> str:
     """First line of a console message (JS stacks are long), cut to ``limit`` characters."""
     first = text.strip().splitlines()[0] if text.strip() else text
@@ -737,6 +789,29 @@ def screenshot_name(relpath: str) -> str:
     return "-".join(parts)
 
 
+DEFAULT_VIEWPORT = {"width": 1280, "height": 900}
+
+
+@contextlib.contextmanager
+def notebook_tab(page: Any, server: LabServer, relpath: str, *,
+                 viewport: dict[str, int] | None = None, **run_kw: Any) -> Iterator[NotebookReport]:
+    """:func:`run_notebook` of ``relpath`` as a new tab of the Lab ``page`` shows (the
+    ``lab_tabs`` fixture), at ``viewport`` (default :data:`DEFAULT_VIEWPORT`); yields its
+    report, then closes the tab and shuts its kernel down, whatever happened (other notebooks'
+    tabs are closed before it opens)."""
+    page.set_viewport_size(dict(viewport or DEFAULT_VIEWPORT))
+    # A module-scoped fixture's tab can outlive its tests (pytest finalises a parametrized
+    # module fixture at the module's end): close every other notebook first, so the page's DOM
+    # holds one notebook and a locator's .first is this one (a hidden Lab of the tab before
+    # once took a click).
+    with contextlib.suppress(Exception):
+        page.evaluate(_JS_CLOSE_OTHERS, relpath)
+    try:
+        yield run_notebook(page, server, relpath, in_tab=True, **run_kw)
+    finally:
+        close_notebook(page, relpath)
+
+
 def close_notebook(page: Any, relpath: str) -> bool:
     """Shut down the kernel of ``relpath``'s tab and close the tab, discarding its changes.
     False when the page could not be reached (the next :func:`open_notebook` loads it again)."""
@@ -771,6 +846,8 @@ def run_notebook(
     wait_settled(page)
     timings["settle"] = time.monotonic() - t1
     report = collect_report(page, relpath, timings=timings, since=since)
+    if any(SERVER_ERROR.search(e) for e in report.console_errors):
+        report.server_log = server.log_tail(80)
     if shot:
         report.screenshot = screenshot(page, screenshot_name(relpath))
     report.timings["total"] = time.monotonic() - t0
