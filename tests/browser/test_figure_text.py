@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import SCREENSHOT_DIR, TIMINGS, run_notebook, wait_until, write_notebook
+from .harness import SCREENSHOT_DIR, TIMINGS, notebook_tab, wait_until, write_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -114,19 +114,17 @@ def measure(page) -> list[dict]:
 
 
 @pytest.fixture(scope="module", params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def figures_page(request, chromium_browser, lab_server):
+def figures_page(request, lab_tabs, lab_server):
     width = request.param
     relpath = f"figure_text/figures_{width}.ipynb"
     write_notebook(lab_server.root_dir / relpath, CELLS)
-    context = chromium_browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    report = run_notebook(page, lab_server, relpath, shot=False)
-    report.assert_clean()
-    assert wait_until(page, lambda: len(measure(page)) >= len(FIGURES), timeout=60), [
-        r["title"] for r in measure(page)]
-    yield page, width
-    context.close()
-    lab_server.shutdown_kernels()
+    page = lab_tabs
+    with notebook_tab(page, lab_server, relpath, viewport={"width": width, "height": 900},
+                      shot=False) as report:
+        report.assert_clean()
+        assert wait_until(page, lambda: len(measure(page)) >= len(FIGURES), timeout=60), [
+            r["title"] for r in measure(page)]
+        yield page, width
 
 
 def test_figure_text_does_not_overlap_or_clip(figures_page):

@@ -16,6 +16,7 @@ from .harness import (
     kernel_eval,
     kernel_execute,
     move_slider,
+    notebook_tab,
     plotly_figure,
     press_play,
     run_notebook,
@@ -85,16 +86,13 @@ fig.show()""",
 
 
 @pytest.fixture(scope="module")
-def demo(chromium_browser, lab_server):
-    """The demo notebook, run once; the tests below interact with it in order."""
+def demo(lab_tabs, lab_server):
+    """The demo notebook, run once (a tab of the worker's Lab page); the tests below interact
+    with it in order. The two deliberately broken notebooks below take pages of their own."""
     relpath = "harness_demo/demo.ipynb"
     write_notebook(lab_server.root_dir / relpath, DEMO_CELLS)
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    report = run_notebook(page, lab_server, relpath)
-    yield page, report
-    context.close()
-    lab_server.shutdown_kernels()
+    with notebook_tab(lab_tabs, lab_server, relpath) as report:
+        yield lab_tabs, report
 
 
 def test_demo_runs_clean(demo):

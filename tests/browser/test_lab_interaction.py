@@ -20,9 +20,9 @@ from .harness import (
     click_button,
     kernel_eval,
     move_slider,
+    notebook_tab,
     plotly_figure,
     plotly_titles,
-    run_notebook,
     screenshot,
     wait_until,
     write_notebook,
@@ -40,18 +40,16 @@ DUP_TRACE = "×n: processed more than once"
 
 
 @pytest.fixture(scope="module")
-def lab_nb(chromium_browser, lab_server):
+def lab_nb(lab_tabs, lab_server):
     t0 = time.monotonic()
     relpath = "lab_interaction/lab.ipynb"
     write_notebook(lab_server.root_dir / relpath, CELLS)
-    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    report = run_notebook(page, lab_server, relpath, shot=False)
-    report.assert_clean()
-    assert wait_until(page, lambda: LEDGER in plotly_titles(page), timeout=60)
-    yield page
-    context.close()
-    lab_server.shutdown_kernels()
+    page = lab_tabs
+    with notebook_tab(page, lab_server, relpath, viewport={"width": 1400, "height": 1000},
+                      shot=False) as report:
+        report.assert_clean()
+        assert wait_until(page, lambda: LEDGER in plotly_titles(page), timeout=60)
+        yield page
     TIMINGS.append(f"test_lab_interaction module: {time.monotonic() - t0:.1f}s")
 
 

@@ -16,7 +16,7 @@ from .harness import (
     SCREENSHOT_DIR,
     TIMINGS,
     kernel_eval,
-    run_notebook,
+    notebook_tab,
     wait_until,
     write_notebook,
 )
@@ -76,20 +76,18 @@ def _assert_together(rects: dict, what: str) -> None:
 
 
 @pytest.fixture(scope="module", params=VIEWPORTS, ids=[f"{w}x{h}" for w, h in VIEWPORTS])
-def laptop(request, chromium_browser, lab_server):
+def laptop(request, lab_tabs, lab_server):
     width, height = request.param
     relpath = f"lab_laptop/lab_{width}.ipynb"
     write_notebook(lab_server.root_dir / relpath, CELLS)
-    context = chromium_browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    report = run_notebook(page, lab_server, relpath, shot=False)
-    report.assert_clean()
-    page.evaluate("() => window.jupyterapp.shell.expandLeft()")  # the file browser, open
-    page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
-    assert wait_until(page, lambda: page.evaluate(_JS_RECTS, "body")["sidebarVisible"])
-    yield page, (width, height)
-    context.close()
-    lab_server.shutdown_kernels()
+    page = lab_tabs
+    with notebook_tab(page, lab_server, relpath, viewport={"width": width, "height": height},
+                      shot=False) as report:
+        report.assert_clean()
+        page.evaluate("() => window.jupyterapp.shell.expandLeft()")  # the file browser, open
+        page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+        assert wait_until(page, lambda: page.evaluate(_JS_RECTS, "body")["sidebarVisible"])
+        yield page, (width, height)
 
 
 def _shot(page, name: str) -> None:
@@ -202,18 +200,15 @@ _JS_STORY = """() => {
 
 
 @pytest.fixture(scope="module")
-def lab_1000(chromium_browser, lab_server):
+def lab_1000(lab_tabs, lab_server):
     relpath = "lab_laptop/lab_1000.ipynb"
     write_notebook(lab_server.root_dir / relpath, [
         "#md\n# The Lab at 1000 px",
         f"from kafkalab import Lab\nlab = Lab({LONG_TITLE_SCENARIO!r})\nlab"])
-    context = chromium_browser.new_context(viewport={"width": 1000, "height": 800})
-    page = context.new_page()
-    report = run_notebook(page, lab_server, relpath, shot=False)
-    report.assert_clean()
-    yield page
-    context.close()
-    lab_server.shutdown_kernels()
+    with notebook_tab(lab_tabs, lab_server, relpath, viewport={"width": 1000, "height": 800},
+                      shot=False) as report:
+        report.assert_clean()
+        yield lab_tabs
 
 
 def test_a_long_scenario_title_wraps_inside_the_lab_at_1000px(lab_1000):

@@ -10,10 +10,10 @@ from .harness import (
     click_button,
     kernel_eval,
     kernel_execute,
+    notebook_tab,
     plotly_figure,
     plotly_titles,
     press_play,
-    run_notebook,
     wait_for_frame,
     wait_until,
     write_notebook,
@@ -34,15 +34,12 @@ LEDGER = lab_title(
 
 
 @pytest.fixture(scope="module")
-def lab_nb(chromium_browser, lab_server):
+def lab_nb(lab_tabs, lab_server):
     relpath = "lab_widget/lab.ipynb"
     write_notebook(lab_server.root_dir / relpath, CELLS)
-    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    report = run_notebook(page, lab_server, relpath)
-    yield page, report
-    context.close()
-    lab_server.shutdown_kernels()
+    with notebook_tab(lab_tabs, lab_server, relpath,
+                      viewport={"width": 1400, "height": 1000}) as report:
+        yield lab_tabs, report
 
 
 def test_lab_renders_clean(lab_nb):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import REPO_ROOT, close_notebook, run_notebook, watch_page
+from .harness import REPO_ROOT, notebook_tab
 
 NOTEBOOK_DIRS = ("notebooks", "solutions")
 
@@ -25,24 +25,11 @@ def _notebooks() -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def lab_tabs(chromium_browser, lab_server):
-    """One Lab page for the module: each notebook opens in a new tab of it (``in_tab``), is
-    checked, and its tab and kernel are closed; the Lab itself starts once, not per notebook."""
-    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    watch_page(page)
-    yield page
-    context.close()
-    lab_server.shutdown_kernels()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("relpath", _notebooks())
 def test_notebook_runs_clean_in_lab(lab_tabs, lab_server, relpath):
-    # conftest copied notebooks/ and solutions/ into the server root under the same paths.
-    try:
-        report = run_notebook(lab_tabs, lab_server, relpath, timeout=300, in_tab=True)
-    finally:
-        close_notebook(lab_tabs, relpath)
+    # conftest copied notebooks/ and solutions/ into the server root under the same paths;
+    # lab_tabs is the worker's one Lab page (conftest), the notebook a tab of it.
+    with notebook_tab(lab_tabs, lab_server, relpath, timeout=300) as report:
+        pass
     report.assert_clean()
