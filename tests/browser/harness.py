@@ -201,6 +201,11 @@ LAB_SETTINGS = {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
+    # "Save Widget State Automatically" (Settings menu): a save writes the widget state into
+    # the notebook, as nbconvert --execute does; tests/browser/test_notebooks.py measures it.
+    "@jupyter-widgets/jupyterlab-manager/plugin.jupyterlab-settings": {
+        "saveState": True,
+    },
 }
 
 
@@ -810,6 +815,24 @@ def notebook_tab(page: Any, server: LabServer, relpath: str, *,
         yield run_notebook(page, server, relpath, in_tab=True, **run_kw)
     finally:
         close_notebook(page, relpath)
+
+
+_JS_SAVE = """async (path) => {
+  const app = window.jupyterapp;
+  for (const w of Array.from(app.shell.widgets('main'))) {
+    if (w.context && w.context.path === path) { await w.context.save(); return true; }
+  }
+  return false;
+}"""
+
+
+def save_notebook(page: Any, server: LabServer, relpath: str) -> Path:
+    """Save ``relpath``'s tab as a learner does (File > Save: outputs, and the widget state
+    with the Lab's "Save Widget State Automatically", on in :data:`LAB_SETTINGS`); the saved
+    file in the server's root."""
+    if not page.evaluate(_JS_SAVE, relpath):
+        raise RuntimeError(f"no open tab shows {relpath}")
+    return server.root_dir / relpath
 
 
 def close_notebook(page: Any, relpath: str) -> bool:
