@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kafkalab.widgets.figures import lab_title  # the title as the Lab draws it
@@ -113,3 +115,38 @@ def test_frames_figure_plays(lab_nb):
     from kafkalab.widgets.lab import DEFAULT_SCENARIO
     last = len(scenarios.run(DEFAULT_SCENARIO).events) - 1
     assert title.startswith("Broker log at step ") and f" of {last}" in title, (title, last)
+
+
+def test_a_large_run_reaches_the_page_as_the_kernel_has_it(lab_nb):
+    """At 600 messages every long array travels packed (LiveFigure.pack: one JSON text each)
+    and the page unpacks it before plotly sees it: every trace of the timeline and the ledger
+    in the page holds the kernel's x, y and customdata, as plain arrays plotly drew."""
+    page, report = lab_nb
+    before = kernel_eval(page, "lab.controls['messages'].value")
+    kernel_execute(page, "lab.controls['messages'].value = 600")
+    want = kernel_eval(page, "__import__('json').dumps([[{k: list(getattr(t, k)) for k in "
+                             "('x', 'y', 'customdata') if getattr(t, k, None) is not None} "
+                             "for t in lab.figures[n].data] for n in ('timeline', 'ledger')])")
+    want = json.loads(want)
+    titles = {"timeline": lab_title("Offsets over time, input partition 0 — "
+                                    "at-most-once-auto-commit")["text"], "ledger": LEDGER}
+    ledger_sizes = [len(t.get("customdata") or []) for t in want[1]]
+    assert sum(ledger_sizes) == 600 and max(len(t.get("x") or []) for t in want[0]) > 100
+
+    def page_data():
+        out = []
+        for name in ("timeline", "ledger"):
+            data = plotly_figure(page, titles[name])["data"]
+            out.append([{k: t[k] for k in ("x", "y", "customdata") if t.get(k) is not None}
+                        for t in data])
+        return out
+
+    assert wait_until(page, lambda: page_data() == want, timeout=60), report.summary()
+    rendered = page.evaluate("""(title) => {
+        const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+          .find((g) => g.layout && g.layout.title && g.layout.title.text === title);
+        return gd._fullData.filter((t) => Array.isArray(t.x)).length;
+    }""", LEDGER)
+    assert rendered >= 1
+    report.assert_clean()
+    kernel_execute(page, f"lab.controls['messages'].value = {before}")
