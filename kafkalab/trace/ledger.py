@@ -674,6 +674,25 @@ class Ledger:
                                                       self._append_starts[j]))
         return offsets
 
+    def log_offsets(self, partition: int, aborted: bool = True) -> list[int]:
+        """The offsets of the observed topic's ``partition`` that hold a message's copy (not
+        control markers; aborted copies only if ``aborted``), sorted: what the sink is expected
+        to process. Read from the appends' columns, without building a view per message."""
+        if self._removed:  # a leader change took copies out: read each message's own
+            return sorted(c.offset for rec in self.messages for c in rec.copies
+                          if c.partition == partition and c.topic == self.observed_topic
+                          and (aborted or c.status != "aborted"))
+        out: list[int] = []
+        starts, last = self._append_starts, len(self._appends) - 1
+        for j, (topic, p, base, *_rest) in enumerate(self._appends):
+            if p != partition or topic != self.observed_topic or (
+                    not aborted and self._append_status[j] == "aborted"):
+                continue
+            end = starts[j + 1] if j < last else self._slots
+            out.extend(range(base, base + end - starts[j]))
+        out.sort()
+        return out
+
     def to_list(self) -> list[dict[str, Any]]:
         return [m.to_dict() for m in self.messages]
 

@@ -11,6 +11,7 @@ from .anomalies import Anomaly
 from .events import Event, Snapshot, Trace, sink_role
 from .explain import explain
 from .ledger import Ledger, verdict
+from .log_history import LogHistory
 
 if TYPE_CHECKING:  # the model imports the trace at run time, never the other way round
     from ..model.config import Config
@@ -44,6 +45,11 @@ class RunResult:
     def ledger(self) -> Ledger:
         return Ledger(self.trace, self.config["messages"], self.observed_topic,
                       self.sink_role, self.drained)
+
+    @cached_property
+    def log_history(self) -> LogHistory:
+        """The partition logs' entries with their lifetimes (the broker log at any step)."""
+        return LogHistory(self.trace.events)
 
     @cached_property
     def outcome(self) -> dict[str, Any]:

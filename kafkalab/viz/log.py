@@ -65,65 +65,7 @@ def log_records(result, step: int | None = None, window: dict | None = None) -> 
 
     ``window`` ({(topic, partition): (first, end)}) keeps only records in those offset ranges
     (duplicates are still counted over the whole log)."""
-    step = clamp_step(result, step)
-    # Compact entries first: [topic, partition, offset, message, status, event, k]
-    entries: list[list] = []
-    open_txn: dict[tuple[str, int, int], list[list]] = {}
-    for e in result.events[: step + 1]:
-        kind = e.kind
-        if kind == "append":
-            d = e.data
-            topic, part, base = d["topic"], d["partition"], d["offset"]
-            status = "open" if d["transactional"] else "none"
-            bucket = open_txn.setdefault((topic, part, d["pid"]), []) if d["transactional"] \
-                else None
-            for k, m in enumerate(d["messages"]):
-                entry = [topic, part, base + k, m, status, e, k]
-                entries.append(entry)
-                if bucket is not None:
-                    bucket.append(entry)
-        elif kind == "marker":
-            d = e.data
-            status = "committed" if d["control"] == "commit" else "aborted"
-            for entry in open_txn.pop((d["topic"], d["partition"], d["pid"]), []):
-                entry[4] = status
-            entries.append([d["topic"], d["partition"], d["offset"], None, "marker", e, 0])
-        elif kind == "leader_elected" and e.data.get("lost_from") is not None:
-            # the new leader's log ends before the old one's: those offsets are no longer in
-            # the partition (the replica log figure shows where they went)
-            d = e.data
-            gone = (d["topic"], d["partition"], d["lost_from"])
-            entries = [x for x in entries
-                       if not (x[0] == gone[0] and x[1] == gone[1] and x[2] >= gone[2])]
-    entries.sort(key=lambda x: (x[0], x[1], x[2]))
-    seen: dict[tuple[str, int], int] = {}
-    records: list[dict] = []
-    for topic, part, offset, m, status, e, k in entries:
-        copy = 0
-        if status == "marker":
-            category = "marker"
-        elif status == "aborted":
-            category = "aborted"
-        else:
-            key = (topic, m)
-            copy = seen[key] = seen.get(key, 0) + 1
-            category = "duplicate" if copy > 1 else ("open" if status == "open" else "record")
-        if window is not None:
-            span = window.get((topic, part))
-            if span is None or not span[0] <= offset < span[1]:
-                continue
-        d = e.data
-        if status == "marker":
-            records.append({"topic": topic, "partition": part, "offset": offset, "message": None,
-                            "pid": d["pid"], "control": d["control"], "status": "marker",
-                            "category": category, "step": e.index, "t": e.t})
-            continue
-        records.append({"topic": topic, "partition": part, "offset": offset, "message": m,
-                        "pid": d["pid"], "epoch": d["epoch"],
-                        "seq": d["seq"] + k if d["seq"] >= 0 else -1, "producer": d["producer"],
-                        "attempt": d["attempt"], "status": status, "category": category,
-                        "copy": copy, "step": e.index, "t": e.t})
-    return records
+    return result.log_history.records(clamp_step(result, step), window)
 
 
 def producer_state(result, step: int | None = None) -> list[dict]:
@@ -198,11 +140,13 @@ def log_spec(result, step: int | None = None, max_cells: int = MAX_CELLS,
     small = width <= 20 and max_end <= 200
     size = 30 if width <= 20 else 13
     data = []
+    by_category: dict[str, list[dict]] = {key: [] for key, *_ in CATEGORIES}
+    for rec in records:
+        if (rec["topic"], rec["partition"]) in row0:
+            by_category[rec["category"]].append(rec)
     for key, name, color, symbol in CATEGORIES:
         xs, ys, texts, hovers = [], [], [], []
-        for rec in records:
-            if rec["category"] != key or (rec["topic"], rec["partition"]) not in row0:
-                continue
+        for rec in by_category[key]:
             x, y = _cell(rec["offset"], width, row0[(rec["topic"], rec["partition"])])
             xs.append(x)
             ys.append(y)

@@ -79,14 +79,9 @@ def series(result, partition: int = 0) -> dict:
 def _data_offsets(result, topic: str, partition: int) -> list[int]:
     """Offsets the sink is expected to process: data records (not control markers); aborted
     ones only when the sink reads read_uncommitted."""
-    committed_only = result.config.get("isolation.level") == "read_committed"
-    offsets = []
-    for rec in result.ledger.messages:
-        for c in rec.copies:
-            if c.partition == partition and c.topic == topic and not (
-                    committed_only and c.status == "aborted"):
-                offsets.append(c.offset)
-    return sorted(offsets)
+    del topic  # the ledger's observed topic (the only topic this figure draws)
+    return result.ledger.log_offsets(
+        partition, aborted=result.config.get("isolation.level") != "read_committed")
 
 
 def ahead_band(result, s: dict, upto: int | None = None) -> list[tuple[float, float, int, int]]:
