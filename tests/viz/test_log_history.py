@@ -82,12 +82,17 @@ def _window(result, step: int, width: int = 5) -> dict:
             for t in logs for p in range(len(logs[t]))}
 
 
+@pytest.fixture(scope="module")
+def runs():
+    return {name: scenarios.run(name) for name in sorted(scenarios.PRESETS)}
+
+
 @pytest.mark.parametrize("name", sorted(scenarios.PRESETS))
-def test_every_step_of_every_preset(name):
-    result = scenarios.run(name)
+def test_every_step_of_every_preset(name, runs):
+    result = runs[name]
     steps = range(len(result.events))
-    if len(result.events) > 400:  # every step near the faults, a stride elsewhere
-        steps = sorted({*range(0, len(result.events), 7),
+    if len(result.events) > 150:  # every step near the faults, a stride elsewhere
+        steps = sorted({*range(0, len(result.events), len(result.events) // 50),
                         *(e.index + d for e in result.events
                           if e.kind in ("crash", "marker", "leader_elected", "restart")
                           for d in (-1, 0, 1) if 0 <= e.index + d < len(result.events))})
@@ -98,21 +103,20 @@ def test_every_step_of_every_preset(name):
             (name, step, window)
 
 
-def test_the_index_covers_truncation_and_aborts():
+def test_the_index_covers_truncation_and_aborts(runs):
     """The presets above include a log truncated by a leader election and aborted records
     (else the comparison proves less than it claims)."""
-    kinds = {e.kind for name in scenarios.PRESETS for e in scenarios.run(name).events
+    kinds = {e.kind for result in runs.values() for e in result.events
              if e.kind == "marker" or (e.kind == "leader_elected"
                                        and e.data.get("lost_from") is not None)}
     assert kinds == {"marker", "leader_elected"}
-    statuses = {r["category"] for name in scenarios.PRESETS
-                for r in log_records(scenarios.run(name))}
+    statuses = {r["category"] for result in runs.values() for r in log_records(result)}
     assert {"aborted", "duplicate", "marker", "record"} <= statuses
 
 
 def test_a_long_log_steps_in_a_window():
     result = scenarios.run("at-least-once-manual-commit", messages=3000)
-    for step in range(0, len(result.events), len(result.events) // 25):
+    for step in range(0, len(result.events), len(result.events) // 8):
         spec = log_spec(result, step)
         assert "Showing a window" in spec["layout"]["annotations"][0]["text"] or \
             sum(len(t.get("x") or []) for t in spec["data"] if t.get("type") == "scatter") \
@@ -124,11 +128,10 @@ def test_a_long_log_steps_in_a_window():
 
 
 @pytest.mark.parametrize("aborted", [True, False])
-def test_log_offsets_are_the_offsets_of_every_message_copy(aborted):
+def test_log_offsets_are_the_offsets_of_every_message_copy(aborted, runs):
     """Ledger.log_offsets (read from the appends' columns) is what the per-message views say:
     every copy's offset in the observed topic, aborted ones only if asked, none truncated."""
-    for name in scenarios.PRESETS:
-        result = scenarios.run(name)
+    for name, result in runs.items():
         ledger = result.ledger
         for p in range(4):
             views = sorted(c.offset for rec in ledger.messages for c in rec.copies
