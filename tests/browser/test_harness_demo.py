@@ -1,8 +1,8 @@
 """Prove the harness on notebooks made here: one that works, two that are broken.
 
 The demo notebook holds what kafkalab's notebooks use: an ipywidgets slider linked to a label by an
-observer, a plotly FigureWidget (kafkalab's LiveFigure) updated by a button, and a static frames figure with a Play
-button and a slider shown with fig.show().
+observer, a plotly FigureWidget (kafkalab's LiveFigure) updated by a button, and a static
+frames figure with a Play button and a slider shown with fig.show().
 """
 
 from __future__ import annotations
