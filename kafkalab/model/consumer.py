@@ -114,6 +114,8 @@ class ConsumerApplication:
         self.crashes = [f for f in mine if f["type"] == "consumer_crash"]
         self.crash_times: list[float] = sorted(f["at_ms"] for f in self.crashes
                                                if f["point"] == "time")
+        self._aimed = frozenset(f["point"] for f in self.crashes)  # points a crash is aimed at
+        self._aimed_at_commit = bool(self._aimed & {"before_commit", "after_commit"})
         # A message's processing faults belong to the message, not to a member: "fails once,
         # a retry works" holds when another member retries it after a rebalance (issue 17).
         # One table per role, shared by every member of it (and every incarnation).
@@ -691,6 +693,10 @@ class ConsumerApplication:
         # hands each output record to its producer as soon as it is made.
         watch = bool(self.crashes or self.failures or self.slow or self.crash_p
                      or self.transform or self.pauses)
+        # a crash point no crash is aimed at is only counted (the sweep reads the counts)
+        counts = self.point_counts
+        aim_before = "before_processing" in self._aimed
+        aim_after = "after_processing" in self._aimed
         for record in records:
             p, off, msg = record
             if watch:
@@ -708,7 +714,10 @@ class ConsumerApplication:
                     done, elapsed, start = [], 0.0, self.env.now
                     crash_at = self._next_crash_time()
                 try:
-                    self._maybe_crash(inc, "before_processing", msg)
+                    if aim_before:
+                        self._maybe_crash(inc, "before_processing", msg)
+                    else:
+                        counts["before_processing"] = counts.get("before_processing", 0) + 1
                     if self.failures.get(msg, 0) > 0:
                         self.failures[msg] -= 1
                         yield from self._flush(inc, done, elapsed, start)
@@ -729,7 +738,10 @@ class ConsumerApplication:
                     yield from self._flush(inc, done, elapsed, start)
                     done, elapsed, start = [], 0.0, self.env.now
                 try:
-                    self._maybe_crash(inc, "after_processing", msg)
+                    if aim_after:
+                        self._maybe_crash(inc, "after_processing", msg)
+                    else:
+                        counts["after_processing"] = counts.get("after_processing", 0) + 1
                     if self.crash_p and sim.rng.random() < self.crash_p:
                         raise Crash(f"random crash after processing message {msg}", "random",
                                     message=msg)
@@ -740,7 +752,6 @@ class ConsumerApplication:
             else:
                 elapsed += per
                 done.append((p, off, msg, start + elapsed))
-                counts = self.point_counts  # the crash points it passes (no crash aimed here)
                 counts["before_processing"] = counts.get("before_processing", 0) + 1
                 counts["after_processing"] = counts.get("after_processing", 0) + 1
         yield from self._flush(inc, done, elapsed, start)
@@ -778,8 +789,14 @@ class ConsumerApplication:
             verb = "processed into the sink"
         skipped = applied.count(False)
         groups = sim.groups
-        zombie = [off for p, off, _, _ in done
-                  if not groups.owns(self.group, inc.member_id, p)]
+        owned: dict[int, bool] = {}  # partition -> this member owns it (asked once each)
+        zombie = []
+        for p, off, _, _ in done:
+            mine = owned.get(p)
+            if mine is None:
+                mine = owned[p] = groups.owns(self.group, inc.member_id, p)
+            if not mine:
+                zombie.append(off)
         extra: dict[str, Any] = {"stored": stored} if self.stores_after_processing else {}
         if zombie:  # processed by a member the group no longer counts as the owner
             extra["zombie"] = zombie
@@ -832,7 +849,7 @@ class ConsumerApplication:
                      records: list[Record] | None = None) -> None:
         # every member counts the crash points it reaches (the sweep reads the counts)
         count = self.point_counts[point] = self.point_counts.get(point, 0) + 1
-        if not self.crashes:
+        if point not in self._aimed:
             return
         for i, f in enumerate(self.crashes):
             if i in self.fired or f["point"] != point:
@@ -865,8 +882,13 @@ class ConsumerApplication:
     # -- commits -------------------------------------------------------------------------
     def _commit_sync(self, inc: Incarnation, offsets: dict[int, int], why: str,
                      manual: bool = True) -> Steps[bool]:
+        aimed = self._aimed_at_commit
         if manual:
-            self._maybe_crash(inc, "before_commit", None)
+            if aimed:
+                self._maybe_crash(inc, "before_commit", None)
+            else:  # only counted: no crash is aimed at a commit
+                counts = self.point_counts
+                counts["before_commit"] = counts.get("before_commit", 0) + 1
         result: dict[str, Any] = {}
         self._send_commit(inc, offsets, why, "commitSync", result)
         if result.get("error") is None:  # not refused locally: one round trip
@@ -877,7 +899,11 @@ class ConsumerApplication:
             # the next poll() has completed the rebalance (KafkaConsumer.commitSync javadoc)
             self._commit_failed()
         if manual:
-            self._maybe_crash(inc, "after_commit", None)
+            if aimed:
+                self._maybe_crash(inc, "after_commit", None)
+            else:
+                counts = self.point_counts
+                counts["after_commit"] = counts.get("after_commit", 0) + 1
         return ok
 
     def _commit_failed(self) -> None:
@@ -906,7 +932,9 @@ class ConsumerApplication:
             inc.committed_by_me[p] = o
         # what the OffsetCommit carries: the member id and generation of now
         member_id, generation = inc.member_id, inc.generation
-        text = ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
+
+        def text() -> str:  # the event's words, made when the event is
+            return ", ".join(f"partition {p} → {o}" for p, o in sorted(offsets.items()))
 
         def failed(error: str, local: bool) -> None:
             result["ok"], result["error"] = False, error
@@ -921,7 +949,7 @@ class ConsumerApplication:
                 "REBALANCE_IN_PROGRESS": "the group is rebalancing (REBALANCE_IN_PROGRESS)",
             }[error]
             sim.trace.emit("commit_failed", self.name,
-                           f"{self.name}'s commit of {text} failed: {exception}: {why_failed}"
+                           f"{self.name}'s commit of {text()} failed: {exception}: {why_failed}"
                            + (" (refused by the client before sending)" if local else ""),
                            offsets=_str_keys(offsets), how=why, api=api, group=self.group,
                            topic=self.topic, error=error, exception=exception,
@@ -937,7 +965,7 @@ class ConsumerApplication:
             error = sim.groups.commit(self.group, member_id, self.topic, offsets, generation)
             if error is None:
                 result["ok"] = True
-                sim.trace.emit("commit", self.name, f"{self.name} committed {text} ({api}, "
+                sim.trace.emit("commit", self.name, f"{self.name} committed {text()} ({api}, "
                                f"{why})", offsets=_str_keys(offsets), how=why, api=api,
                                group=self.group, topic=self.topic, generation=generation)
             else:

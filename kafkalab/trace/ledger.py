@@ -10,7 +10,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import sub
-from typing import Any, TypeAlias, overload
+from typing import Any, NamedTuple, TypeAlias, overload
 
 from .anomalies import Anomaly
 from .events import Trace
@@ -27,6 +27,14 @@ class Copy:
     producer: str
     attempt: int
     status: str = "none"  # none (not transactional), open, committed, aborted
+
+
+class MessageCounts(NamedTuple):
+    """Per message, indexed by id: what a figure of every message needs (``Ledger.counts()``)."""
+
+    sends: Sequence[int]  # times the application handed it to a producer
+    processed: Sequence[int]  # times the sink applied it
+    visible: Sequence[int]  # its copies in the observed topic's log that are not aborted
 
 
 @dataclass(slots=True)
@@ -435,6 +443,12 @@ class Ledger:
                              deliveries, processed, self._ignored[m], self._transformed[m],
                              truncated, bool(self._confirmed[m]))
 
+    def counts(self) -> MessageCounts:
+        """Every message's sends, processings and visible copies, read from the columns (a
+        10,000-message figure needs these, not 10,000 ``MessageLedger`` views)."""
+        return MessageCounts(self._sends.tolist(), self._nprocessed.tolist(),
+                             self._nvisible.tolist())
+
     @property
     def messages(self) -> Messages:
         """``messages[id]`` → ``MessageLedger`` (built on demand; iterate for all of them)."""
@@ -645,34 +659,19 @@ class Ledger:
                             "previous": {"message": before[1], "offset": before[0]}})
             previous[p] = (off, m)
         # poll-skip and nonmonotonic-poll (found while building, in trace order)
-        data_offsets: dict[int, set[int]] | None = None  # built on the first gap
+        data_offsets: dict[int, set[int]] = {}  # partition -> its data offsets, on its first gap
         for item in self._poll_anomalies:
             if isinstance(item, dict):
                 out.append({**item})
                 continue
             actor, p, prev, first_off, t = item
-            if data_offsets is None:
-                data_offsets = self._data_offsets()
-            skipped = [o for o in range(prev + 1, first_off) if o in data_offsets.get(p, ())]
+            if p not in data_offsets:
+                data_offsets[p] = set(self.log_offsets(p, aborted=False))
+            skipped = [o for o in range(prev + 1, first_off) if o in data_offsets[p]]
             if skipped:
                 out.append({"type": "poll-skip", "actor": actor, "partition": p,
                             "skipped": skipped, "t": t})
         return out
-
-    def _data_offsets(self) -> dict[int, set[int]]:
-        offsets: dict[int, set[int]] = {}
-        if self._removed:  # a leader change took copies out: read each message's own
-            for rec in self.messages:
-                for c in rec.visible_copies:
-                    offsets.setdefault(c.partition, set()).add(c.offset)
-            return offsets
-        for j, (topic, p, base, *_rest) in enumerate(self._appends):
-            if topic != self.observed_topic or self._append_status[j] == "aborted":
-                continue
-            end = (self._append_starts[j + 1] if j + 1 < len(self._appends) else self._slots)
-            offsets.setdefault(p, set()).update(range(base, base + end -
-                                                      self._append_starts[j]))
-        return offsets
 
     def log_offsets(self, partition: int, aborted: bool = True) -> list[int]:
         """The offsets of the observed topic's ``partition`` that hold a message's copy (not

@@ -186,12 +186,17 @@ def sample_steps(result, limit: int = MAX_FRAMES) -> list[int]:
 
 def message_status(rec, drained: bool) -> str:
     """once / lost / duplicate / unseen / never-sent, from a MessageLedger."""
-    if not rec.sends:
+    return status_of(rec.sends, len(rec.processed), drained)
+
+
+def status_of(sends: int, processed: int, drained: bool) -> str:
+    """once / lost / duplicate / unseen / never-sent, from a message's sends and processings
+    (``Ledger.counts()``)."""
+    if not sends:
         return "not sent"
-    n = len(rec.processed)
-    if n == 0:
+    if processed == 0:
         return "lost" if drained else "unseen"
-    return "duplicate" if n > 1 else "once"
+    return "duplicate" if processed > 1 else "once"
 
 
 def short_summary(rec, drained: bool) -> str:

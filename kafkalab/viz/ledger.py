@@ -16,8 +16,8 @@ from ._common import (
     base_layout,
     clamp_step,
     figure,
-    message_status,
     short_summary,
+    status_of,
     wrap,
 )
 
@@ -52,9 +52,9 @@ def ledger_state(result, step: int | None = None) -> list[tuple[str, int, int]]:
     n = len(ledger.messages)
     last = len(result.events) - 1
     step = clamp_step(result, step)
+    counts = ledger.counts()
     if step >= last:
-        processed = [len(m.processed) for m in ledger.messages]
-        copies = [len(m.visible_copies) for m in ledger.messages]
+        processed, copies = counts.processed, counts.visible
         final = True
     else:
         processed = [0] * n
@@ -76,7 +76,7 @@ def ledger_state(result, step: int | None = None) -> list[tuple[str, int, int]]:
             cat = "once"
         elif k > 1:
             cat = "duplicate"
-        elif final and ledger.drained and ledger.messages[m].sends:
+        elif final and ledger.drained and counts.sends[m]:
             cat = "lost"
         else:
             cat = "pending"
@@ -94,8 +94,11 @@ def ledger_hovers(result, hover: str = "auto") -> list[str]:
     n = len(result.ledger.messages)
     if hover == "brief" or (hover == "auto" and n > 5000):
         drained = result.ledger.drained
-        return [f"Message {m}: {message_status(rec, drained)}, processed {len(rec.processed)}×. "
-                "Click for its story." for m, rec in enumerate(result.ledger.messages)]
+        counts = result.ledger.counts()
+        return [f"Message {m}: {status_of(sends, times, drained)}, processed {times}×. "
+                "Click for its story."
+                for m, (sends, times) in enumerate(zip(counts.sends, counts.processed,
+                                                       strict=True))]
     full = hover == "explain" or (hover == "auto" and n <= FULL_EXPLAIN_LIMIT)
     drained = result.ledger.drained
     return [wrap(result.explain(m)) if full else wrap(short_summary(rec, drained))
