@@ -752,8 +752,9 @@ class ConsumerApplication:
             else:
                 elapsed += per
                 done.append((p, off, msg, start + elapsed))
-                counts["before_processing"] = counts.get("before_processing", 0) + 1
-                counts["after_processing"] = counts.get("after_processing", 0) + 1
+        if not watch:  # nothing above could stop it: every record passed both points
+            counts["before_processing"] = counts.get("before_processing", 0) + len(records)
+            counts["after_processing"] = counts.get("after_processing", 0) + len(records)
         yield from self._flush(inc, done, elapsed, start)
 
     def _flush(self, inc: Incarnation, done: list[_Done], elapsed: float, start: float,
