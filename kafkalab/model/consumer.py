@@ -115,7 +115,6 @@ class ConsumerApplication:
         self.crash_times: list[float] = sorted(f["at_ms"] for f in self.crashes
                                                if f["point"] == "time")
         self._aimed = frozenset(f["point"] for f in self.crashes)  # points a crash is aimed at
-        self._aimed_at_commit = bool(self._aimed & {"before_commit", "after_commit"})
         # A message's processing faults belong to the message, not to a member: "fails once,
         # a retry works" holds when another member retries it after a rebalance (issue 17).
         # One table per role, shared by every member of it (and every incarnation).
@@ -883,13 +882,8 @@ class ConsumerApplication:
     # -- commits -------------------------------------------------------------------------
     def _commit_sync(self, inc: Incarnation, offsets: dict[int, int], why: str,
                      manual: bool = True) -> Steps[bool]:
-        aimed = self._aimed_at_commit
         if manual:
-            if aimed:
-                self._maybe_crash(inc, "before_commit", None)
-            else:  # only counted: no crash is aimed at a commit
-                counts = self.point_counts
-                counts["before_commit"] = counts.get("before_commit", 0) + 1
+            self._maybe_crash(inc, "before_commit", None)
         result: dict[str, Any] = {}
         self._send_commit(inc, offsets, why, "commitSync", result)
         if result.get("error") is None:  # not refused locally: one round trip
@@ -900,11 +894,7 @@ class ConsumerApplication:
             # the next poll() has completed the rebalance (KafkaConsumer.commitSync javadoc)
             self._commit_failed()
         if manual:
-            if aimed:
-                self._maybe_crash(inc, "after_commit", None)
-            else:
-                counts = self.point_counts
-                counts["after_commit"] = counts.get("after_commit", 0) + 1
+            self._maybe_crash(inc, "after_commit", None)
         return ok
 
     def _commit_failed(self) -> None:
