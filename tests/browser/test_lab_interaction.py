@@ -202,13 +202,25 @@ def test_step_buttons_slider_and_play(lab_nb):
     move_slider(page, -6)  # the Lab's step slider: keyboard on its handle
     assert wait_until(page, lambda: kernel_eval(page, "lab.step") == last - 7)
     assert text_panel(page).startswith(f"Step {last - 7} of {last}")
-    page.locator(".widget-play button").first.click()  # ▶ of the Play widget
+    # ipywidgets 8's Play: one play/pause toggle, then ■ stop (which rewinds to the start: the
+    # second button is not a pause; under load the test once read the step before stop's rewind
+    # reached the kernel), then repeat
+    toggle = page.locator(".widget-play button").first
+    # a step a second: the pause below comes well before the play could reach the end (at the
+    # end it pauses itself, and ▶ would then start again from step 0)
+    kernel_eval(page, "setattr(lab.play, 'interval', 1000)")
+    toggle.click()  # ▶
     assert wait_until(page, lambda: kernel_eval(page, "lab.step") >= last - 4, timeout=60)
-    page.locator(".widget-play button").nth(1).click()  # ❚❚ pause
+    if page.locator(".widget-play button i.fa-pause").count():
+        toggle.click()  # ❚❚ pause
+    paused_icon = ".widget-play button i.fa-play"
+    assert wait_until(page, lambda: page.locator(paused_icon).count() == 1), \
+        "the Play widget still shows ❚❚: it did not pause"
     settle(page)
     paused = kernel_eval(page, "lab.step")
-    page.wait_for_timeout(900)
-    assert kernel_eval(page, "lab.step") == paused  # paused means paused
+    page.wait_for_timeout(900)  # a window in which nothing may move: paused means paused
+    assert kernel_eval(page, "lab.step") == paused
+    kernel_eval(page, "setattr(lab.play, 'interval', 350)")  # the Lab's own pace again
     assert text_panel(page).startswith(f"Step {paused} of {last}")
     shot(page, "stepped")
     move_slider(page, last)  # back to the end
