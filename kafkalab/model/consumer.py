@@ -14,8 +14,11 @@ coordinator stored) are kept apart. Auto-commit follows one of two real clients:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, islice, repeat
+from operator import add, itemgetter
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from ..trace.events import ProcessedRecord, Record
@@ -29,8 +32,10 @@ if TYPE_CHECKING:
 # a record processed, not yet applied: (partition, offset, message id, time it is done)
 _Done: TypeAlias = tuple[int, int, int, float]
 # Record(p, off, msg) at the speed of a plain tuple (the named tuple's own __new__ is a Python
-# function: a run makes two per record)
+# function: a run makes two per record); with map() and zip() a batch's records are made
+# without a Python step per record
 _new = tuple.__new__
+_partition, _offset = itemgetter(0), itemgetter(1)
 
 
 class Crash(Exception):
@@ -626,16 +631,20 @@ class ConsumerApplication:
             if p not in fetched_to:  # a new fetch: what the partition holds now
                 fetched_to[p] = log.lso if self.read_committed else log.hw
             end = fetched_to[p]
-            recs, position = log.read(start, min(budget, max(end - start, 0)),
-                                      self.read_committed)
+            spans, position = log.read_spans(start, min(budget, max(end - start, 0)),
+                                             self.read_committed)
             if position != start:
                 moved = True
                 inc.positions[p] = position
-            out.extend(_new(Record, (p, off, msg)) for off, msg in recs)
-            budget -= len(recs)
+            taken = 0
+            for first, msgs in spans:
+                out.extend(map(_new, repeat(Record),
+                               zip(repeat(p), range(first, first + len(msgs)), msgs)))
+                taken += len(msgs)
+            budget -= taken
             if position >= end:  # this fetch is used up: the next poll fetches afresh
                 del fetched_to[p]
-                if recs:
+                if taken:
                     drained.append(p)  # it returned data: to the end of the fetch order
         if drained:
             inc.fetch_order = [p for p in inc.fetch_order if p not in drained] + drained
@@ -694,66 +703,71 @@ class ConsumerApplication:
                      or self.transform or self.pauses)
         # a crash point no crash is aimed at is only counted (the sweep reads the counts)
         counts = self.point_counts
+        if not watch:  # nothing can stop it: every record passes both points, one per ``per``
+            n = len(records)
+            counts["before_processing"] = counts.get("before_processing", 0) + n
+            counts["after_processing"] = counts.get("after_processing", 0) + n
+            if n:
+                # elapsed after each record, summed in order as `elapsed += per` would
+                ends = list(accumulate(repeat(per, n), initial=0.0))
+                elapsed = ends[-1]
+                # (p, off, msg) + (start + elapsed,) per record
+                done = list(map(add, records, zip(map(add, repeat(start), islice(ends, 1, None)))))
+            yield from self._flush(inc, done, elapsed, start)
+            return
         aim_before = "before_processing" in self._aimed
         aim_after = "after_processing" in self._aimed
         for record in records:
             p, off, msg = record
-            if watch:
-                pause = self.pauses.get(msg)
-                if pause and pause[1] > 0:
-                    # The application waits before it processes this record (not processing
-                    # time): what came before takes effect first, timers fire meanwhile.
-                    pause[1] -= 1
-                    yield from self._flush(inc, done, elapsed, start)
-                    self.sim.trace.emit("pause", self.name,
-                                        f"{self.name} pauses {pause[0]:g} ms before processing "
-                                        f"message {msg} (offset {off})", partition=p,
-                                        offset=off, message=msg, ms=pause[0])
-                    yield from self._sleep(pause[0])
-                    done, elapsed, start = [], 0.0, self.env.now
-                    crash_at = self._next_crash_time()
-                try:
-                    if aim_before:
-                        self._maybe_crash(inc, "before_processing", msg)
-                    else:
-                        counts["before_processing"] = counts.get("before_processing", 0) + 1
-                    if self.failures.get(msg, 0) > 0:
-                        self.failures[msg] -= 1
-                        yield from self._flush(inc, done, elapsed, start)
-                        done, elapsed, start = [], 0.0, self.env.now
-                        self._processing_failed(inc, record)
-                        continue
-                except Crash:
-                    yield from self._flush(inc, done, elapsed, start)
-                    raise
-                cost = per + self._slowness(msg)
-                if crash_at is not None and start + elapsed + cost > crash_at:
-                    yield from self._flush(inc, done, elapsed, start)
-                    yield self.env.timeout(max(crash_at - self.env.now, 0))
-                    self._fire_time_crash(crash_at)
-                elapsed += cost
-                done.append((p, off, msg, start + elapsed))
-                if self.transform:  # the output record goes to the producer as it is made
+            pause = self.pauses.get(msg)
+            if pause and pause[1] > 0:
+                # The application waits before it processes this record (not processing
+                # time): what came before takes effect first, timers fire meanwhile.
+                pause[1] -= 1
+                yield from self._flush(inc, done, elapsed, start)
+                self.sim.trace.emit("pause", self.name,
+                                    f"{self.name} pauses {pause[0]:g} ms before processing "
+                                    f"message {msg} (offset {off})", partition=p,
+                                    offset=off, message=msg, ms=pause[0])
+                yield from self._sleep(pause[0])
+                done, elapsed, start = [], 0.0, self.env.now
+                crash_at = self._next_crash_time()
+            try:
+                if aim_before:
+                    self._maybe_crash(inc, "before_processing", msg)
+                else:
+                    counts["before_processing"] = counts.get("before_processing", 0) + 1
+                if self.failures.get(msg, 0) > 0:
+                    self.failures[msg] -= 1
                     yield from self._flush(inc, done, elapsed, start)
                     done, elapsed, start = [], 0.0, self.env.now
-                try:
-                    if aim_after:
-                        self._maybe_crash(inc, "after_processing", msg)
-                    else:
-                        counts["after_processing"] = counts.get("after_processing", 0) + 1
-                    if self.crash_p and sim.rng.random() < self.crash_p:
-                        raise Crash(f"random crash after processing message {msg}", "random",
-                                    message=msg)
-                except Crash:
-                    # processed, but the application dies before its store_offsets() call
-                    yield from self._flush(inc, done, elapsed, start, store_last=False)
-                    raise
-            else:
-                elapsed += per
-                done.append((p, off, msg, start + elapsed))
-        if not watch:  # nothing above could stop it: every record passed both points
-            counts["before_processing"] = counts.get("before_processing", 0) + len(records)
-            counts["after_processing"] = counts.get("after_processing", 0) + len(records)
+                    self._processing_failed(inc, record)
+                    continue
+            except Crash:
+                yield from self._flush(inc, done, elapsed, start)
+                raise
+            cost = per + self._slowness(msg)
+            if crash_at is not None and start + elapsed + cost > crash_at:
+                yield from self._flush(inc, done, elapsed, start)
+                yield self.env.timeout(max(crash_at - self.env.now, 0))
+                self._fire_time_crash(crash_at)
+            elapsed += cost
+            done.append((p, off, msg, start + elapsed))
+            if self.transform:  # the output record goes to the producer as it is made
+                yield from self._flush(inc, done, elapsed, start)
+                done, elapsed, start = [], 0.0, self.env.now
+            try:
+                if aim_after:
+                    self._maybe_crash(inc, "after_processing", msg)
+                else:
+                    counts["after_processing"] = counts.get("after_processing", 0) + 1
+                if self.crash_p and sim.rng.random() < self.crash_p:
+                    raise Crash(f"random crash after processing message {msg}", "random",
+                                message=msg)
+            except Crash:
+                # processed, but the application dies before its store_offsets() call
+                yield from self._flush(inc, done, elapsed, start, store_last=False)
+                raise
         yield from self._flush(inc, done, elapsed, start)
 
     def _flush(self, inc: Incarnation, done: list[_Done], elapsed: float, start: float,
@@ -774,29 +788,26 @@ class ConsumerApplication:
         if not done:
             return
         sim = self.sim
+        ps, offs, msgs, ts = zip(*done, strict=True)  # the columns
         if self.transform:
             assert inc.producer is not None and self.output_topic is not None
             by_partition: dict[int, list[int]] = {}
-            for p, _, msg, _ in done:
+            for p, msg in zip(ps, msgs, strict=True):
                 by_partition.setdefault(p, []).append(msg)
-            for p, msgs in by_partition.items():
-                inc.producer.send(self.output_topic, p, msgs)
+            for p, ids in by_partition.items():
+                inc.producer.send(self.output_topic, p, ids)
             applied = [True] * len(done)
             sim.counters["transformed"] += len(done)
             verb = "transformed and sent to the output topic"
         else:
-            applied = sim.sink.apply_many([msg for _, _, msg, _ in done])
+            applied = sim.sink.apply_many(msgs)
             verb = "processed into the sink"
         skipped = applied.count(False)
         groups = sim.groups
-        owned: dict[int, bool] = {}  # partition -> this member owns it (asked once each)
-        zombie = []
-        for p, off, _, _ in done:
-            mine = owned.get(p)
-            if mine is None:
-                mine = owned[p] = groups.owns(self.group, inc.member_id, p)
-            if not mine:
-                zombie.append(off)
+        # partition -> this member owns it (asked once each, in order)
+        owned = {p: groups.owns(self.group, inc.member_id, p) for p in dict.fromkeys(ps)}
+        zombie = ([] if all(owned.values())
+                  else [off for p, off in zip(ps, offs, strict=True) if not owned[p]])
         extra: dict[str, Any] = {"stored": stored} if self.stores_after_processing else {}
         if zombie:  # processed by a member the group no longer counts as the owner
             extra["zombie"] = zombie
@@ -805,8 +816,9 @@ class ConsumerApplication:
             f"{self.name} {verb}: offsets {_offsets(done)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
-            records=[_new(ProcessedRecord, (p, off, msg, round(t, 6), ok))
-                     for (p, off, msg, t), ok in zip(done, applied, strict=True)],
+            records=list(map(_new, repeat(ProcessedRecord),
+                             zip(ps, offs, msgs, map(round, ts, repeat(6)), applied,
+                                 strict=True))),
             transform=self.transform, **extra)
 
     def _stored(self, inc: Incarnation) -> dict[int, int]:
@@ -1001,16 +1013,19 @@ def _str_keys(d: dict[int, Any]) -> dict[str, Any]:
 
 
 def _offsets(records: Sequence[tuple[Any, ...]]) -> str:
+    """Each partition's first–last offset among ``records`` ((partition, offset, ...) rows),
+    partitions in order of appearance: "4–9", or "p0:4–9, p1:3"."""
     if not records:
         return "none"
-    by_p: dict[int, list[int]] = {}
-    for r in records:
-        by_p.setdefault(r[0], []).append(r[1])
-    parts = []
-    for p, offs in by_p.items():
-        span = f"{offs[0]}" if len(offs) == 1 else f"{offs[0]}–{offs[-1]}"
-        parts.append(span if len(by_p) == 1 else f"p{p}:{span}")
-    return ", ".join(parts)
+    ps = list(map(_partition, records))
+    offs = list(map(_offset, records))
+    if ps.count(ps[0]) == len(ps):  # one partition
+        return f"{offs[0]}" if len(offs) == 1 else f"{offs[0]}–{offs[-1]}"
+    many = Counter(ps)
+    last = dict(zip(ps, offs, strict=True))  # keys in order of first appearance
+    first = dict(zip(reversed(ps), reversed(offs), strict=True))
+    return ", ".join(f"p{p}:{first[p]}" if many[p] == 1 else f"p{p}:{first[p]}–{last[p]}"
+                     for p in last)
 
 
 def _positions(positions: dict[int, int]) -> str:

@@ -90,14 +90,26 @@ class PartitionLog:
         control markers and (for read_committed) aborted records even when nothing is
         returned, as a real consumer's does.
         """
-        end = self.lso if read_committed else self.hw
+        spans, position = self.read_spans(start, max_records, read_committed)
         out: list[tuple[int, int]] = []
+        for first, msgs in spans:
+            out.extend(zip(range(first, first + len(msgs)), msgs, strict=True))
+        return out, position
+
+    def read_spans(self, start: int, max_records: int,
+                   read_committed: bool) -> tuple[list[tuple[int, list[int]]], int]:
+        """``read`` by runs of consecutive offsets: ``([(first_offset, message_ids), ...],
+        next_position)``, each run one batch's ids or a slice of them (read-only: a consumer
+        makes its records from them without a Python step per record)."""
+        end = self.lso if read_committed else self.hw
+        out: list[tuple[int, list[int]]] = []
+        taken = 0
         position = start
         if start >= end:
             return out, start
         i = max(bisect_right(self.bases, start) - 1, 0)
         batches = self.batches
-        while i < len(batches) and position < end and len(out) < max_records:
+        while i < len(batches) and position < end and taken < max_records:
             batch = batches[i]
             i += 1
             if batch.last_offset < position:
@@ -106,11 +118,12 @@ class PartitionLog:
                 position = batch.last_offset + 1
                 continue
             first = position - batch.base_offset
-            take = min(len(batch.messages) - first, max_records - len(out),
-                       end - position)
-            base = batch.base_offset
-            msgs = batch.messages
-            out.extend((base + k, msgs[k]) for k in range(first, first + take))
+            take = min(len(batch.messages) - first, max_records - taken, end - position)
+            if take > 0:
+                msgs = batch.messages
+                out.append((position, msgs if first == 0 and take == len(msgs)
+                            else msgs[first:first + take]))
+                taken += take
             position += take
         return out, position
 

@@ -820,8 +820,11 @@ class ProducerApplication:
     def _send(self, ids: list[int]) -> None:
         assert self.client is not None  # _run made it
         by_partition: dict[int, list[int]] = {}
-        for m in ids:
-            by_partition.setdefault(m % self.partitions, []).append(m)
+        if self.partitions == 1 and ids:
+            by_partition[0] = list(ids)
+        else:
+            for m in ids:
+                by_partition.setdefault(m % self.partitions, []).append(m)
         self.sim.trace.emit(
             "send", self.client.name,
             f"the application sends message{'s' if len(ids) > 1 else ''} "

@@ -70,13 +70,13 @@ class ReplicatedLog(PartitionLog):
         self.bases.append(batch.base_offset)
         self.leo += batch.size
 
-    def read(self, start: int, max_records: int,
-             read_committed: bool) -> tuple[list[tuple[int, int]], int]:
+    def read_spans(self, start: int, max_records: int,
+                   read_committed: bool) -> tuple[list[tuple[int, list[int]]], int]:
         if self.offline:
             return [], start
         if start > self.leo and self.out_of_range is not None:
             start = self.out_of_range(self, start)
-        return super().read(start, max_records, read_committed)
+        return super().read_spans(start, max_records, read_committed)
 
 
 @dataclass

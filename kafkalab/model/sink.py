@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class Sink:
     """Counts how often each message id was applied; an idempotent sink applies each once."""
@@ -11,8 +13,14 @@ class Sink:
         self.applied = [0] * messages
         self.total = 0
 
-    def apply_many(self, ids: list[int]) -> list[bool]:
+    def apply_many(self, ids: Sequence[int]) -> list[bool]:
+        """Apply each id in order; True where it was applied."""
         applied = self.applied
+        if not self.idempotent:
+            for m in ids:
+                applied[m] += 1
+            self.total += len(ids)
+            return [True] * len(ids)
         out = []
         for m in ids:
             if self.idempotent and applied[m]:
