@@ -38,6 +38,20 @@ def runs():
 CASES = [*NAMES, UNDRAINED]
 
 
+@pytest.fixture(scope="module")
+def animation(runs):
+    """``animation(name, kind)``: that run's animation spec, made once for the module (the caption
+    and the legend tests read the same ones and change nothing)."""
+    made: dict[tuple[str, str], dict] = {}
+
+    def get(name: str, kind: str) -> dict:
+        if (name, kind) not in made:
+            made[name, kind] = animation_spec(runs[name], kind)
+        return made[name, kind]
+
+    return get
+
+
 def _points(trace: dict) -> list:
     """The points a trace draws: x and (where it has one) y both set."""
     xs = trace.get("x") or []
@@ -74,9 +88,9 @@ def _mentions(caption: str, count: int, phrase: str) -> None:
 
 # -- the ledger ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", CASES)
-def test_every_ledger_frame_caption_describes_that_frame(runs, name):
+def test_every_ledger_frame_caption_describes_that_frame(runs, animation, name):
     r = runs[name]
-    spec = animation_spec(r, "ledger")
+    spec = animation(name, "ledger")
     last = len(r.events) - 1
     n = len(r.ledger.messages)
     for frame in spec["frames"]:
@@ -121,9 +135,9 @@ def test_every_ledger_frame_caption_describes_that_frame(runs, name):
 
 # -- the broker log -----------------------------------------------------------------------------
 @pytest.mark.parametrize("name", CASES)
-def test_every_log_frame_caption_describes_that_frame(runs, name):
+def test_every_log_frame_caption_describes_that_frame(runs, animation, name):
     r = runs[name]
-    spec = animation_spec(r, "log")
+    spec = animation(name, "log")
     last = len(r.events) - 1
     for frame in spec["frames"]:
         step = int(frame["name"])
@@ -149,9 +163,9 @@ def test_every_log_frame_caption_describes_that_frame(runs, name):
 
 # -- the timeline -------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", CASES)
-def test_every_timeline_frame_caption_describes_that_frame(runs, name):
+def test_every_timeline_frame_caption_describes_that_frame(runs, animation, name):
     r = runs[name]
-    spec = animation_spec(r, "timeline")
+    spec = animation(name, "timeline")
     last = len(r.events) - 1
     for frame in spec["frames"]:
         step = int(frame["name"])
@@ -172,11 +186,11 @@ def test_every_timeline_frame_caption_describes_that_frame(runs, name):
             assert f"{o['never_sent']} never sent, {o['unseen']} sent but not processed" in cap
 
 
-def test_the_animation_caption_names_the_step_it_describes(runs):
+def test_the_animation_caption_names_the_step_it_describes(runs, animation):
     """The figure's own caption (under an animation in a report, in text/plain) is about the
     last step and says so; what is on screen at first is frame 0's caption."""
     r = runs["at-most-once-auto-commit"]
-    spec = animation_spec(r, "ledger")
+    spec = animation("at-most-once-auto-commit", "ledger")
     last = len(r.events) - 1
     assert spec["layout"]["meta"]["caption"].startswith(f"At the last step ({last}): ")
     assert _caption(spec["layout"]["annotations"]) == _caption(
@@ -191,8 +205,8 @@ def _legend_traces(data: list[dict]) -> list[dict]:
 
 @pytest.mark.parametrize("kind", ["ledger", "log", "timeline"])
 @pytest.mark.parametrize("name", CASES)
-def test_animated_legends_list_only_what_some_frame_draws(runs, name, kind):
-    spec = animation_spec(runs[name], kind)
+def test_animated_legends_list_only_what_some_frame_draws(animation, name, kind):
+    spec = animation(name, kind)
     base = _legend_traces(spec["data"])
     legend = [t["name"] for t in base if t.get("showlegend") is not False]
     assert legend, "an animation with nothing in its legend"
