@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 # a record processed, not yet applied: (partition, offset, message id, time it is done)
 _Done: TypeAlias = tuple[int, int, int, float]
+# the same records by column: partitions, offsets, message ids, times done
+_Columns: TypeAlias = tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[float]]
 # Record(p, off, msg) at the speed of a plain tuple (the named tuple's own __new__ is a Python
 # function: a run makes two per record); with map() and zip() a batch's records are made
 # without a Python step per record
@@ -707,13 +709,14 @@ class ConsumerApplication:
             n = len(records)
             counts["before_processing"] = counts.get("before_processing", 0) + n
             counts["after_processing"] = counts.get("after_processing", 0) + n
-            if n:
-                # elapsed after each record, summed in order as `elapsed += per` would
-                ends = list(accumulate(repeat(per, n), initial=0.0))
-                elapsed = ends[-1]
-                # (p, off, msg) + (start + elapsed,) per record
-                done = list(map(add, records, zip(map(add, repeat(start), islice(ends, 1, None)))))
-            yield from self._flush(inc, done, elapsed, start)
+            if not n:
+                yield from self._flush(inc, done, elapsed, start)
+                return
+            # elapsed after each record, summed in order as `elapsed += per` would
+            ends = list(accumulate(repeat(per, n), initial=0.0))
+            ps, offs, msgs = zip(*records, strict=True)
+            ts = list(map(add, repeat(start), islice(ends, 1, None)))  # each one's done time
+            yield from self._flush_columns(inc, (ps, offs, msgs, ts), ends[-1], start)
             return
         aim_before = "before_processing" in self._aimed
         aim_after = "after_processing" in self._aimed
@@ -773,22 +776,30 @@ class ConsumerApplication:
     def _flush(self, inc: Incarnation, done: list[_Done], elapsed: float, start: float,
                store_last: bool = True) -> Steps[None]:
         """Let the processing time pass, then apply the processed records' side effects."""
+        ps, offs, msgs, ts = zip(*done, strict=True) if done else ((), (), (), ())
+        yield from self._flush_columns(inc, (ps, offs, msgs, ts), elapsed, start, store_last)
+
+    def _flush_columns(self, inc: Incarnation, columns: _Columns, elapsed: float, start: float,
+                       store_last: bool = True) -> Steps[None]:
+        """``_flush`` of the processed records by column: partitions, offsets, message ids and
+        the times they are done."""
+        ps, offs, msgs, ts = columns
+        n = len(ps)
         stored = {}
         if self.stores_after_processing:
             # librdkafka's at-least-once pattern: enable.auto.offset.store=false and
             # store_offsets() right after each record is processed; each store takes effect
             # at that record's own time, so the timer can commit it mid-batch.
-            for p, off, _, t in (done if store_last else done[:-1]):
+            for p, off, t in islice(zip(ps, offs, ts, strict=True), n if store_last else n - 1):
                 inc.pending_stores.append((t, p, off + 1))
                 stored[str(p)] = off + 1
         if elapsed > 0:
             yield self.env.timeout(max(start + elapsed - self.env.now, 0))
         if self.stores_after_processing:
             self._stored(inc)
-        if not done:
+        if not n:
             return
         sim = self.sim
-        ps, offs, msgs, ts = zip(*done, strict=True)  # the columns
         if self.transform:
             assert inc.producer is not None and self.output_topic is not None
             by_partition: dict[int, list[int]] = {}
@@ -796,8 +807,8 @@ class ConsumerApplication:
                 by_partition.setdefault(p, []).append(msg)
             for p, ids in by_partition.items():
                 inc.producer.send(self.output_topic, p, ids)
-            applied = [True] * len(done)
-            sim.counters["transformed"] += len(done)
+            applied = [True] * n
+            sim.counters["transformed"] += n
             verb = "transformed and sent to the output topic"
         else:
             applied = sim.sink.apply_many(msgs)
@@ -813,7 +824,7 @@ class ConsumerApplication:
             extra["zombie"] = zombie
         sim.trace.emit(
             "process", self.name,
-            f"{self.name} {verb}: offsets {_offsets(done)}"
+            f"{self.name} {verb}: offsets {_spans(ps, offs)}"
             + (f" ({skipped} already applied: the idempotent sink ignored them)" if skipped
                else ""),
             records=list(map(_new, repeat(ProcessedRecord),
@@ -1015,10 +1026,13 @@ def _str_keys(d: dict[int, Any]) -> dict[str, Any]:
 def _offsets(records: Sequence[tuple[Any, ...]]) -> str:
     """Each partition's first–last offset among ``records`` ((partition, offset, ...) rows),
     partitions in order of appearance: "4–9", or "p0:4–9, p1:3"."""
-    if not records:
+    return _spans(list(map(_partition, records)), list(map(_offset, records)))
+
+
+def _spans(ps: Sequence[int], offs: Sequence[int]) -> str:
+    """``_offsets`` of records given by column: their partitions and their offsets."""
+    if not ps:
         return "none"
-    ps = list(map(_partition, records))
-    offs = list(map(_offset, records))
     if ps.count(ps[0]) == len(ps):  # one partition
         return f"{offs[0]}" if len(offs) == 1 else f"{offs[0]}–{offs[-1]}"
     many = Counter(ps)

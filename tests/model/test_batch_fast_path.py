@@ -79,13 +79,13 @@ def test_fast_path_matches_the_record_by_record_loop(name: str,
 def test_the_careful_switch_really_switches(monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison above means something only if the switch reaches the loop."""
     seen: list[bool] = []
-    original = consumer_module.ConsumerApplication._flush
+    original = consumer_module.ConsumerApplication._flush_columns
 
     def flush(self: ConsumerApplication, *args: Any, **kwargs: Any) -> Any:
         seen.append(bool(self.pauses))
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(ConsumerApplication, "_flush", flush)
+    monkeypatch.setattr(ConsumerApplication, "_flush_columns", flush)
     simulate({"messages": 50}, [], 0)
     assert seen and not any(seen)
     seen.clear()
