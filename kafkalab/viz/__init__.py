@@ -9,7 +9,7 @@ and never carry meaning alone: anomalies are labelled in text too.
 
 from typing import Any
 
-from ._common import OKABE_ITO, caption, wrap
+from ._common import OKABE_ITO, TEMPLATE, caption, wrap
 from .animate import animate
 from .assignment import assignment_timeline
 from .comparison import commit_cost_chart, comparison
@@ -20,7 +20,7 @@ from .replicas import replica_logs
 from .timeline import offsets_timeline
 from .topology import topology
 
-__all__ = ["OKABE_ITO", "animate", "assignment_timeline", "broker_log", "caption",
+__all__ = ["OKABE_ITO", "TEMPLATE", "animate", "assignment_timeline", "broker_log", "caption",
            "commit_cost_chart", "comparison",
            "message_ledger", "offsets_timeline", "replica_logs", "show", "topology", "wrap"]
 

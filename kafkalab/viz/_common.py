@@ -97,6 +97,10 @@ def top_margin(caption_text: str, base: int = 70) -> int:
     return base + CAPTION_LINE_PX * (caption_lines(caption_text) - 1)
 
 
+# every figure's plotly template (the Lab makes its FigureWidgets with it)
+TEMPLATE = "plotly_white"
+
+
 def base_layout(title: str, caption_text: str, *, height: int = 420, **extra: Any) -> dict:
     top = top_margin(caption_text)
     height += top - 70  # the plot keeps its height; a longer caption adds room above it
@@ -107,7 +111,7 @@ def base_layout(title: str, caption_text: str, *, height: int = 420, **extra: An
         "font": FONT,
         "height": height,
         "margin": {"l": 70, "r": 20, "t": top, "b": 120},
-        "template": "plotly_white",
+        "template": TEMPLATE,
         "hoverlabel": {"align": "left"},
         "legend": {"orientation": "h", "yanchor": "top", "y": -58 / plot_px, "x": 0,
                    "font": {"size": 11}},

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..palette import MUTED
-from ._common import FONT, C, caption_annotation, caption_lines, top_margin, wrap
+from ._common import FONT, TEMPLATE, C, caption_annotation, caption_lines, top_margin, wrap
 from .ledger import CATEGORIES as LEDGER_CATEGORIES
 from .ledger import label, ledger_state
 
@@ -67,7 +67,7 @@ def comparison(results: dict) -> go.Figure:
                     f"{results[n].outcome['duplicates']} duplicated" for n in names) + "."
     fig.update_layout(
         title={"text": "Same fault plan, different settings", "x": 0.01},
-        meta={"caption": cap}, font=FONT, template="plotly_white", height=480,
+        meta={"caption": cap}, font=FONT, template=TEMPLATE, height=480,
         margin={"l": 70, "r": 20, "t": top_margin(cap, 100), "b": 110}, barmode="group",
         legend={"orientation": "h", "y": -0.2, "x": 0, "font": {"size": 11}},
         hoverlabel={"align": "left"})
@@ -132,7 +132,7 @@ def commit_cost_chart(outcome_by_strategy) -> go.Figure:
         title={"text": f"What a commit costs, by commit strategy ({subtitle})", "x": 0.01,
                "y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}},
         meta={"caption": cap, "throughput_only": True, "faults": faults},
-        font=FONT, template="plotly_white", height=430 + 14 * (caption_lines(cap) - 1),
+        font=FONT, template=TEMPLATE, height=430 + 14 * (caption_lines(cap) - 1),
         margin={"l": 80, "r": 20, "t": top_margin(cap, 80), "b": 70}, showlegend=False,
         xaxis={"title": {"text": "commit strategy"}},
         yaxis={"title": {"text": "records processed per second (simulated)"},

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from ..model.faults import CRASH_POINTS, FAULT_KINDS
 from ..palette import CAPTION, LIGHT, C
+from ._common import TEMPLATE
 
 _NEITHER, _DUP, _LOST, _BOTH, _NA = 0, 1, 2, 3, 4
 _COLOURS = {_NEITHER: C["sky"],  # sky blue: nothing lost, nothing duplicated
@@ -152,7 +153,7 @@ def _layout(title: str, caption: str, height: int, width: int, left: int,
                         "yanchor": "top"},
               "meta": {"caption": caption},
               "font": {"family": "Helvetica, Arial, sans-serif", "size": 13},
-              "template": "plotly_white", "height": height, "autosize": True,
+              "template": TEMPLATE, "height": height, "autosize": True,
               "margin": {"l": left, "r": 20, "t": top, "b": 70},
               "hoverlabel": {"align": "left"},
               "legend": {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0},

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from ..model.faults import describe as describe_fault
 from ..palette import ALERT_BACKGROUND, BLUE, CAPTION, MUTED, VERMILLION, C
-from ..viz import wrap
+from ..viz import TEMPLATE, wrap
 from ..viz.ledger import CATEGORIES as LEDGER_CATEGORIES
 from ..viz.ledger import columns_for, ledger_hovers, ledger_spec
 from ..viz.log import log_spec
@@ -43,10 +43,15 @@ class LabFigures:
     """The Lab's FigureWidgets and the specs last sent to them."""
 
     def __init__(self, on_message_click: Callable[[int], Any]):
-        # autosize: the figures follow the width of their column (the notebook's width)
+        # autosize: the figures follow the width of their column (the notebook's width). Made
+        # with viz's template, and noted as sent: plotly validates a template whenever one is
+        # set (~25 ms each in CPython, several times that in Pyodide), and would otherwise set
+        # its default first and viz's at every rebuild of the traces
         self.figures: dict[str, go.FigureWidget] = {
-            name: LiveFigure(layout={"autosize": True}) for name, _ in FIGURE_TABS}
-        self._sent: dict[str, dict] = {name: {} for name in self.figures}
+            name: LiveFigure(layout={"autosize": True, "template": TEMPLATE})
+            for name, _ in FIGURE_TABS}
+        self._sent: dict[str, dict] = {name: {"layout": {"template": TEMPLATE}}
+                                       for name in self.figures}
         self._on_message_click = on_message_click
         self._message_cells: dict[int, tuple[float, float]] = {}
         self._graph = None
@@ -298,7 +303,9 @@ def apply(fig: go.FigureWidget, spec: dict, sent: dict, layout_keys: tuple | Non
         with fig.batch_update():
             fig.data = ()
             fig.add_traces(data)
-            fig.layout.update({k: layout[k] for k in keys if k in layout}, overwrite=True)
+            fig.layout.update({k: layout[k] for k in keys if k in layout
+                               and not (k == "template" and old_layout.get(k) == layout[k])},
+                              overwrite=True)
     sent["data"] = data
     sent["layout"] = {**old_layout, **{k: layout[k] for k in keys if k in layout}}
     return not same
