@@ -118,12 +118,12 @@ class PartitionLog:
                 position = batch.last_offset + 1
                 continue
             first = position - batch.base_offset
+            # at least one: position < end, taken < max_records, position <= batch.last_offset
             take = min(len(batch.messages) - first, max_records - taken, end - position)
-            if take > 0:
-                msgs = batch.messages
-                out.append((position, msgs if first == 0 and take == len(msgs)
-                            else msgs[first:first + take]))
-                taken += take
+            msgs = batch.messages
+            out.append((position, msgs if first == 0 and take == len(msgs)
+                        else msgs[first:first + take]))
+            taken += take
             position += take
         return out, position
 
