@@ -11,12 +11,14 @@ CDN or PyPI at run time (``disablePyPIFallback``). Steps:
 2. the npm package ``pyodide`` at the version jupyterlite-pyodide-kernel pins (``npm pack``);
 3. wheels: kafkalab (``pip wheel`` of this checkout), its runtime dependencies
    (lite/requirements-site.txt), and the PyPI copies of the Pyodide-lock packages the kernel needs;
-4. a pruned pyodide-lock.json that lists exactly those wheels (lite/pyodide_lock.py); the kernel
+4. bytecode for all of them and for Pyodide's standard library, compiled by the site's own Pyodide
+   in Node.js (lite/precompile.py), so a kernel does not compile them again at every start;
+5. a pruned pyodide-lock.json that lists exactly those wheels (lite/pyodide_lock.py); the kernel
    preloads kafkalab, plotly, ipywidgets, anywidget and networkx (``loadPyodideOptions.packages`` in
    lite/jupyter-lite.json), so notebooks need no ``%pip install`` cell;
-5. notebooks/ and exercises/ as the site's files (notebooks that need a real Jupyter server are
+6. notebooks/ and exercises/ as the site's files (notebooks that need a real Jupyter server are
    left out, see ``server_only_reason``);
-6. ``jupyter lite build``.
+7. ``jupyter lite build``.
 
 Downloads are cached under build/lite-cache/, so a rebuild needs no network. A summary (sizes,
 versions, timings) goes to build/lite-build.json.
@@ -319,7 +321,8 @@ def make_up(output: Path, lock: dict, kernel: dict) -> dict:
 
 
 def build(output: Path) -> dict:
-    import pyodide_lock  # lives next to this file (main() puts lite/ on sys.path)
+    import precompile  # these two live next to this file (main() puts lite/ on sys.path)
+    import pyodide_lock
     from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
 
     timings = {}
@@ -340,13 +343,30 @@ def build(output: Path) -> dict:
 
     t = time.monotonic()
     lock = pyodide_lock.load_lock(lock_path)
-    the_plan = pyodide_lock.plan(lock, local)
-    by_req = download_pure(the_plan.pypi_requirements(), CACHE / "lock-wheels")
+    by_req = download_pure(pyodide_lock.plan(lock, local).pypi_requirements(), CACHE / "lock-wheels")
     pypi_wheels = {pyodide_lock.canonical(r.split("==")[0]): w for r, w in by_req.items()}
+    timings["lock wheels"] = time.monotonic() - t
+
+    # Bytecode compiled once here, in this Pyodide, instead of in every kernel the site starts
+    # (lite/precompile.py): kafkalab and the standard library keep their source beside it.
+    t = time.monotonic()
+    stdlib = pyodide_dir / "python_stdlib.zip"
+    jobs = [(stdlib, precompile.KEEP_SOURCE, precompile.STDLIB_ZIP),
+            (kafkalab_wheel, precompile.KEEP_SOURCE, precompile.SITE_PACKAGES)]
+    jobs += [(w, precompile.SOURCELESS, precompile.SITE_PACKAGES)
+             for w in [*local, *pypi_wheels.values()] if w != kafkalab_wheel]
+    compiled, precompiled = precompile.precompile(pyodide_dir, jobs, CACHE / "precompiled")
+    shutil.copy2(compiled[stdlib], stdlib)
+    local = [compiled[w] for w in local]
+    pypi_wheels = {name: compiled[w] for name, w in pypi_wheels.items()}
     for w in [*pypi_wheels.values(), *local]:
         shutil.copy2(w, pyodide_dir / w.name)
+    timings["precompile"] = time.monotonic() - t
+
+    t = time.monotonic()
+    the_plan = pyodide_lock.plan(lock, local)
     new_lock = pyodide_lock.write_lock(lock, the_plan, pypi_wheels, lock_path)
-    timings["lock wheels + lock"] = time.monotonic() - t
+    timings["lock"] = time.monotonic() - t
 
     config = json.loads((HERE / "jupyter-lite.json").read_text())
     kernel = config["jupyter-config-data"]["litePluginSettings"][
@@ -393,6 +413,7 @@ def build(output: Path) -> dict:
         "preloaded": kernel.get("loadPyodideOptions", {}).get("packages", []),
         "extensions": extensions,
         "contents": contents,
+        "precompiled": precompiled,
         "timings_s": {k: round(v, 1) for k, v in timings.items()},
         "total_s": round(time.monotonic() - t0, 1),
     }

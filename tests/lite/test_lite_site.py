@@ -50,6 +50,14 @@ SMOKE_NOTEBOOK = {
                       "o = result.outcome\n"
                       "print(f\"outcome sent={o['sent']} processed={o['processed']} lost={o['lost']} "
                       "duplicates={o['duplicates']}\")"),
+        # The kernel imports bytecode compiled at build time (lite/precompile.py): plotly's and
+        # the standard library's .pyc, and kafkalab's checked-hash .pyc beside its source.
+        _cell("code", "import importlib.util, json, plotly, kafkalab.model.log as log\n"
+                      "pyc = open(log.__spec__.cached, 'rb').read()\n"
+                      "source = open(log.__file__, 'rb').read()\n"
+                      "checked = pyc[4:8] == b'\\x03\\0\\0\\0'\n"
+                      "print('bytecode', plotly.__file__.endswith('.pyc'), json.__file__.endswith('.pyc'),\n"
+                      "      checked and pyc[8:16] == importlib.util.source_hash(source))"),
         _cell("code", "import plotly.graph_objects as go\n"
                       "from IPython.display import display\n"
                       "static = go.Figure(go.Scatter(x=[0, 1, 2, 3], y=[0, 1, 4, 9]),\n"
@@ -132,6 +140,7 @@ def test_smoke_notebook(lite_run):
     assert "platform emscripten" in report.text, report.text
     assert "outcome sent=10 processed=8 lost=2 duplicates=0" in report.text, report.text
     assert "smoke done" in report.text
+    assert "bytecode True True True" in report.text, report.text
     assert report.plots >= 2 and "lite-static" in report.plot_titles and "k=0" in report.plot_titles, report
     assert watch.workers >= 1, "the kernel worker was never seen"
 
