@@ -6,8 +6,9 @@ its exercise and graded like ``python -m kafkalab grade`` does, with the same ro
 cells run in a fresh namespace in *this* process. What the batch grader gets from a process
 of its own, and what stands in for it here (:func:`limits`, shown under the table):
 
-- the time budget: enforced here by a trace function on the learner's own code (the cells'
-  code objects): an endless loop in a cell, or in a function the checks call, is stopped
+- the time budget: enforced here on the learner's own code (the cells' code objects;
+  :mod:`.clock`: ``sys.monitoring`` on Python 3.12+, so in Pyodide, a trace function on
+  3.11): an endless loop in a cell, or in a function the checks call, is stopped
   and reported as the batch grader reports it ("did not finish within the notebook's N s").
   It cannot stop a long call into compiled code (``sum(range(10**12))``), and a loop that
   catches ``BaseException`` outlives the first stop;
@@ -29,23 +30,16 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from ..palette import DARK, MUTED, STATUS_TEXT
 from . import NOTEBOOK_TASK, Submission, _notebook_row, _read, grade_one
 from .capture import clip
+from .clock import CELL_FILE, Clock, OutOfTime  # noqa: F401 - OutOfTime: here's name for it
 from .exercises import load_all, match, tags
 
-CELL_FILE = "<cell>"  # the file name the learner's cells are compiled under (what is timed)
 BUDGET_S = 120.0  # per notebook; the browser runs the model ~3x slower than CPython
 IN_BROWSER = sys.platform == "emscripten"
-
-
-class OutOfTime(KeyboardInterrupt):
-    """Raised into the learner's code once the notebook's time is up. A KeyboardInterrupt,
-    as the batch grader's interrupt is: ``except Exception`` in a submission does not catch
-    it, and the checks let it through (:func:`.capture.check_data`)."""
 
 
 class _Sink:
@@ -57,39 +51,6 @@ class _Sink:
 
     def flush(self) -> None:
         pass
-
-
-class Clock:
-    """The notebook's time budget, checked on every line of the learner's code."""
-
-    def __init__(self, budget_s: float):
-        self.budget_s = budget_s
-        self.deadline = time.monotonic() + budget_s
-        self.ran_out = False
-
-    def up(self) -> bool:
-        return self.ran_out or time.monotonic() > self.deadline
-
-    def _local(self, frame, event, arg):
-        if event == "line" and time.monotonic() > self.deadline:
-            self.ran_out = True
-            raise OutOfTime(f"the notebook's {self.budget_s:g} s are up")
-        return self._local
-
-    def _global(self, frame, event, arg):
-        # only the learner's frames are traced line by line (the model runs at full speed)
-        if frame.f_code.co_filename != CELL_FILE:
-            return None
-        return self._local(frame, "line", arg)
-
-    @contextlib.contextmanager
-    def watching(self):
-        previous = sys.gettrace()
-        sys.settrace(self._global)
-        try:
-            yield
-        finally:
-            sys.settrace(previous)
 
 
 def _error(exc: BaseException) -> dict:
@@ -111,7 +72,7 @@ def _run_cell(code: str, namespace: dict, clock: Clock) -> dict:
     try:
         tree = ast.parse(code)
         with clock.watching():
-            exec(compile(tree, CELL_FILE, "exec"), namespace)
+            exec(clock.track(compile(tree, CELL_FILE, "exec")), namespace)
     except KeyboardInterrupt:
         entry["timed_out"] = True
     except BaseException as exc:  # the learner's code may raise anything, SystemExit too
