@@ -136,14 +136,6 @@ def run(jobs_path: str, root: str = "") -> None:
 # --------------------------------------------------------------------------- host side
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def tool_digest() -> str:
     """What a compiled archive depends on besides its input: this file and the Node.js driver."""
     h = hashlib.sha256()
@@ -162,12 +154,15 @@ def precompile(pyodide_dir: Path, jobs: list[tuple[Path, str, str]], cache: Path
     for _, mode, _ in jobs:
         if mode not in MODES:
             raise ValueError(f"kafkalab: precompile mode {mode!r} is not one of {MODES}")
-    core = file_sha256(pyodide_dir / "pyodide.asm.wasm")[:12]
+    # Host side only: pyodide_lock lives next to this file, which runs inside Pyodide alone.
+    from pyodide_lock import sha256
+
+    core = sha256(pyodide_dir / "pyodide.asm.wasm")[:12]
     tool = tool_digest()
     done: dict[Path, Path] = {}
     todo = []
     for src, mode, prefix in jobs:
-        folder = cache / f"{file_sha256(src)[:16]}-{mode}-{core}-{tool}"
+        folder = cache / f"{sha256(src)[:16]}-{mode}-{core}-{tool}"
         dst = folder / src.name
         done[src] = dst
         if not dst.is_file():

@@ -30,7 +30,8 @@ TOOL_NAME = "kafkalab self-grade clock"
 
 _MONITORING = getattr(sys, "monitoring", None)
 # The learner's lines, and the backward jumps of loops that stay on one line.
-_MASK = _MONITORING.events.LINE | _MONITORING.events.JUMP if _MONITORING is not None else 0
+_EVENTS = (_MONITORING.events.LINE, _MONITORING.events.JUMP) if _MONITORING is not None else ()
+_MASK = sum(_EVENTS)
 
 
 class OutOfTime(KeyboardInterrupt):
@@ -87,10 +88,9 @@ class Clock:
     def _monitoring(self, tool: int):
         mon = _MONITORING
         assert mon is not None
-        events = (mon.events.LINE, mon.events.JUMP)
         mon.use_tool_id(tool, TOOL_NAME)
         try:
-            for event in events:
+            for event in _EVENTS:
                 mon.register_callback(tool, event, self._event)
             for code in self._codes:
                 mon.set_local_events(tool, code, _MASK)
@@ -100,7 +100,7 @@ class Clock:
             self._tool = None
             for code in self._codes:
                 mon.set_local_events(tool, code, 0)
-            for event in events:
+            for event in _EVENTS:
                 mon.register_callback(tool, event, None)
             mon.free_tool_id(tool)
 
