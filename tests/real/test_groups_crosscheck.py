@@ -165,7 +165,19 @@ def test_the_ci_group_workloads_agree_message_by_message(ci_report):
         assert row["expectations"] == [], row["real_notes"]
         want = EXPECTED_SIM[row["name"]]
         assert row["real_duplicates"] == want["dups"]
-        assert row["real_resumed"] == want["resumed"]
+        # The faulty member's partition resumes where the model says. How far that member had
+        # read its other partitions follows the order librdkafka's fetches return them (a busy
+        # CI machine once saw partition 0 of group-range-crash-takeover taken over at offset 3
+        # too), which the crosscheck says it does not compare.
+        w = rg.GROUP_WORKLOADS[row["name"]]
+        fault = w["crash"] or w["slow"]
+        key = str(fault["message"] % w["partitions"])
+        assert {key: row["real_resumed"].get(key)} == {key: want["resumed"][key]}
+        others = {p: o for p, o in row["real_resumed"].items() if p != key}
+        end = w["messages"] // w["partitions"]
+        assert all(0 <= off < end for offs in others.values() for off in offs), others
+        if others:
+            assert any("other partitions" in note for note in row["not_compared"])
 
 
 @real_needed
