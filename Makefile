@@ -61,10 +61,10 @@ e2e-lite: $(STAMP) lite
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
 
-# Upgrade the runtime to the newest releases and rewrite the Binder pins from it; review the
-# diff and run `make test` before committing.
+# Upgrade the runtime to the newest releases binder/holds.txt allows (each hold says why) and
+# rewrite the Binder pins from it; review the diff and run `make test` before committing.
 pins: $(STAMP)
-	$(PY) -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[test,bench]"
+	$(PY) -m pip install --quiet --upgrade --upgrade-strategy eager -c binder/holds.txt -e ".[test,bench]"
 	$(PY) tests/test_binder.py --write
 
 lint: $(STAMP)
