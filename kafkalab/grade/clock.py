@@ -9,9 +9,19 @@ must run at full speed:
   on the learner's code objects alone (:meth:`Clock.track`): line events and backward jumps
   there, nothing anywhere else. Grading the consumer-groups solution, whose checks run 61
   simulations, costs no more than running them.
-- Python 3.11: ``sys.settrace``, whose global function is called for every new frame, the
-  model's too, and traces only the learner's line by line. That doubled the CPU time of grading
-  the consumer-groups solution (measured: 4.8 -> 11.5 CPU-s).
+- Python 3.11 on the main thread (a CPython kernel): an alarm (``SIGALRM`` by
+  ``signal.setitimer``) at the deadline, and nothing before it. When it rings, its handler turns
+  on the trace below and sets it on the learner's frames already running (as ``pdb.set_trace``
+  does): the learner's next line raises, exactly as with the trace from the start. A trace
+  from the start doubled the CPU time of grading the consumer-groups solution (measured: 4.8 ->
+  11.5 CPU-s), because on 3.11 every instruction of every frame, the model's too, takes the
+  slow path while any trace function is set.
+- Python 3.11 elsewhere (another thread, no ``setitimer``, or ``SIGALRM`` already handled by
+  someone else): ``sys.settrace`` for the whole block, whose global function is called for
+  every new frame and traces only the learner's line by line.
+
+Code that sets its own ``SIGALRM`` timer inside the block must put the one it found back
+(:func:`kafkalab.sweep._exec._deadline` does).
 
 Standard library only, so its test runs it under each Python it finds
 (tests/classroom/test_grade_clock.py).
@@ -20,7 +30,9 @@ Standard library only, so its test runs it under each Python it finds
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from types import CodeType
@@ -32,6 +44,9 @@ _MONITORING = getattr(sys, "monitoring", None)
 # The learner's lines, and the backward jumps of loops that stay on one line.
 _EVENTS = (_MONITORING.events.LINE, _MONITORING.events.JUMP) if _MONITORING is not None else ()
 _MASK = sum(_EVENTS)
+_SETITIMER = getattr(signal, "setitimer", None)  # not on Windows, nor in Pyodide
+#: How each mechanism is named (``Clock.watching(how=...)``, ``Clock.how``).
+HOWS = ("monitoring", "alarm", "trace")
 
 
 class OutOfTime(KeyboardInterrupt):
@@ -60,6 +75,8 @@ class Clock:
         self.events = 0
         self._codes: list[CodeType] = []
         self._tool: int | None = None  # the sys.monitoring tool id while watching
+        self._ringing = False  # the alarm is set and its handler may act
+        self.how: str | None = None  # the mechanism of the block being watched
 
     def up(self) -> bool:
         return self.ran_out or time.monotonic() > self.deadline
@@ -104,6 +121,43 @@ class Clock:
                 mon.register_callback(tool, event, None)
             mon.free_tool_id(tool)
 
+    # -- Python 3.11, main thread: an alarm at the deadline turns the trace on
+    def _on_alarm(self, signum, frame) -> None:
+        if not self._ringing:  # rang as the block ended: nothing to stop
+            return
+        remaining = self.deadline - time.monotonic()
+        if remaining > 0:  # early (the deadline moved on): ring again then
+            self._set_alarm()
+            return
+        sys.settrace(self._global)  # the learner's frames that start from now on
+        while frame is not None:  # and those already running, as pdb.set_trace does
+            if frame.f_code.co_filename == CELL_FILE:
+                frame.f_trace = self._local
+            frame = frame.f_back
+
+    def _set_alarm(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, max(self.deadline - time.monotonic(), 1e-4))
+
+    @contextlib.contextmanager
+    def _alarm(self):
+        previous_trace = sys.gettrace()
+        previous_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+        try:
+            self._ringing = True
+            self._set_alarm()
+            yield
+        finally:
+            self._ringing = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_handler)
+            sys.settrace(previous_trace)
+
+    def move_deadline(self, deadline: float) -> None:
+        """Set a new deadline (``time.monotonic()`` time), the alarm too if one is set."""
+        self.deadline = deadline
+        if self._ringing:
+            self._set_alarm()
+
     # -- Python 3.11: sys.settrace, which sees every frame
     def _local(self, frame, event, arg):
         if event == "line":
@@ -125,10 +179,43 @@ class Clock:
         finally:
             sys.settrace(previous)
 
-    def watching(self) -> contextlib.AbstractContextManager:
-        """While inside: the learner's code runs out of time at the deadline."""
-        if _MONITORING is not None:
-            tool = next((i for i in range(6) if _MONITORING.get_tool(i) is None), None)
-            if tool is not None:  # all six tool ids taken (debuggers, profilers): trace
-                return self._monitoring(tool)
-        return self._tracing()
+    @staticmethod
+    def usable() -> list[str]:
+        """The mechanisms :meth:`watching` can use here and now, best first (:data:`HOWS`)."""
+        found = []
+        if _MONITORING is not None and any(_MONITORING.get_tool(i) is None for i in range(6)):
+            found.append("monitoring")  # unless all six tool ids are taken (debuggers...)
+        if (_SETITIMER is not None and threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN)
+                and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)):
+            found.append("alarm")  # unless someone else's alarm is set
+        found.append("trace")
+        return found
+
+    def watching(self, how: str | None = None) -> contextlib.AbstractContextManager:
+        """While inside: the learner's code runs out of time at the deadline. ``how``: one of
+        :meth:`usable` (default: the first)."""
+        usable = self.usable()
+        if how is None:
+            how = usable[0]
+        elif how not in usable:
+            raise ValueError(f"kafkalab: the clock cannot watch by {how!r} here; it can by "
+                             + ", ".join(repr(h) for h in usable) + f" (of {HOWS})")
+        if how == "monitoring":
+            assert _MONITORING is not None
+            tool = next(i for i in range(6) if _MONITORING.get_tool(i) is None)
+            block = self._monitoring(tool)
+        elif how == "alarm":
+            block = self._alarm()
+        else:
+            block = self._tracing()
+        return self._named(how, block)
+
+    @contextlib.contextmanager
+    def _named(self, how: str, block: contextlib.AbstractContextManager):
+        with block:
+            self.how = how
+            try:
+                yield
+            finally:
+                self.how = None
